@@ -173,6 +173,8 @@ export interface OrderResult {
   /** available balance of the card account after the order, decimal string */
   available?: string;
   batchId?: string;
+  /** for review decisions: who or what decided (operator name, 'timeout') */
+  decidedBy?: string;
   processedAt: string;
   latencyMs: number;
   duplicate?: true;

@@ -1,0 +1,103 @@
+// Shared CLI plumbing: global options, output (--json or human), exit codes, and the ledger backend
+// (the store directly, or the running processor's NATS service when it holds the store).
+
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { LedgerApi } from '../ledger/api.ts';
+import { LedgerError, LedgerLockedError, LedgerStore, readLockHolder } from '../ledger/store.ts';
+import { ServiceCallError, callService } from '../nats/service.ts';
+import { connectNats, DEFAULT_TOPOLOGY } from '../nats/setup.ts';
+import { type OpName, makeOps, plain } from '../processor/ops.ts';
+
+export interface GlobalOptions {
+  data: string;
+  nats: string;
+  prefix: string;
+  json: boolean;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_OPERATIONAL = 1;
+export const EXIT_USAGE = 2;
+
+/** An error whose message is for the operator; exit code 2 for usage, 1 otherwise. */
+export class CliError extends Error {
+  override name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT_OPERATIONAL,
+    readonly code = 'error',
+  ) {
+    super(message);
+  }
+}
+
+export function globalsFrom(opts: Record<string, unknown>, env = process.env): GlobalOptions {
+  return {
+    data: path.resolve(String(opts.data ?? env.PAYSTREAM_DATA ?? 'data/ledger')),
+    nats: String(opts.nats ?? env.NATS_URL ?? 'nats://127.0.0.1:4222'),
+    prefix: String(opts.prefix ?? env.PAYSTREAM_PREFIX ?? DEFAULT_TOPOLOGY.prefix),
+    json: Boolean(opts.json),
+  };
+}
+
+export function print(g: GlobalOptions, value: unknown, human: (v: never) => string): void {
+  if (g.json) process.stdout.write(`${JSON.stringify(plain(value), null, 2)}\n`);
+  else process.stdout.write(`${human(value as never)}\n`);
+}
+
+export type Call = (op: OpName, args: Record<string, unknown>) => Promise<unknown>;
+
+/**
+ * Runs `fn` with a way to call ledger operations: on the store when it is free, else through the
+ * processor's NATS service (the holder recorded its NATS URL and prefix). Same JSON either way.
+ */
+export async function withLedger<T>(g: GlobalOptions, fn: (call: Call, via: 'store' | 'service') => Promise<T>): Promise<T> {
+  let store: LedgerStore;
+  try {
+    store = await LedgerStore.open(g.data, { owner: { command: `paystream ${process.argv.slice(2, 4).join(' ')}` } });
+  } catch (error) {
+    if (!(error instanceof LedgerLockedError)) throw error;
+    const holder = error.holder ?? (await readLockHolder(g.data));
+    if (!holder?.natsUrl) throw new CliError(error.message);
+    const nc = await connectNats({ url: holder.natsUrl, name: 'paystream-cli', timeoutMs: 3000 }).catch(() => {
+      throw new CliError(`${error.message}; its NATS server ${holder.natsUrl} is not reachable`);
+    });
+    try {
+      const topology = { prefix: holder.servicePrefix ?? g.prefix };
+      return await fn((op, args) => callService(nc, topology, op, args), 'service');
+    } finally {
+      await nc.close();
+    }
+  }
+  try {
+    const ops = makeOps({ api: new LedgerApi(store) });
+    return await fn((op, args) => ops[op](args), 'store');
+  } finally {
+    await store.close();
+  }
+}
+
+export function describeError(error: unknown): { code: string; message: string; exitCode: number } {
+  if (error instanceof CliError) return { code: error.code, message: error.message, exitCode: error.exitCode };
+  if (error instanceof LedgerError || error instanceof ServiceCallError) {
+    return { code: error.code, message: error.message, exitCode: EXIT_OPERATIONAL };
+  }
+  if (error instanceof LedgerLockedError) return { code: 'ledger_locked', message: error.message, exitCode: EXIT_OPERATIONAL };
+  const e = error as { code?: string; message?: string };
+  if (e?.code === 'ECONNREFUSED' || /CONNECTION_REFUSED/.test(String(e?.code))) {
+    return { code: 'nats_unreachable', message: `cannot reach NATS: ${e.message ?? ''}`, exitCode: EXIT_OPERATIONAL };
+  }
+  return { code: 'internal', message: e?.message ?? String(error), exitCode: EXIT_OPERATIONAL };
+}
+
+/** Reads a secret value from stdin (for `--pan -`), so it stays out of shell history and the process list. */
+export async function readStdinLine(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').trim();
+}
+
+export async function readText(file: string): Promise<string> {
+  return readFile(file, 'utf8');
+}

@@ -1,0 +1,62 @@
+// The `paystream` command line: one command group a file; this file wires them and maps errors to exit codes.
+
+import { Command, CommanderError } from 'commander';
+import { registerCards } from './cards.ts';
+import { EXIT_OK, EXIT_USAGE, describeError, globalsFrom } from './context.ts';
+import { registerLedger } from './ledger.ts';
+import { registerRun } from './run.ts';
+import { registerTools } from './tools.ts';
+
+const CVV_FLAG = /^--(cvv|cvc|cvv2|cvc2|cid|security-?code)(=|$)/i;
+
+export function buildProgram(): Command {
+  const program = new Command('paystream')
+    .description('card-payment stream processor: NATS JetStream in, double-entry LevelDB ledger, live dashboard')
+    .version('0.1.0')
+    .option('--data <dir>', 'ledger data directory (env PAYSTREAM_DATA)', undefined)
+    .option('--nats <url>', 'NATS server URL (env NATS_URL)', undefined)
+    .option('--prefix <subject>', 'subject prefix (env PAYSTREAM_PREFIX)', undefined)
+    .option('--json', 'print JSON (query commands)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  program.configureOutput({ outputError: (text, write) => write(text) });
+  const globals = () => {
+    const merged = { ...program.opts() };
+    return globalsFrom(merged);
+  };
+  // subcommands accept --json too; their own flag wins
+  program.hook('preAction', (_root, action) => {
+    if (action.opts().json) program.setOptionValue('json', true);
+  });
+  registerCards(program, globals);
+  registerLedger(program, globals);
+  registerRun(program, globals);
+  registerTools(program, globals);
+  for (const cmd of program.commands) {
+    cmd.exitOverride();
+    for (const sub of cmd.commands) sub.exitOverride();
+  }
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const cvv = argv.find((a) => CVV_FLAG.test(a));
+  if (cvv) {
+    process.stderr.write('paystream: a CVV/CVC is never accepted or stored (PCI DSS 3.3); leave it out\n');
+    return EXIT_USAGE;
+  }
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT_OK;
+      return EXIT_USAGE;
+    }
+    const { code, message, exitCode } = describeError(error);
+    if (program.opts().json) process.stdout.write(`${JSON.stringify({ error: { code, message } }, null, 2)}\n`);
+    process.stderr.write(`paystream: ${message}\n`);
+    return exitCode;
+  }
+}

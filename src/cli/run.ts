@@ -1,0 +1,128 @@
+// `paystream run`: the processor, with the dashboard on a terminal or headless for services.
+
+import type { Command } from 'commander';
+import { DEFAULT_APPLY_OPTIONS } from '../domain/ledger.ts';
+import { DEFAULT_TOPOLOGY } from '../nats/setup.ts';
+import { type Runtime, runtimeConfig, startRuntime } from '../processor/runtime.ts';
+import { toSnapshots } from '../../streams/metrics.ts';
+import { renderDashboard } from '../../ui/index.tsx';
+import { CliError, EXIT_USAGE, type GlobalOptions } from './context.ts';
+
+export interface RunFlags {
+  headless?: boolean;
+  sync?: boolean;
+  metricsPort?: number;
+  rules?: string;
+  risk: boolean;
+  streamPrefix: string;
+  durable: string;
+  bufferMs: number;
+  bufferMax: number;
+  holdHours: number;
+  reviewMinutes: number;
+  reviewTimeout: string;
+  autoOpenMerchants: boolean;
+}
+
+export function addRunOptions(cmd: Command): Command {
+  return cmd
+    .option('--headless', 'no dashboard (services, CI); prints orders/s when it ends')
+    .option('--sync', 'fsync every ledger write (survives power loss; slower)')
+    .option('--metrics-port <port>', 'serve Prometheus metrics on this port (127.0.0.1)', (v) => Number.parseInt(v, 10))
+    .option('--rules <file>', 'risk rules (YAML or JSON)')
+    .option('--no-risk', 'run without risk rules')
+    .option('--stream-prefix <name>', 'JetStream stream name prefix', DEFAULT_TOPOLOGY.streamPrefix)
+    .option('--durable <name>', 'durable consumer name', DEFAULT_TOPOLOGY.durable)
+    .option('--buffer-ms <ms>', 'longest an order waits for its buffer', (v) => Number.parseInt(v, 10), 20)
+    .option('--buffer-max <n>', 'most orders in one ledger write', (v) => Number.parseInt(v, 10), 2000)
+    .option('--hold-hours <h>', 'how long an authorization hold lasts', Number, DEFAULT_APPLY_OPTIONS.authorizationHoldMs / 3600_000)
+    .option('--review-minutes <m>', 'how long an order may wait in review', Number, DEFAULT_APPLY_OPTIONS.reviewTimeoutMs / 60_000)
+    .option('--review-timeout <action>', 'what a review timeout does: decline or approve', 'decline')
+    .option('--no-auto-open-merchants', 'decline orders for merchants without an account');
+}
+
+export function runtimeFrom(g: GlobalOptions, f: RunFlags) {
+  if (f.reviewTimeout !== 'decline' && f.reviewTimeout !== 'approve') {
+    throw new CliError('--review-timeout must be decline or approve', EXIT_USAGE, 'usage');
+  }
+  for (const [name, value] of [['--buffer-ms', f.bufferMs], ['--buffer-max', f.bufferMax], ['--hold-hours', f.holdHours], ['--review-minutes', f.reviewMinutes]] as const) {
+    if (!Number.isFinite(value) || value <= 0) throw new CliError(`${name} must be a positive number`, EXIT_USAGE, 'usage');
+  }
+  return runtimeConfig({
+    dataDir: g.data,
+    natsUrl: g.nats,
+    topology: { ...DEFAULT_TOPOLOGY, prefix: g.prefix, streamPrefix: f.streamPrefix, durable: f.durable },
+    sync: Boolean(f.sync),
+    ...(f.risk === false ? { rulesPath: false as const } : f.rules ? { rulesPath: f.rules } : {}),
+    ...(f.metricsPort !== undefined ? { metricsPort: f.metricsPort } : {}),
+    buffer: { bufferWaitMs: f.bufferMs, bufferItemsMax: f.bufferMax },
+    apply: {
+      autoOpenMerchants: f.autoOpenMerchants,
+      authorizationHoldMs: Math.round(f.holdHours * 3600_000),
+      reviewTimeoutMs: Math.round(f.reviewMinutes * 60_000),
+      reviewTimeoutAction: f.reviewTimeout,
+    },
+  });
+}
+
+/** Runs until SIGINT/SIGTERM (or `q` on the dashboard): drains, then resolves with the exit code. */
+export async function superviseRuntime(runtime: Runtime, headless: boolean, extraStop: () => Promise<void> = async () => undefined): Promise<number> {
+  const { processor } = runtime;
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await extraStop();
+      await runtime.stop();
+    })();
+    return stopping;
+  };
+  const onSignal = () => void stop();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const onHup = () => {
+    runtime.reloadRules().then(
+      (r) => process.stderr.write(headless ? `rules reloaded: ${r.rules} rules\n` : ''),
+      (error: unknown) => processor.metrics.alert(Date.now(), 'error', `rules reload failed: ${(error as Error).message}`),
+    );
+  };
+  process.on('SIGHUP', onHup);
+  let dashboard: ReturnType<typeof renderDashboard> | undefined;
+  if (!headless) {
+    dashboard = renderDashboard({
+      snapshots: toSnapshots(processor.metrics, Date.now, 100),
+      actions: { ...runtime.actions, quit: () => void stop() },
+    });
+  } else {
+    process.stderr.write(
+      `paystream running: ledger ${runtime.store.dataDir}, NATS ${runtime.nc ? processor.options.natsUrl : 'offline'}` +
+        `${runtime.metricsPort ? `, metrics :${runtime.metricsPort}` : ''}\n`,
+    );
+  }
+  let failed = false;
+  await processor.done.catch((error: unknown) => {
+    failed = true;
+    process.stderr.write(`processor stopped: ${(error as Error).message}\n`);
+  });
+  await stop();
+  dashboard?.unmount();
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  process.off('SIGHUP', onHup);
+  const s = processor.stats;
+  process.stderr.write(
+    `processed ${s.orders} orders (${s.deadLetters} dead letters) in ${((Date.now() - s.startedAtMs) / 1000).toFixed(1)} s: ` +
+      `${Math.round(processor.ordersPerSecond())} orders/s\n`,
+  );
+  return failed ? 1 : 0;
+}
+
+export function registerRun(program: Command, globals: () => GlobalOptions): void {
+  addRunOptions(program.command('run').description('consume payment orders from NATS JetStream into the ledger')).action(
+    async (f: RunFlags) => {
+      const g = globals();
+      const headless = Boolean(f.headless) || !process.stdout.isTTY;
+      const runtime = await startRuntime(runtimeFrom(g, f));
+      process.exitCode = await superviseRuntime(runtime, headless);
+    },
+  );
+}

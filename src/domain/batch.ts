@@ -1,0 +1,168 @@
+// Batch payments (pain.001 in spirit): header checks, control sums, atomic/independent application, reports.
+
+import {
+  type ApplyContext,
+  type RiskVerdict,
+  type WorkingSet,
+  applyOrder,
+  finish,
+  newRecord,
+  resultOf,
+} from './ledger.ts';
+import { formatAmount, parseAmount } from './money.ts';
+import type { Order, OrderResult } from './types.ts';
+
+export const BATCH_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+
+export interface BatchHeader {
+  id: string;
+  count: number;
+  controlSumMinor: bigint;
+  currency: string;
+  mode: 'independent' | 'atomic';
+}
+
+export type HeaderCheck = { ok: true; header: BatchHeader } | { ok: false; reason: string; message: string; id?: string };
+
+export function checkBatchHeader(raw: Record<string, unknown>, subjectId: string, countMax: number): HeaderCheck {
+  const id = raw.id;
+  if (typeof id !== 'string' || !BATCH_ID_RE.test(id)) return { ok: false, reason: 'invalid_batch', message: 'id must be 1-64 of [A-Za-z0-9_-]' };
+  const fail = (reason: string, message: string): HeaderCheck => ({ ok: false, reason, message, id });
+  if (id !== subjectId) return fail('invalid_batch', `header id ${id} differs from the subject's ${subjectId}`);
+  const count = raw.count;
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) return fail('invalid_batch', 'count must be a positive integer');
+  if (count > countMax) return fail('batch_too_large', `count ${count} exceeds the limit of ${countMax} orders`);
+  const currency = raw.currency;
+  if (typeof currency !== 'string') return fail('invalid_batch', 'currency is missing');
+  const sum = parseAmount(raw.controlSum, currency);
+  if (!sum.ok) return fail('invalid_batch', `controlSum: ${sum.reason}`);
+  const mode = raw.mode ?? 'independent';
+  if (mode !== 'independent' && mode !== 'atomic') return fail('invalid_batch', 'mode must be "independent" or "atomic"');
+  return { ok: true, header: { id, count, controlSumMinor: sum.amountMinor, currency, mode } };
+}
+
+export interface StatusTotal {
+  count: number;
+  amount: string;
+}
+
+/** The batch report published on pay.reports.<batchId> (pain.002 in spirit). */
+export interface BatchReport {
+  batchId: string;
+  mode: BatchHeader['mode'] | 'unknown';
+  status: 'completed' | 'declined' | 'rejected';
+  reason?: string;
+  /** atomic batches declined whole: the first order that failed, and why */
+  firstFailure?: { orderId: string; status: string; reason?: string };
+  count: number;
+  received: number;
+  controlSum?: string;
+  receivedSum?: string;
+  currency?: string;
+  perStatus: Record<string, StatusTotal>;
+  processedAt: string;
+  duplicate?: true;
+}
+
+const FAILED = new Set(['declined', 'rejected', 'expired', 'held']);
+
+function perStatusOf(results: { result: OrderResult; amountMinor: bigint }[], currency: string): Record<string, StatusTotal> {
+  const totals = new Map<string, { count: number; amountMinor: bigint }>();
+  for (const { result, amountMinor } of results) {
+    const t = totals.get(result.status) ?? { count: 0, amountMinor: 0n };
+    t.count++;
+    t.amountMinor += amountMinor;
+    totals.set(result.status, t);
+  }
+  const out: Record<string, StatusTotal> = {};
+  for (const [status, t] of [...totals].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    out[status] = { count: t.count, amount: formatAmount(t.amountMinor, currency, { grouping: false }) };
+  }
+  return out;
+}
+
+export interface BatchMember {
+  order: Order;
+  risk: RiskVerdict;
+  ctx: ApplyContext;
+}
+
+/**
+ * Applies a complete, matching batch. Atomic: all or none (rolled back on the first failure, every order
+ * declined `batch_declined`, the failing one with its own reason). Independent: each order on its own.
+ */
+export function applyBatch(ws: WorkingSet, header: BatchHeader, members: BatchMember[], nowMs: number): BatchReport {
+  const sumMinor = members.reduce((s, m) => s + (m.order.amountMinor ?? 0n), 0n);
+  const base = {
+    batchId: header.id,
+    mode: header.mode,
+    count: header.count,
+    received: members.length,
+    controlSum: formatAmount(header.controlSumMinor, header.currency, { grouping: false }),
+    receivedSum: formatAmount(sumMinor, header.currency, { grouping: false }),
+    currency: header.currency,
+    processedAt: new Date(nowMs).toISOString(),
+  };
+  const checkpoint = header.mode === 'atomic' ? ws.checkpoint() : undefined;
+  const outcomes: { result: OrderResult; amountMinor: bigint }[] = [];
+  for (const m of members) {
+    const result = applyOrder(ws, m.order, m.risk, m.ctx);
+    outcomes.push({ result, amountMinor: m.order.amountMinor ?? 0n });
+    if (checkpoint && (FAILED.has(result.status) || result.duplicate)) {
+      ws.rollback(checkpoint);
+      const failure: { orderId: string; status: string; reason?: string } = { orderId: m.order.id, status: result.status };
+      if (result.reason !== undefined) failure.reason = result.reason;
+      const declined = members.map((x) => {
+        // an id the ledger already knows (from before the batch, or earlier in it) keeps its first result
+        const prior = ws.order(x.order.id);
+        if (prior) {
+          const duplicate: OrderResult = { ...prior.result, duplicate: true };
+          ws.published.push(duplicate);
+          return { result: duplicate, amountMinor: x.order.amountMinor ?? 0n };
+        }
+        const own = x === m;
+        const reason = own && result.reason !== undefined && !result.duplicate ? result.reason : 'batch_declined';
+        const r = finish(ws, newRecord(x.order, resultOf(x.order, 'declined', x.ctx, { reason })));
+        return { result: r, amountMinor: x.order.amountMinor ?? 0n };
+      });
+      return { ...base, status: 'declined', reason: 'atomic_batch_failed', firstFailure: failure, perStatus: perStatusOf(declined, header.currency) };
+    }
+  }
+  return { ...base, status: 'completed', perStatus: perStatusOf(outcomes, header.currency) };
+}
+
+/** A batch that cannot be applied (count/sum mismatch, timeout, invalid member): every member rejected. */
+export function rejectBatch(
+  ws: WorkingSet,
+  header: Pick<BatchHeader, 'id' | 'count' | 'currency'> & Partial<BatchHeader>,
+  members: { order: Pick<Order, 'id' | 'batchId'> & Partial<Order>; ctx: ApplyContext }[],
+  reason: string,
+  nowMs: number,
+): BatchReport {
+  const outcomes = members.map((m) => {
+    const prior = ws.order(m.order.id);
+    const stub: Order = { type: 'payment', createdAtMs: m.ctx.receivedAtMs, ...m.order };
+    let result: OrderResult;
+    if (prior) {
+      // a known id gets its original result again, published like any duplicate
+      result = { ...prior.result, duplicate: true };
+      ws.published.push(result);
+    } else result = finish(ws, newRecord(stub, resultOf(stub, 'rejected', m.ctx, { reason, field: 'batchId' })));
+    return { result, amountMinor: m.order.amountMinor ?? 0n };
+  });
+  const sumMinor = members.reduce((s, m) => s + (m.order.amountMinor ?? 0n), 0n);
+  const report: BatchReport = {
+    batchId: header.id,
+    mode: header.mode ?? 'unknown',
+    status: 'rejected',
+    reason,
+    count: header.count,
+    received: members.length,
+    currency: header.currency,
+    receivedSum: formatAmount(sumMinor, header.currency, { grouping: false }),
+    perStatus: perStatusOf(outcomes, header.currency),
+    processedAt: new Date(nowMs).toISOString(),
+  };
+  if (header.controlSumMinor !== undefined) report.controlSum = formatAmount(header.controlSumMinor, header.currency, { grouping: false });
+  return report;
+}

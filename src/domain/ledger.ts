@@ -1,0 +1,658 @@
+// Ledger arithmetic: the pure decisions that turn orders into transfers, holds and results.
+// Everything works on a WorkingSet (plain maps prefetched by the store); no I/O, no clock.
+
+import type { Account, Card, Order, OrderResult, ResultStatus, Transfer, TransferKind } from './types.ts';
+import { isExpired } from './cards.ts';
+import { formatAmount } from './money.ts';
+
+export const FUNDING_ACCOUNT_ID = 'funding';
+
+/** `funding` and the per-currency `funding-<CCY>`: system accounts no order may name as its merchant. */
+export const isFundingAccountId = (id: string): boolean =>
+  id === FUNDING_ACCOUNT_ID || id.startsWith(`${FUNDING_ACCOUNT_ID}-`);
+
+/** What paystream remembers of an order: the order, its result and the state later orders act on. */
+export interface OrderRecord {
+  order: Order;
+  result: OrderResult;
+  /** the card's account (payer for payment/authorize, payee for payout/refund) */
+  accountId?: string;
+  /** the account the hold sits on when it is not accountId: a payout held for review holds the merchant's */
+  holdAccountId?: string;
+  /** open hold on holdAccountId ?? accountId (authorization or order held for review); 0n when none */
+  holdMinor: bigint;
+  /** true while an authorization or a held order is not final */
+  open: boolean;
+  /** why an open order was closed without being completed */
+  closedBy?: 'void' | 'cancel' | 'expired' | 'review_declined' | 'review_timeout';
+  /** money that moved to the merchant under this order (payment, capture): refunds are bounded by it */
+  paidMinor: bigint;
+  refundedMinor: bigint;
+  /** for authorizations: captured already (capture happens once) */
+  capturedMinor: bigint;
+  /** epoch ms after which the hold lapses */
+  holdExpiresAtMs?: number;
+  /** risk rule that held the order for review */
+  reviewRule?: string;
+}
+
+export interface ApplyOptions {
+  /** open merchant accounts on first use (in the order's currency) @default true */
+  autoOpenMerchants: boolean;
+  /** how long an authorization hold lasts @default 7 days */
+  authorizationHoldMs: number;
+  /** how long an order may wait in review @default 15 min */
+  reviewTimeoutMs: number;
+  /** what a review timeout does @default 'decline' */
+  reviewTimeoutAction: 'approve' | 'decline';
+}
+
+export const DEFAULT_APPLY_OPTIONS: ApplyOptions = {
+  autoOpenMerchants: true,
+  authorizationHoldMs: 7 * 24 * 3600_000,
+  reviewTimeoutMs: 15 * 60_000,
+  reviewTimeoutAction: 'decline',
+};
+
+/** The decision a risk stage took on an order before it reaches the ledger. */
+export type RiskVerdict =
+  | { outcome: 'allow' }
+  | { outcome: 'review' | 'block'; ruleId: string; reason: string }
+  | { outcome: 'expire'; ruleId: string; reason: string }
+  | { outcome: 'reject'; ruleId: string; reason: string };
+
+export const ALLOW: RiskVerdict = { outcome: 'allow' };
+
+/**
+ * The prefetched slice of the ledger one buffer needs, plus every change decided so far.
+ * Lookups read the changes first, so each decision sees the ones before it.
+ */
+export class WorkingSet {
+  readonly accounts = new Map<string, Account>();
+  readonly cards = new Map<string, Card>();
+  readonly orders = new Map<string, OrderRecord>();
+  readonly dirtyAccounts = new Set<string>();
+  readonly dirtyOrders = new Set<string>();
+  readonly transfers: Transfer[] = [];
+  /** results to publish, in order (includes duplicates, which are not stored again) */
+  readonly published: OrderResult[] = [];
+  /** hold expiry times an order no longer has (its index entry must go): order id and the old time */
+  readonly staleExpiries: { orderId: string; atMs: number }[] = [];
+
+  account(id: string): Account | undefined {
+    return this.accounts.get(id);
+  }
+  card(token: string): Card | undefined {
+    return this.cards.get(token);
+  }
+  order(id: string): OrderRecord | undefined {
+    return this.orders.get(id);
+  }
+
+  putAccount(account: Account): void {
+    this.accounts.set(account.id, account);
+    this.dirtyAccounts.add(account.id);
+  }
+  putOrder(record: OrderRecord): void {
+    const before = this.orders.get(record.order.id)?.holdExpiresAtMs;
+    if (before !== undefined && before !== record.holdExpiresAtMs) {
+      this.staleExpiries.push({ orderId: record.order.id, atMs: before });
+    }
+    this.orders.set(record.order.id, record);
+    this.dirtyOrders.add(record.order.id);
+  }
+
+  /** Moves money: the only way balances change. */
+  transfer(t: Transfer): void {
+    const from = this.accounts.get(t.debit);
+    const to = this.accounts.get(t.credit);
+    invariant(from && to, `transfer ${t.id}: both accounts must be in the working set`);
+    invariant(t.amountMinor > 0n, `transfer ${t.id}: amount must be positive`);
+    invariant(from.currency === t.currency && to.currency === t.currency, `transfer ${t.id}: currency`);
+    invariant(from.id !== to.id, `transfer ${t.id}: debit and credit are the same account`);
+    this.putAccount({ ...from, balanceMinor: from.balanceMinor - t.amountMinor });
+    this.putAccount({ ...to, balanceMinor: to.balanceMinor + t.amountMinor });
+    const after = this.accounts.get(t.debit)!;
+    invariant(
+      after.overdraftAllowed || after.balanceMinor - after.holdsMinor >= 0n,
+      `transfer ${t.id}: would overdraw ${t.debit}`,
+    );
+    this.transfers.push(t);
+  }
+
+  /** A point to roll back to (atomic batches): records are immutable, so shallow copies suffice. */
+  checkpoint(): WorkingSetCheckpoint {
+    return {
+      accounts: new Map(this.accounts),
+      orders: new Map(this.orders),
+      dirtyAccounts: new Set(this.dirtyAccounts),
+      dirtyOrders: new Set(this.dirtyOrders),
+      transfers: this.transfers.length,
+      published: this.published.length,
+      staleExpiries: this.staleExpiries.length,
+    };
+  }
+
+  rollback(cp: WorkingSetCheckpoint): void {
+    replace(this.accounts, cp.accounts);
+    replace(this.orders, cp.orders);
+    replace(this.dirtyAccounts, cp.dirtyAccounts);
+    replace(this.dirtyOrders, cp.dirtyOrders);
+    this.transfers.length = cp.transfers;
+    this.published.length = cp.published;
+    this.staleExpiries.length = cp.staleExpiries;
+  }
+
+  adjustHold(accountId: string, deltaMinor: bigint): void {
+    const account = this.accounts.get(accountId);
+    invariant(account, `hold on unknown account ${accountId}`);
+    const holdsMinor = account.holdsMinor + deltaMinor;
+    invariant(holdsMinor >= 0n, `holds on ${accountId} would go negative`);
+    this.putAccount({ ...account, holdsMinor });
+  }
+}
+
+export interface WorkingSetCheckpoint {
+  accounts: Map<string, Account>;
+  orders: Map<string, OrderRecord>;
+  dirtyAccounts: Set<string>;
+  dirtyOrders: Set<string>;
+  transfers: number;
+  published: number;
+  staleExpiries: number;
+}
+
+function replace<K, V>(target: Map<K, V> | Set<K>, source: Map<K, V> | Set<K>): void {
+  target.clear();
+  if (target instanceof Map && source instanceof Map) for (const [k, v] of source) target.set(k, v);
+  else if (target instanceof Set && source instanceof Set) for (const k of source) target.add(k);
+}
+
+export class InvariantError extends Error {
+  override name = 'InvariantError';
+}
+
+export function invariant(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new InvariantError(message);
+}
+
+export const available = (a: Account): bigint => a.balanceMinor - a.holdsMinor;
+
+export interface ApplyContext {
+  nowMs: number;
+  /** when the order reached paystream (JetStream timestamp, or arrival): latency is measured from it */
+  receivedAtMs: number;
+  options: ApplyOptions;
+}
+
+export function resultOf(
+  order: Order,
+  status: ResultStatus,
+  ctx: ApplyContext,
+  extra: Partial<OrderResult> = {},
+): OrderResult {
+  const result: OrderResult = {
+    orderId: order.id,
+    status,
+    ...extra,
+    processedAt: new Date(ctx.nowMs).toISOString(),
+    latencyMs: Math.max(0, ctx.nowMs - ctx.receivedAtMs),
+  };
+  if (order.batchId !== undefined) result.batchId = order.batchId;
+  return result;
+}
+
+export function newRecord(order: Order, result: OrderResult, accountId?: string): OrderRecord {
+  const record: OrderRecord = {
+    order,
+    result,
+    holdMinor: 0n,
+    open: false,
+    paidMinor: 0n,
+    refundedMinor: 0n,
+    capturedMinor: 0n,
+  };
+  if (accountId !== undefined) record.accountId = accountId;
+  return record;
+}
+
+export function finish(ws: WorkingSet, record: OrderRecord): OrderResult {
+  ws.putOrder(record);
+  ws.published.push(record.result);
+  return record.result;
+}
+
+function availableString(account: Account): string {
+  return formatAmount(available(account), account.currency, { grouping: false });
+}
+
+/** Records an order that failed validation, so a republish of the same id gets the same answer. */
+export function applyRejection(
+  ws: WorkingSet,
+  order: Pick<Order, 'id' | 'batchId'> & Partial<Order>,
+  reason: string,
+  field: string | undefined,
+  ctx: ApplyContext,
+): OrderResult {
+  const prior = ws.order(order.id);
+  if (prior) return duplicateOf(ws, prior);
+  const stub: Order = { type: 'payment', createdAtMs: ctx.receivedAtMs, ...order };
+  const extra: Partial<OrderResult> = { reason };
+  if (field !== undefined) extra.field = field;
+  return finish(ws, newRecord(stub, resultOf(stub, 'rejected', ctx, extra)));
+}
+
+function duplicateOf(ws: WorkingSet, prior: OrderRecord): OrderResult {
+  const result: OrderResult = { ...prior.result, duplicate: true };
+  ws.published.push(result);
+  return result;
+}
+
+type CardCheck = { ok: true; card: Card; account: Account } | { ok: false; reason: string };
+
+function checkCard(ws: WorkingSet, order: Order, ctx: ApplyContext): CardCheck {
+  const card = order.cardToken === undefined ? undefined : ws.card(order.cardToken);
+  if (!card) return { ok: false, reason: 'unknown_card' };
+  if (card.status === 'frozen') return { ok: false, reason: 'card_frozen' };
+  if (card.status === 'closed') return { ok: false, reason: 'card_closed' };
+  if (isExpired(card.expiry, ctx.nowMs)) return { ok: false, reason: 'card_expired' };
+  const account = ws.account(card.accountId);
+  if (!account) return { ok: false, reason: 'unknown_account' };
+  if (order.currency !== undefined && account.currency !== order.currency) {
+    return { ok: false, reason: 'currency_mismatch' };
+  }
+  return { ok: true, card, account };
+}
+
+function merchantAccount(
+  ws: WorkingSet,
+  merchant: string,
+  currency: string,
+  ctx: ApplyContext,
+): Account | { reason: string } {
+  if (isFundingAccountId(merchant)) return { reason: 'merchant_unknown' };
+  const existing = ws.account(merchant);
+  if (existing) {
+    if (existing.owner.kind !== 'merchant') return { reason: 'merchant_unknown' };
+    if (existing.currency !== currency) return { reason: 'currency_mismatch' };
+    return existing;
+  }
+  if (!ctx.options.autoOpenMerchants) return { reason: 'merchant_unknown' };
+  const opened: Account = {
+    id: merchant,
+    currency,
+    balanceMinor: 0n,
+    holdsMinor: 0n,
+    owner: { kind: 'merchant', name: merchant },
+    overdraftAllowed: false,
+    createdAt: new Date(ctx.nowMs).toISOString(),
+  };
+  ws.putAccount(opened);
+  return opened;
+}
+
+const transferId = (order: Order): string => `tx_${order.id}`;
+
+function makeTransfer(order: Order, kind: TransferKind, debit: string, credit: string, amountMinor: bigint, ctx: ApplyContext): Transfer {
+  return {
+    id: transferId(order),
+    debit,
+    credit,
+    amountMinor,
+    currency: order.currency!,
+    kind,
+    orderId: order.id,
+    atMs: ctx.nowMs,
+  };
+}
+
+function decline(ws: WorkingSet, order: Order, reason: string, ctx: ApplyContext, extra: Partial<OrderResult> = {}, accountId?: string): OrderResult {
+  return finish(ws, newRecord(order, resultOf(order, 'declined', ctx, { reason, ...extra }), accountId));
+}
+
+/**
+ * Applies one validated order to the working set and returns its result.
+ * Idempotent: an order id seen before returns the original result marked duplicate.
+ */
+export function applyOrder(ws: WorkingSet, order: Order, risk: RiskVerdict, ctx: ApplyContext): OrderResult {
+  const prior = ws.order(order.id);
+  if (prior) return duplicateOf(ws, prior);
+
+  if (risk.outcome === 'expire') {
+    return finish(ws, newRecord(order, resultOf(order, 'expired', ctx, { reason: risk.reason, rule: risk.ruleId })));
+  }
+  if (risk.outcome === 'reject') {
+    return finish(ws, newRecord(order, resultOf(order, 'rejected', ctx, { reason: risk.reason, rule: risk.ruleId, field: 'createdAt' })));
+  }
+
+  switch (order.type) {
+    case 'payment':
+    case 'authorize':
+      return applyDebit(ws, order, risk, ctx);
+    case 'payout':
+      return applyPayout(ws, order, risk, ctx);
+    case 'capture':
+      return applyCapture(ws, order, ctx);
+    case 'void':
+    case 'cancel':
+      return applyRelease(ws, order, ctx);
+    case 'refund':
+      return applyRefund(ws, order, ctx);
+    case 'modify':
+      return applyModify(ws, order, risk, ctx);
+  }
+}
+
+function applyDebit(ws: WorkingSet, order: Order, risk: RiskVerdict, ctx: ApplyContext): OrderResult {
+  const amount = order.amountMinor!;
+  const checked = checkCard(ws, order, ctx);
+  if (!checked.ok) return decline(ws, order, checked.reason, ctx);
+  if (risk.outcome === 'block') {
+    return decline(ws, order, 'risk_blocked', ctx, { rule: risk.ruleId }, checked.account.id);
+  }
+  const merchant = merchantAccount(ws, order.merchant!, order.currency!, ctx);
+  if ('reason' in merchant) return decline(ws, order, merchant.reason, ctx, {}, checked.account.id);
+  const account = ws.account(checked.account.id)!;
+  if (available(account) < amount) {
+    return decline(ws, order, 'insufficient_funds', ctx, { available: availableString(account) }, account.id);
+  }
+
+  if (risk.outcome === 'review' || order.type === 'authorize') {
+    ws.adjustHold(account.id, amount);
+    const held = risk.outcome === 'review';
+    const status: ResultStatus = held ? 'held' : 'authorized';
+    const extra: Partial<OrderResult> = { available: availableString(ws.account(account.id)!) };
+    if (held) {
+      extra.rule = risk.ruleId;
+      extra.reason = risk.reason;
+    }
+    const record = newRecord(order, resultOf(order, status, ctx, extra), account.id);
+    record.holdMinor = amount;
+    record.open = true;
+    record.holdExpiresAtMs = ctx.nowMs + (held ? ctx.options.reviewTimeoutMs : ctx.options.authorizationHoldMs);
+    if (held) record.reviewRule = risk.ruleId;
+    return finish(ws, record);
+  }
+
+  const t = makeTransfer(order, 'payment', account.id, order.merchant!, amount, ctx);
+  ws.transfer(t);
+  const record = newRecord(
+    order,
+    resultOf(order, 'approved', ctx, { transferId: t.id, available: availableString(ws.account(account.id)!) }),
+    account.id,
+  );
+  record.paidMinor = amount;
+  return finish(ws, record);
+}
+
+function applyPayout(ws: WorkingSet, order: Order, risk: RiskVerdict, ctx: ApplyContext): OrderResult {
+  const amount = order.amountMinor!;
+  const checked = checkCard(ws, order, ctx);
+  if (!checked.ok) return decline(ws, order, checked.reason, ctx);
+  if (risk.outcome === 'block') return decline(ws, order, 'risk_blocked', ctx, { rule: risk.ruleId }, checked.account.id);
+  // only a merchant pays out: a system account (funding) would mint money for whoever names it
+  const merchant = ws.account(order.merchant!);
+  if (!merchant || merchant.owner.kind !== 'merchant') return decline(ws, order, 'merchant_unknown', ctx);
+  if (merchant.currency !== order.currency) return decline(ws, order, 'currency_mismatch', ctx);
+  if (available(merchant) < amount) return decline(ws, order, 'insufficient_funds', ctx);
+  if (risk.outcome === 'review') {
+    // held like a payment under review, the hold on the paying merchant's account
+    ws.adjustHold(merchant.id, amount);
+    const record = newRecord(
+      order,
+      resultOf(order, 'held', ctx, {
+        rule: risk.ruleId,
+        reason: risk.reason,
+        available: availableString(ws.account(checked.account.id)!),
+      }),
+      checked.account.id,
+    );
+    record.holdAccountId = merchant.id;
+    record.holdMinor = amount;
+    record.open = true;
+    record.holdExpiresAtMs = ctx.nowMs + ctx.options.reviewTimeoutMs;
+    record.reviewRule = risk.ruleId;
+    return finish(ws, record);
+  }
+  const t = makeTransfer(order, 'payout', merchant.id, checked.account.id, amount, ctx);
+  ws.transfer(t);
+  const record = newRecord(
+    order,
+    resultOf(order, 'approved', ctx, { transferId: t.id, available: availableString(ws.account(checked.account.id)!) }),
+    checked.account.id,
+  );
+  return finish(ws, record);
+}
+
+/** Looks up the order a capture/void/refund/cancel/modify acts on. */
+function referenced(ws: WorkingSet, order: Order): OrderRecord | { reason: string } {
+  const ref = order.ref === undefined ? undefined : ws.order(order.ref);
+  if (!ref) return { reason: 'unknown_ref' };
+  if (order.currency !== undefined && ref.order.currency !== order.currency) return { reason: 'currency_mismatch' };
+  return ref;
+}
+
+/** Closes an open hold on the referenced order. */
+function releaseHold(ws: WorkingSet, ref: OrderRecord): OrderRecord {
+  const holder = ref.holdAccountId ?? ref.accountId;
+  if (ref.holdMinor > 0n && holder !== undefined) ws.adjustHold(holder, -ref.holdMinor);
+  return { ...ref, holdMinor: 0n, open: false };
+}
+
+/**
+ * An open order whose time is up but that the sweep has not reached: lapse it now (as the sweep would),
+ * so a capture, void, cancel or modify gets the same answer whenever the sweep runs.
+ */
+function lapseIfDue(ws: WorkingSet, ref: OrderRecord, ctx: ApplyContext): OrderRecord {
+  if (!ref.open || ref.holdExpiresAtMs === undefined || ref.holdExpiresAtMs > ctx.nowMs) return ref;
+  expireHold(ws, ref.order.id, ctx);
+  return ws.order(ref.order.id)!;
+}
+
+function applyCapture(ws: WorkingSet, order: Order, ctx: ApplyContext): OrderResult {
+  const found = referenced(ws, order);
+  if ('reason' in found) return decline(ws, order, found.reason, ctx);
+  if (found.order.type !== 'authorize' || found.result.status !== 'authorized') return decline(ws, order, 'invalid_ref', ctx);
+  if (found.capturedMinor > 0n) return decline(ws, order, 'already_captured', ctx);
+  const ref = lapseIfDue(ws, found, ctx);
+  if (!ref.open) return decline(ws, order, 'authorization_closed', ctx);
+  const amount = order.amountMinor ?? ref.holdMinor;
+  if (amount > ref.holdMinor) return decline(ws, order, 'amount_exceeds_authorization', ctx);
+  const merchantId = ref.order.merchant!;
+  const currency = ref.order.currency!;
+  const merchant = merchantAccount(ws, merchantId, currency, ctx);
+  if ('reason' in merchant) return decline(ws, order, merchant.reason, ctx);
+  const closed = releaseHold(ws, ref);
+  // the stored capture names the merchant, so a refund of it knows whom to debit (capture orders carry none)
+  const captureOrder: Order = { ...order, merchant: merchantId, currency, amountMinor: amount };
+  const t = makeTransfer(captureOrder, 'capture', ref.accountId!, merchantId, amount, ctx);
+  ws.transfer(t);
+  ws.putOrder({ ...closed, capturedMinor: amount });
+  const record = newRecord(
+    captureOrder,
+    resultOf(order, 'captured', ctx, { transferId: t.id, available: availableString(ws.account(ref.accountId!)!) }),
+    ref.accountId,
+  );
+  record.paidMinor = amount;
+  return finish(ws, record);
+}
+
+/** void (authorizations) and cancel (authorizations and held orders). */
+function applyRelease(ws: WorkingSet, order: Order, ctx: ApplyContext): OrderResult {
+  const found = referenced(ws, order);
+  if ('reason' in found) return decline(ws, order, found.reason, ctx);
+  const ref = lapseIfDue(ws, found, ctx);
+  const isAuth = ref.order.type === 'authorize' && ref.result.status === 'authorized';
+  const isHeld = ref.result.status === 'held';
+  if (order.type === 'void' && !isAuth) return decline(ws, order, 'invalid_ref', ctx);
+  if (!isAuth && !isHeld) return decline(ws, order, 'not_modifiable', ctx);
+  if (!ref.open) return decline(ws, order, ref.capturedMinor > 0n ? 'already_captured' : 'authorization_closed', ctx);
+  const closed: OrderRecord = { ...releaseHold(ws, ref), closedBy: order.type === 'void' ? 'void' : 'cancel' };
+  if (isHeld) {
+    // the held order gets its final result now
+    closed.result = resultOf(ref.order, 'canceled', ctx, { reason: `canceled by ${order.id}` });
+    ws.published.push(closed.result);
+  }
+  ws.putOrder(closed);
+  const status: ResultStatus = order.type === 'void' ? 'voided' : 'canceled';
+  const account = ref.accountId === undefined ? undefined : ws.account(ref.accountId);
+  const extra: Partial<OrderResult> = account ? { available: availableString(account) } : {};
+  return finish(ws, newRecord(order, resultOf(order, status, ctx, extra), ref.accountId));
+}
+
+function applyRefund(ws: WorkingSet, order: Order, ctx: ApplyContext): OrderResult {
+  const ref = referenced(ws, order);
+  if ('reason' in ref) return decline(ws, order, ref.reason, ctx);
+  if (ref.paidMinor === 0n) return decline(ws, order, 'invalid_ref', ctx);
+  const remaining = ref.paidMinor - ref.refundedMinor;
+  const amount = order.amountMinor ?? remaining;
+  if (amount <= 0n || amount > remaining) return decline(ws, order, 'amount_exceeds_refundable', ctx);
+  const merchantId = ref.order.merchant!;
+  const merchant = ws.account(merchantId);
+  if (!merchant) return decline(ws, order, 'merchant_unknown', ctx);
+  if (available(merchant) < amount) return decline(ws, order, 'insufficient_funds', ctx);
+  const refundOrder: Order = { ...order, currency: ref.order.currency!, amountMinor: amount };
+  const t = makeTransfer(refundOrder, 'refund', merchantId, ref.accountId!, amount, ctx);
+  ws.transfer(t);
+  ws.putOrder({ ...ref, refundedMinor: ref.refundedMinor + amount });
+  return finish(
+    ws,
+    newRecord(
+      refundOrder,
+      resultOf(order, 'refunded', ctx, { transferId: t.id, available: availableString(ws.account(ref.accountId!)!) }),
+      ref.accountId,
+    ),
+  );
+}
+
+function applyModify(ws: WorkingSet, order: Order, risk: RiskVerdict, ctx: ApplyContext): OrderResult {
+  const found = referenced(ws, order);
+  if ('reason' in found) return decline(ws, order, found.reason, ctx);
+  const ref = lapseIfDue(ws, found, ctx);
+  const isAuth = ref.order.type === 'authorize' && ref.result.status === 'authorized';
+  const isHeld = ref.result.status === 'held';
+  if (!(isAuth || isHeld) || !ref.open) return decline(ws, order, 'not_modifiable', ctx);
+  if (risk.outcome === 'block') return decline(ws, order, 'risk_blocked', ctx, { rule: risk.ruleId });
+  // re-run the card checks with the new amount
+  const checked = checkCard(ws, { ...ref.order }, ctx);
+  if (!checked.ok) return decline(ws, order, checked.reason, ctx);
+  const newAmount = order.amountMinor!;
+  // the payer's account: the card's, or the merchant's for a held payout
+  const payer = ws.account(ref.holdAccountId ?? ref.accountId!)!;
+  if (available(payer) + ref.holdMinor < newAmount) {
+    return decline(ws, order, 'insufficient_funds', ctx, { available: availableString(payer) });
+  }
+  ws.adjustHold(payer.id, newAmount - ref.holdMinor);
+  const account = ws.account(ref.accountId!)!;
+  const updated: OrderRecord = {
+    ...ref,
+    order: { ...ref.order, amountMinor: newAmount },
+    holdMinor: newAmount,
+  };
+  ws.putOrder(updated);
+  const after = ws.account(account.id)!;
+  const extra: Partial<OrderResult> = { available: availableString(after) };
+  if (risk.outcome === 'review') {
+    extra.rule = risk.ruleId;
+    extra.reason = risk.reason;
+  }
+  return finish(ws, newRecord({ ...order, currency: ref.order.currency! }, resultOf(order, 'modified', ctx, extra), account.id));
+}
+
+/** An operator's (or a timeout's) decision on a held order: its final result. */
+export function decideReview(
+  ws: WorkingSet,
+  orderId: string,
+  decision: 'approve' | 'decline',
+  decidedBy: string,
+  ctx: ApplyContext,
+  timeout = false,
+): OrderResult | { error: 'not_found' | 'not_held' } {
+  const ref = ws.order(orderId);
+  if (!ref) return { error: 'not_found' };
+  if (ref.result.status !== 'held' || !ref.open) return { error: 'not_held' };
+  const closed = releaseHold(ws, ref);
+  const order = ref.order;
+  const accountId = ref.accountId!;
+  if (decision === 'decline') {
+    closed.closedBy = timeout ? 'review_timeout' : 'review_declined';
+    closed.result = resultOf(order, 'declined', ctx, {
+      reason: timeout ? 'review_timeout' : 'review_declined',
+      rule: ref.reviewRule,
+      available: availableString(ws.account(accountId)!),
+      decidedBy,
+    });
+    return finish(ws, closed);
+  }
+  const amount = ref.holdMinor;
+  if (order.type === 'authorize') {
+    // an approved authorization keeps its hold, now as an authorization
+    ws.adjustHold(accountId, amount);
+    const approved: OrderRecord = {
+      ...closed,
+      holdMinor: amount,
+      open: true,
+      holdExpiresAtMs: ctx.nowMs + ctx.options.authorizationHoldMs,
+      result: resultOf(order, 'authorized', ctx, {
+        available: availableString(ws.account(accountId)!),
+        decidedBy,
+      }),
+    };
+    return finish(ws, approved);
+  }
+  if (order.type === 'payout') {
+    const t = makeTransfer(order, 'payout', ref.holdAccountId!, accountId, amount, ctx);
+    ws.transfer(t);
+    const approved: OrderRecord = {
+      ...closed,
+      result: resultOf(order, 'approved', ctx, {
+        transferId: t.id,
+        available: availableString(ws.account(accountId)!),
+        decidedBy,
+      }),
+    };
+    return finish(ws, approved);
+  }
+  const merchant = merchantAccount(ws, order.merchant!, order.currency!, ctx);
+  if ('reason' in merchant) {
+    closed.result = resultOf(order, 'declined', ctx, { reason: merchant.reason });
+    return finish(ws, closed);
+  }
+  const t = makeTransfer(order, 'payment', accountId, order.merchant!, amount, ctx);
+  ws.transfer(t);
+  const approved: OrderRecord = {
+    ...closed,
+    paidMinor: amount,
+    result: resultOf(order, 'approved', ctx, {
+      transferId: t.id,
+      available: availableString(ws.account(accountId)!),
+      decidedBy,
+    }),
+  };
+  return finish(ws, approved);
+}
+
+/** An authorization hold past its time: released, the authorization closed, no new result. */
+export function expireHold(ws: WorkingSet, orderId: string, ctx: ApplyContext): OrderResult | undefined {
+  const ref = ws.order(orderId);
+  // not due (a stale index entry, e.g. an authorization approved from review got a new expiry): leave it
+  if (!ref || !ref.open || ref.holdExpiresAtMs === undefined || ref.holdExpiresAtMs > ctx.nowMs) return undefined;
+  if (ref.result.status === 'held') {
+    const outcome = decideReview(ws, orderId, ctx.options.reviewTimeoutAction, 'timeout', ctx, true);
+    return 'error' in outcome ? undefined : outcome;
+  }
+  ws.putOrder({ ...releaseHold(ws, ref), closedBy: 'expired' });
+  return undefined;
+}
+
+/** What a buffer needs prefetched, first round: the orders (idempotency, refs) and cards. */
+export function keysNeeded(orders: readonly Order[]): { orderIds: Set<string>; cardTokens: Set<string> } {
+  const orderIds = new Set<string>();
+  const cardTokens = new Set<string>();
+  for (const o of orders) {
+    orderIds.add(o.id);
+    if (o.ref !== undefined) orderIds.add(o.ref);
+    if (o.cardToken !== undefined) cardTokens.add(o.cardToken);
+  }
+  return { orderIds, cardTokens };
+}

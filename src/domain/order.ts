@@ -1,0 +1,278 @@
+// The validate stage's pure core: a decoded wire object to a typed Order (PAN tokenized), or a rejection.
+import { Ajv, type ErrorObject } from 'ajv';
+import { checkPan, findCvvField } from './cards.ts';
+import { ORDER_ID_RE } from './decode.ts';
+import { currencyExponent, formatAmount, parseAmount } from './money.ts';
+import { ORDER_TYPES, type Order, type OrderType, type RejectReason } from './types.ts';
+
+export interface ValidateContext {
+  /** keyed tokenization of a checked, normalized PAN (cards.tokenizePan with the configured key) */
+  tokenizePan(pan: string): string;
+  /** the clock, passed in: epoch ms */
+  nowMs: number;
+  /** how far createdAt may be ahead of nowMs before the order is future_dated */
+  futureSkewMs: number;
+}
+
+export type ValidateOutcome =
+  | { ok: true; order: Order }
+  | { ok: false; orderId: string; reason: RejectReason; field: string; message: string; batchId?: string };
+
+const ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
+// Extended ISO 8601 with a mandatory offset; calendar ranges are checked in code (Date.parse takes Feb 30).
+const CREATED_AT_RE =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
+
+/** What each field must look like, as said in rejections (never quoting the value). */
+const FIELD_RULES = {
+  id: 'id must be 1-64 characters of A-Z a-z 0-9 _ -',
+  type: `type must be one of ${ORDER_TYPES.join(', ')}`,
+  createdAt: 'createdAt must be an ISO 8601 date-time with a timezone, e.g. 2026-11-25T10:00:00.000Z',
+  card: 'card must be a card token: 64 hex characters',
+  merchant: 'merchant must be 1-64 characters of A-Z a-z 0-9 _ -',
+  currency: 'currency must be an ISO 4217 code string',
+  ref: 'ref must be an order id: 1-64 characters of A-Z a-z 0-9 _ -',
+  batchId: 'batchId must be 1-64 characters of A-Z a-z 0-9 _ -',
+  mcc: 'mcc must be 4 digits',
+  country: 'country must be an ISO 3166-1 alpha-2 code in uppercase',
+} as const;
+type SchemaField = keyof typeof FIELD_RULES;
+
+// The shape only; per-type requirements and money, card and time semantics are checked in code below.
+// `amount` and `pan` are left out on purpose: their own checks give the sharper reasons
+// (amount_not_string, invalid_pan) for any JSON type.
+const ORDER_SCHEMA = {
+  type: 'object',
+  required: ['id', 'type', 'createdAt'],
+  properties: {
+    id: { type: 'string', pattern: ID_PATTERN },
+    type: { type: 'string', enum: [...ORDER_TYPES] },
+    createdAt: { type: 'string', maxLength: 40, pattern: CREATED_AT_RE.source },
+    card: { type: 'string', pattern: '^[0-9a-fA-F]{64}$' },
+    merchant: { type: 'string', pattern: ID_PATTERN },
+    currency: { type: 'string' },
+    ref: { type: 'string', pattern: ID_PATTERN },
+    batchId: { type: 'string', pattern: ID_PATTERN },
+    mcc: { type: 'string', pattern: '^[0-9]{4}$' },
+    country: { type: 'string', pattern: '^[A-Z]{2}$' },
+  },
+} as const;
+
+const checkShape = new Ajv({ allErrors: false, strict: true }).compile(ORDER_SCHEMA);
+
+type Need = 'required' | 'optional';
+interface TypeRules {
+  /** exactly one of card or pan */
+  instrument: Need | 'none';
+  merchant: Need | 'none';
+  amount: Need | 'none';
+  ref: Need | 'none';
+}
+
+/**
+ * Required fields per type. 'none' means the field is not asked for: if present anyway it is still checked
+ * and kept (the ledger decides whether it matters). Where amount is optional and present, currency is required
+ * (an amount cannot be parsed without its exponent).
+ */
+const TYPE_RULES: Readonly<Record<OrderType, TypeRules>> = {
+  payment: { instrument: 'required', merchant: 'required', amount: 'required', ref: 'none' },
+  authorize: { instrument: 'required', merchant: 'required', amount: 'required', ref: 'none' },
+  payout: { instrument: 'required', merchant: 'required', amount: 'required', ref: 'none' },
+  capture: { instrument: 'none', merchant: 'none', amount: 'optional', ref: 'required' },
+  refund: { instrument: 'none', merchant: 'none', amount: 'optional', ref: 'required' },
+  modify: { instrument: 'none', merchant: 'none', amount: 'required', ref: 'required' },
+  void: { instrument: 'none', merchant: 'none', amount: 'none', ref: 'required' },
+  cancel: { instrument: 'none', merchant: 'none', amount: 'none', ref: 'required' },
+};
+
+const AMOUNT_MESSAGES = {
+  amount_not_string: 'amount must be a decimal string such as "12.50", not a JSON number',
+  invalid_amount: 'amount must be a decimal string of digits with an optional fraction, such as "12.50"',
+  amount_too_precise: 'amount has more decimals than the currency allows',
+  amount_out_of_range: 'amount must be above zero and at most 10^15 minor units',
+  unknown_currency: 'currency is not an ISO 4217 code paystream knows',
+} as const satisfies Record<string, string>;
+
+class Rejection {
+  constructor(
+    readonly reason: RejectReason,
+    readonly field: string,
+    readonly message: string,
+  ) {}
+}
+
+function reject(raw: Record<string, unknown>, rejection: Rejection): ValidateOutcome {
+  const id = raw.id;
+  const batchId = raw.batchId;
+  const outcome: ValidateOutcome = {
+    ok: false,
+    orderId: typeof id === 'string' ? id : '',
+    reason: rejection.reason,
+    field: rejection.field,
+    message: rejection.message,
+  };
+  // A rejected member must still be attributable to its batch, so a well-formed batchId travels with it.
+  if (typeof batchId === 'string' && ORDER_ID_RE.test(batchId)) outcome.batchId = batchId;
+  return outcome;
+}
+
+function shapeRejection(error: ErrorObject): Rejection {
+  const field =
+    error.keyword === 'required'
+      ? String((error.params as { missingProperty: string }).missingProperty)
+      : error.instancePath.slice(1).split('/')[0]!;
+  const rule = Object.hasOwn(FIELD_RULES, field) ? FIELD_RULES[field as SchemaField] : 'malformed order';
+  const message = error.keyword === 'required' ? `${field} is required` : rule;
+  return new Rejection('invalid_field', field, message);
+}
+
+function missing(field: string, type: OrderType): Rejection {
+  return new Rejection('invalid_field', field, `${field} is required for ${type}`);
+}
+
+/**
+ * Checks a decoded wire order and builds the Order. First failure wins, in this order:
+ * 1. a CVV-like field anywhere (top level or one level down) -> cvv_forbidden, before anything else
+ * 2. the shape (ajv): id, type, createdAt present; each present field well-formed -> invalid_field
+ * 3. per type, in field order: card/pan (exactly one; both is invalid_field 'pan'), merchant, currency,
+ *    amount, ref -> invalid_field for a missing one, unknown_currency, the amount reasons, invalid_pan
+ * 4. createdAt a real calendar instant (invalid_field), not beyond nowMs + futureSkewMs (future_dated)
+ * Unknown extra fields are ignored. The PAN is tokenized through ctx and never kept or quoted.
+ */
+export function validateOrder(raw: Record<string, unknown>, ctx: ValidateContext): ValidateOutcome {
+  const cvvField = findCvvField(raw);
+  if (cvvField !== undefined) {
+    return reject(raw, new Rejection('cvv_forbidden', cvvField, `${cvvField}: CVV/CVC must never be sent`));
+  }
+  if (!checkShape(raw)) return reject(raw, shapeRejection(checkShape.errors![0]!));
+  const result = buildOrder(raw, ctx);
+  return result instanceof Rejection ? reject(raw, result) : { ok: true, order: result };
+}
+
+function buildOrder(raw: Record<string, unknown>, ctx: ValidateContext): Order | Rejection {
+  // The schema has checked the types of these (when present).
+  const type = raw.type as OrderType;
+  const card = raw.card as string | undefined;
+  const merchant = raw.merchant as string | undefined;
+  const currency = raw.currency as string | undefined;
+  const ref = raw.ref as string | undefined;
+  const batchId = raw.batchId as string | undefined;
+  const mcc = raw.mcc as string | undefined;
+  const country = raw.country as string | undefined;
+  const pan = raw.pan;
+  const amount = raw.amount;
+  const rules = TYPE_RULES[type];
+
+  let cardToken: string | undefined;
+  if (card !== undefined && pan !== undefined) {
+    return new Rejection('invalid_field', 'pan', 'send either card (a token) or pan, not both');
+  }
+  if (card !== undefined) {
+    cardToken = card.toLowerCase();
+  } else if (pan !== undefined) {
+    if (typeof pan !== 'string') {
+      return new Rejection('invalid_pan', 'pan', 'pan must be a string of digits');
+    }
+    const checked = checkPan(pan);
+    if (!checked.ok) return new Rejection('invalid_pan', 'pan', checked.message);
+    cardToken = ctx.tokenizePan(checked.pan);
+  } else if (rules.instrument === 'required') {
+    return new Rejection('invalid_field', 'card', `card (a token) or pan is required for ${type}`);
+  }
+
+  if (merchant === undefined && rules.merchant === 'required') return missing('merchant', type);
+
+  if (currency !== undefined && currencyExponent(currency) === undefined) {
+    return new Rejection('unknown_currency', 'currency', AMOUNT_MESSAGES.unknown_currency);
+  }
+  let amountMinor: bigint | undefined;
+  if (amount !== undefined) {
+    if (currency === undefined) {
+      return new Rejection('invalid_field', 'currency', 'currency is required when an amount is given');
+    }
+    const parsed = parseAmount(amount, currency);
+    if (!parsed.ok) return new Rejection(parsed.reason, 'amount', AMOUNT_MESSAGES[parsed.reason]);
+    amountMinor = parsed.amountMinor;
+  } else if (rules.amount === 'required') {
+    // Currency before amount, as in field order.
+    if (currency === undefined) return missing('currency', type);
+    return missing('amount', type);
+  }
+
+  if (ref === undefined && rules.ref === 'required') return missing('ref', type);
+
+  const createdAtMs = parseCreatedAt(raw.createdAt as string);
+  if (createdAtMs === undefined) return new Rejection('invalid_field', 'createdAt', FIELD_RULES.createdAt);
+  if (createdAtMs > ctx.nowMs + ctx.futureSkewMs) {
+    return new Rejection(
+      'future_dated',
+      'createdAt',
+      `createdAt is ${createdAtMs - ctx.nowMs} ms ahead of the processor clock (allowed: ${ctx.futureSkewMs} ms)`,
+    );
+  }
+
+  // Only the fields present; added in one fixed order (and never deleted) to keep V8 object shapes few and fast.
+  const order: Order = { id: raw.id as string, type, createdAtMs };
+  if (cardToken !== undefined) order.cardToken = cardToken;
+  if (merchant !== undefined) order.merchant = merchant;
+  if (amountMinor !== undefined) order.amountMinor = amountMinor;
+  if (currency !== undefined) order.currency = currency;
+  if (ref !== undefined) order.ref = ref;
+  if (batchId !== undefined) order.batchId = batchId;
+  if (mcc !== undefined) order.mcc = mcc;
+  if (country !== undefined) order.country = country;
+  return order;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
+
+function daysInMonth(year: number, month: number): number {
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!;
+}
+
+/** Epoch ms of an ISO 8601 date-time with offset, or undefined if a field is out of its calendar range. */
+export function parseCreatedAt(text: string): number | undefined {
+  const m = CREATED_AT_RE.exec(text);
+  if (m === null) return undefined;
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  const hour = Number(m[4]);
+  const minute = Number(m[5]);
+  const second = Number(m[6]);
+  // Sub-millisecond digits are truncated, not rounded: rounding could move the instant into the next second.
+  const ms = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'));
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  let offsetMinutes = 0;
+  if (m[8] === undefined) {
+    const offsetHours = Number(m[10]);
+    const offsetMins = Number(m[11]);
+    if (offsetHours > 23 || offsetMins > 59) return undefined;
+    offsetMinutes = (m[9] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMins);
+  }
+  const utc = new Date(0);
+  // setUTCFullYear, not Date.UTC: Date.UTC maps years 0-99 to 1900-1999.
+  utc.setUTCFullYear(year, month - 1, day);
+  utc.setUTCHours(hour, minute, second, ms);
+  return utc.getTime() - offsetMinutes * 60_000;
+}
+
+/** The wire form of an Order (inverse of validateOrder): amount ungrouped, createdAt ISO UTC, card as token. */
+export function orderToWire(order: Order): Record<string, unknown> {
+  const wire: Record<string, unknown> = { id: order.id, type: order.type };
+  if (order.cardToken !== undefined) wire.card = order.cardToken;
+  if (order.merchant !== undefined) wire.merchant = order.merchant;
+  if (order.amountMinor !== undefined) {
+    if (order.currency === undefined) throw new Error(`order ${order.id} has an amount without a currency`);
+    wire.amount = formatAmount(order.amountMinor, order.currency, { grouping: false });
+  }
+  if (order.currency !== undefined) wire.currency = order.currency;
+  if (order.ref !== undefined) wire.ref = order.ref;
+  if (order.batchId !== undefined) wire.batchId = order.batchId;
+  wire.createdAt = new Date(order.createdAtMs).toISOString();
+  if (order.mcc !== undefined) wire.mcc = order.mcc;
+  if (order.country !== undefined) wire.country = order.country;
+  return wire;
+}

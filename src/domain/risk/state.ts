@@ -1,0 +1,106 @@
+// Bounded containers for risk state: an LRU map of keys and a fixed-capacity ring of recent entries.
+
+/**
+ * A Map with at most `max` keys, evicting the least recently written first. `touch` marks a key as
+ * written; to keep the hot path cheap a key is moved to the young end only when it has aged by more
+ * than a quarter of `max` writes since its last move, so eviction is LRU to within max/4 writes.
+ * Reads with `get` do not reorder.
+ */
+export class LruMap<K, V> {
+  private readonly map = new Map<K, { value: V; movedAt: number }>();
+  private writes = 0;
+  private readonly slack: number;
+  /** keys evicted since creation */
+  evictions = 0;
+
+  constructor(readonly max: number) {
+    this.slack = Math.floor(max / 4);
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get(key: K): V | undefined {
+    return this.map.get(key)?.value;
+  }
+
+  has(key: K): boolean {
+    return this.map.has(key);
+  }
+
+  /** The value for `key` marked as just written, or undefined (then `insert` it). */
+  touch(key: K): V | undefined {
+    const node = this.map.get(key);
+    if (node === undefined) return undefined;
+    const now = ++this.writes;
+    if (now - node.movedAt > this.slack) {
+      // Re-inserting moves the key to the end of the Map's insertion order: the young end.
+      this.map.delete(key);
+      this.map.set(key, node);
+      node.movedAt = now;
+    }
+    return node.value;
+  }
+
+  /** Adds a key that is not present (or replaces its value), evicting the oldest key beyond `max`. */
+  insert(key: K, value: V): V {
+    const node = this.map.get(key);
+    if (node !== undefined) {
+      node.value = value;
+      return value;
+    }
+    this.map.set(key, { value, movedAt: ++this.writes });
+    if (this.map.size > this.max) {
+      const oldest = this.map.keys().next();
+      if (!oldest.done) this.map.delete(oldest.value);
+      this.evictions++;
+    }
+    return value;
+  }
+
+  clear(): void {
+    this.map.clear();
+    this.evictions = 0;
+  }
+}
+
+/**
+ * The last `capacity` entries pushed, oldest overwritten first. Storage grows on demand up to the
+ * capacity, so a key seen once costs one slot, not `capacity`. Once full, `push` hands back the
+ * oldest slot for the caller to overwrite in place: no allocation at steady state.
+ */
+export class Ring<E> {
+  private readonly slots: E[] = [];
+  /** index of the oldest entry once the ring has wrapped; 0 before */
+  private head = 0;
+
+  constructor(readonly capacity: number) {}
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  /**
+   * When the ring is full: its oldest slot, which becomes the newest; the caller overwrites its fields.
+   * Otherwise undefined, and the caller `append`s a new entry. Two calls instead of callbacks keep the
+   * hot path free of closures.
+   */
+  recycle(): E | undefined {
+    if (this.slots.length < this.capacity) return undefined;
+    const slot = this.slots[this.head]!;
+    this.head = (this.head + 1) % this.capacity;
+    return slot;
+  }
+
+  /** Adds an entry while there is room; ignored when full (use `recycle`). */
+  append(entry: E): void {
+    if (this.slots.length < this.capacity) this.slots.push(entry);
+  }
+
+  /** The i-th newest entry (0 = newest), i < size. */
+  newest(i: number): E {
+    const n = this.slots.length;
+    return this.slots[(this.head + n - 1 - i) % n]!;
+  }
+}

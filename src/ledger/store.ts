@@ -1,0 +1,575 @@
+// The LevelDB ledger: sublevels, caches over them, prefetch-decide-commit, queries and the lock.
+
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes, createHash } from 'node:crypto';
+import path from 'node:path';
+import { ClassicLevel } from 'classic-level';
+import { LRUCache } from 'lru-cache';
+import { checkPan, parseExpiry, tokenizePan } from '../domain/cards.ts';
+import {
+  FUNDING_ACCOUNT_ID,
+  type OrderRecord,
+  WorkingSet,
+  invariant,
+  available,
+  keysNeeded,
+} from '../domain/ledger.ts';
+import type { Account, Card, CardHolder, Order, OwnerKind, Transfer } from '../domain/types.ts';
+import { currencyExponent } from '../domain/money.ts';
+import {
+  decodeAccount,
+  decodeCard,
+  decodeOrderRecord,
+  decodeTransfer,
+  encodeAccount,
+  encodeCard,
+  encodeOrderRecord,
+  encodeTransfer,
+  newestFirstKey,
+  timeKey,
+} from './codec.ts';
+
+const openSub = (db: ClassicLevel<string, string>, name: string) =>
+  db.sublevel<string, string>(name, { valueEncoding: 'utf8' });
+export type Sub = ReturnType<typeof openSub>;
+export type BatchOp = { type: 'put'; sublevel: Sub; key: string; value: string } | { type: 'del'; sublevel: Sub; key: string };
+
+export interface StoreOptions {
+  /** fsync every write (survives power loss, costs throughput) @default false */
+  sync?: boolean;
+  /** @default 200_000 */ cardsCacheMax?: number;
+  /** @default 200_000 */ accountsCacheMax?: number;
+  /** @default 200_000 */ ordersCacheMax?: number;
+  /** the process that opens the store, recorded so a second one can be told who holds it */
+  owner?: { command: string; natsUrl?: string; servicePrefix?: string };
+}
+
+export class LedgerLockedError extends Error {
+  override name = 'LedgerLockedError';
+  constructor(
+    readonly dataDir: string,
+    readonly holder: LockHolder | undefined,
+  ) {
+    super(
+      holder
+        ? `the ledger at ${dataDir} is in use by process ${holder.pid} (${holder.command}, since ${holder.startedAt}); ` +
+            'stop it first, or talk to it through its NATS service'
+        : `the ledger at ${dataDir} is in use by another process`,
+    );
+  }
+}
+
+export class LedgerError extends Error {
+  override name = 'LedgerError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface LockHolder {
+  pid: number;
+  command: string;
+  startedAt: string;
+  natsUrl?: string;
+  servicePrefix?: string;
+}
+
+const SECRET_FILE = 'secret.key';
+const OWNER_FILE = 'owner.json';
+
+/** The tokenization key: PAYSTREAM_SECRET (hex, or any text hashed to 32 bytes), else a 0600 file in the data dir. */
+export async function loadSecret(dataDir: string, env = process.env): Promise<Buffer> {
+  const fromEnv = env.PAYSTREAM_SECRET;
+  if (fromEnv) {
+    return /^[0-9a-fA-F]{64,}$/.test(fromEnv) ? Buffer.from(fromEnv, 'hex') : createHash('sha256').update(fromEnv).digest();
+  }
+  const file = path.join(dataDir, SECRET_FILE);
+  try {
+    return Buffer.from((await readFile(file, 'utf8')).trim(), 'hex');
+  } catch {
+    await mkdir(dataDir, { recursive: true });
+    const key = randomBytes(32);
+    await writeFile(file, key.toString('hex'), { mode: 0o600, flag: 'wx' }).catch(() => undefined);
+    await chmod(file, 0o600);
+    return Buffer.from((await readFile(file, 'utf8')).trim(), 'hex');
+  }
+}
+
+export async function readLockHolder(dataDir: string): Promise<LockHolder | undefined> {
+  try {
+    const holder = JSON.parse(await readFile(path.join(dataDir, OWNER_FILE), 'utf8')) as LockHolder;
+    try {
+      process.kill(holder.pid, 0);
+      return holder;
+    } catch (error) {
+      // EPERM: alive, but another user's; only ESRCH means the recorded holder is gone
+      return (error as NodeJS.ErrnoException).code === 'EPERM' ? holder : undefined;
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+export interface CardView {
+  card: Card;
+  account: Account | undefined;
+}
+
+export interface RegisterCardInput {
+  pan: string;
+  expiry: string;
+  holder: CardHolder;
+  accountId?: string;
+  currency?: string;
+}
+
+export class LedgerStore {
+  readonly db: ClassicLevel<string, string>;
+  readonly cards: Sub;
+  readonly accounts: Sub;
+  readonly transfers: Sub;
+  readonly orders: Sub;
+  readonly batches: Sub;
+  readonly index: Sub;
+  readonly meta: Sub;
+  readonly secret: Buffer;
+  private readonly cardCache: LRUCache<string, Card>;
+  private readonly accountCache: LRUCache<string, Account>;
+  private readonly orderCache: LRUCache<string, OrderRecord>;
+  private readonly sync: boolean;
+  /** serializes every write: the pipeline's buffers and operator commands take turns */
+  private writeChain: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly dataDir: string,
+    db: ClassicLevel<string, string>,
+    secret: Buffer,
+    options: StoreOptions,
+  ) {
+    this.db = db;
+    this.secret = secret;
+    this.cards = openSub(db, 'cards');
+    this.accounts = openSub(db, 'accounts');
+    this.transfers = openSub(db, 'transfers');
+    this.orders = openSub(db, 'orders');
+    this.batches = openSub(db, 'batches');
+    this.index = openSub(db, 'index');
+    this.meta = openSub(db, 'meta');
+    this.sync = options.sync ?? false;
+    this.cardCache = new LRUCache({ max: options.cardsCacheMax ?? 200_000 });
+    this.accountCache = new LRUCache({ max: options.accountsCacheMax ?? 200_000 });
+    this.orderCache = new LRUCache({ max: options.ordersCacheMax ?? 200_000 });
+  }
+
+  static async open(dataDir: string, options: StoreOptions = {}): Promise<LedgerStore> {
+    await mkdir(dataDir, { recursive: true });
+    const db = new ClassicLevel<string, string>(path.join(dataDir, 'db'), { valueEncoding: 'utf8' });
+    try {
+      await db.open();
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause;
+      if (cause?.code === 'LEVEL_LOCKED' || /lock/i.test(String((cause as Error | undefined)?.message))) {
+        throw new LedgerLockedError(dataDir, await readLockHolder(dataDir));
+      }
+      throw error;
+    }
+    const holder: LockHolder = {
+      pid: process.pid,
+      command: options.owner?.command ?? process.argv.slice(2).join(' '),
+      startedAt: new Date().toISOString(),
+    };
+    if (options.owner?.natsUrl) holder.natsUrl = options.owner.natsUrl;
+    if (options.owner?.servicePrefix) holder.servicePrefix = options.owner.servicePrefix;
+    await writeFile(path.join(dataDir, OWNER_FILE), JSON.stringify(holder));
+    const store = new LedgerStore(dataDir, db, await loadSecret(dataDir), options);
+    await store.ensureFunding();
+    return store;
+  }
+
+  async close(): Promise<void> {
+    await this.writeChain.catch(() => undefined);
+    await writeFile(path.join(this.dataDir, OWNER_FILE), '{}').catch(() => undefined);
+    await this.db.close();
+  }
+
+  /** After bulk writes that bypass the caches. */
+  forgetCaches(): void {
+    this.cardCache.clear();
+    this.accountCache.clear();
+    this.orderCache.clear();
+  }
+
+  tokenize(pan: string): string {
+    return tokenizePan(pan, this.secret);
+  }
+
+  /** One atomic LevelDB write; fsynced when the store was opened with `sync`. */
+  async write(ops: BatchOp[]): Promise<void> {
+    await this.db.batch(ops as never, { sync: this.sync } as never);
+  }
+
+  /** Runs fn after every earlier write finished; writes never interleave. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.writeChain.then(fn, fn);
+    this.writeChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async ensureFunding(): Promise<void> {
+    if (await this.getAccount(FUNDING_ACCOUNT_ID)) return;
+    // funding is multi-currency in spirit; each currency gets its own funding account on first deposit
+    await this.db.batch([{ type: 'put', sublevel: this.meta, key: 'version', value: '1' }] as never);
+  }
+
+  // ---- reads (cache first) ----
+
+  async getCard(token: string): Promise<Card | undefined> {
+    const cached = this.cardCache.get(token);
+    if (cached) return cached;
+    const text = await this.cards.get(token);
+    if (text === undefined) return undefined;
+    const card = decodeCard(text);
+    this.cardCache.set(token, card);
+    return card;
+  }
+
+  async getAccount(id: string): Promise<Account | undefined> {
+    const cached = this.accountCache.get(id);
+    if (cached) return cached;
+    const text = await this.accounts.get(id);
+    if (text === undefined) return undefined;
+    const account = decodeAccount(text);
+    this.accountCache.set(id, account);
+    return account;
+  }
+
+  async getOrder(id: string): Promise<OrderRecord | undefined> {
+    const cached = this.orderCache.get(id);
+    if (cached) return cached;
+    const text = await this.orders.get(id);
+    if (text === undefined) return undefined;
+    const record = decodeOrderRecord(text);
+    this.orderCache.set(id, record);
+    return record;
+  }
+
+  private async loadMany<T extends {}>(
+    keys: Iterable<string>,
+    cache: LRUCache<string, T>,
+    sub: Sub,
+    decode: (text: string) => T,
+    into: Map<string, T>,
+  ): Promise<void> {
+    const missing: string[] = [];
+    for (const key of keys) {
+      if (into.has(key)) continue;
+      const hit = cache.get(key);
+      if (hit !== undefined) into.set(key, hit);
+      else missing.push(key);
+    }
+    if (missing.length === 0) return;
+    const texts = await sub.getMany(missing);
+    for (let i = 0; i < missing.length; i++) {
+      const text = texts[i];
+      if (text === undefined) continue;
+      const value = decode(text);
+      cache.set(missing[i]!, value);
+      into.set(missing[i]!, value);
+    }
+  }
+
+  /** Reads everything a buffer of orders needs, in a few getMany calls. */
+  async prefetch(orders: readonly Order[], extraOrderIds: Iterable<string> = []): Promise<WorkingSet> {
+    const ws = new WorkingSet();
+    const { orderIds, cardTokens } = keysNeeded(orders);
+    for (const id of extraOrderIds) orderIds.add(id);
+    await Promise.all([
+      this.loadMany(orderIds, this.orderCache, this.orders, decodeOrderRecord, ws.orders),
+      this.loadMany(cardTokens, this.cardCache, this.cards, decodeCard, ws.cards),
+    ]);
+    const accountIds = new Set<string>();
+    for (const card of ws.cards.values()) accountIds.add(card.accountId);
+    for (const o of orders) if (o.merchant !== undefined) accountIds.add(o.merchant);
+    for (const r of ws.orders.values()) {
+      if (r.accountId !== undefined) accountIds.add(r.accountId);
+      if (r.holdAccountId !== undefined) accountIds.add(r.holdAccountId);
+      if (r.order.merchant !== undefined) accountIds.add(r.order.merchant);
+      if (r.order.cardToken !== undefined && !ws.cards.has(r.order.cardToken)) cardTokens.add(r.order.cardToken);
+    }
+    await Promise.all([
+      this.loadMany(accountIds, this.accountCache, this.accounts, decodeAccount, ws.accounts),
+      this.loadMany(cardTokens, this.cardCache, this.cards, decodeCard, ws.cards),
+    ]);
+    return ws;
+  }
+
+  /** Writes every change of a working set in one atomic LevelDB batch, then refreshes the caches. */
+  async commit(ws: WorkingSet, extraOps: BatchOp[] = []): Promise<void> {
+    const ops: BatchOp[] = [];
+    // first, so a later put of the same key (an expiry changed and changed back) wins within the batch
+    for (const { orderId, atMs } of ws.staleExpiries) {
+      ops.push({ type: 'del', sublevel: this.index, key: `exp!${timeKey(atMs)}!${orderId}` });
+    }
+    for (const id of ws.dirtyAccounts) {
+      const a = ws.accounts.get(id)!;
+      invariant(a.overdraftAllowed || available(a) >= 0n, `account ${id} would be overdrawn: ${available(a)}`);
+      invariant(a.holdsMinor >= 0n, `account ${id} holds negative`);
+      ops.push({ type: 'put', sublevel: this.accounts, key: id, value: encodeAccount(a) });
+    }
+    for (const id of ws.dirtyOrders) {
+      const r = ws.orders.get(id)!;
+      ops.push({ type: 'put', sublevel: this.orders, key: id, value: encodeOrderRecord(r) });
+      const reviewKey = `review!${id}`;
+      if (r.open && r.result.status === 'held') ops.push({ type: 'put', sublevel: this.index, key: reviewKey, value: '' });
+      else ops.push({ type: 'del', sublevel: this.index, key: reviewKey });
+      if (r.holdExpiresAtMs !== undefined) {
+        const expKey = `exp!${timeKey(r.holdExpiresAtMs)}!${id}`;
+        if (r.open) ops.push({ type: 'put', sublevel: this.index, key: expKey, value: '' });
+        else ops.push({ type: 'del', sublevel: this.index, key: expKey });
+      }
+    }
+    for (const t of ws.transfers) this.pushTransfer(ops, t);
+    ops.push(...extraOps);
+    if (ops.length === 0) return;
+    await this.write(ops);
+    for (const id of ws.dirtyAccounts) this.accountCache.set(id, ws.accounts.get(id)!);
+    for (const id of ws.dirtyOrders) this.orderCache.set(id, ws.orders.get(id)!);
+    for (const [token, card] of ws.cards) this.cardCache.set(token, card);
+  }
+
+  private pushTransfer(ops: BatchOp[], t: Transfer): void {
+    ops.push({ type: 'put', sublevel: this.transfers, key: t.id, value: encodeTransfer(t) });
+    const when = newestFirstKey(t.atMs);
+    ops.push({ type: 'put', sublevel: this.index, key: `acct!${t.debit}!${when}!${t.id}`, value: '' });
+    ops.push({ type: 'put', sublevel: this.index, key: `acct!${t.credit}!${when}!${t.id}`, value: '' });
+  }
+
+  // ---- operator commands (through exclusive: they never interleave with the pipeline's writes) ----
+
+  registerCard(input: RegisterCardInput, nowMs = Date.now()): Promise<{ card: Card; created: boolean }> {
+    return this.exclusive(async () => {
+      const pan = checkPan(input.pan);
+      if (!pan.ok) throw new LedgerError('invalid_pan', pan.message);
+      const expiry = parseExpiry(input.expiry);
+      if (!expiry.ok) throw new LedgerError('invalid_expiry', expiry.message);
+      const endOfMonth = Date.UTC(expiry.year, expiry.month, 1) - 1;
+      if (endOfMonth < nowMs) throw new LedgerError('card_expired', `the card expired at the end of ${input.expiry}`);
+      if (!input.holder.name.trim()) throw new LedgerError('invalid_holder', 'the holder name is empty');
+      const token = this.tokenize(pan.pan);
+      const existing = await this.getCard(token);
+      if (existing) return { card: existing, created: false };
+      const ops: BatchOp[] = [];
+      let accountId = input.accountId;
+      if (accountId !== undefined) {
+        const account = await this.getAccount(accountId);
+        if (!account) throw new LedgerError('unknown_account', `no account ${accountId}`);
+        if (account.owner.kind !== 'cardholder') throw new LedgerError('invalid_account', `${accountId} is not a cardholder account`);
+      } else {
+        const currency = (input.currency ?? 'USD').toUpperCase();
+        if (currencyExponent(currency) === undefined) throw new LedgerError('unknown_currency', `unknown currency ${currency}`);
+        accountId = `acct_${token.slice(0, 16)}`;
+        const account: Account = {
+          id: accountId,
+          currency,
+          balanceMinor: 0n,
+          holdsMinor: 0n,
+          owner: { kind: 'cardholder', name: input.holder.name.trim() },
+          overdraftAllowed: false,
+          createdAt: new Date(nowMs).toISOString(),
+        };
+        ops.push({ type: 'put', sublevel: this.accounts, key: accountId, value: encodeAccount(account) });
+        this.accountCache.set(accountId, account);
+      }
+      const holder: CardHolder = { name: input.holder.name.trim() };
+      if (input.holder.email) holder.email = input.holder.email;
+      if (input.holder.phone) holder.phone = input.holder.phone;
+      const card: Card = {
+        token,
+        first6: pan.pan.slice(0, 6),
+        last4: pan.pan.slice(-4),
+        brand: pan.brand,
+        expiry: `${String(expiry.month).padStart(2, '0')}/${String(expiry.year % 100).padStart(2, '0')}`,
+        status: 'active',
+        holder,
+        accountId,
+        createdAt: new Date(nowMs).toISOString(),
+      };
+      ops.push({ type: 'put', sublevel: this.cards, key: token, value: encodeCard(card) });
+      ops.push({ type: 'put', sublevel: this.index, key: `last4!${card.last4}!${token}`, value: '' });
+      ops.push({ type: 'put', sublevel: this.index, key: `name!${card.holder.name.toLowerCase()}!${token}`, value: '' });
+      await this.write(ops);
+      this.cardCache.set(token, card);
+      return { card, created: true };
+    });
+  }
+
+  setCardStatus(token: string, status: Card['status']): Promise<Card> {
+    return this.exclusive(async () => {
+      const card = await this.getCard(token);
+      if (!card) throw new LedgerError('unknown_card', `no card with token ${token}`);
+      if (card.status === 'closed' && status !== 'closed') {
+        throw new LedgerError('card_closed', 'a closed card cannot be reopened');
+      }
+      const updated: Card = { ...card, status };
+      await this.write([{ type: 'put', sublevel: this.cards, key: token, value: encodeCard(updated) }]);
+      this.cardCache.set(token, updated);
+      return updated;
+    });
+  }
+
+  openAccount(input: { id?: string; owner: string; kind?: OwnerKind; currency: string }, nowMs = Date.now()): Promise<Account> {
+    return this.exclusive(async () => {
+      const currency = input.currency.toUpperCase();
+      if (currencyExponent(currency) === undefined) throw new LedgerError('unknown_currency', `unknown currency ${input.currency}`);
+      if (!input.owner.trim()) throw new LedgerError('invalid_owner', 'the owner is empty');
+      const id = input.id ?? `acct_${await this.nextSeq('account')}`;
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new LedgerError('invalid_account', `account id ${id} is not 1-64 of [A-Za-z0-9_-]`);
+      if (id.startsWith(FUNDING_ACCOUNT_ID)) throw new LedgerError('invalid_account', 'funding accounts are the system\'s');
+      if (await this.getAccount(id)) throw new LedgerError('account_exists', `account ${id} exists`);
+      const account: Account = {
+        id,
+        currency,
+        balanceMinor: 0n,
+        holdsMinor: 0n,
+        owner: { kind: input.kind ?? 'merchant', name: input.owner.trim() },
+        overdraftAllowed: false,
+        createdAt: new Date(nowMs).toISOString(),
+      };
+      await this.write([{ type: 'put', sublevel: this.accounts, key: id, value: encodeAccount(account) }]);
+      this.accountCache.set(id, account);
+      return account;
+    });
+  }
+
+  private async nextSeq(name: string): Promise<string> {
+    const current = Number((await this.meta.get(`seq!${name}`)) ?? '0') + 1;
+    await this.meta.put(`seq!${name}`, String(current));
+    return String(current).padStart(6, '0');
+  }
+
+  /** Money in from outside: the per-currency funding account is the counterparty, so balances sum to zero. */
+  deposit(accountId: string, amountMinor: bigint, nowMs = Date.now(), kind: 'deposit' | 'withdrawal' = 'deposit'): Promise<{ account: Account; transfer: Transfer }> {
+    return this.exclusive(async () => {
+      invariant(amountMinor > 0n, 'deposit amount must be positive');
+      const account = await this.getAccount(accountId);
+      if (!account) throw new LedgerError('unknown_account', `no account ${accountId}`);
+      if (account.id.startsWith(FUNDING_ACCOUNT_ID)) throw new LedgerError('invalid_account', 'cannot deposit into a funding account');
+      const fundingId = `${FUNDING_ACCOUNT_ID}-${account.currency}`;
+      const ws = new WorkingSet();
+      ws.accounts.set(account.id, account);
+      ws.accounts.set(
+        fundingId,
+        (await this.getAccount(fundingId)) ?? {
+          id: fundingId,
+          currency: account.currency,
+          balanceMinor: 0n,
+          holdsMinor: 0n,
+          owner: { kind: 'system', name: 'funding' },
+          overdraftAllowed: true,
+          createdAt: new Date(nowMs).toISOString(),
+        },
+      );
+      ws.dirtyAccounts.add(fundingId);
+      if (kind === 'withdrawal' && available(account) < amountMinor) {
+        throw new LedgerError('insufficient_funds', `available ${available(account)} < ${amountMinor} (minor units)`);
+      }
+      const seq = await this.nextSeq(kind);
+      const transfer: Transfer = {
+        id: `${kind === 'deposit' ? 'dep' : 'wd'}_${seq}`,
+        debit: kind === 'deposit' ? fundingId : account.id,
+        credit: kind === 'deposit' ? account.id : fundingId,
+        amountMinor,
+        currency: account.currency,
+        kind,
+        orderId: '',
+        atMs: nowMs,
+      };
+      ws.transfer(transfer);
+      await this.commit(ws);
+      return { account: ws.accounts.get(account.id)!, transfer };
+    });
+  }
+
+  // ---- queries ----
+
+  async transfersOf(accountId: string, options: { limit?: number; sinceMs?: number } = {}): Promise<Transfer[]> {
+    const limit = Math.min(options.limit ?? 20, 1000);
+    const ids: string[] = [];
+    const prefix = `acct!${accountId}!`;
+    const lt = options.sinceMs === undefined ? `${prefix}~` : `${prefix}${newestFirstKey(options.sinceMs)}~`;
+    for await (const key of this.index.keys({ gte: prefix, lt, limit })) ids.push(key.slice(key.lastIndexOf('!') + 1));
+    const texts = await this.transfers.getMany(ids);
+    return texts.filter((t): t is string => t !== undefined).map(decodeTransfer);
+  }
+
+  /** Cards by token (or token prefix of 6+ hex), last 4 digits, or holder name prefix (case-insensitive). */
+  async findCards(query: string, limit = 20): Promise<Card[]> {
+    const q = query.trim();
+    const tokens = new Set<string>();
+    if (/^[0-9a-f]{64}$/i.test(q)) tokens.add(q.toLowerCase());
+    else if (/^\d{4}$/.test(q)) {
+      for await (const key of this.index.keys({ gte: `last4!${q}!`, lt: `last4!${q}!~`, limit })) {
+        tokens.add(key.slice(key.lastIndexOf('!') + 1));
+      }
+    } else if (q.length > 0) {
+      if (/^[0-9a-f]{6,63}$/i.test(q)) {
+        for await (const key of this.cards.keys({ gte: q.toLowerCase(), lt: `${q.toLowerCase()}~`, limit })) tokens.add(key);
+      }
+      const name = q.toLowerCase();
+      // the upper bound must sort after any character a name may hold ('~' would cut off 'zoë' for 'zo')
+      for await (const key of this.index.keys({ gte: `name!${name}`, lt: `name!${name}\u{10FFFF}`, limit })) {
+        if (tokens.size >= limit) break;
+        tokens.add(key.slice(key.lastIndexOf('!') + 1));
+      }
+    }
+    const cards: Card[] = [];
+    for (const token of tokens) {
+      const card = await this.getCard(token);
+      if (card) cards.push(card);
+    }
+    return cards;
+  }
+
+  async listCards(options: { limit?: number; after?: string } = {}): Promise<Card[]> {
+    const limit = Math.min(options.limit ?? 50, 10_000);
+    const range = options.after === undefined ? { limit } : { gt: options.after, limit };
+    const cards: Card[] = [];
+    for await (const value of this.cards.values(range)) cards.push(decodeCard(value));
+    return cards;
+  }
+
+  async listAccounts(options: { limit?: number } = {}): Promise<Account[]> {
+    const accounts: Account[] = [];
+    for await (const value of this.accounts.values({ limit: Math.min(options.limit ?? 50, 10_000) })) {
+      accounts.push(decodeAccount(value));
+    }
+    return accounts;
+  }
+
+  /** Open holds whose time has come, oldest first. */
+  async dueHolds(nowMs: number, limit = 1000): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const key of this.index.keys({ gte: 'exp!', lte: `exp!${timeKey(nowMs)}~`, limit })) {
+      ids.push(key.slice(key.lastIndexOf('!') + 1));
+    }
+    return ids;
+  }
+
+  async reviewQueue(limit = 500): Promise<OrderRecord[]> {
+    const ids: string[] = [];
+    for await (const key of this.index.keys({ gte: 'review!', lt: 'review!~', limit })) ids.push(key.slice(7));
+    const records: OrderRecord[] = [];
+    for (const id of ids) {
+      const r = await this.getOrder(id);
+      if (r) records.push(r);
+    }
+    return records;
+  }
+
+  async *allOrders(): AsyncGenerator<OrderRecord> {
+    for await (const value of this.orders.values()) yield decodeOrderRecord(value);
+  }
+}

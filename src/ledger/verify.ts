@@ -1,0 +1,126 @@
+// Walks the whole ledger and checks its invariants; the report is deterministic (no timings, sorted).
+
+import { RESULT_STATUSES } from '../domain/types.ts';
+import { decodeAccount, decodeCard, decodeOrderRecord, decodeTransfer } from './codec.ts';
+import type { LedgerStore } from './store.ts';
+
+export interface Violation {
+  code:
+    | 'sum_not_zero'
+    | 'balance_mismatch'
+    | 'overdrawn'
+    | 'holds_mismatch'
+    | 'bad_result'
+    | 'orphan_transfer'
+    | 'orphan_card'
+    | 'transfer_currency'
+    | 'unreadable';
+  message: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  cards: number;
+  accounts: number;
+  transfers: number;
+  orders: number;
+  /** sum of balances per currency, in minor units: all must be "0" */
+  sumByCurrency: Record<string, string>;
+  violations: Violation[];
+}
+
+const VIOLATIONS_MAX = 1000;
+
+export async function verifyLedger(store: LedgerStore): Promise<VerifyReport> {
+  const violations: Violation[] = [];
+  const add = (v: Violation): void => {
+    if (violations.length < VIOLATIONS_MAX) violations.push(v);
+  };
+  const balances = new Map<string, { currency: string; balance: bigint; holds: bigint; overdraft: boolean }>();
+  let accounts = 0;
+  for await (const [key, value] of store.accounts.iterator()) {
+    accounts++;
+    try {
+      const a = decodeAccount(value);
+      if (a.id !== key) add({ code: 'unreadable', message: `account key ${key} holds account ${a.id}` });
+      balances.set(key, { currency: a.currency, balance: a.balanceMinor, holds: a.holdsMinor, overdraft: a.overdraftAllowed });
+    } catch (error) {
+      add({ code: 'unreadable', message: `account ${key}: ${(error as Error).message}` });
+    }
+  }
+
+  const fromTransfers = new Map<string, bigint>();
+  let transfers = 0;
+  for await (const [key, value] of store.transfers.iterator()) {
+    transfers++;
+    try {
+      const t = decodeTransfer(value);
+      const debit = balances.get(t.debit);
+      const credit = balances.get(t.credit);
+      if (!debit || !credit) {
+        add({ code: 'orphan_transfer', message: `transfer ${key} names an unknown account` });
+        continue;
+      }
+      if (debit.currency !== t.currency || credit.currency !== t.currency) {
+        add({ code: 'transfer_currency', message: `transfer ${key} in ${t.currency} between ${debit.currency} and ${credit.currency}` });
+      }
+      if (t.amountMinor <= 0n) add({ code: 'unreadable', message: `transfer ${key} has a non-positive amount` });
+      fromTransfers.set(t.debit, (fromTransfers.get(t.debit) ?? 0n) - t.amountMinor);
+      fromTransfers.set(t.credit, (fromTransfers.get(t.credit) ?? 0n) + t.amountMinor);
+    } catch (error) {
+      add({ code: 'unreadable', message: `transfer ${key}: ${(error as Error).message}` });
+    }
+  }
+
+  const holdsFromOrders = new Map<string, bigint>();
+  let orders = 0;
+  const statuses = new Set<string>(RESULT_STATUSES);
+  for await (const [key, value] of store.orders.iterator()) {
+    orders++;
+    try {
+      const r = decodeOrderRecord(value);
+      if (r.result.orderId !== key || r.order.id !== key || !statuses.has(r.result.status) || r.result.duplicate) {
+        add({ code: 'bad_result', message: `order ${key} has an inconsistent result` });
+      }
+      const holder = r.holdAccountId ?? r.accountId;
+      if (r.open && r.holdMinor > 0n && holder !== undefined) {
+        holdsFromOrders.set(holder, (holdsFromOrders.get(holder) ?? 0n) + r.holdMinor);
+      }
+      if (!r.open && r.holdMinor !== 0n) add({ code: 'holds_mismatch', message: `closed order ${key} still holds ${r.holdMinor}` });
+    } catch (error) {
+      add({ code: 'unreadable', message: `order ${key}: ${(error as Error).message}` });
+    }
+  }
+
+  const sums = new Map<string, bigint>();
+  for (const [id, a] of [...balances].sort(([x], [y]) => (x < y ? -1 : 1))) {
+    sums.set(a.currency, (sums.get(a.currency) ?? 0n) + a.balance);
+    const expected = fromTransfers.get(id) ?? 0n;
+    if (expected !== a.balance) {
+      add({ code: 'balance_mismatch', message: `account ${id}: balance ${a.balance} but its transfers sum to ${expected}` });
+    }
+    const holds = holdsFromOrders.get(id) ?? 0n;
+    if (holds !== a.holds) add({ code: 'holds_mismatch', message: `account ${id}: holds ${a.holds} but open orders hold ${holds}` });
+    if (!a.overdraft && a.balance - a.holds < 0n) {
+      add({ code: 'overdrawn', message: `account ${id}: available ${a.balance - a.holds} below zero` });
+    }
+  }
+  const sumByCurrency: Record<string, string> = {};
+  for (const [currency, sum] of [...sums].sort(([x], [y]) => (x < y ? -1 : 1))) {
+    sumByCurrency[currency] = sum.toString();
+    if (sum !== 0n) add({ code: 'sum_not_zero', message: `balances in ${currency} sum to ${sum}, not 0` });
+  }
+
+  let cards = 0;
+  for await (const [key, value] of store.cards.iterator()) {
+    cards++;
+    try {
+      const c = decodeCard(value);
+      if (c.token !== key || !balances.has(c.accountId)) add({ code: 'orphan_card', message: `card ${key} has no account` });
+    } catch (error) {
+      add({ code: 'unreadable', message: `card ${key}: ${(error as Error).message}` });
+    }
+  }
+
+  return { ok: violations.length === 0, cards, accounts, transfers, orders, sumByCurrency, violations };
+}

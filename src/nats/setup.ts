@@ -1,0 +1,129 @@
+// JetStream topology: the streams paystream reads and writes, and its durable consumer.
+
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  type JetStreamManager,
+  type NatsConnection,
+  RetentionPolicy,
+  StorageType,
+  type StreamConfig,
+  connect,
+  nanos,
+} from 'nats';
+
+export interface Topology {
+  /** subject prefix @default 'pay' */
+  prefix: string;
+  /** stream names prefix @default 'PAY' (PAY_ORDERS, PAY_RESULTS, PAY_DLQ) */
+  streamPrefix: string;
+  /** durable consumer name @default 'paystream' */
+  durable: string;
+  /** broker-side de-duplication window for Nats-Msg-Id @default 120_000 */
+  duplicateWindowMs: number;
+  /** most unacknowledged messages the broker lets the processor hold: the backpressure bound @default 20_000 */
+  maxAckPending: number;
+  /** a message not acked in this time is redelivered @default 30_000 */
+  ackWaitMs: number;
+}
+
+export const DEFAULT_TOPOLOGY: Topology = {
+  prefix: 'pay',
+  streamPrefix: 'PAY',
+  durable: 'paystream',
+  duplicateWindowMs: 120_000,
+  maxAckPending: 20_000,
+  ackWaitMs: 30_000,
+};
+
+export const streamNames = (t: Pick<Topology, 'streamPrefix'>) => ({
+  orders: `${t.streamPrefix}_ORDERS`,
+  results: `${t.streamPrefix}_RESULTS`,
+  dlq: `${t.streamPrefix}_DLQ`,
+});
+
+export const subjects = (t: Pick<Topology, 'prefix'>) => ({
+  orders: `${t.prefix}.orders`,
+  batches: `${t.prefix}.batches`,
+  results: `${t.prefix}.results`,
+  reports: `${t.prefix}.reports`,
+  dlq: `${t.prefix}.dlq`,
+  service: `${t.prefix}.svc`,
+});
+
+async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string; subjects: string[] }): Promise<void> {
+  try {
+    const info = await jsm.streams.info(config.name);
+    const missing = config.subjects.filter((s) => !info.config.subjects.includes(s));
+    if (missing.length > 0) {
+      await jsm.streams.update(config.name, { ...info.config, subjects: [...info.config.subjects, ...missing] });
+    }
+  } catch (error) {
+    if (!/stream not found/i.test(String((error as Error).message))) throw error;
+    await jsm.streams.add(config);
+  }
+}
+
+/** Creates (or checks) PAY_ORDERS, PAY_RESULTS, PAY_DLQ and the durable consumer. Idempotent. */
+export async function ensureTopology(nc: NatsConnection, t: Topology): Promise<void> {
+  const jsm = await nc.jetstreamManager();
+  const names = streamNames(t);
+  const subj = subjects(t);
+  await ensureStream(jsm, {
+    name: names.orders,
+    subjects: [`${subj.orders}.>`, `${subj.batches}.>`],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    duplicate_window: nanos(t.duplicateWindowMs),
+    max_msg_size: 64 * 1024,
+    max_age: nanos(7 * 24 * 3600_000),
+  });
+  await ensureStream(jsm, {
+    name: names.results,
+    subjects: [`${subj.results}.>`, `${subj.reports}.>`],
+    storage: StorageType.File,
+    max_age: nanos(7 * 24 * 3600_000),
+    max_bytes: 8 * 1024 ** 3,
+    discard: DiscardPolicy.Old,
+  });
+  await ensureStream(jsm, {
+    name: names.dlq,
+    subjects: [`${subj.dlq}.>`],
+    storage: StorageType.File,
+    max_age: nanos(30 * 24 * 3600_000),
+    max_bytes: 1024 ** 3,
+    discard: DiscardPolicy.Old,
+  });
+  try {
+    await jsm.consumers.info(names.orders, t.durable);
+  } catch {
+    await jsm.consumers.add(names.orders, {
+      durable_name: t.durable,
+      ack_policy: AckPolicy.All,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(t.ackWaitMs),
+      max_ack_pending: t.maxAckPending,
+      max_deliver: -1,
+    });
+  }
+}
+
+export interface ConnectOptions {
+  url: string;
+  name: string;
+  /** give up the first connection after this long @default 5000 */
+  timeoutMs?: number;
+}
+
+/** Connects with reconnects forever: a broker restart must not end the processor. */
+export async function connectNats(options: ConnectOptions): Promise<NatsConnection> {
+  return connect({
+    servers: options.url,
+    name: options.name,
+    timeout: options.timeoutMs ?? 5000,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    pingInterval: 10_000,
+  });
+}

@@ -1,0 +1,126 @@
+// One table of operations, by name: the CLI runs them on the store directly, the NATS service runs the
+// same ones inside the processor, so a request and a command give the same JSON.
+
+import { DEFAULT_APPLY_OPTIONS, type ApplyOptions } from '../domain/ledger.ts';
+import { type LedgerApi, orderJson } from '../ledger/api.ts';
+import { LedgerError } from '../ledger/store.ts';
+import { reviewDecision } from '../../streams/apply.ts';
+import { bigintReplacer } from '../../streams/publish.ts';
+import type { Processor } from './processor.ts';
+
+export const OP_NAMES = [
+  'cards.register',
+  'cards.list',
+  'cards.lookup',
+  'cards.show',
+  'cards.freeze',
+  'cards.unfreeze',
+  'cards.close',
+  'accounts.open',
+  'accounts.deposit',
+  'accounts.get',
+  'accounts.list',
+  'orders.get',
+  'review.list',
+  'review.approve',
+  'review.decline',
+  'batches.list',
+  'batches.show',
+  'stats',
+  'verify',
+  'rules.reload',
+] as const;
+export type OpName = (typeof OP_NAMES)[number];
+export type Args = Record<string, unknown>;
+export type OpTable = Record<OpName, (args: Args) => Promise<unknown>>;
+
+const str = (args: Args, key: string): string => {
+  const value = args[key];
+  if (typeof value !== 'string' || value.length === 0) throw new LedgerError('invalid_request', `${key} is required`);
+  return value;
+};
+const optStr = (args: Args, key: string): string | undefined => (typeof args[key] === 'string' ? (args[key] as string) : undefined);
+const optNum = (args: Args, key: string): number | undefined => (typeof args[key] === 'number' ? (args[key] as number) : undefined);
+
+/** JSON-safe: bigints become decimal strings of minor units. */
+export const plain = <T>(value: T): unknown => JSON.parse(JSON.stringify(value, bigintReplacer));
+
+export interface OpsContext {
+  api: LedgerApi;
+  processor?: Processor;
+  applyOptions?: ApplyOptions;
+  reloadRules?: () => Promise<{ rules: number }>;
+  clock?: () => number;
+}
+
+export function makeOps(ctx: OpsContext): OpTable {
+  const { api } = ctx;
+  const clock = ctx.clock ?? Date.now;
+  const decide = async (args: Args, decision: 'approve' | 'decline') => {
+    const outcome = await reviewDecision(
+      api.store,
+      ctx.applyOptions ?? DEFAULT_APPLY_OPTIONS,
+      str(args, 'orderId'),
+      decision,
+      optStr(args, 'by') ?? 'operator',
+      clock(),
+    );
+    if ('error' in outcome) {
+      throw new LedgerError(outcome.error === 'not_found' ? 'unknown_order' : 'not_held', `order ${str(args, 'orderId')} ${outcome.error === 'not_found' ? 'does not exist' : 'is not held for review'}`);
+    }
+    ctx.processor?.publishResults([outcome]);
+    return { result: outcome };
+  };
+  const pick = <T extends Args>(args: Args, keys: string[]): T => {
+    const out: Args = {};
+    for (const k of keys) if (args[k] !== undefined) out[k] = args[k];
+    return out as T;
+  };
+  return {
+    'cards.register': (a) =>
+      api.registerCard({ ...pick(a, ['email', 'phone', 'account', 'currency']), pan: str(a, 'pan'), expiry: str(a, 'expiry'), holder: str(a, 'holder') }),
+    'cards.list': (a) => api.listCards(pick(a, ['limit', 'after'])),
+    'cards.lookup': (a) => api.lookupCards({ query: str(a, 'query'), limit: optNum(a, 'limit') ?? 20 }),
+    'cards.show': (a) => api.showCard({ query: str(a, 'query'), transfers: optNum(a, 'transfers') ?? 10 }),
+    'cards.freeze': (a) => api.setCardStatus(str(a, 'token'), 'frozen'),
+    'cards.unfreeze': (a) => api.setCardStatus(str(a, 'token'), 'active'),
+    'cards.close': (a) => api.setCardStatus(str(a, 'token'), 'closed'),
+    'accounts.open': (a) => api.openAccount({ ...pick(a, ['id', 'kind']), owner: str(a, 'owner'), currency: str(a, 'currency') }),
+    'accounts.deposit': (a) => api.deposit({ id: str(a, 'id'), amount: str(a, 'amount') }),
+    'accounts.get': (a) => api.getAccount({ id: str(a, 'id'), transfers: optNum(a, 'transfers') ?? 10 }),
+    'accounts.list': (a) => api.listAccounts(pick(a, ['limit'])),
+    'orders.get': (a) => api.getOrder({ id: str(a, 'id') }),
+    'review.list': async () => ({ orders: (await api.store.reviewQueue()).map(orderJson) }),
+    'review.approve': (a) => decide(a, 'approve'),
+    'review.decline': (a) => decide(a, 'decline'),
+    'batches.list': async () => {
+      const open = ctx.processor?.batches.openBatches() ?? [];
+      const finished: unknown[] = [];
+      for await (const [key, value] of api.store.batches.iterator({ gte: 'batch!', lt: 'batch!~', limit: 1000 })) {
+        const state = JSON.parse(value) as { report?: unknown; header?: unknown; openedAtMs: number };
+        if (state.report) finished.push(state.report);
+        else if (!open.some((b) => `batch!${b.id}` === key)) open.push({ id: key.slice(6), received: 0, sumMinor: 0n, openedAtMs: state.openedAtMs, ...(state.header ? { header: state.header as never } : {}) });
+      }
+      return plain({ open, finished });
+    },
+    'batches.show': async (a) => {
+      const id = str(a, 'batchId');
+      const text = await api.store.batches.get(`batch!${id}`);
+      if (text === undefined) throw new LedgerError('unknown_batch', `no batch ${id}`);
+      const state = JSON.parse(text) as { report?: unknown };
+      const open = ctx.processor?.batches.openBatches().find((b) => b.id === id);
+      return plain({ batchId: id, state: state.report ? 'finished' : 'open', ...(state.report ? { report: state.report } : {}), ...(open ? { open } : {}), stored: state });
+    },
+    stats: async () => {
+      const p = ctx.processor;
+      if (!p) throw new LedgerError('not_running', 'stats need a running processor');
+      const snapshot = p.metrics.snapshot(clock());
+      return plain({ processor: p.stats, ordersPerSecond: p.ordersPerSecond(), snapshot });
+    },
+    verify: () => api.verify(),
+    'rules.reload': async () => {
+      if (!ctx.reloadRules) throw new LedgerError('not_running', 'rules reload needs a running processor with rules');
+      return ctx.reloadRules();
+    },
+  };
+}

@@ -1,0 +1,270 @@
+// The running processor: wires the source, the pipeline stages, the ledger, the publisher and the metrics.
+
+import type { NatsConnection } from 'nats';
+import { type Observable, Subject, type Subscription, takeUntil, tap } from 'rxjs';
+import { tokenizePan } from '../domain/cards.ts';
+import { DEFAULT_PAYLOAD_BYTES_MAX } from '../domain/decode.ts';
+import { type ApplyOptions, DEFAULT_APPLY_OPTIONS } from '../domain/ledger.ts';
+import { MetricsAggregator, type ProcessedEvent } from '../domain/metrics.ts';
+import type { OrderResult } from '../domain/types.ts';
+import type { LedgerStore } from '../ledger/store.ts';
+import { type Topology, DEFAULT_TOPOLOGY, ensureTopology, streamNames, subjects } from '../nats/setup.ts';
+import { scrubPayload } from '../recording/scrub.ts';
+import { ackStage } from '../../streams/ack.ts';
+import { type ApplyDeps, type RiskEvaluator, applyStage, sweepExpiredHolds } from '../../streams/apply.ts';
+import { type BufferOptions, DEFAULT_BUFFER_OPTIONS, bufferItems } from '../../streams/buffer.ts';
+import { decode } from '../../streams/decode.ts';
+import { type Publisher, natsPublisher, publishApplied } from '../../streams/publish.ts';
+import { jetStreamSource } from '../../streams/source.ts';
+import type { AppliedBuffer, InboundMessage, Item } from '../../streams/types.ts';
+import { validate } from '../../streams/validate.ts';
+import { BatchTracker, type BatchLimits, DEFAULT_BATCH_LIMITS } from '../../streams/batches.ts';
+
+export interface ProcessorOptions {
+  store: LedgerStore;
+  /** absent for offline replays */
+  nc?: NatsConnection;
+  natsUrl: string;
+  topology: Topology;
+  buffer: BufferOptions;
+  apply: ApplyOptions;
+  batches: BatchLimits;
+  /** @default 8192 */
+  payloadBytesMax: number;
+  /** @default 30_000 */
+  futureSkewMs: number;
+  /** messages pulled ahead from JetStream @default 4000 */
+  pullBatch: number;
+  risk?: RiskEvaluator & { stats?(): { hitsByRule: Record<string, number> } };
+  clock: () => number;
+  /** replay: each order's time is its recorded arrival */
+  virtualTime: boolean;
+  /** a source other than the durable consumer (offline replay) */
+  source?: Observable<InboundMessage>;
+  /** results/dlq sink when there is no broker */
+  publisher?: Publisher;
+  metrics?: MetricsAggregator;
+  /** how often held/authorized holds are checked for expiry @default 1000 */
+  sweepIntervalMs: number;
+}
+
+export function processorOptions(
+  partial: Partial<ProcessorOptions> & Pick<ProcessorOptions, 'store'>,
+): ProcessorOptions {
+  const options: ProcessorOptions = {
+    natsUrl: 'nats://127.0.0.1:4222',
+    topology: DEFAULT_TOPOLOGY,
+    buffer: DEFAULT_BUFFER_OPTIONS,
+    apply: DEFAULT_APPLY_OPTIONS,
+    batches: DEFAULT_BATCH_LIMITS,
+    payloadBytesMax: DEFAULT_PAYLOAD_BYTES_MAX,
+    futureSkewMs: 30_000,
+    pullBatch: 4000,
+    clock: Date.now,
+    virtualTime: false,
+    sweepIntervalMs: 1000,
+    ...partial,
+  };
+  if (options.buffer.bufferItemsMax < 1 || options.buffer.bufferItemsMax > 50_000) {
+    throw new Error(`bufferItemsMax must be within 1..50000, got ${options.buffer.bufferItemsMax}`);
+  }
+  if (options.buffer.bufferWaitMs < 1 || options.buffer.bufferWaitMs > 10_000) {
+    throw new Error(`bufferWaitMs must be within 1..10000, got ${options.buffer.bufferWaitMs}`);
+  }
+  if (!options.nc && !options.source) throw new Error('a processor needs a NATS connection or an offline source');
+  return options;
+}
+
+export interface ProcessorStats {
+  orders: number;
+  buffers: number;
+  deadLetters: number;
+  startedAtMs: number;
+  endedAtMs?: number;
+}
+
+export class Processor {
+  readonly metrics: MetricsAggregator;
+  readonly stats: ProcessorStats;
+  readonly results$ = new Subject<OrderResult>();
+  readonly batches: BatchTracker;
+  private readonly stop$ = new Subject<void>();
+  private subscription: Subscription | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private publisher: Publisher | undefined;
+  private finished!: Promise<void>;
+  private resolveFinished!: () => void;
+  private rejectFinished!: (error: unknown) => void;
+
+  constructor(readonly options: ProcessorOptions) {
+    const now = options.clock();
+    this.metrics = options.metrics ?? new MetricsAggregator({ startedAtMs: now });
+    this.stats = { orders: 0, buffers: 0, deadLetters: 0, startedAtMs: now };
+    this.batches = new BatchTracker(options.store, options.batches, options.topology);
+    this.finished = new Promise((resolve, reject) => {
+      this.resolveFinished = resolve;
+      this.rejectFinished = reject;
+    });
+  }
+
+  get done(): Promise<void> {
+    return this.finished;
+  }
+
+  async start(): Promise<this> {
+    const o = this.options;
+    const names = streamNames(o.topology);
+    const subj = subjects(o.topology);
+    this.metrics.setStatus({
+      natsUrl: o.nc ? o.natsUrl : 'offline',
+      connection: o.nc ? 'connected' : 'offline',
+      stream: names.orders,
+      consumer: o.topology.durable,
+      pendingMessages: undefined,
+      ledgerPath: o.store.dataDir,
+      startedAtMs: this.stats.startedAtMs,
+      state: 'starting',
+    });
+    await this.batches.load();
+    if (o.nc) {
+      await ensureTopology(o.nc, o.topology);
+      this.watchConnection(o.nc);
+    }
+    this.publisher = o.publisher ?? (o.nc ? natsPublisher(o.nc, subj) : undefined);
+    const source =
+      o.source ??
+      jetStreamSource(o.nc!, { stream: names.orders, durable: o.topology.durable, pullBatch: o.pullBatch });
+    const deps: ApplyDeps = {
+      store: o.store,
+      options: o.apply,
+      clock: o.clock,
+      virtualTime: o.virtualTime,
+      scrub: (payload) => scrubBytes(payload, o.store.secret),
+      batches: this.batches,
+    };
+    if (o.risk) deps.risk = o.risk;
+    const nc = o.nc;
+    this.subscription = source
+      .pipe(
+        takeUntil(this.stop$),
+        decode({ payloadBytesMax: o.payloadBytesMax }, `${subj.batches}.`),
+        validate({ tokenizePan: (pan) => tokenizePan(pan, o.store.secret), clock: o.clock, futureSkewMs: o.futureSkewMs }),
+        bufferItems<Item>(o.buffer),
+        applyStage(deps),
+        tap((applied) => {
+          if (this.publisher) publishApplied(this.publisher, applied);
+        }),
+        ackStage(nc ? () => nc.flush() : undefined),
+      )
+      .subscribe({
+        next: (applied) => this.onApplied(applied),
+        error: (error: unknown) => {
+          this.metrics.setStatus({ state: 'stopped', lastError: String(error) });
+          this.cleanup();
+          this.rejectFinished(error);
+        },
+        complete: () => {
+          this.stats.endedAtMs = o.clock();
+          this.metrics.setStatus({ state: 'stopped' });
+          this.cleanup();
+          this.resolveFinished();
+        },
+      });
+    if (!o.virtualTime) {
+      this.sweepTimer = setInterval(() => void this.sweep(), o.sweepIntervalMs);
+      this.sweepTimer.unref();
+    }
+    this.metrics.setStatus({ state: 'running' });
+    return this;
+  }
+
+  /** Publishes a buffer's outcome before it is acked (the ack stage runs after), and feeds the metrics. */
+  private onApplied(applied: AppliedBuffer): void {
+    this.stats.buffers++;
+    const now = this.options.clock();
+    const byId = new Map<string, Item>();
+    for (const item of applied.items) {
+      if (item.kind === 'order') byId.set(item.order.id, item);
+      if (item.msg.pending !== undefined) this.metrics.setStatus({ pendingMessages: item.msg.pending });
+    }
+    for (const result of applied.results) {
+      const item = byId.get(result.orderId);
+      const event: ProcessedEvent = { result, receivedAtMs: item?.msg.receivedAtMs ?? now };
+      if (item?.kind === 'order') {
+        event.type = item.order.type;
+        if (item.order.amountMinor !== undefined) event.amountMinor = item.order.amountMinor;
+        if (item.order.currency !== undefined) event.currency = item.order.currency;
+        event.createdAtMs = item.order.createdAtMs;
+      }
+      this.metrics.recordResult(event, now);
+      if (result.rule !== undefined && !result.duplicate) this.metrics.recordRuleHit(result.rule, now);
+      this.results$.next(result);
+      if (!result.duplicate) this.stats.orders++;
+    }
+    for (const letter of applied.deadLetters) {
+      this.metrics.recordDeadLetter(letter.reason, now);
+      this.stats.deadLetters++;
+    }
+    this.metrics.setBatches(this.batches.progress());
+  }
+
+  private watchConnection(nc: NatsConnection): void {
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect') this.metrics.setStatus({ connection: 'disconnected' });
+        else if (s.type === 'reconnecting') this.metrics.setStatus({ connection: 'reconnecting' });
+        else if (s.type === 'reconnect') this.metrics.setStatus({ connection: 'connected' });
+      }
+    })().catch(() => undefined);
+  }
+
+  /** Publishes results (and dlq) for work done outside the pipeline: sweeps, reviews. */
+  publishResults(results: OrderResult[]): void {
+    const now = this.options.clock();
+    for (const result of results) {
+      this.publisher?.result(result);
+      this.metrics.recordResult({ result, receivedAtMs: now }, now);
+      this.results$.next(result);
+    }
+  }
+
+  private async sweep(): Promise<void> {
+    try {
+      const results = await sweepExpiredHolds(this.options.store, this.options.apply, this.options.clock());
+      this.publishResults(results);
+      const timedOut = await this.batches.sweep(this.options.clock(), this.options.apply);
+      for (const { batchId, report } of timedOut) this.publisher?.report(batchId, report);
+      this.metrics.setReviewQueueSize((await this.options.store.reviewQueue(10_000)).length);
+    } catch (error) {
+      this.metrics.alert(this.options.clock(), 'error', `hold sweep failed: ${(error as Error).message}`);
+    }
+  }
+
+  /** Stops taking messages, finishes the buffers in flight (they are committed and acked), then resolves. */
+  async drain(): Promise<void> {
+    this.metrics.setStatus({ state: 'draining' });
+    this.stop$.next();
+    await this.finished.catch(() => undefined);
+  }
+
+  private cleanup(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.results$.complete();
+  }
+
+  ordersPerSecond(): number {
+    const end = this.stats.endedAtMs ?? this.options.clock();
+    const seconds = Math.max(0.001, (end - this.stats.startedAtMs) / 1000);
+    return this.stats.orders / seconds;
+  }
+}
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+function scrubBytes(payload: Uint8Array, secret: Buffer): Uint8Array {
+  const text = decoder.decode(payload);
+  const scrubbed = scrubPayload(text, (pan) => tokenizePan(pan, secret));
+  return scrubbed === text ? payload : encoder.encode(scrubbed);
+}
+

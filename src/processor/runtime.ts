@@ -1,0 +1,195 @@
+// The imperative shell of `paystream run`: opens the ledger, connects NATS, loads the rules, starts the
+// processor, the request/reply service, the metrics endpoint, and stops them all in the right order.
+
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { NatsConnection, Service } from 'nats';
+import type { Observable } from 'rxjs';
+import { maskCard } from '../domain/cards.ts';
+import { type ApplyOptions, DEFAULT_APPLY_OPTIONS } from '../domain/ledger.ts';
+import { RiskEngine } from '../domain/risk/engine.ts';
+import { LedgerApi } from '../ledger/api.ts';
+import { LedgerStore } from '../ledger/store.ts';
+import { startMetricsServer } from '../metrics/prometheus.ts';
+import { startService } from '../nats/service.ts';
+import { type Topology, DEFAULT_TOPOLOGY, connectNats } from '../nats/setup.ts';
+import { loadRules } from '../risk/config.ts';
+import { type BufferOptions, DEFAULT_BUFFER_OPTIONS } from '../../streams/buffer.ts';
+import { type BatchLimits, DEFAULT_BATCH_LIMITS } from '../../streams/batches.ts';
+import type { Publisher } from '../../streams/publish.ts';
+import type { InboundMessage } from '../../streams/types.ts';
+import type { CardDetail, DashboardActions } from '../../ui/types.ts';
+import { makeOps } from './ops.ts';
+import { Processor, processorOptions } from './processor.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** The default rule set shipped in data/risk.yaml. */
+export const DEFAULT_RULES_PATH = path.resolve(here, '../../data/risk.yaml');
+
+export interface RuntimeConfig {
+  dataDir: string;
+  natsUrl: string;
+  topology: Topology;
+  sync: boolean;
+  /** a rules file; `false` runs without risk rules @default data/risk.yaml */
+  rulesPath: string | false;
+  metricsPort?: number;
+  buffer: BufferOptions;
+  apply: ApplyOptions;
+  batches: BatchLimits;
+  /** offline replay instead of the broker */
+  source?: Observable<InboundMessage>;
+  publisher?: Publisher;
+  virtualTime: boolean;
+  clock: () => number;
+}
+
+export function runtimeConfig(partial: Partial<RuntimeConfig> & Pick<RuntimeConfig, 'dataDir'>): RuntimeConfig {
+  return {
+    natsUrl: 'nats://127.0.0.1:4222',
+    topology: DEFAULT_TOPOLOGY,
+    sync: false,
+    rulesPath: existsSync(DEFAULT_RULES_PATH) ? DEFAULT_RULES_PATH : false,
+    buffer: DEFAULT_BUFFER_OPTIONS,
+    apply: DEFAULT_APPLY_OPTIONS,
+    batches: DEFAULT_BATCH_LIMITS,
+    virtualTime: false,
+    clock: Date.now,
+    ...partial,
+  };
+}
+
+export interface Runtime {
+  store: LedgerStore;
+  nc?: NatsConnection;
+  processor: Processor;
+  service?: Service;
+  risk?: RiskEngine;
+  metricsPort?: number;
+  actions: Omit<DashboardActions, 'quit'>;
+  reloadRules(): Promise<{ rules: number }>;
+  stop(): Promise<void>;
+}
+
+export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
+  const store = await LedgerStore.open(config.dataDir, {
+    sync: config.sync,
+    owner: { command: 'paystream run', ...(config.source ? {} : { natsUrl: config.natsUrl, servicePrefix: config.topology.prefix }) },
+  });
+  let nc: NatsConnection | undefined;
+  try {
+    if (!config.source) nc = await connectNats({ url: config.natsUrl, name: 'paystream-processor' });
+    const rulesPath = config.rulesPath;
+    const risk = rulesPath ? new RiskEngine(await loadRules(rulesPath)) : undefined;
+    const processor = new Processor(
+      processorOptions({
+        store,
+        ...(nc ? { nc } : {}),
+        natsUrl: config.natsUrl,
+        topology: config.topology,
+        buffer: config.buffer,
+        apply: config.apply,
+        batches: config.batches,
+        clock: config.clock,
+        virtualTime: config.virtualTime,
+        ...(risk ? { risk } : {}),
+        ...(config.source ? { source: config.source } : {}),
+        ...(config.publisher ? { publisher: config.publisher } : {}),
+      }),
+    );
+    const reloadRules = async (): Promise<{ rules: number }> => {
+      if (!risk || !rulesPath) throw new Error('this processor runs without risk rules');
+      const rules = await loadRules(rulesPath);
+      risk.reload(rules);
+      processor.metrics.alert(config.clock(), 'rule', `rules reloaded from ${rulesPath}`);
+      return { rules: rules.rules.length };
+    };
+    const api = new LedgerApi(store, config.clock);
+    const ops = makeOps({ api, processor, applyOptions: config.apply, reloadRules, clock: config.clock });
+    await processor.start();
+    const service = nc ? await startService(nc, ops, config.topology) : undefined;
+    const metricsServer =
+      config.metricsPort !== undefined ? await startMetricsServer(processor.metrics, config.metricsPort, '127.0.0.1', { clock: config.clock }) : undefined;
+
+    const actions: Omit<DashboardActions, 'quit'> = {
+      async lookupCards(query) {
+        const { cards } = await api.lookupCards({ query, limit: 20 });
+        return cards.map((c) => ({ token: c.token, masked: c.masked, brand: c.brand, holder: c.holder.name, status: c.status, expiry: c.expiry }));
+      },
+      async cardDetail(token): Promise<CardDetail | undefined> {
+        const d = await api.showCard({ query: token, transfers: 8 }).catch(() => undefined);
+        if (!d) return undefined;
+        return {
+          token: d.card.token,
+          masked: d.card.masked,
+          brand: d.card.brand,
+          holder: d.card.holder.name,
+          status: d.card.status,
+          expiry: d.card.expiry,
+          accountId: d.card.accountId,
+          currency: d.account?.currency ?? '',
+          balance: d.account?.balance ?? '',
+          holds: d.account?.holds ?? '',
+          available: d.account?.available ?? '',
+          todaySpend: d.todaySpend ?? '',
+          transfers: d.transfers.map((t) => {
+            const out = t.debit === d.card.accountId;
+            return { id: t.id, atIso: t.at, kind: t.kind, direction: out ? 'out' : 'in', amount: t.amount, counterparty: out ? t.credit : t.debit };
+          }),
+        };
+      },
+      async reviewQueue() {
+        const held = await store.reviewQueue(200);
+        const views = [];
+        for (const r of held) {
+          const card = r.order.cardToken ? await store.getCard(r.order.cardToken) : undefined;
+          const view: import('../../ui/types.ts').HeldOrderView = {
+            orderId: r.order.id,
+            type: r.order.type,
+            masked: card ? maskCard(card) : '',
+            merchant: r.order.merchant ?? '',
+            amount: (await api.getOrder({ id: r.order.id })).order.amount ?? '',
+            currency: r.order.currency ?? '',
+            heldAt: r.result.processedAt,
+          };
+          if (r.reviewRule) view.rule = r.reviewRule;
+          views.push(view);
+        }
+        return views;
+      },
+      async decideReview(orderId, decision) {
+        const out = (await ops[decision === 'approve' ? 'review.approve' : 'review.decline']({ orderId, by: 'dashboard' })) as {
+          result: { status: string; reason?: string };
+        };
+        return out.result;
+      },
+    };
+
+    let stopped = false;
+    const runtime: Runtime = {
+      store,
+      processor,
+      actions,
+      reloadRules,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await processor.drain();
+        await service?.stop().catch(() => undefined);
+        await metricsServer?.close();
+        if (nc) await nc.drain().catch(() => undefined);
+        await store.close();
+      },
+    };
+    if (nc) runtime.nc = nc;
+    if (service) runtime.service = service;
+    if (risk) runtime.risk = risk;
+    if (metricsServer) runtime.metricsPort = metricsServer.port;
+    return runtime;
+  } catch (error) {
+    await nc?.close().catch(() => undefined);
+    await store.close();
+    throw error;
+  }
+}

@@ -1,0 +1,21 @@
+// Decode stage: bytes to a JSON object with an order id, or a dead letter; batch headers pass by subject.
+
+import { map, type OperatorFunction } from 'rxjs';
+import { type DecodeLimits, decodePayload } from '../src/domain/decode.ts';
+import type { InboundMessage, Item } from './types.ts';
+
+export type DecodedItem =
+  | { kind: 'decoded'; msg: InboundMessage; raw: Record<string, unknown>; id: string }
+  | Extract<Item, { kind: 'dead' } | { kind: 'batch' }>;
+
+export function decodeOne(msg: InboundMessage, limits: DecodeLimits, batchSubjectPrefix: string): DecodedItem {
+  const outcome = decodePayload(msg.data, limits);
+  if (!outcome.ok) return { kind: 'dead', msg, reason: outcome.reason, detail: outcome.detail };
+  if (msg.subject.startsWith(batchSubjectPrefix)) return { kind: 'batch', msg, raw: outcome.raw };
+  return { kind: 'decoded', msg, raw: outcome.raw, id: outcome.id };
+}
+
+export const decode =
+  (limits: DecodeLimits, batchSubjectPrefix: string): OperatorFunction<InboundMessage, DecodedItem> =>
+  (source) =>
+    source.pipe(map((msg) => decodeOne(msg, limits, batchSubjectPrefix)));

@@ -1,0 +1,56 @@
+// Publish stage: results, batch reports and dead letters go out after the buffer is committed.
+
+import { headers, type NatsConnection } from 'nats';
+import { type OperatorFunction, tap } from 'rxjs';
+import type { OrderResult } from '../src/domain/types.ts';
+import type { AppliedBuffer, DeadLetter } from './types.ts';
+
+export interface PublishSubjects {
+  results: string;
+  reports: string;
+  dlq: string;
+}
+
+export interface Publisher {
+  result(result: OrderResult): void;
+  report(batchId: string, report: unknown): void;
+  deadLetter(letter: DeadLetter): void;
+}
+
+const encoder = new TextEncoder();
+
+/** The subject token for a reason: NATS tokens must not contain '.', '*', '>' or spaces. */
+const token = (text: string): string => text.replace(/[.*>\s]/g, '_') || 'unknown';
+
+export function natsPublisher(nc: NatsConnection, subjects: PublishSubjects): Publisher {
+  return {
+    result(result) {
+      nc.publish(`${subjects.results}.${result.status}.${result.orderId}`, encoder.encode(JSON.stringify(result)));
+    },
+    report(batchId, report) {
+      nc.publish(`${subjects.reports}.${batchId}`, encoder.encode(JSON.stringify(report, bigintReplacer)));
+    },
+    deadLetter(letter) {
+      const h = headers();
+      h.set('Paystream-Reason', letter.reason);
+      h.set('Paystream-Detail', letter.detail.slice(0, 200));
+      h.set('Paystream-Subject', letter.subject);
+      if (letter.orderId !== undefined) h.set('Paystream-Order-Id', letter.orderId);
+      nc.publish(`${subjects.dlq}.${token(letter.reason)}`, letter.payload, { headers: h });
+    },
+  };
+}
+
+export const bigintReplacer = (_key: string, value: unknown): unknown =>
+  typeof value === 'bigint' ? value.toString() : value;
+
+export function publishApplied(publisher: Publisher, applied: AppliedBuffer): void {
+  for (const result of applied.results) publisher.result(result);
+  for (const { batchId, report } of applied.reports) publisher.report(batchId, report);
+  for (const letter of applied.deadLetters) publisher.deadLetter(letter);
+}
+
+export const publishStage =
+  (publisher: Publisher): OperatorFunction<AppliedBuffer, AppliedBuffer> =>
+  (source) =>
+    source.pipe(tap((applied) => publishApplied(publisher, applied)));

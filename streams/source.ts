@@ -1,0 +1,51 @@
+// Source stage: the durable JetStream consumer as an Observable; the broker's max_ack_pending bounds what is in flight.
+
+import type { ConsumerMessages, JsMsg, NatsConnection } from 'nats';
+import { Observable } from 'rxjs';
+import type { InboundMessage } from './types.ts';
+
+export interface JetStreamSourceOptions {
+  stream: string;
+  durable: string;
+  /** messages the client pulls ahead @default 4000 */
+  pullBatch: number;
+}
+
+export function toInbound(m: JsMsg): InboundMessage {
+  return {
+    subject: m.subject,
+    data: m.data,
+    receivedAtMs: Math.floor(m.info.timestampNanos / 1e6),
+    streamSeq: m.info.streamSequence,
+    redelivered: m.info.redelivered,
+    pending: m.info.pending,
+    ack: () => m.ack(),
+  };
+}
+
+/** Emits messages until unsubscribed; `stop` on unsubscribe leaves unacked messages to be redelivered. */
+export function jetStreamSource(nc: NatsConnection, options: JetStreamSourceOptions): Observable<InboundMessage> {
+  return new Observable<InboundMessage>((subscriber) => {
+    let messages: ConsumerMessages | undefined;
+    let stopped = false;
+    (async () => {
+      const consumer = await nc.jetstream().consumers.get(options.stream, options.durable);
+      messages = await consumer.consume({ max_messages: options.pullBatch });
+      if (stopped) {
+        messages.stop();
+        return;
+      }
+      for await (const m of messages) {
+        if (stopped) break;
+        subscriber.next(toInbound(m));
+      }
+      subscriber.complete();
+    })().catch((error: unknown) => {
+      if (!stopped) subscriber.error(error);
+    });
+    return () => {
+      stopped = true;
+      messages?.stop();
+    };
+  });
+}

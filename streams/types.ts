@@ -1,0 +1,48 @@
+// What flows between the pipeline stages: one message in, then a decoded/validated item, then results.
+
+import type { RiskVerdict } from '../src/domain/ledger.ts';
+import type { DeadLetterReason, Order, OrderResult } from '../src/domain/types.ts';
+
+/** A message as it arrives, from JetStream or from a recording. */
+export interface InboundMessage {
+  subject: string;
+  data: Uint8Array;
+  /** when the broker stored it (JetStream timestamp) or when it was recorded: latency counts from here */
+  receivedAtMs: number;
+  streamSeq?: number;
+  redelivered?: boolean;
+  /** consumer lag after this message, when the source knows it */
+  pending?: number;
+  /** acknowledges this message and, with AckPolicy.All, every earlier one */
+  ack?: () => void;
+}
+
+export type Item =
+  | { kind: 'order'; msg: InboundMessage; order: Order; risk?: RiskVerdict }
+  | { kind: 'rejected'; msg: InboundMessage; orderId: string; reason: string; field: string; message: string; batchId?: string }
+  | { kind: 'dead'; msg: InboundMessage; reason: DeadLetterReason; detail: string }
+  | { kind: 'batch'; msg: InboundMessage; raw: Record<string, unknown> };
+
+export type OrderItem = Extract<Item, { kind: 'order' }>;
+
+/** A dead letter to publish: the payload scrubbed of card data. */
+export interface DeadLetter {
+  reason: string;
+  detail: string;
+  subject: string;
+  payload: Uint8Array;
+  orderId?: string;
+}
+
+/** What one committed buffer produced. */
+export interface AppliedBuffer {
+  items: Item[];
+  /** every result to publish, in order (duplicates included, marked) */
+  results: OrderResult[];
+  deadLetters: DeadLetter[];
+  /** batch reports to publish */
+  reports: { batchId: string; report: unknown }[];
+  /** the last message of the buffer: acking it acks the whole buffer (AckPolicy.All) */
+  lastMessage: InboundMessage | undefined;
+  committedAtMs: number;
+}

@@ -1,0 +1,36 @@
+// Validate stage: a decoded object becomes a typed Order (PAN tokenized, amount in minor units) or a rejection.
+
+import { map, type OperatorFunction } from 'rxjs';
+import { type ValidateContext, validateOrder } from '../src/domain/order.ts';
+import type { DecodedItem } from './decode.ts';
+import type { Item } from './types.ts';
+
+export interface ValidateOptions {
+  tokenizePan(pan: string): string;
+  /** the processor's clock */
+  clock(): number;
+  /** how far in the future createdAt may be @default 30_000 */
+  futureSkewMs: number;
+}
+
+export function validateOne(item: DecodedItem, options: ValidateOptions, nowMs: number): Item {
+  if (item.kind !== 'decoded') return item;
+  const ctx: ValidateContext = { tokenizePan: options.tokenizePan, nowMs, futureSkewMs: options.futureSkewMs };
+  const outcome = validateOrder(item.raw, ctx);
+  if (outcome.ok) return { kind: 'order', msg: item.msg, order: outcome.order };
+  const rejected: Item = {
+    kind: 'rejected',
+    msg: item.msg,
+    orderId: outcome.orderId,
+    reason: outcome.reason,
+    field: outcome.field,
+    message: outcome.message,
+  };
+  if (outcome.batchId !== undefined) rejected.batchId = outcome.batchId;
+  return rejected;
+}
+
+export const validate =
+  (options: ValidateOptions): OperatorFunction<DecodedItem, Item> =>
+  (source) =>
+    source.pipe(map((item) => validateOne(item, options, options.clock())));

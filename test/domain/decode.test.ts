@@ -1,0 +1,162 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_PAYLOAD_BYTES_MAX, type DecodeOutcome, decodePayload } from '../../src/domain/decode.ts';
+import { DEAD_LETTER_REASONS } from '../../src/domain/types.ts';
+import { aWireOrder, TEST_PANS } from './builders.ts';
+
+const limits = { payloadBytesMax: DEFAULT_PAYLOAD_BYTES_MAX };
+const bytes = (text: string) => new TextEncoder().encode(text);
+const decode = (text: string) => decodePayload(bytes(text), limits);
+
+function expectDeadLetter(outcome: DecodeOutcome, reason: keyof typeof DEAD_LETTER_REASONS): string {
+  expect(outcome).toMatchObject({ ok: false, reason });
+  expect(outcome.id).toBeUndefined();
+  return outcome.ok ? '' : outcome.detail;
+}
+
+describe('decodePayload', () => {
+  it('has a default payload limit of 8 KiB', () => {
+    expect(DEFAULT_PAYLOAD_BYTES_MAX).toBe(8192);
+  });
+
+  it('decodes a wire order into its object and id', () => {
+    const wire = aWireOrder({ id: 'ord_42' });
+    expect(decodePayload(bytes(JSON.stringify(wire)), limits)).toEqual({ ok: true, raw: wire, id: 'ord_42' });
+  });
+
+  it('keeps unknown fields for validate to ignore', () => {
+    const outcome = decode('{"id":"a","extra":{"x":[1,2]}}');
+    expect(outcome).toEqual({ ok: true, id: 'a', raw: { id: 'a', extra: { x: [1, 2] } } });
+  });
+
+  it('accepts a payload of exactly the limit and dead-letters one byte more as too_large', () => {
+    const small = { payloadBytesMax: 20 };
+    const exact = '{"id":"abcdefghijk"}';
+    expect(exact).toHaveLength(20);
+    expect(decodePayload(bytes(exact), small).ok).toBe(true);
+    const detail = expectDeadLetter(decodePayload(bytes(`${exact} `), small), 'too_large');
+    expect(detail).toBe('payload is 21 bytes, the limit is 20');
+  });
+
+  it('measures size in bytes, not characters', () => {
+    const text = '{"id":"a","n":"éé"}'; // 19 characters, 21 bytes
+    expect(decodePayload(bytes(text), { payloadBytesMax: 20 })).toMatchObject({
+      ok: false,
+      reason: 'too_large',
+    });
+  });
+
+  it('checks the size before parsing: an oversized non-JSON payload is too_large, not not_json', () => {
+    expectDeadLetter(decodePayload(bytes('x'.repeat(9000)), limits), 'too_large');
+  });
+
+  it.each([
+    '',
+    ' ',
+    'not json',
+    '{',
+    '{"id":"a",}',
+    "{'id':'a'}",
+    '{"id":"a"}{"id":"b"}',
+    'NaN',
+    '{"id":"a"} x',
+  ])('dead-letters %j as not_json', (text) => {
+    expectDeadLetter(decode(text), 'not_json');
+  });
+
+  it('dead-letters invalid UTF-8 as not_json rather than decoding it with replacement characters', () => {
+    const broken = new Uint8Array([...bytes('{"id":"a","m":"'), 0xff, 0xfe, ...bytes('"}')]);
+    expect(expectDeadLetter(decodePayload(broken, limits), 'not_json')).toBe('payload is not valid UTF-8');
+  });
+
+  it('accepts a UTF-8 byte order mark before the JSON', () => {
+    const withBom = new Uint8Array([0xef, 0xbb, 0xbf, ...bytes('{"id":"a"}')]);
+    expect(decodePayload(withBom, limits)).toMatchObject({ ok: true, id: 'a' });
+  });
+
+  it.each([
+    ['[]', 'array'],
+    ['[{"id":"a"}]', 'array'],
+    ['null', 'null'],
+    ['42', 'number'],
+    ['"ord_1"', 'string'],
+    ['true', 'boolean'],
+  ])('dead-letters %s as not_object and says it is a JSON %s', (text, kind) => {
+    expect(expectDeadLetter(decode(text), 'not_object')).toBe(`payload is a JSON ${kind}, not an object`);
+  });
+
+  it.each([
+    ['{}', 'id is missing'],
+    ['{"ID":"a"}', 'id is missing'],
+    ['{"id":null}', 'id is a JSON null, not a string'],
+    ['{"id":42}', 'id is a JSON number, not a string'],
+    ['{"id":["a"]}', 'id is a JSON array, not a string'],
+    ['{"id":{"v":"a"}}', 'id is a JSON object, not a string'],
+    ['{"id":""}', 'id must be 1-64 characters of A-Z a-z 0-9 _ -'],
+    ['{"id":"has space"}', 'id must be 1-64 characters of A-Z a-z 0-9 _ -'],
+    ['{"id":"a.b"}', 'id must be 1-64 characters of A-Z a-z 0-9 _ -'],
+    ['{"id":"ordé"}', 'id must be 1-64 characters of A-Z a-z 0-9 _ -'],
+    ['{"id":"a\\n"}', 'id must be 1-64 characters of A-Z a-z 0-9 _ -'],
+    [`{"id":"${'a'.repeat(65)}"}`, 'id must be 1-64 characters of A-Z a-z 0-9 _ -'],
+  ])('dead-letters %s as no_id: %s', (text, detail) => {
+    expect(expectDeadLetter(decode(text), 'no_id')).toBe(detail);
+  });
+
+  it('accepts ids of 1 to 64 characters of letters, digits, _ and -', () => {
+    for (const id of ['a', 'A-b_9', 'a'.repeat(64), '0', '-', '_']) {
+      expect(decode(JSON.stringify({ id }))).toMatchObject({ ok: true, id });
+    }
+  });
+
+  it('never echoes the payload in a detail, so a PAN in a bad payload stays out of the dead-letter queue', () => {
+    const pan = TEST_PANS.visa[0];
+    const payloads = [
+      `{"id":"a","pan":"${pan}",}`,
+      `{"pan":${pan}`,
+      `${pan}`,
+      `[${pan}]`,
+      `{"pan":"${pan}"}`,
+      `{"id":"${pan} x","pan":"${pan}"}`,
+      `{"id":${pan}}`,
+      `{"id":"a","pan":"${pan}"}${'x'.repeat(9000)}`,
+    ];
+    for (const text of payloads) {
+      const outcome = decode(text);
+      expect(outcome.ok).toBe(false);
+      if (!outcome.ok) {
+        expect(outcome.detail).not.toContain(pan);
+        expect(outcome.detail).not.toContain(pan.slice(0, 6));
+      }
+    }
+  });
+
+  it('never throws and always answers ok or a dead-letter reason, for any bytes (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 300 }),
+        fc.integer({ min: 0, max: 400 }),
+        (data, payloadBytesMax) => {
+          const outcome = decodePayload(data, { payloadBytesMax });
+          if (outcome.ok) {
+            expect(outcome.raw.id).toBe(outcome.id);
+          } else {
+            expect(Object.keys(DEAD_LETTER_REASONS)).toContain(outcome.reason);
+            expect(outcome.detail.length).toBeLessThan(80);
+          }
+        },
+      ),
+    );
+  });
+
+  it('decodes any JSON object with a valid id to the same object (property)', () => {
+    const id = fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/);
+    fc.assert(
+      fc.property(id, fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 5 }), (orderId, rest) => {
+        const raw = { ...rest, id: orderId };
+        const text = JSON.stringify(raw);
+        fc.pre(bytes(text).byteLength <= DEFAULT_PAYLOAD_BYTES_MAX);
+        expect(decode(text)).toEqual({ ok: true, raw: JSON.parse(text), id: orderId });
+      }),
+    );
+  });
+});

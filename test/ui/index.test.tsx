@@ -1,0 +1,48 @@
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { renderDashboard } from '../../ui/index.tsx';
+import { aSnapshot, fakeActions, snapshotSubject, tick } from './fixtures.ts';
+
+class FakeStdout extends EventEmitter {
+  columns = 80;
+  rows = 24;
+  isTTY = false;
+  out = '';
+  write = (s: string) => {
+    this.out += s;
+    return true;
+  };
+}
+
+class FakeStdin extends EventEmitter {
+  isTTY = true;
+  setEncoding() {}
+  setRawMode() {}
+  resume() {}
+  pause() {}
+  ref() {}
+  unref() {}
+  read = () => null;
+}
+
+describe('renderDashboard', () => {
+  it('renders the App on the given streams and unmounts on request', async () => {
+    const stdout = new FakeStdout();
+    const snapshots = snapshotSubject();
+    const d = renderDashboard(
+      { snapshots, actions: fakeActions() },
+      {
+        stdout: stdout as unknown as NodeJS.WriteStream,
+        stderr: new FakeStdout() as unknown as NodeJS.WriteStream,
+        stdin: new FakeStdin() as unknown as NodeJS.ReadStream,
+        patchConsole: false,
+      },
+    );
+    snapshots.next(aSnapshot());
+    await tick(100);
+    expect(stdout.out).toContain('Throughput');
+    const exited = d.waitUntilExit();
+    d.unmount();
+    await expect(exited).resolves.toBeUndefined();
+  });
+});
