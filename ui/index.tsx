@@ -28,7 +28,6 @@ export function renderDashboard(
     exitOnCtrlC: false,
     patchConsole: options.patchConsole ?? true,
     maxFps: options.maxFps ?? 20,
-    incrementalRendering: true,
     ...(options.stdout ? { stdout: options.stdout } : {}),
     ...(options.stdin ? { stdin: options.stdin } : {}),
     ...(options.stderr ? { stderr: options.stderr } : {}),

@@ -160,9 +160,14 @@ export function parseCsvBatch(text: string, options: BatchFileOptions): BatchFil
     const line = (err as { lines?: number }).lines;
     throw new BatchFileError(`not valid CSV: ${(err as Error).message}`, line);
   }
-  const headerLine = text.replace(/^\uFEFF/, '').split('\n').findIndex((l) => l.trim() !== '' && !l.startsWith('#')) + 1;
+  const headerLine =
+    text
+      .replace(/^\uFEFF/, '')
+      .split('\n')
+      .findIndex((l) => l.trim() !== '' && !l.startsWith('#')) + 1;
   const first = rows[0];
-  if (first === undefined) throw new BatchFileError(`no orders (expected a header line "${CSV_BATCH_HEADER}")`);
+  if (first === undefined)
+    throw new BatchFileError(`no orders (expected a header line "${CSV_BATCH_HEADER}")`);
   const columns = Object.keys(first.record);
   for (const c of columns) {
     if (!CSV_COLUMNS_KNOWN.has(c)) {
@@ -210,13 +215,26 @@ export function parseNdjsonBatch(text: string, options: BatchFileOptions): Batch
     }
     if (!isRecord(value)) throw new BatchFileError('expected a JSON object', line);
     if ('header' in value) {
-      if (drafts.length > 0 || headerSeen) throw new BatchFileError('the header object must be the first line', line);
+      if (drafts.length > 0 || headerSeen)
+        throw new BatchFileError('the header object must be the first line', line);
       headerSeen = true;
       fileHeader = readNdjsonHeader(value.header, line);
       return;
     }
     const order: Draft['order'] = { type: orderType(value.type, options, line) };
-    for (const key of ['id', 'card', 'pan', 'merchant', 'amount', 'currency', 'ref', 'batchId', 'createdAt', 'mcc', 'country'] as const) {
+    for (const key of [
+      'id',
+      'card',
+      'pan',
+      'merchant',
+      'amount',
+      'currency',
+      'ref',
+      'batchId',
+      'createdAt',
+      'mcc',
+      'country',
+    ] as const) {
       const v = value[key];
       if (v === undefined || v === null) continue;
       if (key === 'amount' && typeof v === 'number') {
@@ -242,7 +260,10 @@ function readNdjsonHeader(value: unknown, line: number): FileHeader {
   if (value.currency !== undefined) header.currency = stringField(value.currency, 'header.currency', line);
   if (value.controlSum !== undefined) {
     if (typeof value.controlSum === 'number') {
-      throw new BatchFileError(`header.controlSum must be a decimal string, not the JSON number ${value.controlSum}`, line);
+      throw new BatchFileError(
+        `header.controlSum must be a decimal string, not the JSON number ${value.controlSum}`,
+        line,
+      );
     }
     header.controlSum = stringField(value.controlSum, 'header.controlSum', line);
   }
@@ -281,7 +302,10 @@ export function parsePain001Batch(text: string, options: BatchFileOptions): Batc
   if (!isRecord(grpHdr)) throw new BatchFileError('pain.001: missing GrpHdr');
   const nbOfTxs = xmlText(grpHdr.NbOfTxs);
   if (nbOfTxs === undefined || !/^\d{1,15}$/.test(nbOfTxs)) {
-    throw new BatchFileError('pain.001: GrpHdr/NbOfTxs is missing or not a number', tagLines(text, 'NbOfTxs')[0]);
+    throw new BatchFileError(
+      'pain.001: GrpHdr/NbOfTxs is missing or not a number',
+      tagLines(text, 'NbOfTxs')[0],
+    );
   }
   const ctrlSum = xmlText(grpHdr.CtrlSum);
   const msgId = xmlText(grpHdr.MsgId);
@@ -296,7 +320,10 @@ export function parsePain001Batch(text: string, options: BatchFileOptions): Batc
     if (!isRecord(pmtInf)) throw new BatchFileError('pain.001: PmtInf is empty', pmtLine);
     const merchant = accountId(pmtInf.DbtrAcct);
     if (merchant === undefined) {
-      throw new BatchFileError('pain.001: PmtInf has no DbtrAcct/Id (Othr/Id or IBAN), the paying merchant', pmtLine);
+      throw new BatchFileError(
+        'pain.001: PmtInf has no DbtrAcct/Id (Othr/Id or IBAN), the paying merchant',
+        pmtLine,
+      );
     }
     const txs = Array.isArray(pmtInf.CdtTrfTxInf) ? pmtInf.CdtTrfTxInf : [];
     const pmtTxs: Draft[] = [];
@@ -314,7 +341,13 @@ export function parsePain001Batch(text: string, options: BatchFileOptions): Batc
       if (creditor === undefined) {
         throw new BatchFileError('pain.001: CdtTrfTxInf has no CdtrAcct/Id/Othr/Id (the card token)', line);
       }
-      const order: Draft['order'] = { type: 'payout', ...cardField(creditor, line), merchant, amount, currency };
+      const order: Draft['order'] = {
+        type: 'payout',
+        ...cardField(creditor, line),
+        merchant,
+        amount,
+        currency,
+      };
       // NOTPROVIDED is the standard's way of saying "no end-to-end id": fall back to the derived id.
       if (endToEnd !== undefined && endToEnd !== 'NOTPROVIDED') order.id = endToEnd;
       pmtTxs.push({ line, order });
@@ -331,15 +364,28 @@ export function parsePain001Batch(text: string, options: BatchFileOptions): Batc
   return finish(text, drafts, fileHeader, options);
 }
 
-function checkFigures(where: string, drafts: Draft[], count: string | undefined, sum: string | undefined, line: number | undefined): void {
+function checkFigures(
+  where: string,
+  drafts: Draft[],
+  count: string | undefined,
+  sum: string | undefined,
+  line: number | undefined,
+): void {
   if (count !== undefined && Number(count) !== drafts.length) {
-    throw new BatchFileError(`${where}: NbOfTxs says ${count} but the file has ${drafts.length} transactions`, line);
+    throw new BatchFileError(
+      `${where}: NbOfTxs says ${count} but the file has ${drafts.length} transactions`,
+      line,
+    );
   }
   if (sum !== undefined) {
-    if (!DECIMAL_RE.test(sum)) throw new BatchFileError(`${where}: CtrlSum "${sum}" is not a decimal number`, line);
+    if (!DECIMAL_RE.test(sum))
+      throw new BatchFileError(`${where}: CtrlSum "${sum}" is not a decimal number`, line);
     const actual = sumAmounts(drafts);
     if (!actual.equals(new Decimal(sum))) {
-      throw new BatchFileError(`${where}: CtrlSum says ${sum} but the transactions add up to ${actual.toFixed()}`, line);
+      throw new BatchFileError(
+        `${where}: CtrlSum says ${sum} but the transactions add up to ${actual.toFixed()}`,
+        line,
+      );
     }
   }
 }
@@ -348,7 +394,10 @@ function sumAmounts(drafts: Draft[]): Decimal {
   let total = new Decimal(0);
   for (const { line, order } of drafts) {
     if (order.amount === undefined || !DECIMAL_RE.test(order.amount)) {
-      throw new BatchFileError(`amount "${order.amount ?? ''}" is not a positive decimal string like 12.50`, line);
+      throw new BatchFileError(
+        `amount "${order.amount ?? ''}" is not a positive decimal string like 12.50`,
+        line,
+      );
     }
     total = total.plus(order.amount);
   }
@@ -362,14 +411,16 @@ function finish(text: string, drafts: Draft[], fileHeader: FileHeader, options: 
   if (drafts.length > ordersMax) {
     throw new BatchFileError(`the batch has ${drafts.length} orders, more than the maximum of ${ordersMax}`);
   }
-  const id = options.batchId ?? fileHeader.id ?? `b-${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+  const id =
+    options.batchId ?? fileHeader.id ?? `b-${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
   if (!ID_RE.test(id)) throw new BatchFileError(`batch id "${id}" is not 1-64 of A-Za-z0-9_-`);
   const mode = options.mode ?? fileHeader.mode ?? 'independent';
   const currency = fileHeader.currency ?? drafts[0]?.order.currency ?? options.currency;
   if (currency === undefined) throw new BatchFileError('no currency: give a currency column or option');
   if (!CURRENCY_RE.test(currency)) throw new BatchFileError(`currency "${currency}" is not an ISO 4217 code`);
   const exponent = currencyExponent(currency);
-  if (exponent === undefined) throw new BatchFileError(`currency ${currency} is not an ISO 4217 code paystream knows`);
+  if (exponent === undefined)
+    throw new BatchFileError(`currency ${currency} is not an ISO 4217 code paystream knows`);
   if (!Number.isSafeInteger(Date.parse(options.createdAt))) {
     throw new BatchFileError(`createdAt option "${options.createdAt}" is not an ISO 8601 time`);
   }
@@ -377,10 +428,14 @@ function finish(text: string, drafts: Draft[], fileHeader: FileHeader, options: 
   const seen = new Map<string, number | undefined>();
   const orders = drafts.map(({ line, order }, index): WireOrder => {
     const orderId = order.id ?? `${id}-${index + 1}`;
-    if (!ID_RE.test(orderId)) throw new BatchFileError(`order id "${orderId}" is not 1-64 of A-Za-z0-9_-`, line);
+    if (!ID_RE.test(orderId))
+      throw new BatchFileError(`order id "${orderId}" is not 1-64 of A-Za-z0-9_-`, line);
     if (seen.has(orderId)) {
       const earlier = seen.get(orderId);
-      throw new BatchFileError(`order id "${orderId}" repeats ${earlier === undefined ? 'an earlier order' : `line ${earlier}`}`, line);
+      throw new BatchFileError(
+        `order id "${orderId}" repeats ${earlier === undefined ? 'an earlier order' : `line ${earlier}`}`,
+        line,
+      );
     }
     seen.set(orderId, line);
     if (order.batchId !== undefined && order.batchId !== id) {
@@ -399,7 +454,8 @@ function finish(text: string, drafts: Draft[], fileHeader: FileHeader, options: 
           : 'is not a positive decimal string like 12.50';
       throw new BatchFileError(`amount "${amount ?? ''}" ${why}`, line);
     }
-    if (order.merchant === undefined || order.merchant === '') throw new BatchFileError('missing merchant', line);
+    if (order.merchant === undefined || order.merchant === '')
+      throw new BatchFileError('missing merchant', line);
     // fields in the wire contract's order; createdAt is set below
     const wire = { id: orderId, type: order.type } as WireOrder;
     if (order.card !== undefined) wire.card = order.card;
@@ -472,7 +528,8 @@ function tagLines(text: string, name: string): number[] {
 }
 
 function stringField(value: unknown, name: string, line: number): string {
-  if (typeof value !== 'string' || value === '') throw new BatchFileError(`${name} must be a non-empty string`, line);
+  if (typeof value !== 'string' || value === '')
+    throw new BatchFileError(`${name} must be a non-empty string`, line);
   return value;
 }
 

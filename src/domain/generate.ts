@@ -85,7 +85,8 @@ const ID_RE = /^[A-Za-z0-9_-]{1,40}$/;
 export function parseGeneratorOptions(options: GeneratorOptions): ParsedGeneratorOptions {
   const share = (name: string, value: number | undefined, fallback: number, max: number): number => {
     const v = value ?? fallback;
-    if (!Number.isFinite(v) || v < 0 || v > max) throw new RangeError(`${name} must be between 0 and ${max}, got ${v}`);
+    if (!Number.isFinite(v) || v < 0 || v > max)
+      throw new RangeError(`${name} must be between 0 and ${max}, got ${v}`);
     return v;
   };
   if (!Number.isInteger(options.seed)) throw new RangeError(`seed must be an integer, got ${options.seed}`);
@@ -229,7 +230,15 @@ class Zipf {
 // Amounts: drawn in "USD-like major units" as a float (randomness, not money), turned into bigint minor
 // units of the order currency at once, and formatted only when the payload is written.
 
-const PER_USD: Record<string, number> = { USD: 1, EUR: 0.92, GBP: 0.79, CHF: 0.88, CNY: 7.2, JPY: 150, KRW: 1350 };
+const PER_USD: Record<string, number> = {
+  USD: 1,
+  EUR: 0.92,
+  GBP: 0.79,
+  CHF: 0.88,
+  CNY: 7.2,
+  JPY: 150,
+  KRW: 1350,
+};
 
 type AmountProfile = 'retail' | 'payout' | 'payroll' | 'tiny';
 
@@ -238,7 +247,9 @@ function drawMinor(rng: Rng, currency: string, profile: AmountProfile): bigint {
   switch (profile) {
     case 'retail':
       // log-normal body (median ~25, most 5-100) with a Pareto tail into the thousands
-      major = rng.chance(0.04) ? 150 * (1 - rng.next()) ** (-1 / 1.3) : Math.exp(Math.log(25) + 0.95 * rng.normal());
+      major = rng.chance(0.04)
+        ? 150 * (1 - rng.next()) ** (-1 / 1.3)
+        : Math.exp(Math.log(25) + 0.95 * rng.normal());
       major = Math.min(major, 25_000);
       break;
     case 'payout':
@@ -307,12 +318,13 @@ function hashString(text: string): number {
 }
 
 function merchantMcc(merchant: string): string {
-  const category = CATEGORIES.find((c) => merchant.includes(c)) ?? CATEGORIES[hashString(merchant) % CATEGORIES.length]!;
+  const category =
+    CATEGORIES.find((c) => merchant.includes(c)) ?? CATEGORIES[hashString(merchant) % CATEGORIES.length]!;
   return MCC_BY_CATEGORY[category]!;
 }
 
 function merchantCountry(merchant: string, currency: string, rng: Rng): string {
-  if (rng.chance(0.04)) return rng.pick(COUNTRIES_ABROAD);
+  if (rng.chance(0.015)) return rng.pick(COUNTRIES_ABROAD);
   const home = COUNTRIES_BY_CURRENCY[currency] ?? ['US'];
   return home[hashString(merchant) % home.length]!;
 }
@@ -451,9 +463,10 @@ export function* generateTraffic(input: GeneratorOptions): Generator<GeneratedMe
   const rng = new Rng(o.seed);
   const merchantsZipf = new Zipf(o.merchants.length, o.merchantZipf, rng);
   // cards are mildly skewed too: some people use their card far more than others
-  const cardsZipf = new Zipf(o.cards.length, 0.6, rng);
+  const cardsZipf = new Zipf(o.cards.length, 0.25, rng);
   const cardsByCurrency = new Map<string, GeneratorCard[]>();
-  for (const card of o.cards) cardsByCurrency.set(card.currency, [...(cardsByCurrency.get(card.currency) ?? []), card]);
+  for (const card of o.cards)
+    cardsByCurrency.set(card.currency, [...(cardsByCurrency.get(card.currency) ?? []), card]);
   const cardByToken = new Map(o.cards.map((c) => [c.token, c]));
   const subject = `orders.${o.source}`;
   const intervalMs = 1000 / o.ratePerSecond;
@@ -466,7 +479,7 @@ export function* generateTraffic(input: GeneratorOptions): Generator<GeneratedMe
   };
   // a burst's extra messages take steps of their own: lower the per-step chance so messages match troubleShare
   const troubleWeightTotal = Object.values(troubleWeights).reduce((a, b) => a + b, 0);
-  const extraPerTrouble = ((troubleWeights.fraud_burst / troubleWeightTotal) * (FRAUD_BURST_MEAN - 1));
+  const extraPerTrouble = (troubleWeights.fraud_burst / troubleWeightTotal) * (FRAUD_BURST_MEAN - 1);
   const troubleChance = o.troubleShare / (1 + extraPerTrouble * (1 - o.troubleShare));
 
   const schedule = new Schedule();
@@ -478,10 +491,12 @@ export function* generateTraffic(input: GeneratorOptions): Generator<GeneratedMe
   let batchSeq = 0;
   let clock = o.startMs;
   let emitted = 0;
+  let batchMessages = 0;
 
   const nextId = (): string => `${o.idPrefix}-${(orderSeq++).toString(36)}`;
   const pickCard = (): GeneratorCard => o.cards[cardsZipf.draw(rng)]!;
-  const pickMerchant = (): string => o.merchants[merchantsZipf.draw(rng)]!;
+  /** merchants settle in one currency: non-USD cards shop at the merchant's account in their own currency */
+  const pickMerchant = (currency: string): string => merchantAccountFor(o.merchants[merchantsZipf.draw(rng)]!, currency);
   const isoAt = (ms: number): string => new Date(Math.round(ms)).toISOString();
 
   /** a wire order, fields in contract order; createdAt a little before arrival (network and queueing) */
@@ -491,7 +506,8 @@ export function* generateTraffic(input: GeneratorOptions): Generator<GeneratedMe
       // only a first instruction may carry the PAN (as from a checkout page); follow-ups and batches use the token
       const card = cardByToken.get(fields.card);
       const first = fields.type === 'payment' || fields.type === 'authorize' || fields.type === 'payout';
-      if (card?.pan !== undefined && first && fields.batchId === undefined && rng.chance(o.panShare)) wire.pan = card.pan;
+      if (card?.pan !== undefined && first && fields.batchId === undefined && rng.chance(o.panShare))
+        wire.pan = card.pan;
       else wire.card = fields.card;
     }
     if (fields.merchant !== undefined) wire.merchant = fields.merchant;
@@ -505,7 +521,13 @@ export function* generateTraffic(input: GeneratorOptions): Generator<GeneratedMe
     return wire;
   };
   const message = (wire: WireOrder, atMs: number, trouble?: TroubleKind): GeneratedMessage => {
-    const m: GeneratedMessage = { subject, payload: JSON.stringify(wire), msgId: wire.id, atMs, kind: wire.type };
+    const m: GeneratedMessage = {
+      subject,
+      payload: JSON.stringify(wire),
+      msgId: wire.id,
+      atMs,
+      kind: wire.type,
+    };
     if (trouble !== undefined) m.trouble = trouble;
     if (wire.batchId !== undefined) m.batchId = wire.batchId;
     return m;
@@ -517,7 +539,13 @@ export function* generateTraffic(input: GeneratorOptions): Generator<GeneratedMe
   };
 
   /** a payment or authorization at a Zipf-popular merchant, with its mcc and country */
-  const purchase = (type: 'payment' | 'authorize', atMs: number, card = pickCard(), merchant = pickMerchant(), profile: AmountProfile = 'retail') => {
+  const purchase = (
+    type: 'payment' | 'authorize',
+    atMs: number,
+    card = pickCard(),
+    merchant = pickMerchant(card.currency),
+    profile: AmountProfile = 'retail',
+  ) => {
     const minor = drawMinor(rng, card.currency, profile);
     const wire = order(
       {
@@ -543,7 +571,13 @@ export function* generateTraffic(input: GeneratorOptions): Generator<GeneratedMe
         ? openAuths.pickOlder(rng, olderThan, (a) => a.atMs)
         : undefined;
     const refundIndex = type === 'refund' ? refundable.pickOlder(rng, olderThan, (a) => a.atMs) : undefined;
-    if (type !== 'payment' && type !== 'authorize' && type !== 'payout' && authIndex === undefined && refundIndex === undefined) {
+    if (
+      type !== 'payment' &&
+      type !== 'authorize' &&
+      type !== 'payout' &&
+      authIndex === undefined &&
+      refundIndex === undefined
+    ) {
       type = 'payment';
     }
     switch (type) {
@@ -560,14 +594,23 @@ export function* generateTraffic(input: GeneratorOptions): Generator<GeneratedMe
       case 'payout': {
         const card = pickCard();
         const minor = drawMinor(rng, card.currency, 'payout');
-        const fields = { id: nextId(), type, card: card.token, merchant: pickMerchant() };
-        const wire = order({ ...fields, amount: formatMinor(minor, card.currency), currency: card.currency }, atMs);
+        const fields = { id: nextId(), type, card: card.token, merchant: pickMerchant(card.currency) };
+        const wire = order(
+          { ...fields, amount: formatMinor(minor, card.currency), currency: card.currency },
+          atMs,
+        );
         return remember(message(wire, atMs));
       }
       case 'capture': {
         // 70% capture in full (no amount: "the rest"), else a partial capture (shipped in part, tip-less)
         const auth = openAuths.removeAt(authIndex!);
-        const fields: Omit<WireOrder, 'createdAt'> = { id: nextId(), type, card: auth.card.token, merchant: auth.merchant, ref: auth.id };
+        const fields: Omit<WireOrder, 'createdAt'> = {
+          id: nextId(),
+          type,
+          card: auth.card.token,
+          merchant: auth.merchant,
+          ref: auth.id,
+        };
         if (rng.chance(0.3)) {
           fields.amount = formatMinor(fractionOf(rng, auth.minor, 0.5, 0.99), auth.currency);
           fields.currency = auth.currency;
@@ -577,7 +620,10 @@ export function* generateTraffic(input: GeneratorOptions): Generator<GeneratedMe
       case 'void':
       case 'cancel': {
         const auth = openAuths.removeAt(authIndex!);
-        const wire = order({ id: nextId(), type, card: auth.card.token, merchant: auth.merchant, ref: auth.id }, atMs);
+        const wire = order(
+          { id: nextId(), type, card: auth.card.token, merchant: auth.merchant, ref: auth.id },
+          atMs,
+        );
         return remember(message(wire, atMs));
       }
       case 'modify': {
@@ -585,12 +631,21 @@ export function* generateTraffic(input: GeneratorOptions): Generator<GeneratedMe
         const auth = openAuths.items[authIndex!]!;
         auth.minor = fractionOf(rng, auth.minor, 0.7, 1.4);
         const fields = { id: nextId(), type, card: auth.card.token, merchant: auth.merchant, ref: auth.id };
-        const wire = order({ ...fields, amount: formatMinor(auth.minor, auth.currency), currency: auth.currency }, atMs);
+        const wire = order(
+          { ...fields, amount: formatMinor(auth.minor, auth.currency), currency: auth.currency },
+          atMs,
+        );
         return remember(message(wire, atMs));
       }
       case 'refund': {
         const paid = refundable.items[refundIndex!]!;
-        const fields: Omit<WireOrder, 'createdAt'> = { id: nextId(), type, card: paid.card.token, merchant: paid.merchant, ref: paid.id };
+        const fields: Omit<WireOrder, 'createdAt'> = {
+          id: nextId(),
+          type,
+          card: paid.card.token,
+          merchant: paid.merchant,
+          ref: paid.id,
+        };
         if (rng.chance(0.45) || paid.minor < 2n) {
           refundable.removeAt(refundIndex!);
         } else {
@@ -605,14 +660,17 @@ export function* generateTraffic(input: GeneratorOptions): Generator<GeneratedMe
   };
 
   const startBatch = (atMs: number): GeneratedMessage => {
-    const id = `${o.idPrefix}-b${(batchSeq++).toString(36)}`;
+    // upper-case B: order ids are lower-case base 36, so a batch id (and its Nats-Msg-Id) never equals one
+    const id = `${o.idPrefix}-B${(batchSeq++).toString(36)}`;
     const payroll = rng.chance(0.6);
     const mode: BatchMode = rng.chance(o.atomicBatchShare) ? 'atomic' : 'independent';
     const currency = pickCard().currency;
     const pool = cardsByCurrency.get(currency)!;
-    const count = Math.min(rng.between(BATCH_ORDERS_MIN, o.batchOrdersMax), Math.max(pool.length, BATCH_ORDERS_MIN));
+    // a payroll pays each employee once; a settlement may hold the same card more than once
+    const drawn = rng.between(BATCH_ORDERS_MIN, o.batchOrdersMax);
+    const count = payroll ? Math.min(drawn, Math.max(pool.length, BATCH_ORDERS_MIN)) : drawn;
     // payroll: one employer pays its staff; settlement: one merchant's day of card payments, sent in bulk
-    const merchant = pickMerchant();
+    const merchant = pickMerchant(currency);
     const orders: WireOrder[] = [];
     let sum = 0n;
     const start = rng.int(pool.length);
@@ -633,7 +691,13 @@ export function* generateTraffic(input: GeneratorOptions): Generator<GeneratedMe
     }
     const bad = rng.chance(o.badControlSumShare);
     const controlSum = bad ? sum + (rng.chance(0.5) ? 1n : -1n) * BigInt(1 + rng.int(3) * 99) : sum;
-    const header: WireBatchHeader = { id, count, controlSum: formatMinor(controlSum < 0n ? 0n : controlSum, currency), currency, mode };
+    const header: WireBatchHeader = {
+      id,
+      count,
+      controlSum: formatMinor(controlSum < 0n ? 0n : controlSum, currency),
+      currency,
+      mode,
+    };
     activeBatches++;
     let t = atMs;
     orders.forEach((wire, i) => {
@@ -643,7 +707,14 @@ export function* generateTraffic(input: GeneratorOptions): Generator<GeneratedMe
         return message({ ...wire, createdAt: isoAt(at - rng.int(250)) }, at);
       });
     });
-    const m: GeneratedMessage = { subject: `batches.${id}`, payload: JSON.stringify(header), msgId: id, atMs, kind: 'batch_header', batchId: id };
+    const m: GeneratedMessage = {
+      subject: `batches.${id}`,
+      payload: JSON.stringify(header),
+      msgId: id,
+      atMs,
+      kind: 'batch_header',
+      batchId: id,
+    };
     if (bad) m.trouble = 'bad_control_sum';
     return m;
   };
@@ -688,7 +759,10 @@ export function* generateTraffic(input: GeneratorOptions): Generator<GeneratedMe
       }
       case 'number_amount': {
         const { wire } = purchase('payment', atMs);
-        const payload = JSON.stringify(wire).replace(`"amount":"${wire.amount}"`, `"amount":${Number(wire.amount)}`);
+        const payload = JSON.stringify(wire).replace(
+          `"amount":"${wire.amount}"`,
+          `"amount":${Number(wire.amount)}`,
+        );
         return { subject, payload, msgId: wire.id, atMs, kind: 'payment', trouble: kind };
       }
       case 'too_precise': {
@@ -732,9 +806,15 @@ export function* generateTraffic(input: GeneratorOptions): Generator<GeneratedMe
     let next: GeneratedMessage;
     if (schedule.peekAtMs() <= clock) next = schedule.pop()!.make(atMs);
     else if (rng.chance(troubleChance)) next = trouble(atMs);
-    else if (activeBatches < ACTIVE_BATCHES_MAX && rng.chance(batchStartChance)) next = startBatch(atMs);
-    else next = plainOrder(atMs);
+    // batches come in lumps: lean on the start chance so the running share stays near batchShare
+    else if (
+      activeBatches < ACTIVE_BATCHES_MAX &&
+      rng.chance(batchStartChance * (batchMessages < o.batchShare * emitted ? 1.5 : 0.5))
+    ) {
+      next = startBatch(atMs);
+    } else next = plainOrder(atMs);
     emitted++;
+    if (next.batchId !== undefined) batchMessages++;
     yield next;
   }
 }
@@ -747,7 +827,7 @@ export const DEMO_SECRET_HEX = '70617973747265616d2d64656d6f2d6b65792d6e6f742d66
 const DEMO_KEY = Buffer.from(DEMO_SECRET_HEX, 'hex');
 /** The seed and sizes the demo ledger and the bundled recording share. */
 export const DEMO_SEED = 20_240_601;
-export const DEMO_CARD_COUNT = 500;
+export const DEMO_CARD_COUNT = 2000;
 export const DEMO_MERCHANT_COUNT = 60;
 
 /** Test-card BIN prefixes (the ones payment providers document for testing), with length and weight. */
@@ -806,7 +886,16 @@ export function demoCardToken(pan: string): string {
 
 /** The demo cards with their tokens and currencies, ready for generateTraffic's `cards`. */
 export function demoCards(n: number, seed: number): (GeneratorCard & { pan: string })[] {
-  return demoCardPans(n, seed).map((pan, i) => ({ pan, token: demoCardToken(pan), currency: demoCardCurrency(i) }));
+  return demoCardPans(n, seed).map((pan, i) => ({
+    pan,
+    token: demoCardToken(pan),
+    currency: demoCardCurrency(i),
+  }));
+}
+
+/** The account a merchant settles `currency` in: the id itself for USD, `<id>-<ccy>` otherwise. */
+export function merchantAccountFor(merchant: string, currency: string): string {
+  return currency === 'USD' ? merchant : `${merchant}-${currency.toLowerCase()}`;
 }
 
 /** Merchant account ids like `m-coffee-001`, cycling through the categories. */

@@ -2,7 +2,7 @@
 // merchants, written in large atomic batches so a benchmark ledger of 1,000,000 cards loads in minutes.
 
 import { checkPan } from '../domain/cards.ts';
-import { demoCardCurrency, demoCardPans, demoMerchants } from '../domain/generate.ts';
+import { demoCardCurrency, demoCardPans, demoMerchants, merchantAccountFor } from '../domain/generate.ts';
 import { FUNDING_ACCOUNT_ID } from '../domain/ledger.ts';
 import { parseAmount } from '../domain/money.ts';
 import type { Account, Card, Transfer } from '../domain/types.ts';
@@ -22,6 +22,9 @@ export interface SeedOptions {
 }
 
 const HOLDERS = ['Ada Lovelace', 'Alan Turing', 'Grace Hopper', 'Edsger Dijkstra', 'Barbara Liskov', 'Ken Thompson', 'Margaret Hamilton', 'Donald Knuth', 'Frances Allen', 'John Backus', 'Radia Perlman', 'Leslie Lamport'];
+
+/** every demo merchant settles in each currency the demo cards use */
+const MERCHANT_CURRENCIES = ['USD', 'EUR', 'CNY', 'JPY'] as const;
 
 export interface SeedReport {
   cardsCreated: number;
@@ -72,10 +75,12 @@ export async function seedLedger(store: LedgerStore, options: SeedOptions, nowMs
 
   await store.exclusive(async () => {
     const ops: BatchOp[] = [];
-    for (const id of merchants) {
+    for (const [base, currency] of merchants.flatMap((m) => MERCHANT_CURRENCIES.map((c) => [m, c] as const))) {
+      const id = merchantAccountFor(base, currency);
       if (await store.getAccount(id)) continue;
-      const account: Account = { id, currency: 'USD', balanceMinor: 0n, holdsMinor: 0n, owner: { kind: 'merchant', name: id }, overdraftAllowed: false, createdAt: at };
-      ops.push({ type: 'put', sublevel: store.accounts, key: id, value: encodeAccount(await fund(ops, account, options.merchantBalance)) });
+      const account: Account = { id, currency, balanceMinor: 0n, holdsMinor: 0n, owner: { kind: 'merchant', name: id }, overdraftAllowed: false, createdAt: at };
+      const balance = currency === 'JPY' ? `${options.merchantBalance}00` : options.merchantBalance;
+      ops.push({ type: 'put', sublevel: store.accounts, key: id, value: encodeAccount(await fund(ops, account, balance)) });
       report.merchantsCreated++;
     }
     await flush(ops);

@@ -35,20 +35,26 @@ export function toRecordLine(message: {
   receivedAtMs: number;
   streamSeq?: number;
 }): RecordLine {
-  const line: RecordLine = { subject: message.subject, payload: '', receivedAtMs: message.receivedAtMs };
-  if (message.headers !== undefined && Object.keys(message.headers).length > 0) line.headers = message.headers;
+  // keys in the documented order, so the file reads the same way line after line
+  const line = { subject: message.subject } as RecordLine;
+  if (message.headers !== undefined && Object.keys(message.headers).length > 0)
+    line.headers = message.headers;
   try {
     line.payload = utf8.decode(message.data);
   } catch {
+    line.payload = '';
     line.payloadBase64 = Buffer.from(message.data).toString('base64');
   }
+  line.receivedAtMs = message.receivedAtMs;
   if (message.streamSeq !== undefined) line.streamSeq = message.streamSeq;
   return line;
 }
 
 /** The payload bytes to republish. */
 export function payloadBytes(line: RecordLine): Uint8Array {
-  return line.payloadBase64 === undefined ? encoder.encode(line.payload) : Buffer.from(line.payloadBase64, 'base64');
+  return line.payloadBase64 === undefined
+    ? encoder.encode(line.payload)
+    : Buffer.from(line.payloadBase64, 'base64');
 }
 
 /** Parses and checks one line of a recording; `lineNumber` is 1-based, for the error. */
@@ -77,7 +83,9 @@ export function parseRecordLine(text: string, lineNumber: number): RecordLine {
       typeof headers === 'object' &&
       headers !== null &&
       !Array.isArray(headers) &&
-      Object.values(headers).every((values) => Array.isArray(values) && values.every((h) => typeof h === 'string'));
+      Object.values(headers).every(
+        (values) => Array.isArray(values) && values.every((h) => typeof h === 'string'),
+      );
     if (!ok) throw new RecordingFormatError('headers must map names to arrays of strings', lineNumber);
     line.headers = headers as Record<string, string[]>;
   }
@@ -117,5 +125,11 @@ export function shiftCreatedAt(payload: string, deltaMs: number): string {
   const ms = Date.parse(createdAt);
   if (!Number.isFinite(ms)) return payload;
   const shifted = new Date(ms + deltaMs).toISOString();
-  return payload.slice(0, match.index) + match[1] + shifted + match[3] + payload.slice(match.index + match[0].length);
+  return (
+    payload.slice(0, match.index) +
+    match[1] +
+    shifted +
+    match[3] +
+    payload.slice(match.index + match[0].length)
+  );
 }

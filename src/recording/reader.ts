@@ -1,10 +1,11 @@
 // Reads a recording back, line by line, whether plain NDJSON or gzip (told by its first bytes).
-import { open } from 'node:fs/promises';
+
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { pipeline, type Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { type Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { type RecordLine, RecordingFormatError, parseRecordLine } from './line.ts';
+import { parseRecordLine, RecordingFormatError, type RecordLine } from './line.ts';
 
 export interface ReadRecordingOptions {
   /** longest accepted line; a longer one is an error, not an unbounded buffer @default 16 MiB */
@@ -18,7 +19,10 @@ export const RECORDING_LINE_BYTES_MAX_DEFAULT = 16 * 1024 * 1024;
  * line number) on a malformed line and the stream's error on a truncated or corrupt gzip file.
  * Lines are split by hand rather than with readline, which does not pass a gunzip error on to the loop.
  */
-export async function* readRecording(path: string, options: ReadRecordingOptions = {}): AsyncGenerator<RecordLine> {
+export async function* readRecording(
+  path: string,
+  options: ReadRecordingOptions = {},
+): AsyncGenerator<RecordLine> {
   const lineBytesMax = options.lineBytesMax ?? RECORDING_LINE_BYTES_MAX_DEFAULT;
   // pipeline, not pipe: a read error reaches the gunzip stream, and so the loop below
   const source: Readable = (await isGzip(path))

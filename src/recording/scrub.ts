@@ -62,7 +62,11 @@ export function scrubRecordLine(line: RecordLine, tokenize?: (pan: string) => st
   return out;
 }
 
-function scrubValue(value: unknown, state: { changed: boolean }, tokenize?: (pan: string) => string): unknown {
+function scrubValue(
+  value: unknown,
+  state: { changed: boolean },
+  tokenize?: (pan: string) => string,
+): unknown {
   if (typeof value === 'string') {
     if (value.startsWith(LONG_INT_MARK)) {
       if (!looksLikePan(value.slice(LONG_INT_MARK.length).replace('-', ''))) return value;
@@ -110,7 +114,8 @@ function markLongIntegers(text: string): string {
   while (i < text.length) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 92) i += 2; // backslash: skip the escaped character
+      if (c === 92)
+        i += 2; // backslash: skip the escaped character
       else {
         if (c === 34) inString = false;
         i++;

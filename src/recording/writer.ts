@@ -31,7 +31,10 @@ export interface RecordingWriter {
 export const RECORDING_BUFFERED_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
 
 /** Creates (or truncates) `path`; resolves once the file is open, so a bad path fails here. */
-export async function openRecordingWriter(path: string, options: RecordingWriterOptions = {}): Promise<RecordingWriter> {
+export async function openRecordingWriter(
+  path: string,
+  options: RecordingWriterOptions = {},
+): Promise<RecordingWriter> {
   const bufferedBytesMax = options.bufferedBytesMax ?? RECORDING_BUFFERED_BYTES_MAX_DEFAULT;
   const file = createWriteStream(path);
   await once(file, 'open');
@@ -57,7 +60,9 @@ export async function openRecordingWriter(path: string, options: RecordingWriter
       if (failure !== undefined) throw failure;
       if (closing !== undefined) throw new Error(`recording ${path} is closed`);
       if (sink.writableLength > bufferedBytesMax) {
-        throw new Error(`recording ${path}: ${sink.writableLength} bytes buffered, over ${bufferedBytesMax}; await drain()`);
+        throw new Error(
+          `recording ${path}: ${sink.writableLength} bytes buffered, over ${bufferedBytesMax}; await drain()`,
+        );
       }
       linesWritten++;
       return sink.write(`${JSON.stringify(scrubRecordLine(line, options.tokenize))}\n`);

@@ -1,18 +1,26 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  type BatchFileOptions,
   BatchFileError,
+  type BatchFileOptions,
   CSV_BATCH_HEADER,
   detectBatchFileFormat,
   parseBatchFile,
 } from '../../src/domain/batchfile.ts';
+import {
+  DEMO_CARD_COUNT,
+  DEMO_MERCHANT_COUNT,
+  DEMO_SEED,
+  demoCards,
+  demoMerchants,
+} from '../../src/domain/generate.ts';
 import { validateOrder } from '../../src/domain/order.ts';
-import { TEST_CARD_TOKEN, TEST_PANS, TEST_NOW_MS, aValidateContext } from './builders.ts';
+import { aValidateContext, TEST_CARD_TOKEN, TEST_NOW_MS, TEST_PANS } from './builders.ts';
 
 const NOW = new Date(TEST_NOW_MS).toISOString();
 const opts = (o: Partial<BatchFileOptions> = {}): BatchFileOptions => ({ createdAt: NOW, ...o });
-const sample = (name: string): string => readFileSync(new URL(`../../data/samples/${name}`, import.meta.url), 'utf8');
+const sample = (name: string): string =>
+  readFileSync(new URL(`../../data/samples/${name}`, import.meta.url), 'utf8');
 const T = TEST_CARD_TOKEN;
 
 function errorOf(fn: () => unknown): BatchFileError {
@@ -25,7 +33,10 @@ function errorOf(fn: () => unknown): BatchFileError {
   throw new Error('expected a BatchFileError');
 }
 
-function pain001(txs: { id: string; amount: string; ccy?: string; card?: string }[], grp: { count?: string; sum?: string } = {}): string {
+function pain001(
+  txs: { id: string; amount: string; ccy?: string; card?: string }[],
+  grp: { count?: string; sum?: string } = {},
+): string {
   const sum = txs.reduce((s, t) => s + Math.round(Number(t.amount) * 100), 0);
   return `<?xml version="1.0"?>
 <Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.03">
@@ -54,22 +65,58 @@ ${txs
 
 describe('the sample batch files', () => {
   it('parses data/samples/payroll.csv into five payouts with a control sum of their amounts', () => {
-    const batch = parseBatchFile(sample('payroll.csv'), opts({ fileName: 'payroll.csv', batchId: 'payroll-june' }));
-    expect(batch.header).toEqual({ id: 'payroll-june', count: 5, controlSum: '12521.50', currency: 'USD', mode: 'independent' });
+    const batch = parseBatchFile(
+      sample('payroll.csv'),
+      opts({ fileName: 'payroll.csv', batchId: 'payroll-june' }),
+    );
+    expect(batch.header).toEqual({
+      id: 'payroll-june',
+      count: 5,
+      controlSum: '12521.50',
+      currency: 'USD',
+      mode: 'independent',
+    });
     expect(batch.orders.map((o) => o.type)).toEqual(Array(5).fill('payout'));
-    expect(batch.orders[2]).toMatchObject({ id: 'pr-2026-06-003', merchant: 'm-grocery-001', amount: '3105.75', batchId: 'payroll-june', createdAt: NOW });
+    expect(batch.orders[2]).toMatchObject({
+      id: 'pr-2026-06-003',
+      merchant: 'm-grocery-001',
+      amount: '3105.75',
+      batchId: 'payroll-june',
+      createdAt: NOW,
+    });
   });
 
   it('parses data/samples/settlement.ndjson, taking id, count, sum and mode from its header line', () => {
     const batch = parseBatchFile(sample('settlement.ndjson'), opts({ fileName: 'settlement.ndjson' }));
-    expect(batch.header).toEqual({ id: 'settle-coffee-001-20260601', count: 6, controlSum: '116.10', currency: 'USD', mode: 'independent' });
+    expect(batch.header).toEqual({
+      id: 'settle-coffee-001-20260601',
+      count: 6,
+      controlSum: '116.10',
+      currency: 'USD',
+      mode: 'independent',
+    });
     expect(batch.orders.every((o) => o.type === 'payment' && o.batchId === batch.header.id)).toBe(true);
   });
 
   it('parses data/samples/payroll-pain001.xml: EndToEndId, InstdAmt, creditor card and debtor merchant', () => {
-    const batch = parseBatchFile(sample('payroll-pain001.xml'), opts({ fileName: 'payroll-pain001.xml', mode: 'atomic' }));
-    expect(batch.header).toEqual({ id: 'payroll-electronics-2026-06', count: 4, controlSum: '12150.39', currency: 'USD', mode: 'atomic' });
-    expect(batch.orders[0]).toMatchObject({ id: 'PR-EL-0001', type: 'payout', merchant: 'm-electronics-001', amount: '2800.00', currency: 'USD' });
+    const batch = parseBatchFile(
+      sample('payroll-pain001.xml'),
+      opts({ fileName: 'payroll-pain001.xml', mode: 'atomic' }),
+    );
+    expect(batch.header).toEqual({
+      id: 'payroll-electronics-2026-06',
+      count: 4,
+      controlSum: '12150.39',
+      currency: 'USD',
+      mode: 'atomic',
+    });
+    expect(batch.orders[0]).toMatchObject({
+      id: 'PR-EL-0001',
+      type: 'payout',
+      merchant: 'm-electronics-001',
+      amount: '2800.00',
+      currency: 'USD',
+    });
     expect(batch.orders[0]!.card).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -82,13 +129,27 @@ describe('the sample batch files', () => {
       }
     }
   });
+
+  it('pays demo cards from demo merchants, so they work against the demo ledger', () => {
+    const tokens = new Set(demoCards(DEMO_CARD_COUNT, DEMO_SEED).map((c) => c.token));
+    const merchants = new Set(demoMerchants(DEMO_MERCHANT_COUNT));
+    for (const name of ['payroll.csv', 'settlement.ndjson', 'payroll-pain001.xml']) {
+      for (const order of parseBatchFile(sample(name), opts({ fileName: name })).orders) {
+        expect(tokens.has(order.card!), `${name} ${order.id}`).toBe(true);
+        expect(merchants.has(order.merchant!), `${name} ${order.id}`).toBe(true);
+      }
+    }
+  });
 });
 
 describe('CSV batches', () => {
   const csv = (...rows: string[]): string => [CSV_BATCH_HEADER, ...rows].join('\n');
 
   it('defaults type to payout, the id to <batchId>-<n> and the currency to the option', () => {
-    const batch = parseBatchFile(`card,merchant,amount\n${T},m-a,10.00\n${T},m-a,5`, opts({ batchId: 'b1', currency: 'EUR', format: 'csv' }));
+    const batch = parseBatchFile(
+      `card,merchant,amount\n${T},m-a,10.00\n${T},m-a,5`,
+      opts({ batchId: 'b1', currency: 'EUR', format: 'csv' }),
+    );
     expect(batch.orders.map((o) => [o.id, o.type, o.currency])).toEqual([
       ['b1-1', 'payout', 'EUR'],
       ['b1-2', 'payout', 'EUR'],
@@ -97,54 +158,87 @@ describe('CSV batches', () => {
   });
 
   it('sends a PAN in the card column as pan, for the processor to tokenize', () => {
-    const batch = parseBatchFile(csv(`${TEST_PANS.visa[0]},m-a,1.00,USD,payout,x1`), opts({ batchId: 'b', format: 'csv' }));
+    const batch = parseBatchFile(
+      csv(`${TEST_PANS.visa[0]},m-a,1.00,USD,payout,x1`),
+      opts({ batchId: 'b', format: 'csv' }),
+    );
     expect(batch.orders[0]).toMatchObject({ pan: TEST_PANS.visa[0] });
     expect(batch.orders[0]!.card).toBeUndefined();
   });
 
   it('names the line of a bad amount, counting the header and comments', () => {
-    const err = errorOf(() => parseBatchFile(`# payroll\n${csv(`${T},m-a,1.00,USD,,`, `${T},m-a,1.0.0,USD,,`)}`, opts({ format: 'csv' })));
+    const err = errorOf(() =>
+      parseBatchFile(
+        `# payroll\n${csv(`${T},m-a,1.00,USD,,`, `${T},m-a,1.0.0,USD,,`)}`,
+        opts({ format: 'csv' }),
+      ),
+    );
     expect(err.line).toBe(4);
     expect(err.message).toMatch(/line 4: amount "1\.0\.0"/);
   });
 
   it('rejects more decimals than the currency allows, JPY included', () => {
-    expect(errorOf(() => parseBatchFile(csv(`${T},m-a,1.005,USD,,`), opts({ format: 'csv' }))).message).toMatch(/more decimals than USD allows/);
-    expect(errorOf(() => parseBatchFile(csv(`${T},m-a,100.5,JPY,,`), opts({ format: 'csv' }))).message).toMatch(/JPY allows \(0\)/);
+    expect(
+      errorOf(() => parseBatchFile(csv(`${T},m-a,1.005,USD,,`), opts({ format: 'csv' }))).message,
+    ).toMatch(/more decimals than USD allows/);
+    expect(
+      errorOf(() => parseBatchFile(csv(`${T},m-a,100.5,JPY,,`), opts({ format: 'csv' }))).message,
+    ).toMatch(/JPY allows \(0\)/);
   });
 
   it('rejects an order in another currency than the batch, a repeated id, an unknown column and a bad card', () => {
-    expect(errorOf(() => parseBatchFile(csv(`${T},m,1.00,USD,,a`, `${T},m,1.00,EUR,,b`), opts({ format: 'csv' }))).message).toMatch(/line 3: currency EUR differs/);
-    expect(errorOf(() => parseBatchFile(csv(`${T},m,1.00,USD,,a`, `${T},m,1.00,USD,,a`), opts({ format: 'csv' }))).message).toMatch(/"a" repeats line 2/);
-    expect(errorOf(() => parseBatchFile(`card,merchant,amount,iban\n${T},m,1.00,x`, opts({ format: 'csv', currency: 'USD' }))).message).toMatch(/unknown column "iban"/);
+    expect(
+      errorOf(() => parseBatchFile(csv(`${T},m,1.00,USD,,a`, `${T},m,1.00,EUR,,b`), opts({ format: 'csv' })))
+        .message,
+    ).toMatch(/line 3: currency EUR differs/);
+    expect(
+      errorOf(() => parseBatchFile(csv(`${T},m,1.00,USD,,a`, `${T},m,1.00,USD,,a`), opts({ format: 'csv' })))
+        .message,
+    ).toMatch(/"a" repeats line 2/);
+    expect(
+      errorOf(() =>
+        parseBatchFile(`card,merchant,amount,iban\n${T},m,1.00,x`, opts({ format: 'csv', currency: 'USD' })),
+      ).message,
+    ).toMatch(/unknown column "iban"/);
     expect(errorOf(() => parseBatchFile(csv('12345,m,1.00,USD,,'), opts({ format: 'csv' }))).line).toBe(2);
   });
 
   it('checks expected count and control sum given as options, naming both figures', () => {
     const text = csv(`${T},m,1.00,USD,,`, `${T},m,2.50,USD,,`);
-    expect(errorOf(() => parseBatchFile(text, opts({ format: 'csv', expectedControlSum: '3.49' }))).message).toBe(
-      'the expected figures says controlSum 3.49 but the orders add up to 3.50',
+    expect(
+      errorOf(() => parseBatchFile(text, opts({ format: 'csv', expectedControlSum: '3.49' }))).message,
+    ).toBe('the expected figures says controlSum 3.49 but the orders add up to 3.50');
+    expect(errorOf(() => parseBatchFile(text, opts({ format: 'csv', expectedCount: 3 }))).message).toMatch(
+      /count 3 but the file has 2/,
     );
-    expect(errorOf(() => parseBatchFile(text, opts({ format: 'csv', expectedCount: 3 }))).message).toMatch(/count 3 but the file has 2/);
-    expect(parseBatchFile(text, opts({ format: 'csv', expectedControlSum: '3.5', expectedCount: 2 })).header.count).toBe(2);
+    expect(
+      parseBatchFile(text, opts({ format: 'csv', expectedControlSum: '3.5', expectedCount: 2 })).header.count,
+    ).toBe(2);
   });
 
   it('derives a stable batch id from the content when none is given, so a resubmitted file is the same batch', () => {
     const text = csv(`${T},m,1.00,USD,,`);
     const a = parseBatchFile(text, opts({ format: 'csv' }));
     expect(a.header.id).toMatch(/^b-[0-9a-f]{16}$/);
-    expect(parseBatchFile(text, opts({ format: 'csv', createdAt: '2030-01-01T00:00:00Z' })).header.id).toBe(a.header.id);
+    expect(parseBatchFile(text, opts({ format: 'csv', createdAt: '2030-01-01T00:00:00Z' })).header.id).toBe(
+      a.header.id,
+    );
   });
 
   it('refuses an empty batch and one over the maximum size', () => {
-    expect(errorOf(() => parseBatchFile(`${CSV_BATCH_HEADER}\n`, opts({ format: 'csv' }))).message).toMatch(/no orders/);
+    expect(errorOf(() => parseBatchFile(`${CSV_BATCH_HEADER}\n`, opts({ format: 'csv' }))).message).toMatch(
+      /no orders/,
+    );
     const rows = Array.from({ length: 4 }, () => `${T},m,1.00,USD,,`);
-    expect(errorOf(() => parseBatchFile(csv(...rows), opts({ format: 'csv', ordersMax: 3 }))).message).toMatch(/4 orders, more than the maximum of 3/);
+    expect(
+      errorOf(() => parseBatchFile(csv(...rows), opts({ format: 'csv', ordersMax: 3 }))).message,
+    ).toMatch(/4 orders, more than the maximum of 3/);
   });
 });
 
 describe('NDJSON batches', () => {
-  const line = (o: Record<string, unknown>): string => JSON.stringify({ type: 'payout', card: T, merchant: 'm', currency: 'USD', ...o });
+  const line = (o: Record<string, unknown>): string =>
+    JSON.stringify({ type: 'payout', card: T, merchant: 'm', currency: 'USD', ...o });
 
   it('checks the header line count and control sum against the orders', () => {
     const body = [line({ id: 'a', amount: '1.00' }), line({ id: 'b', amount: '2.00' })];
@@ -152,8 +246,12 @@ describe('NDJSON batches', () => {
     expect(errorOf(() => parseBatchFile(withHeader({ controlSum: '3.01' }), opts())).message).toBe(
       'the file header says controlSum 3.01 but the orders add up to 3.00',
     );
-    expect(errorOf(() => parseBatchFile(withHeader({ count: 3 }), opts())).message).toMatch(/count 3 but the file has 2/);
-    expect(parseBatchFile(withHeader({ id: 'nd1', count: 2, controlSum: '3.00', mode: 'atomic' }), opts()).header).toEqual({
+    expect(errorOf(() => parseBatchFile(withHeader({ count: 3 }), opts())).message).toMatch(
+      /count 3 but the file has 2/,
+    );
+    expect(
+      parseBatchFile(withHeader({ id: 'nd1', count: 2, controlSum: '3.00', mode: 'atomic' }), opts()).header,
+    ).toEqual({
       id: 'nd1',
       count: 2,
       controlSum: '3.00',
@@ -163,7 +261,9 @@ describe('NDJSON batches', () => {
   });
 
   it('lets the mode option win over the file header', () => {
-    const text = [JSON.stringify({ header: { mode: 'atomic' } }), line({ id: 'a', amount: '1.00' })].join('\n');
+    const text = [JSON.stringify({ header: { mode: 'atomic' } }), line({ id: 'a', amount: '1.00' })].join(
+      '\n',
+    );
     expect(parseBatchFile(text, opts({ mode: 'independent' })).header.mode).toBe('independent');
   });
 
@@ -173,11 +273,16 @@ describe('NDJSON batches', () => {
     );
     const late = [line({ id: 'a', amount: '1.00' }), JSON.stringify({ header: {} })].join('\n');
     expect(errorOf(() => parseBatchFile(late, opts())).line).toBe(2);
-    expect(errorOf(() => parseBatchFile(`${line({ id: 'a', amount: '1.00' })}\n\n{oops`, opts())).line).toBe(3);
+    expect(errorOf(() => parseBatchFile(`${line({ id: 'a', amount: '1.00' })}\n\n{oops`, opts())).line).toBe(
+      3,
+    );
   });
 
   it('rejects an order whose batchId is another batch', () => {
-    const text = [JSON.stringify({ header: { id: 'b1' } }), line({ id: 'a', amount: '1.00', batchId: 'b2' })].join('\n');
+    const text = [
+      JSON.stringify({ header: { id: 'b1' } }),
+      line({ id: 'a', amount: '1.00', batchId: 'b2' }),
+    ].join('\n');
     expect(errorOf(() => parseBatchFile(text, opts())).message).toMatch(/line 2: batchId "b2" differs/);
   });
 });
@@ -205,7 +310,9 @@ describe('pain.001 batches', () => {
 
   it('refuses a file whose CtrlSum differs from the transactions, naming both figures', () => {
     const err = errorOf(() => parseBatchFile(pain001(txs, { sum: '4000.11' }), opts()));
-    expect(err.message).toBe('line 4: pain.001: GrpHdr: CtrlSum says 4000.11 but the transactions add up to 4000.1');
+    expect(err.message).toBe(
+      'line 4: pain.001: GrpHdr: CtrlSum says 4000.11 but the transactions add up to 4000.1',
+    );
   });
 
   it('refuses a file whose NbOfTxs differs from the transactions, naming both figures', () => {
@@ -215,16 +322,21 @@ describe('pain.001 batches', () => {
   });
 
   it('names the line of a bad transaction and refuses mixed currencies', () => {
-    const err = errorOf(() => parseBatchFile(pain001([txs[0]!, { id: 'E2E-2', amount: '12,50' }], { sum: '1500.00' }), opts()));
+    const err = errorOf(() =>
+      parseBatchFile(pain001([txs[0]!, { id: 'E2E-2', amount: '12,50' }], { sum: '1500.00' }), opts()),
+    );
     expect(err.message).toMatch(/amount "12,50"/);
     expect(err.line).toBe(17);
-    expect(errorOf(() => parseBatchFile(pain001([txs[0]!, { id: 'E2E-2', amount: '1.00', ccy: 'EUR' }]), opts())).message).toMatch(
-      /currency EUR differs from the batch currency USD/,
-    );
+    expect(
+      errorOf(() => parseBatchFile(pain001([txs[0]!, { id: 'E2E-2', amount: '1.00', ccy: 'EUR' }]), opts()))
+        .message,
+    ).toMatch(/currency EUR differs from the batch currency USD/);
   });
 
   it('reports malformed XML with its line', () => {
-    const err = errorOf(() => parseBatchFile('<Document>\n<CstmrCdtTrfInitn>\n</Document>', opts({ format: 'pain001' })));
+    const err = errorOf(() =>
+      parseBatchFile('<Document>\n<CstmrCdtTrfInitn>\n</Document>', opts({ format: 'pain001' })),
+    );
     expect(err.message).toMatch(/not well-formed XML/);
     expect(err.line).toBeGreaterThan(0);
   });

@@ -4,16 +4,16 @@ import { checkPan, tokenizePan } from '../../src/domain/cards.ts';
 import { decodePayload } from '../../src/domain/decode.ts';
 import {
   DEMO_SECRET_HEX,
-  type GeneratedMessage,
-  type GeneratorOptions,
-  TROUBLE_KINDS,
   demoCardCurrency,
   demoCardPans,
-  demoCardToken,
   demoCards,
+  demoCardToken,
   demoMerchants,
+  type GeneratedMessage,
+  type GeneratorOptions,
   generateTraffic,
   parseGeneratorOptions,
+  TROUBLE_KINDS,
 } from '../../src/domain/generate.ts';
 import { parseAmount } from '../../src/domain/money.ts';
 import { validateOrder } from '../../src/domain/order.ts';
@@ -74,14 +74,21 @@ describe('generateTraffic', () => {
     expect(share((m) => m.batchId !== undefined)).toBeGreaterThan(0.03);
     expect(share((m) => m.batchId !== undefined)).toBeLessThan(0.07);
     const plain = RUN.filter((m) => m.trouble === undefined && m.batchId === undefined);
-    const byType = Object.fromEntries(ORDER_TYPES.map((t) => [t, plain.filter((m) => m.kind === t).length / plain.length]));
+    const byType = Object.fromEntries(
+      ORDER_TYPES.map((t) => [t, plain.filter((m) => m.kind === t).length / plain.length]),
+    );
     expect(byType.payment).toBeGreaterThan(0.45);
     expect(byType.authorize).toBeGreaterThan(0.1);
     for (const type of ORDER_TYPES) expect(byType[type], type).toBeGreaterThan(0.01);
     for (const kind of TROUBLE_KINDS.filter((k) => k !== 'bad_control_sum')) {
-      expect(RUN.some((m) => m.trouble === kind), kind).toBe(true);
+      expect(
+        RUN.some((m) => m.trouble === kind),
+        kind,
+      ).toBe(true);
     }
-    const modes = RUN.filter((m) => m.kind === 'batch_header').map((m) => (JSON.parse(text(m)) as WireBatchHeader).mode);
+    const modes = RUN.filter((m) => m.kind === 'batch_header').map(
+      (m) => (JSON.parse(text(m)) as WireBatchHeader).mode,
+    );
     expect(new Set(modes)).toEqual(new Set(['atomic', 'independent']));
   });
 
@@ -106,11 +113,20 @@ describe('generateTraffic', () => {
       const validated = validateOrder(decoded.raw, { ...ctx, nowMs: m.atMs });
       return validated.ok ? 'ok' : validated.reason;
     };
-    for (const m of RUN.filter((m) => m.trouble !== undefined && !WIRE_VALID_TROUBLE.has(m.trouble) && m.kind !== 'batch_header')) {
+    for (const m of RUN.filter(
+      (m) => m.trouble !== undefined && !WIRE_VALID_TROUBLE.has(m.trouble) && m.kind !== 'batch_header',
+    )) {
       const got = outcome(m);
       const expected: Record<string, string[]> = {
         not_json: ['not_json'],
-        wrong_shape: ['not_object', 'no_id', 'invalid_field', 'unknown_currency', 'amount_out_of_range', 'cvv_forbidden'],
+        wrong_shape: [
+          'not_object',
+          'no_id',
+          'invalid_field',
+          'unknown_currency',
+          'amount_out_of_range',
+          'cvv_forbidden',
+        ],
         number_amount: ['amount_not_string'],
         too_precise: ['amount_too_precise'],
         future_dated: ['future_dated'],
@@ -138,7 +154,8 @@ describe('generateTraffic', () => {
 
   it('makes follow-ups reference earlier orders of the right type, within their amounts', () => {
     const byId = new Map<string, { order: WireOrder; leftMinor: bigint }>();
-    const minor = (o: WireOrder) => (parseAmount(o.amount, o.currency!) as { amountMinor: bigint }).amountMinor;
+    const minor = (o: WireOrder) =>
+      (parseAmount(o.amount, o.currency!) as { amountMinor: bigint }).amountMinor;
     const seenIds = new Set<string>();
     for (const o of orders) {
       if (seenIds.has(o.id)) continue; // a duplicate republishes an earlier order
@@ -175,8 +192,12 @@ describe('generateTraffic', () => {
       const parsed = members.map((m) => JSON.parse(text(m)) as WireOrder);
       expect(parsed).toHaveLength(header.count);
       expect(parsed.every((o) => o.currency === header.currency && o.batchId === header.id)).toBe(true);
-      const sum = parsed.reduce((s, o) => s + (parseAmount(o.amount, o.currency!) as { amountMinor: bigint }).amountMinor, 0n);
-      const claimed = (parseAmount(header.controlSum, header.currency) as { amountMinor: bigint }).amountMinor;
+      const sum = parsed.reduce(
+        (s, o) => s + (parseAmount(o.amount, o.currency!) as { amountMinor: bigint }).amountMinor,
+        0n,
+      );
+      const claimed = (parseAmount(header.controlSum, header.currency) as { amountMinor: bigint })
+        .amountMinor;
       if (h.trouble === 'bad_control_sum') {
         wrong++;
         expect(claimed).not.toBe(sum);
@@ -203,7 +224,10 @@ describe('generateTraffic', () => {
     const withPan = orders.filter((o) => o.pan !== undefined);
     expect(withPan.length / orders.length).toBeGreaterThan(0.005);
     expect(withPan.every((o) => o.card === undefined && o.batchId === undefined)).toBe(true);
-    const none = take({ messagesMax: 2000, cards: CARDS.map(({ token, currency }) => ({ token, currency })) });
+    const none = take({
+      messagesMax: 2000,
+      cards: CARDS.map(({ token, currency }) => ({ token, currency })),
+    });
     expect(none.some((m) => text(m).includes('"pan"'))).toBe(false);
   });
 });
@@ -225,8 +249,12 @@ describe('parseGeneratorOptions', () => {
     expect(() => parseGeneratorOptions(options({ merchants: [] }))).toThrow(/merchants/);
     expect(() => parseGeneratorOptions(options({ troubleShare: 0.9 }))).toThrow(/troubleShare/);
     expect(() => parseGeneratorOptions(options({ ratePerSecond: 0 }))).toThrow(/ratePerSecond/);
-    expect(() => parseGeneratorOptions(options({ cards: [{ token: 'abc', currency: 'USD' }] }))).toThrow(/token/);
-    expect(() => parseGeneratorOptions(options({ cards: [{ token: 'a'.repeat(64), currency: 'XXX' }] }))).toThrow(/XXX/);
+    expect(() => parseGeneratorOptions(options({ cards: [{ token: 'abc', currency: 'USD' }] }))).toThrow(
+      /token/,
+    );
+    expect(() =>
+      parseGeneratorOptions(options({ cards: [{ token: 'a'.repeat(64), currency: 'XXX' }] })),
+    ).toThrow(/XXX/);
     expect(() => parseGeneratorOptions(options({ idPrefix: 'has space' }))).toThrow(/idPrefix/);
   });
 });
@@ -245,7 +273,8 @@ describe('the demo cards and merchants', () => {
     });
     const count = (b: string) => brands.filter((x) => x === b).length;
     expect(count('visa') + count('mastercard')).toBeGreaterThan(700);
-    for (const brand of ['amex', 'discover', 'jcb', 'unionpay', 'diners']) expect(count(brand), brand).toBeGreaterThan(0);
+    for (const brand of ['amex', 'discover', 'jcb', 'unionpay', 'diners'])
+      expect(count(brand), brand).toBeGreaterThan(0);
   });
 
   it('tokenize with the demo key exactly as the ledger does', () => {

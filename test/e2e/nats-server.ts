@@ -1,0 +1,102 @@
+// A private nats-server with JetStream for one test file: free port, fresh store dir, kill and restart.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface NatsServer {
+  readonly url: string;
+  readonly port: number;
+  readonly storeDir: string;
+  /** sends a signal and waits for the process to exit */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** starts again on the same port with the same store dir */
+  restart(): Promise<void>;
+  /** kill (if running) and remove the store dir */
+  cleanup(): Promise<void>;
+}
+
+/** A port nobody listens on right now (the OS picks it). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once something accepts TCP connections on the port; rejects after timeoutMs. */
+export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+}
+
+export async function startNatsServer(): Promise<NatsServer> {
+  const storeDir = await mkdtemp(path.join(os.tmpdir(), 'paystream-nats-'));
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  let stderr = '';
+
+  const launch = async (): Promise<void> => {
+    stderr = '';
+    const proc = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    proc.stderr?.on('data', (chunk: Buffer) => {
+      if (stderr.length < 64 * 1024) stderr += chunk.toString('utf8');
+    });
+    child = proc;
+    const exited = new Promise<never>((_, reject) =>
+      proc.once('exit', (code) => reject(new Error(`nats-server exited with ${code}: ${stderr.slice(-2000)}`))),
+    );
+    exited.catch(() => undefined);
+    await Promise.race([waitForPort(port), exited]);
+    // JetStream is ready shortly after the port opens; the log line says so
+    const deadline = Date.now() + 10_000;
+    while (!/Server is ready/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  };
+
+  const kill = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
+    const proc = child;
+    child = undefined;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    proc.kill(signal);
+    await gone;
+  };
+
+  await launch();
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    storeDir,
+    kill,
+    async restart() {
+      await kill();
+      await launch();
+    },
+    async cleanup() {
+      await kill('SIGKILL');
+      await rm(storeDir, { recursive: true, force: true });
+    },
+  };
+}

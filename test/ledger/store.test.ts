@@ -1,0 +1,362 @@
+// The LevelDB ledger on a real database in a temp dir: cards, accounts, deposits, lookups, commits, secrets.
+import { readFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ALLOW, DEFAULT_APPLY_OPTIONS, applyOrder, decideReview } from '../../src/domain/ledger.ts';
+import type { Order } from '../../src/domain/types.ts';
+import { LedgerError, LedgerStore } from '../../src/ledger/store.ts';
+import { TEST_NOW_MS, TEST_PANS, anOrder } from '../domain/builders.ts';
+import { aContext, aDataDir, removeDataDir } from './builders.ts';
+
+const ALICE = { pan: TEST_PANS.visa[0], expiry: '12/30', holder: { name: 'Alice Example', email: 'alice@example.com' } };
+const BOB = { pan: TEST_PANS.mastercard[0], expiry: '12/30', holder: { name: 'Bob Builder' } };
+
+let dataDir: string;
+let store: LedgerStore;
+let extraDirs: string[] = [];
+
+beforeEach(async () => {
+  dataDir = await aDataDir();
+  store = await LedgerStore.open(dataDir);
+});
+
+afterEach(async () => {
+  await store.close().catch(() => undefined);
+  await removeDataDir(dataDir);
+  for (const dir of extraDirs) await removeDataDir(dir);
+  extraDirs = [];
+});
+
+/** Every file under `dir`, recursively, as bytes. */
+async function filesUnder(dir: string): Promise<{ file: string; bytes: Buffer }[]> {
+  const out: { file: string; bytes: Buffer }[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await filesUnder(full)));
+    else out.push({ file: full, bytes: await readFile(full) });
+  }
+  return out;
+}
+
+async function filesContaining(dir: string, needle: string): Promise<string[]> {
+  return (await filesUnder(dir)).filter(({ bytes }) => bytes.includes(needle)).map(({ file }) => path.relative(dir, file));
+}
+
+async function registerError(input: Partial<typeof ALICE> & { currency?: string; accountId?: string }): Promise<string> {
+  try {
+    await store.registerCard({ ...ALICE, ...input }, TEST_NOW_MS);
+  } catch (error) {
+    expect(error).toBeInstanceOf(LedgerError);
+    return (error as LedgerError).code;
+  }
+  throw new Error('registerCard did not refuse');
+}
+
+describe('registering cards', () => {
+  it('keeps a token, the first 6 and last 4 digits, and opens a cardholder account', async () => {
+    const { card, created } = await store.registerCard(ALICE, TEST_NOW_MS);
+    expect(created).toBe(true);
+    expect(card).toMatchObject({
+      first6: '411111',
+      last4: '1111',
+      brand: 'visa',
+      expiry: '12/30',
+      status: 'active',
+      holder: { name: 'Alice Example', email: 'alice@example.com' },
+    });
+    expect(card.token).toMatch(/^[0-9a-f]{64}$/);
+    expect(card.token).toBe(store.tokenize(ALICE.pan));
+    expect(await store.getAccount(card.accountId)).toMatchObject({
+      currency: 'USD',
+      balanceMinor: 0n,
+      owner: { kind: 'cardholder', name: 'Alice Example' },
+    });
+    const stored = JSON.parse((await store.cards.get(card.token))!) as Record<string, unknown>;
+    expect(Object.keys(stored).sort()).toEqual(
+      ['accountId', 'brand', 'createdAt', 'expiry', 'first6', 'holder', 'last4', 'status', 'token'].sort(),
+    );
+    expect(JSON.stringify(stored)).not.toContain(ALICE.pan);
+  });
+
+  it('finds the existing card when the same PAN is registered again, however it is typed', async () => {
+    const first = await store.registerCard(ALICE, TEST_NOW_MS);
+    const again = await store.registerCard({ ...ALICE, pan: '4111 1111-1111 1111', holder: { name: 'Someone Else' } }, TEST_NOW_MS);
+    expect(again).toEqual({ card: first.card, created: false });
+    expect(await store.listCards()).toHaveLength(1);
+    expect(await store.listAccounts()).toHaveLength(1);
+  });
+
+  it('opens the account in the currency asked for, or links an existing cardholder account', async () => {
+    const { card } = await store.registerCard({ ...ALICE, currency: 'cny' }, TEST_NOW_MS);
+    expect((await store.getAccount(card.accountId))?.currency).toBe('CNY');
+    const shared = await store.openAccount({ id: 'acct_family', owner: 'The Builders', kind: 'cardholder', currency: 'EUR' });
+    const bob = await store.registerCard({ ...BOB, accountId: shared.id }, TEST_NOW_MS);
+    expect(bob.card.accountId).toBe('acct_family');
+  });
+
+  it.each([
+    ['invalid_pan', { pan: '4111111111111112' }],
+    ['invalid_pan', { pan: '4111' }],
+    ['invalid_pan', { pan: '4111-abcd-1111-1111' }],
+    ['card_expired', { expiry: '10/26' }],
+    ['invalid_expiry', { expiry: '13/30' }],
+    ['invalid_expiry', { expiry: '1230' }],
+    ['invalid_holder', { holder: { name: '   ' } }],
+    ['unknown_currency', { currency: 'XXX' }],
+    ['unknown_account', { accountId: 'acct_nobody' }],
+  ])('refuses with %s: %j', async (code, input) => {
+    expect(await registerError(input)).toBe(code);
+    expect(await store.listCards()).toEqual([]);
+  });
+
+  it('accepts a card in its expiry month, and refuses one whose month is over', async () => {
+    expect((await store.registerCard({ ...ALICE, expiry: '11/26' }, TEST_NOW_MS)).created).toBe(true);
+    expect(await registerError({ pan: BOB.pan, expiry: '10/26' })).toBe('card_expired');
+  });
+
+  it('refuses to link a card to a merchant account', async () => {
+    await store.openAccount({ id: 'm_shop', owner: 'Shop', currency: 'USD' });
+    expect(await registerError({ accountId: 'm_shop' })).toBe('invalid_account');
+  });
+
+  it('never writes the PAN digits (nor a CVV) to any file of the data dir', async () => {
+    const smuggled = { ...ALICE, holder: { name: 'Alice Example', cvv: '739' } } as typeof ALICE;
+    const alice = await store.registerCard(smuggled, TEST_NOW_MS);
+    const bob = await store.registerCard(BOB, TEST_NOW_MS);
+    await store.registerCard({ pan: TEST_PANS.amex[0], expiry: '01/29', holder: { name: 'Carol' } }, TEST_NOW_MS);
+    await store.deposit(alice.card.accountId, 10_000n, TEST_NOW_MS);
+    await store.deposit(bob.card.accountId, 5_000n, TEST_NOW_MS);
+    await store.close();
+    // the search works: what is stored in the clear is found
+    expect(await filesContaining(dataDir, 'Bob Builder')).not.toEqual([]);
+    for (const pan of [ALICE.pan, BOB.pan, TEST_PANS.amex[0]]) {
+      expect(await filesContaining(dataDir, pan)).toEqual([]);
+      // nor the hidden middle digits next to a displayed end (no 'first 12' or 'last 12' leaks)
+      expect(await filesContaining(dataDir, pan.slice(0, 12))).toEqual([]);
+      expect(await filesContaining(dataDir, pan.slice(-12))).toEqual([]);
+    }
+    expect(await filesContaining(dataDir, 'cvv')).toEqual([]);
+    expect(await filesContaining(dataDir, '"739"')).toEqual([]);
+    store = await LedgerStore.open(dataDir);
+  });
+});
+
+describe('the tokenization secret', () => {
+  const saved = process.env.PAYSTREAM_SECRET;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.PAYSTREAM_SECRET;
+    else process.env.PAYSTREAM_SECRET = saved;
+  });
+
+  it('lives in secret.key, readable by its owner only, and survives a reopen', async () => {
+    const info = await stat(path.join(dataDir, 'secret.key'));
+    expect(info.mode & 0o777).toBe(0o600);
+    const token = store.tokenize(ALICE.pan);
+    await store.close();
+    store = await LedgerStore.open(dataDir);
+    expect(store.tokenize(ALICE.pan)).toBe(token);
+  });
+
+  it('differs between data dirs unless PAYSTREAM_SECRET is set, which gives the same token everywhere', async () => {
+    delete process.env.PAYSTREAM_SECRET;
+    const otherDir = await aDataDir();
+    extraDirs.push(otherDir);
+    const other = await LedgerStore.open(otherDir);
+    const differs = other.tokenize(ALICE.pan) !== store.tokenize(ALICE.pan);
+    await other.close();
+    expect(differs).toBe(true);
+
+    process.env.PAYSTREAM_SECRET = 'a shared secret for the whole fleet';
+    const [dirA, dirB] = [await aDataDir(), await aDataDir()];
+    extraDirs.push(dirA, dirB);
+    const a = await LedgerStore.open(dirA);
+    const b = await LedgerStore.open(dirB);
+    const tokens = [a.tokenize(ALICE.pan), b.tokenize(ALICE.pan)];
+    await a.close();
+    await b.close();
+    expect(tokens[0]).toBe(tokens[1]);
+    await expect(stat(path.join(dirA, 'secret.key'))).rejects.toThrow();
+  });
+});
+
+describe('finding cards', () => {
+  beforeEach(async () => {
+    await store.registerCard(ALICE, TEST_NOW_MS);
+    await store.registerCard(BOB, TEST_NOW_MS);
+    await store.registerCard({ pan: TEST_PANS.visa[1], expiry: '12/30', holder: { name: 'Zoë Ångström' } }, TEST_NOW_MS);
+    await store.registerCard({ pan: TEST_PANS.amex[0], expiry: '12/30', holder: { name: 'Alicia Keys' } }, TEST_NOW_MS);
+  });
+  const names = (cards: { holder: { name: string } }[]) => cards.map((c) => c.holder.name).sort();
+
+  it('by token, in any case', async () => {
+    const token = store.tokenize(BOB.pan);
+    expect(names(await store.findCards(token))).toEqual(['Bob Builder']);
+    expect(names(await store.findCards(token.toUpperCase()))).toEqual(['Bob Builder']);
+  });
+
+  it('by token prefix', async () => {
+    expect(names(await store.findCards(store.tokenize(BOB.pan).slice(0, 10)))).toEqual(['Bob Builder']);
+  });
+
+  it('by last 4 digits', async () => {
+    expect(names(await store.findCards('4444'))).toEqual(['Bob Builder']);
+    expect(names(await store.findCards('1111'))).toEqual(['Alice Example']);
+    expect(await store.findCards('9999')).toEqual([]);
+  });
+
+  it('by holder name prefix, case-insensitive, accents included', async () => {
+    expect(names(await store.findCards('ali'))).toEqual(['Alice Example', 'Alicia Keys']);
+    expect(names(await store.findCards('ALICE'))).toEqual(['Alice Example']);
+    expect(names(await store.findCards('zo'))).toEqual(['Zoë Ångström']);
+    expect(names(await store.findCards('ZOË Å'))).toEqual(['Zoë Ångström']);
+    expect(await store.findCards('nobody')).toEqual([]);
+  });
+
+  it('at most `limit` of them', async () => {
+    expect(await store.findCards('a', 1)).toHaveLength(1);
+  });
+});
+
+describe('card status', () => {
+  it('freezes, unfreezes and closes a card; a closed card stays closed', async () => {
+    const { card } = await store.registerCard(ALICE, TEST_NOW_MS);
+    expect((await store.setCardStatus(card.token, 'frozen')).status).toBe('frozen');
+    expect((await store.setCardStatus(card.token, 'active')).status).toBe('active');
+    await store.setCardStatus(card.token, 'closed');
+    await expect(store.setCardStatus(card.token, 'active')).rejects.toMatchObject({ code: 'card_closed' });
+    await expect(store.setCardStatus('0'.repeat(64), 'frozen')).rejects.toMatchObject({ code: 'unknown_card' });
+    await store.close();
+    store = await LedgerStore.open(dataDir);
+    expect((await store.getCard(card.token))?.status).toBe('closed');
+  });
+});
+
+describe('accounts and deposits', () => {
+  it('opens accounts with generated or given ids, and refuses bad ones', async () => {
+    const a = await store.openAccount({ owner: 'Shop', currency: 'usd' }, TEST_NOW_MS);
+    expect(a).toMatchObject({ id: 'acct_000001', currency: 'USD', owner: { kind: 'merchant', name: 'Shop' }, balanceMinor: 0n });
+    await expect(store.openAccount({ id: a.id, owner: 'Shop', currency: 'USD' })).rejects.toMatchObject({ code: 'account_exists' });
+    await expect(store.openAccount({ owner: 'Shop', currency: 'XXX' })).rejects.toMatchObject({ code: 'unknown_currency' });
+    await expect(store.openAccount({ owner: ' ', currency: 'USD' })).rejects.toMatchObject({ code: 'invalid_owner' });
+    await expect(store.openAccount({ id: 'bad id', owner: 'x', currency: 'USD' })).rejects.toMatchObject({ code: 'invalid_account' });
+    await expect(store.openAccount({ id: 'funding-USD', owner: 'x', currency: 'USD' })).rejects.toMatchObject({
+      code: 'invalid_account',
+    });
+  });
+
+  it("moves a deposit from the currency's funding account, so balances sum to zero", async () => {
+    const usd = await store.openAccount({ id: 'acct_usd', owner: 'A', kind: 'cardholder', currency: 'USD' });
+    const eur = await store.openAccount({ id: 'acct_eur', owner: 'B', kind: 'cardholder', currency: 'EUR' });
+    const { account, transfer } = await store.deposit(usd.id, 12_345n, TEST_NOW_MS);
+    await store.deposit(eur.id, 500n, TEST_NOW_MS);
+    expect(account.balanceMinor).toBe(12_345n);
+    expect(transfer).toMatchObject({ debit: 'funding-USD', credit: 'acct_usd', amountMinor: 12_345n, kind: 'deposit', currency: 'USD' });
+    expect(await store.getAccount('funding-USD')).toMatchObject({ balanceMinor: -12_345n, overdraftAllowed: true, owner: { kind: 'system' } });
+    expect((await store.getAccount('funding-EUR'))?.balanceMinor).toBe(-500n);
+    const sums = new Map<string, bigint>();
+    for (const a of await store.listAccounts()) sums.set(a.currency, (sums.get(a.currency) ?? 0n) + a.balanceMinor);
+    expect(Object.fromEntries(sums)).toEqual({ USD: 0n, EUR: 0n });
+  });
+
+  it('refuses deposits into unknown or funding accounts, and withdrawals beyond the available balance', async () => {
+    await store.openAccount({ id: 'acct_usd', owner: 'A', kind: 'cardholder', currency: 'USD' });
+    await store.deposit('acct_usd', 1_000n, TEST_NOW_MS);
+    await expect(store.deposit('acct_nobody', 1n)).rejects.toMatchObject({ code: 'unknown_account' });
+    await expect(store.deposit('funding-USD', 1n)).rejects.toMatchObject({ code: 'invalid_account' });
+    await expect(store.deposit('acct_usd', 1_001n, TEST_NOW_MS, 'withdrawal')).rejects.toMatchObject({ code: 'insufficient_funds' });
+    const { account } = await store.deposit('acct_usd', 400n, TEST_NOW_MS, 'withdrawal');
+    expect(account.balanceMinor).toBe(600n);
+    expect((await store.getAccount('funding-USD'))?.balanceMinor).toBe(-600n);
+  });
+
+  it('lists the transfers of an account newest first, at most `limit`, and from `sinceMs`', async () => {
+    await store.openAccount({ id: 'acct_usd', owner: 'A', kind: 'cardholder', currency: 'USD' });
+    for (let i = 1; i <= 5; i++) await store.deposit('acct_usd', BigInt(i * 100), TEST_NOW_MS + i * 1_000);
+    const amounts = (ts: { amountMinor: bigint }[]) => ts.map((t) => t.amountMinor);
+    expect(amounts(await store.transfersOf('acct_usd'))).toEqual([500n, 400n, 300n, 200n, 100n]);
+    expect(amounts(await store.transfersOf('acct_usd', { limit: 2 }))).toEqual([500n, 400n]);
+    expect(amounts(await store.transfersOf('acct_usd', { sinceMs: TEST_NOW_MS + 4_000 }))).toEqual([500n, 400n]);
+    expect(amounts(await store.transfersOf('funding-USD', { limit: 1 }))).toEqual([500n]);
+    expect(await store.transfersOf('acct_nobody')).toEqual([]);
+  });
+});
+
+describe('prefetch, decide, commit', () => {
+  async function fundedAlice(): Promise<{ token: string; accountId: string }> {
+    const { card } = await store.registerCard(ALICE, TEST_NOW_MS);
+    await store.deposit(card.accountId, 10_000n, TEST_NOW_MS - 60_000);
+    return { token: card.token, accountId: card.accountId };
+  }
+
+  async function applyBuffer(orders: Order[], nowMs = TEST_NOW_MS) {
+    const ws = await store.prefetch(orders);
+    const results = orders.map((o) => applyOrder(ws, o, o.id.endsWith('_review') ? { outcome: 'review', ruleId: 'r1', reason: 'check' } : ALLOW, aContext({ nowMs })));
+    await store.commit(ws);
+    return results;
+  }
+
+  it('survives a close and reopen: balances, holds and order results', async () => {
+    const { token, accountId } = await fundedAlice();
+    const payment = anOrder({ cardToken: token, amountMinor: 1_250n });
+    const auth = anOrder({ cardToken: token, type: 'authorize', amountMinor: 2_000n });
+    const held = anOrder({ id: 'ord_held_review', cardToken: token, amountMinor: 500n });
+    const results = await applyBuffer([payment, auth, held]);
+    expect(results.map((r) => r.status)).toEqual(['approved', 'authorized', 'held']);
+
+    await store.close();
+    store = await LedgerStore.open(dataDir);
+    expect(await store.getAccount(accountId)).toMatchObject({ balanceMinor: 8_750n, holdsMinor: 2_500n });
+    expect(await store.getAccount('m_coffee')).toMatchObject({ balanceMinor: 1_250n, owner: { kind: 'merchant' } });
+    expect((await store.getOrder(payment.id))?.result).toEqual(results[0]);
+    expect((await store.getOrder(auth.id))).toMatchObject({ open: true, holdMinor: 2_000n, result: results[1] });
+    expect((await store.transfersOf(accountId)).map((t) => t.id)).toEqual([`tx_${payment.id}`, 'dep_000001']);
+    expect((await store.reviewQueue()).map((r) => r.order.id)).toEqual([held.id]);
+
+    // the republished payment is answered from the ledger, and moves nothing
+    const again = await applyBuffer([payment]);
+    expect(again[0]).toEqual({ ...results[0], duplicate: true });
+    expect((await store.getAccount(accountId))?.balanceMinor).toBe(8_750n);
+  });
+
+  it('lets a later buffer act on an earlier one: capture and refund after a reopen', async () => {
+    const { token, accountId } = await fundedAlice();
+    const auth = anOrder({ cardToken: token, type: 'authorize', amountMinor: 2_000n });
+    await applyBuffer([auth]);
+    await store.close();
+    store = await LedgerStore.open(dataDir);
+    const capture = anOrder({ type: 'capture', ref: auth.id, cardToken: undefined, merchant: undefined, amountMinor: 1_500n });
+    expect((await applyBuffer([capture]))[0]?.status).toBe('captured');
+    await store.close();
+    store = await LedgerStore.open(dataDir);
+    const refund = anOrder({ type: 'refund', ref: capture.id, cardToken: undefined, merchant: undefined, amountMinor: undefined });
+    expect((await applyBuffer([refund]))[0]).toMatchObject({ status: 'refunded', available: '100.00' });
+    expect(await store.getAccount(accountId)).toMatchObject({ balanceMinor: 10_000n, holdsMinor: 0n });
+  });
+
+  it('indexes open holds by expiry, and forgets an expiry the order no longer has', async () => {
+    const { token } = await fundedAlice();
+    const auth = anOrder({ id: 'ord_auth_review', cardToken: token, type: 'authorize', amountMinor: 2_000n });
+    await applyBuffer([auth]);
+    const reviewDue = TEST_NOW_MS + DEFAULT_APPLY_OPTIONS.reviewTimeoutMs;
+    expect(await store.dueHolds(reviewDue - 1)).toEqual([]);
+    expect(await store.dueHolds(reviewDue)).toEqual([auth.id]);
+
+    // approved in review: an authorization now, due when the authorization hold ends
+    const decidedAt = TEST_NOW_MS + 60_000;
+    const ws = await store.prefetch([], [auth.id]);
+    expect(decideReview(ws, auth.id, 'approve', 'ops', aContext({ nowMs: decidedAt }))).toMatchObject({ status: 'authorized' });
+    await store.commit(ws);
+    expect(await store.reviewQueue()).toEqual([]);
+    expect(await store.dueHolds(reviewDue)).toEqual([]);
+    expect(await store.dueHolds(decidedAt + DEFAULT_APPLY_OPTIONS.authorizationHoldMs)).toEqual([auth.id]);
+  });
+
+  it('refuses to commit a working set that would overdraw an account', async () => {
+    const { accountId } = await fundedAlice();
+    const ws = await store.prefetch([]);
+    ws.accounts.set(accountId, (await store.getAccount(accountId))!);
+    ws.putAccount({ ...ws.account(accountId)!, balanceMinor: -1n });
+    await expect(store.commit(ws)).rejects.toThrow(/overdrawn/);
+    expect((await store.getAccount(accountId))?.balanceMinor).toBe(10_000n);
+  });
+});
