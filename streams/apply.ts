@@ -120,16 +120,29 @@ export async function applyBuffer(deps: ApplyDeps, items: Item[]): Promise<Appli
     for (const r of plan.rejected) for (const p of r.batch.orders) extraIds.push(p.order.id);
   }
   const ws = await deps.store.prefetch(orders, extraIds);
-  const deadLetters = decideBuffer(deps, ws, direct, bufferNowMs);
+  let deadLetters: DeadLetter[];
   if (plan && tracker) {
-    tracker.settle(
-      plan,
-      ws,
-      (item) => contextFor(deps, item, bufferNowMs),
-      (item) => riskVerdictFor(deps, ws, item, contextFor(deps, item, bufferNowMs).nowMs),
-      bufferNowMs,
-    );
-    deadLetters.push(...plan.deadLetters);
+    // batches settle where they completed in the stream, between the direct items around them
+    const settleAt = (at: number) =>
+      tracker.settle(
+        plan,
+        ws,
+        (item) => contextFor(deps, item, bufferNowMs),
+        (item) => riskVerdictFor(deps, ws, item, contextFor(deps, item, bufferNowMs).nowMs),
+        (atMs) => (deps.virtualTime ? atMs : bufferNowMs),
+        at,
+      );
+    const cuts = [...new Set([...plan.complete, ...plan.rejected].map((e) => e.at))].sort((a, b) => a - b);
+    deadLetters = [];
+    let from = 0;
+    for (const cut of cuts) {
+      deadLetters.push(...decideBuffer(deps, ws, direct.slice(from, cut), bufferNowMs));
+      settleAt(cut);
+      from = cut;
+    }
+    deadLetters.push(...decideBuffer(deps, ws, direct.slice(from), bufferNowMs), ...plan.deadLetters);
+  } else {
+    deadLetters = decideBuffer(deps, ws, direct, bufferNowMs);
   }
   await deps.store.commit(ws, plan && tracker ? tracker.ops(plan) : []);
   return {

@@ -2,7 +2,7 @@
 // never outrun them) until their header's count is reached, then applies them atomically or independently.
 
 import { type BatchHeader, type BatchReport, applyBatch, checkBatchHeader, rejectBatch } from '../src/domain/batch.ts';
-import type { ApplyContext, WorkingSet } from '../src/domain/ledger.ts';
+import type { ApplyContext, ApplyOptions, RiskVerdict, WorkingSet } from '../src/domain/ledger.ts';
 import type { Order } from '../src/domain/types.ts';
 import { loadOrder, storeOrder, type StoredOrder } from '../src/ledger/codec.ts';
 import type { LedgerStore } from '../src/ledger/store.ts';
@@ -52,10 +52,10 @@ interface StoredBatchState {
 export interface BatchPlan {
   /** items applied as usual, in order */
   direct: Item[];
-  /** batches complete in this buffer */
-  complete: { batch: OpenBatch; items: OrderItem[] }[];
+  /** batches complete in this buffer; `at` = how many direct items come before it, `atMs` = when it completed */
+  complete: { batch: OpenBatch; items: OrderItem[]; at: number; atMs: number }[];
   /** batches to reject whole */
-  rejected: { batch: OpenBatch; reason: string }[];
+  rejected: { batch: OpenBatch; reason: string; at: number; atMs: number }[];
   /** headers that could not be accepted, and duplicates of finished batches */
   reports: AppliedBuffer['reports'];
   deadLetters: DeadLetter[];
@@ -131,6 +131,28 @@ export class BatchTracker {
   plan(items: Item[], nowMs: number, finishedInLedger: Map<string, BatchReport>): BatchPlan {
     const plan: BatchPlan = { direct: [], complete: [], rejected: [], reports: [], deadLetters: [], ops: [] };
     const touched = new Set<OpenBatch>();
+    // a batch completes where its last piece arrives, so replays settle it at the same point in the stream
+    const settleIfComplete = (batch: OpenBatch, msg: InboundMessage): void => {
+      const h = batch.header;
+      if (!h || batch.orders.length !== h.count || !this.open.has(batch.id)) return;
+      this.open.delete(batch.id);
+      closing.add(batch.id);
+      touched.delete(batch);
+      const where = { at: plan.direct.length, atMs: msg.receivedAtMs };
+      const mismatch =
+        batch.sumMinor !== h.controlSumMinor
+          ? 'control_sum_mismatch'
+          : batch.orders.some((p) => p.order.currency !== h.currency)
+            ? 'currency_mismatch'
+            : undefined;
+      if (mismatch) plan.rejected.push({ batch, reason: mismatch, ...where });
+      else
+        plan.complete.push({
+          batch,
+          items: batch.orders.map((p) => ({ kind: 'order', msg: { subject: '', data: new Uint8Array(), receivedAtMs: p.receivedAtMs }, order: p.order })),
+          ...where,
+        });
+    };
     const openBatch = (id: string, msg: InboundMessage): OpenBatch | string => {
       const existing = this.open.get(id);
       if (existing) return existing;
@@ -166,6 +188,7 @@ export class BatchTracker {
         if (batch.header) continue; // a redelivered header
         batch.header = check.header;
         touched.add(batch);
+        settleIfComplete(batch, item.msg);
         continue;
       }
       const batchId = item.kind === 'order' ? item.order.batchId : item.kind === 'rejected' ? item.batchId : undefined;
@@ -190,7 +213,7 @@ export class BatchTracker {
       if (item.kind === 'rejected') {
         // an invalid member makes the batch unusable: it is rejected whole, this order with it
         plan.direct.push(item);
-        plan.rejected.push({ batch, reason: 'invalid_member' });
+        plan.rejected.push({ batch, reason: 'invalid_member', at: plan.direct.length, atMs: item.msg.receivedAtMs });
         this.open.delete(batch.id);
         closing.add(batch.id);
         continue;
@@ -198,7 +221,7 @@ export class BatchTracker {
       if (batch.ids.has(item.order.id)) continue; // redelivered: already held
       const cap = batch.header?.count ?? this.limits.batchOrdersMax;
       if (batch.orders.length >= cap) {
-        plan.rejected.push({ batch, reason: 'count_exceeded' });
+        plan.rejected.push({ batch, reason: 'count_exceeded', at: plan.direct.length, atMs: item.msg.receivedAtMs });
         plan.direct.push({ kind: 'rejected', msg: item.msg, orderId: item.order.id, reason: 'batch_rejected', field: 'batchId', message: 'more orders than the batch count', batchId });
         this.open.delete(batch.id);
         closing.add(batch.id);
@@ -211,40 +234,21 @@ export class BatchTracker {
         value: JSON.stringify({ order: storeOrder(item.order), receivedAtMs: item.msg.receivedAtMs }),
       });
       touched.add(batch);
+      settleIfComplete(batch, item.msg);
     }
 
-    for (const batch of touched) {
-      if (!this.open.has(batch.id)) continue;
-      const h = batch.header;
-      if (h && batch.orders.length === h.count) {
-        this.open.delete(batch.id);
-        closing.add(batch.id);
-        const mismatch =
-          batch.sumMinor !== h.controlSumMinor
-            ? 'control_sum_mismatch'
-            : batch.orders.some((p) => p.order.currency !== h.currency)
-              ? 'currency_mismatch'
-              : undefined;
-        if (mismatch) plan.rejected.push({ batch, reason: mismatch });
-        else
-          plan.complete.push({
-            batch,
-            items: batch.orders.map((p) => ({ kind: 'order', msg: { subject: '', data: new Uint8Array(), receivedAtMs: p.receivedAtMs }, order: p.order })),
-          });
-      } else {
-        this.stateOps(batch, plan);
-      }
-    }
+    for (const batch of touched) if (this.open.has(batch.id)) this.stateOps(batch, plan);
     return plan;
   }
 
-  /** Applies completed batches and rejections on the working set; returns their reports and the store ops. */
+  /** Applies the completed batches and rejections that sit at position `at` (all when undefined). */
   settle(
     plan: BatchPlan,
     ws: WorkingSet,
     contextFor: (item: OrderItem) => ApplyContext,
-    riskFor: (item: OrderItem) => import('../src/domain/ledger.ts').RiskVerdict,
-    nowMs: number,
+    riskFor: (item: OrderItem) => RiskVerdict,
+    nowFor: (atMs: number) => number,
+    at?: number,
   ): void {
     const finish = (batch: OpenBatch, report: BatchReport): void => {
       plan.reports.push({ batchId: batch.id, report });
@@ -252,19 +256,21 @@ export class BatchTracker {
       for (let i = 1; i <= batch.orders.length; i++) plan.ops.push({ type: 'del', key: `pending!${batch.id}!${pad(i)}` });
       this.remember(batch.id, report);
     };
-    for (const { batch, items } of plan.complete) {
-      const members = items.map((item) => ({ order: item.order, ctx: contextFor(item), risk: riskFor(item) }));
-      finish(batch, applyBatch(ws, batch.header!, members, nowMs));
+    for (const entry of plan.complete) {
+      if (at !== undefined && entry.at !== at) continue;
+      const members = entry.items.map((item) => ({ order: item.order, ctx: contextFor(item), risk: riskFor(item) }));
+      finish(entry.batch, applyBatch(ws, entry.batch.header!, members, nowFor(entry.atMs)));
     }
-    for (const { batch, reason } of plan.rejected) {
+    for (const { batch, reason, at: where, atMs } of plan.rejected) {
+      if (at !== undefined && where !== at) continue;
       const header = batch.header ?? { id: batch.id, count: batch.orders.length, currency: batch.orders[0]?.order.currency ?? 'USD' };
       const members = batch.orders.map((p) => ({
         order: p.order,
         ctx: contextFor({ kind: 'order', msg: { subject: '', data: new Uint8Array(), receivedAtMs: p.receivedAtMs }, order: p.order }),
       }));
-      finish(batch, rejectBatch(ws, header, members, reason === 'invalid_member' ? 'batch_rejected' : reason, nowMs));
-      const last = plan.reports[plan.reports.length - 1]!;
-      (last.report as BatchReport).reason = reason;
+      const report = rejectBatch(ws, header, members, reason === 'invalid_member' ? 'batch_rejected' : reason, nowFor(atMs));
+      report.reason = reason;
+      finish(batch, report);
     }
   }
 
@@ -274,17 +280,17 @@ export class BatchTracker {
   }
 
   /** Rejects batches open too long, whole, through the store's write lock. */
-  async sweep(nowMs: number, options: import('../src/domain/ledger.ts').ApplyOptions): Promise<{ batchId: string; report: unknown }[]> {
+  async sweep(nowMs: number, options: ApplyOptions): Promise<{ batchId: string; report: unknown }[]> {
     if (this.overdue(nowMs).length === 0) return [];
     return this.store.exclusive(async () => {
       const plan: BatchPlan = { direct: [], complete: [], rejected: [], reports: [], deadLetters: [], ops: [] };
       for (const id of this.overdue(nowMs)) {
         const batch = this.open.get(id)!;
         this.open.delete(id);
-        plan.rejected.push({ batch, reason: 'batch_incomplete' });
+        plan.rejected.push({ batch, reason: 'batch_incomplete', at: 0, atMs: nowMs });
       }
       const ws = await this.store.prefetch(plan.rejected.flatMap(({ batch }) => batch.orders.map((p) => p.order)));
-      this.settle(plan, ws, (item) => ({ nowMs, receivedAtMs: item.msg.receivedAtMs, options }), () => ({ outcome: 'allow' }), nowMs);
+      this.settle(plan, ws, (item) => ({ nowMs, receivedAtMs: item.msg.receivedAtMs, options }), () => ({ outcome: 'allow' }), () => nowMs);
       await this.store.commit(ws, this.ops(plan));
       return plan.reports;
     });

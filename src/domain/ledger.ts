@@ -392,7 +392,7 @@ function applyPayout(ws: WorkingSet, order: Order, risk: RiskVerdict, ctx: Apply
   if (risk.outcome === 'block') return decline(ws, order, 'risk_blocked', ctx, { rule: risk.ruleId }, checked.account.id);
   // only a merchant pays out: a system account (funding) would mint money for whoever names it
   const merchant = ws.account(order.merchant!);
-  if (!merchant || merchant.owner.kind !== 'merchant') return decline(ws, order, 'merchant_unknown', ctx);
+  if (merchant?.owner.kind !== 'merchant') return decline(ws, order, 'merchant_unknown', ctx);
   if (merchant.currency !== order.currency) return decline(ws, order, 'currency_mismatch', ctx);
   if (available(merchant) < amount) return decline(ws, order, 'insufficient_funds', ctx);
   if (risk.outcome === 'review') {
@@ -636,7 +636,7 @@ export function decideReview(
 export function expireHold(ws: WorkingSet, orderId: string, ctx: ApplyContext): OrderResult | undefined {
   const ref = ws.order(orderId);
   // not due (a stale index entry, e.g. an authorization approved from review got a new expiry): leave it
-  if (!ref || !ref.open || ref.holdExpiresAtMs === undefined || ref.holdExpiresAtMs > ctx.nowMs) return undefined;
+  if (!ref?.open || ref.holdExpiresAtMs === undefined || ref.holdExpiresAtMs > ctx.nowMs) return undefined;
   if (ref.result.status === 'held') {
     const outcome = decideReview(ws, orderId, ctx.options.reviewTimeoutAction, 'timeout', ctx, true);
     return 'error' in outcome ? undefined : outcome;

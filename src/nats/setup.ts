@@ -95,17 +95,32 @@ export async function ensureTopology(nc: NatsConnection, t: Topology): Promise<v
     max_bytes: 1024 ** 3,
     discard: DiscardPolicy.Old,
   });
+  const consumer = {
+    durable_name: t.durable,
+    ack_policy: AckPolicy.All,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(t.ackWaitMs),
+    max_ack_pending: t.maxAckPending,
+    max_deliver: -1,
+  };
+  let info;
   try {
-    await jsm.consumers.info(names.orders, t.durable);
+    info = await jsm.consumers.info(names.orders, t.durable);
   } catch {
-    await jsm.consumers.add(names.orders, {
-      durable_name: t.durable,
-      ack_policy: AckPolicy.All,
-      deliver_policy: DeliverPolicy.All,
-      ack_wait: nanos(t.ackWaitMs),
-      max_ack_pending: t.maxAckPending,
-      max_deliver: -1,
-    });
+    await jsm.consumers.add(names.orders, consumer);
+    return;
+  }
+  // Messages a previous processor received but never acked (it crashed, or stopped with a pull in flight)
+  // would be acked unseen by our first AckPolicy.All ack of a later message, and so lost. The ledger lock
+  // means no other processor owns them: restart delivery right after the ack floor (the ledger answers the
+  // ones already applied as duplicates).
+  if (info.num_ack_pending > 0) {
+    await jsm.consumers.delete(names.orders, t.durable);
+    const floor = info.ack_floor.stream_seq;
+    await jsm.consumers.add(
+      names.orders,
+      floor > 0 ? { ...consumer, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: floor + 1 } : consumer,
+    );
   }
 }
 

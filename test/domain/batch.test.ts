@@ -1,7 +1,13 @@
 // Batch payments: header checks, atomic and independent application, reports, rejections.
 import { describe, expect, it } from 'vitest';
-import { type BatchHeader, type BatchMember, applyBatch, checkBatchHeader, rejectBatch } from '../../src/domain/batch.ts';
-import { ALLOW, type RiskVerdict, type WorkingSet, applyOrder } from '../../src/domain/ledger.ts';
+import {
+  type BatchHeader,
+  type BatchMember,
+  applyBatch,
+  checkBatchHeader,
+  rejectBatch,
+} from '../../src/domain/batch.ts';
+import { ALLOW, type RiskVerdict, applyOrder } from '../../src/domain/ledger.ts';
 import type { Order } from '../../src/domain/types.ts';
 import { BOB_TOKEN, aContext, aFundedWorld, balancesOf, holdsOf } from '../ledger/builders.ts';
 import { TEST_NOW_MS, anOrder } from './builders.ts';
@@ -10,7 +16,13 @@ const ctx = aContext();
 const COUNT_MAX = 10_000;
 
 function aHeaderRaw(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const raw: Record<string, unknown> = { id: 'payroll-1', count: 3, controlSum: '120.00', currency: 'USD', mode: 'atomic' };
+  const raw: Record<string, unknown> = {
+    id: 'payroll-1',
+    count: 3,
+    controlSum: '120.00',
+    currency: 'USD',
+    mode: 'atomic',
+  };
   for (const [key, value] of Object.entries(overrides)) {
     if (value === undefined) delete raw[key];
     else raw[key] = value;
@@ -19,7 +31,14 @@ function aHeaderRaw(overrides: Record<string, unknown> = {}): Record<string, unk
 }
 
 function aHeader(overrides: Partial<BatchHeader> = {}): BatchHeader {
-  return { id: 'payroll-1', count: 3, controlSumMinor: 12_000n, currency: 'USD', mode: 'atomic', ...overrides };
+  return {
+    id: 'payroll-1',
+    count: 3,
+    controlSumMinor: 12_000n,
+    currency: 'USD',
+    mode: 'atomic',
+    ...overrides,
+  };
 }
 
 function members(orders: Order[], risk: RiskVerdict = ALLOW): BatchMember[] {
@@ -63,7 +82,10 @@ describe('checkBatchHeader', () => {
   });
 
   it.each([0, -1, 1.5, '3', null, undefined])('refuses count %s', (count) => {
-    expect(checkBatchHeader(aHeaderRaw({ count }), 'payroll-1', COUNT_MAX)).toMatchObject({ ok: false, reason: 'invalid_batch' });
+    expect(checkBatchHeader(aHeaderRaw({ count }), 'payroll-1', COUNT_MAX)).toMatchObject({
+      ok: false,
+      reason: 'invalid_batch',
+    });
   });
 
   it('accepts a count at the limit and refuses one beyond it as batch_too_large', () => {
@@ -91,10 +113,14 @@ describe('checkBatchHeader', () => {
   });
 
   it('reads the control sum with the currency exponent', () => {
-    expect(checkBatchHeader(aHeaderRaw({ controlSum: '120', currency: 'JPY' }), 'payroll-1', COUNT_MAX)).toMatchObject({
+    expect(
+      checkBatchHeader(aHeaderRaw({ controlSum: '120', currency: 'JPY' }), 'payroll-1', COUNT_MAX),
+    ).toMatchObject({
       header: { controlSumMinor: 120n },
     });
-    expect(checkBatchHeader(aHeaderRaw({ controlSum: '1.234', currency: 'KWD' }), 'payroll-1', COUNT_MAX)).toMatchObject({
+    expect(
+      checkBatchHeader(aHeaderRaw({ controlSum: '1.234', currency: 'KWD' }), 'payroll-1', COUNT_MAX),
+    ).toMatchObject({
       header: { controlSumMinor: 1_234n },
     });
   });
@@ -152,13 +178,20 @@ describe('applyBatch, atomic', () => {
     const orders = threePayments();
     applyBatch(ws, aHeader(), members(orders), TEST_NOW_MS);
     ws.accounts.set('acct_alice', { ...ws.account('acct_alice')!, balanceMinor: 1_000_000n });
-    expect(applyOrder(ws, orders[0]!, ALLOW, ctx)).toMatchObject({ status: 'declined', reason: 'batch_declined', duplicate: true });
+    expect(applyOrder(ws, orders[0]!, ALLOW, ctx)).toMatchObject({
+      status: 'declined',
+      reason: 'batch_declined',
+      duplicate: true,
+    });
   });
 
   it('applies all orders when none fails', () => {
     const ws = aFundedWorld({ aliceMinor: 12_000n });
     const report = applyBatch(ws, aHeader(), members(threePayments()), TEST_NOW_MS);
-    expect(report).toMatchObject({ status: 'completed', perStatus: { approved: { count: 3, amount: '120.00' } } });
+    expect(report).toMatchObject({
+      status: 'completed',
+      perStatus: { approved: { count: 3, amount: '120.00' } },
+    });
     expect(report).not.toHaveProperty('firstFailure');
     expect(balancesOf(ws)).toMatchObject({ acct_alice: 0n, m_coffee: 12_000n });
   });
@@ -181,7 +214,10 @@ describe('applyBatch, atomic', () => {
     const batch = members(orders);
     batch[1] = { ...batch[1]!, risk: review };
     const report = applyBatch(ws, aHeader(), batch, TEST_NOW_MS);
-    expect(report).toMatchObject({ status: 'declined', firstFailure: { orderId: orders[1]!.id, status: 'held' } });
+    expect(report).toMatchObject({
+      status: 'declined',
+      firstFailure: { orderId: orders[1]!.id, status: 'held' },
+    });
     expect(holdsOf(ws).acct_alice).toBe(0n);
     expect(balancesOf(ws).acct_alice).toBe(20_000n);
   });
@@ -190,9 +226,15 @@ describe('applyBatch, atomic', () => {
     const ws = aFundedWorld({ aliceMinor: 50_000n });
     const earlier = anOrder({ amountMinor: 1_000n });
     const first = applyOrder(ws, earlier, ALLOW, ctx);
-    const orders = [anOrder({ amountMinor: 2_000n, batchId: 'payroll-1' }), { ...earlier, batchId: 'payroll-1' }];
+    const orders = [
+      anOrder({ amountMinor: 2_000n, batchId: 'payroll-1' }),
+      { ...earlier, batchId: 'payroll-1' },
+    ];
     const report = applyBatch(ws, aHeader({ count: 2 }), members(orders), TEST_NOW_MS);
-    expect(report).toMatchObject({ status: 'declined', firstFailure: { orderId: earlier.id, status: 'approved' } });
+    expect(report).toMatchObject({
+      status: 'declined',
+      firstFailure: { orderId: earlier.id, status: 'approved' },
+    });
     expect(ws.order(earlier.id)).toMatchObject({ result: first, paidMinor: 1_000n });
     expect(ws.published.at(-1)).toEqual({ ...first, duplicate: true });
     expect(balancesOf(ws)).toMatchObject({ acct_alice: 49_000n, m_coffee: 1_000n });
@@ -282,7 +324,13 @@ describe('rejectBatch', () => {
   it('works from a partial header (batch timed out before its header came)', () => {
     const ws = aFundedWorld();
     const order = anOrder({ batchId: 'lost-1' });
-    const report = rejectBatch(ws, { id: 'lost-1', count: 1, currency: 'USD' }, [{ order, ctx }], 'batch_incomplete', TEST_NOW_MS);
+    const report = rejectBatch(
+      ws,
+      { id: 'lost-1', count: 1, currency: 'USD' },
+      [{ order, ctx }],
+      'batch_incomplete',
+      TEST_NOW_MS,
+    );
     expect(report).toMatchObject({ mode: 'unknown', status: 'rejected', received: 1 });
     expect(report).not.toHaveProperty('controlSum');
   });
@@ -291,7 +339,13 @@ describe('rejectBatch', () => {
     const ws = aFundedWorld();
     const known = anOrder({ amountMinor: 1_000n });
     const first = applyOrder(ws, known, ALLOW, ctx);
-    const report = rejectBatch(ws, aHeader({ count: 1 }), [{ order: { ...known, batchId: 'payroll-1' }, ctx }], 'batch_incomplete', TEST_NOW_MS);
+    const report = rejectBatch(
+      ws,
+      aHeader({ count: 1 }),
+      [{ order: { ...known, batchId: 'payroll-1' }, ctx }],
+      'batch_incomplete',
+      TEST_NOW_MS,
+    );
     expect(report.perStatus).toEqual({ approved: { count: 1, amount: '10.00' } });
     expect(ws.published.at(-1)).toEqual({ ...first, duplicate: true });
     expect(ws.order(known.id)?.result).toEqual(first);

@@ -22,7 +22,6 @@ import {
   aFundedWorld,
   aFundingAccount,
   aMerchant,
-  aWorkingSet,
   anAccount,
   balancesOf,
   bobsCard,
@@ -32,10 +31,19 @@ import { TEST_CARD_TOKEN, TEST_NOW_MS, anOrder } from './builders.ts';
 
 const ctx = aContext();
 const HOUR_MS = 3600_000;
-const review: RiskVerdict = { outcome: 'review', ruleId: 'big_amount', reason: 'amount above review threshold' };
+const review: RiskVerdict = {
+  outcome: 'review',
+  ruleId: 'big_amount',
+  reason: 'amount above review threshold',
+};
 const block: RiskVerdict = { outcome: 'block', ruleId: 'blocklist', reason: 'card on blocklist' };
 
-function apply(ws: WorkingSet, overrides: Partial<Order> = {}, risk: RiskVerdict = ALLOW, at: ApplyContext = ctx) {
+function apply(
+  ws: WorkingSet,
+  overrides: Partial<Order> = {},
+  risk: RiskVerdict = ALLOW,
+  at: ApplyContext = ctx,
+) {
   return applyOrder(ws, anOrder(overrides), risk, at);
 }
 
@@ -52,17 +60,29 @@ function onRef(type: Order['type'], ref: string, amountMinor?: bigint): Partial<
   return { type, ref, cardToken: undefined, merchant: undefined, amountMinor };
 }
 
-const sumOfBalances = (ws: WorkingSet): bigint => [...ws.accounts.values()].reduce((s, a) => s + a.balanceMinor, 0n);
+const sumOfBalances = (ws: WorkingSet): bigint =>
+  [...ws.accounts.values()].reduce((s, a) => s + a.balanceMinor, 0n);
 
 describe('payment', () => {
   it('moves the amount from the card account to the merchant and says what is left', () => {
     const ws = aFundedWorld();
     const order = anOrder({ amountMinor: 1_250n });
     const result = applyOrder(ws, order, ALLOW, ctx);
-    expect(result).toMatchObject({ orderId: order.id, status: 'approved', transferId: `tx_${order.id}`, available: '87.50' });
+    expect(result).toMatchObject({
+      orderId: order.id,
+      status: 'approved',
+      transferId: `tx_${order.id}`,
+      available: '87.50',
+    });
     expect(balancesOf(ws)).toMatchObject({ acct_alice: 8_750n, m_coffee: 1_250n });
     expect(ws.transfers).toEqual([
-      expect.objectContaining({ debit: 'acct_alice', credit: 'm_coffee', amountMinor: 1_250n, kind: 'payment', orderId: order.id }),
+      expect.objectContaining({
+        debit: 'acct_alice',
+        credit: 'm_coffee',
+        amountMinor: 1_250n,
+        kind: 'payment',
+        orderId: order.id,
+      }),
     ]);
     expect(ws.published).toEqual([result]);
     expect(sumOfBalances(ws)).toBe(0n);
@@ -121,41 +141,70 @@ describe('payment', () => {
   });
 
   it('declines a card token it does not know', () => {
-    expect(apply(aFundedWorld(), { cardToken: 'f'.repeat(64) })).toMatchObject({ status: 'declined', reason: 'unknown_card' });
+    expect(apply(aFundedWorld(), { cardToken: 'f'.repeat(64) })).toMatchObject({
+      status: 'declined',
+      reason: 'unknown_card',
+    });
   });
 
   it('declines an order whose currency differs from the card account', () => {
-    expect(apply(aFundedWorld(), { currency: 'EUR' })).toMatchObject({ status: 'declined', reason: 'currency_mismatch' });
+    expect(apply(aFundedWorld(), { currency: 'EUR' })).toMatchObject({
+      status: 'declined',
+      reason: 'currency_mismatch',
+    });
   });
 
   it('declines a payment to a merchant account kept in another currency', () => {
     const ws = aFundedWorld();
     ws.accounts.set('m_paris', aMerchant({ id: 'm_paris', currency: 'EUR' }));
-    expect(apply(ws, { merchant: 'm_paris' })).toMatchObject({ status: 'declined', reason: 'currency_mismatch' });
+    expect(apply(ws, { merchant: 'm_paris' })).toMatchObject({
+      status: 'declined',
+      reason: 'currency_mismatch',
+    });
   });
 
   it('opens a merchant account in the order currency on first use', () => {
     const ws = aFundedWorld();
     expect(apply(ws, { merchant: 'm_new' }).status).toBe('approved');
-    expect(ws.account('m_new')).toMatchObject({ currency: 'USD', balanceMinor: 1_250n, owner: { kind: 'merchant' } });
+    expect(ws.account('m_new')).toMatchObject({
+      currency: 'USD',
+      balanceMinor: 1_250n,
+      owner: { kind: 'merchant' },
+    });
   });
 
   it('declines merchant_unknown for a new merchant when auto-open is off', () => {
     const ws = aFundedWorld();
-    const result = apply(ws, { merchant: 'm_new' }, ALLOW, aContext({ options: { autoOpenMerchants: false } }));
+    const result = apply(
+      ws,
+      { merchant: 'm_new' },
+      ALLOW,
+      aContext({ options: { autoOpenMerchants: false } }),
+    );
     expect(result).toMatchObject({ status: 'declined', reason: 'merchant_unknown' });
     expect(ws.account('m_new')).toBeUndefined();
   });
 
   it('refuses a cardholder account as the merchant', () => {
-    expect(apply(aFundedWorld(), { merchant: 'acct_bob' })).toMatchObject({ status: 'declined', reason: 'merchant_unknown' });
+    expect(apply(aFundedWorld(), { merchant: 'acct_bob' })).toMatchObject({
+      status: 'declined',
+      reason: 'merchant_unknown',
+    });
   });
 
   it('never pays into a funding account, nor opens one as a merchant', () => {
     const ws = aFundedWorld();
-    expect(apply(ws, { merchant: 'funding-USD' })).toMatchObject({ status: 'declined', reason: 'merchant_unknown' });
-    expect(apply(ws, { merchant: 'funding' })).toMatchObject({ status: 'declined', reason: 'merchant_unknown' });
-    expect(apply(ws, { merchant: 'funding-EUR', currency: 'USD' })).toMatchObject({ reason: 'merchant_unknown' });
+    expect(apply(ws, { merchant: 'funding-USD' })).toMatchObject({
+      status: 'declined',
+      reason: 'merchant_unknown',
+    });
+    expect(apply(ws, { merchant: 'funding' })).toMatchObject({
+      status: 'declined',
+      reason: 'merchant_unknown',
+    });
+    expect(apply(ws, { merchant: 'funding-EUR', currency: 'USD' })).toMatchObject({
+      reason: 'merchant_unknown',
+    });
     expect(ws.account('funding')).toBeUndefined();
     expect(ws.account('funding-EUR')).toBeUndefined();
     expect(ws.account('funding-USD')?.owner.kind).toBe('system');
@@ -163,21 +212,33 @@ describe('payment', () => {
 
   it('declines risk_blocked with the rule, and moves nothing', () => {
     const ws = aFundedWorld();
-    expect(apply(ws, {}, block)).toMatchObject({ status: 'declined', reason: 'risk_blocked', rule: 'blocklist' });
+    expect(apply(ws, {}, block)).toMatchObject({
+      status: 'declined',
+      reason: 'risk_blocked',
+      rule: 'blocklist',
+    });
     expect(ws.transfers).toEqual([]);
   });
 
   it('holds a payment under review: the hold takes the available balance, the balance stays', () => {
     const ws = aFundedWorld();
     const result = apply(ws, { amountMinor: 3_000n }, review);
-    expect(result).toMatchObject({ status: 'held', rule: 'big_amount', reason: review.reason, available: '70.00' });
+    expect(result).toMatchObject({
+      status: 'held',
+      rule: 'big_amount',
+      reason: review.reason,
+      available: '70.00',
+    });
     expect(ws.account('acct_alice')).toMatchObject({ balanceMinor: 10_000n, holdsMinor: 3_000n });
     expect(ws.transfers).toEqual([]);
   });
 
   it('does not hold a payment under review that the account cannot cover', () => {
     const ws = aFundedWorld();
-    expect(apply(ws, { amountMinor: 20_000n }, review)).toMatchObject({ status: 'declined', reason: 'insufficient_funds' });
+    expect(apply(ws, { amountMinor: 20_000n }, review)).toMatchObject({
+      status: 'declined',
+      reason: 'insufficient_funds',
+    });
     expect(holdsOf(ws).acct_alice).toBe(0n);
   });
 
@@ -236,7 +297,9 @@ describe('authorize', () => {
   it('declines an authorization beyond the available balance', () => {
     const ws = aFundedWorld();
     authorize(ws, 6_000n);
-    expect(apply(ws, { type: 'authorize', amountMinor: 5_000n })).toMatchObject({ reason: 'insufficient_funds' });
+    expect(apply(ws, { type: 'authorize', amountMinor: 5_000n })).toMatchObject({
+      reason: 'insufficient_funds',
+    });
     expect(holdsOf(ws).acct_alice).toBe(6_000n);
   });
 
@@ -263,7 +326,10 @@ describe('capture', () => {
   it('posts part of an authorization and releases the whole hold', () => {
     const ws = aFundedWorld();
     const authId = authorize(ws, 5_000n);
-    expect(apply(ws, onRef('capture', authId, 2_000n))).toMatchObject({ status: 'captured', available: '80.00' });
+    expect(apply(ws, onRef('capture', authId, 2_000n))).toMatchObject({
+      status: 'captured',
+      available: '80.00',
+    });
     expect(ws.account('acct_alice')).toMatchObject({ balanceMinor: 8_000n, holdsMinor: 0n });
   });
 
@@ -271,14 +337,19 @@ describe('capture', () => {
     const ws = aFundedWorld();
     const authId = authorize(ws);
     apply(ws, onRef('capture', authId, 1_000n));
-    expect(apply(ws, onRef('capture', authId, 1_000n))).toMatchObject({ status: 'declined', reason: 'already_captured' });
+    expect(apply(ws, onRef('capture', authId, 1_000n))).toMatchObject({
+      status: 'declined',
+      reason: 'already_captured',
+    });
     expect(balancesOf(ws).acct_alice).toBe(9_000n);
   });
 
   it('declines a capture above the authorized amount and keeps the hold', () => {
     const ws = aFundedWorld();
     const authId = authorize(ws, 5_000n);
-    expect(apply(ws, onRef('capture', authId, 5_001n))).toMatchObject({ reason: 'amount_exceeds_authorization' });
+    expect(apply(ws, onRef('capture', authId, 5_001n))).toMatchObject({
+      reason: 'amount_exceeds_authorization',
+    });
     expect(holdsOf(ws).acct_alice).toBe(5_000n);
   });
 
@@ -286,14 +357,19 @@ describe('capture', () => {
     const ws = aFundedWorld();
     const authId = authorize(ws);
     apply(ws, onRef('void', authId));
-    expect(apply(ws, onRef('capture', authId))).toMatchObject({ status: 'declined', reason: 'authorization_closed' });
+    expect(apply(ws, onRef('capture', authId))).toMatchObject({
+      status: 'declined',
+      reason: 'authorization_closed',
+    });
   });
 
   it('declines a capture after the hold lapsed, releasing the hold even before any sweep', () => {
     const ws = aFundedWorld();
     const authId = authorize(ws);
     const late = aContext({ nowMs: TEST_NOW_MS + ctx.options.authorizationHoldMs });
-    expect(applyOrder(ws, anOrder(onRef('capture', authId)), ALLOW, late)).toMatchObject({ reason: 'authorization_closed' });
+    expect(applyOrder(ws, anOrder(onRef('capture', authId)), ALLOW, late)).toMatchObject({
+      reason: 'authorization_closed',
+    });
     expect(ws.order(authId)).toMatchObject({ open: false, closedBy: 'expired' });
     expect(holdsOf(ws).acct_alice).toBe(0n);
   });
@@ -303,7 +379,9 @@ describe('capture', () => {
     const authId = authorize(ws);
     const late = aContext({ nowMs: TEST_NOW_MS + ctx.options.authorizationHoldMs + 1 });
     expireHold(ws, authId, late);
-    expect(applyOrder(ws, anOrder(onRef('capture', authId)), ALLOW, late)).toMatchObject({ reason: 'authorization_closed' });
+    expect(applyOrder(ws, anOrder(onRef('capture', authId)), ALLOW, late)).toMatchObject({
+      reason: 'authorization_closed',
+    });
   });
 
   it('declines unknown_ref, invalid_ref (not an authorization) and a currency other than the authorization', () => {
@@ -313,7 +391,9 @@ describe('capture', () => {
     const authId = authorize(ws);
     expect(apply(ws, onRef('capture', 'ord_nope'))).toMatchObject({ reason: 'unknown_ref' });
     expect(apply(ws, onRef('capture', payment.id))).toMatchObject({ reason: 'invalid_ref' });
-    expect(apply(ws, { ...onRef('capture', authId, 100n), currency: 'EUR' })).toMatchObject({ reason: 'currency_mismatch' });
+    expect(apply(ws, { ...onRef('capture', authId, 100n), currency: 'EUR' })).toMatchObject({
+      reason: 'currency_mismatch',
+    });
   });
 
   it('declines a capture of a declined authorization as invalid_ref', () => {
@@ -357,8 +437,12 @@ describe('void', () => {
     const swept = aFundedWorld();
     const b = authorize(swept);
     expireHold(swept, b, late);
-    expect(applyOrder(unswept, anOrder(onRef('void', a)), ALLOW, late)).toMatchObject({ reason: 'authorization_closed' });
-    expect(applyOrder(swept, anOrder(onRef('void', b)), ALLOW, late)).toMatchObject({ reason: 'authorization_closed' });
+    expect(applyOrder(unswept, anOrder(onRef('void', a)), ALLOW, late)).toMatchObject({
+      reason: 'authorization_closed',
+    });
+    expect(applyOrder(swept, anOrder(onRef('void', b)), ALLOW, late)).toMatchObject({
+      reason: 'authorization_closed',
+    });
     expect(holdsOf(unswept)).toEqual(holdsOf(swept));
   });
 });
@@ -369,9 +453,18 @@ describe('refund', () => {
     const payment = anOrder({ amountMinor: 3_000n });
     applyOrder(ws, payment, ALLOW, ctx);
     const refund = anOrder(onRef('refund', payment.id));
-    expect(applyOrder(ws, refund, ALLOW, ctx)).toMatchObject({ status: 'refunded', transferId: `tx_${refund.id}`, available: '100.00' });
+    expect(applyOrder(ws, refund, ALLOW, ctx)).toMatchObject({
+      status: 'refunded',
+      transferId: `tx_${refund.id}`,
+      available: '100.00',
+    });
     expect(balancesOf(ws)).toMatchObject({ acct_alice: 10_000n, m_coffee: 0n });
-    expect(ws.transfers.at(-1)).toMatchObject({ kind: 'refund', debit: 'm_coffee', credit: 'acct_alice', amountMinor: 3_000n });
+    expect(ws.transfers.at(-1)).toMatchObject({
+      kind: 'refund',
+      debit: 'm_coffee',
+      credit: 'acct_alice',
+      amountMinor: 3_000n,
+    });
   });
 
   it('never refunds more than was paid, over several partial refunds', () => {
@@ -380,7 +473,10 @@ describe('refund', () => {
     applyOrder(ws, payment, ALLOW, ctx);
     expect(apply(ws, onRef('refund', payment.id, 1_000n)).status).toBe('refunded');
     expect(apply(ws, onRef('refund', payment.id, 1_500n)).status).toBe('refunded');
-    expect(apply(ws, onRef('refund', payment.id, 501n))).toMatchObject({ status: 'declined', reason: 'amount_exceeds_refundable' });
+    expect(apply(ws, onRef('refund', payment.id, 501n))).toMatchObject({
+      status: 'declined',
+      reason: 'amount_exceeds_refundable',
+    });
     expect(apply(ws, onRef('refund', payment.id)).status).toBe('refunded'); // the remaining 5.00
     expect(apply(ws, onRef('refund', payment.id))).toMatchObject({ reason: 'amount_exceeds_refundable' });
     expect(apply(ws, onRef('refund', payment.id, 1n))).toMatchObject({ reason: 'amount_exceeds_refundable' });
@@ -393,7 +489,9 @@ describe('refund', () => {
     const authId = authorize(ws, 5_000n);
     const capture = anOrder(onRef('capture', authId, 2_000n));
     applyOrder(ws, capture, ALLOW, ctx);
-    expect(apply(ws, onRef('refund', capture.id, 2_001n))).toMatchObject({ reason: 'amount_exceeds_refundable' });
+    expect(apply(ws, onRef('refund', capture.id, 2_001n))).toMatchObject({
+      reason: 'amount_exceeds_refundable',
+    });
     expect(apply(ws, onRef('refund', capture.id))).toMatchObject({ status: 'refunded', available: '100.00' });
     expect(balancesOf(ws)).toMatchObject({ acct_alice: 10_000n, m_coffee: 0n });
   });
@@ -417,7 +515,9 @@ describe('refund', () => {
     const ws = aFundedWorld();
     const payment = anOrder();
     applyOrder(ws, payment, ALLOW, ctx);
-    expect(apply(ws, { ...onRef('refund', payment.id, 100n), currency: 'EUR' })).toMatchObject({ reason: 'currency_mismatch' });
+    expect(apply(ws, { ...onRef('refund', payment.id, 100n), currency: 'EUR' })).toMatchObject({
+      reason: 'currency_mismatch',
+    });
   });
 
   it('declines a refund the merchant can no longer cover', () => {
@@ -425,7 +525,10 @@ describe('refund', () => {
     const payment = anOrder({ amountMinor: 3_000n });
     applyOrder(ws, payment, ALLOW, ctx);
     expect(apply(ws, { type: 'payout', cardToken: BOB_TOKEN, amountMinor: 2_500n }).status).toBe('approved');
-    expect(apply(ws, onRef('refund', payment.id))).toMatchObject({ status: 'declined', reason: 'insufficient_funds' });
+    expect(apply(ws, onRef('refund', payment.id))).toMatchObject({
+      status: 'declined',
+      reason: 'insufficient_funds',
+    });
     expect(apply(ws, onRef('refund', payment.id, 500n)).status).toBe('refunded');
   });
 });
@@ -441,13 +544,16 @@ describe('payout', () => {
 
   it('declines a payout beyond what the merchant holds', () => {
     const ws = aFundedWorld({ merchantMinor: 1_000n });
-    expect(apply(ws, { type: 'payout', cardToken: BOB_TOKEN, amountMinor: 1_001n })).toMatchObject({ reason: 'insufficient_funds' });
+    expect(apply(ws, { type: 'payout', cardToken: BOB_TOKEN, amountMinor: 1_001n })).toMatchObject({
+      reason: 'insufficient_funds',
+    });
     expect(balancesOf(ws).m_coffee).toBe(1_000n);
   });
 
   it('declines payouts from an unknown merchant, a cardholder or a funding account: none may mint money', () => {
     const ws = aFundedWorld();
-    const payout = (merchant: string) => apply(ws, { type: 'payout', cardToken: BOB_TOKEN, merchant, amountMinor: 100n });
+    const payout = (merchant: string) =>
+      apply(ws, { type: 'payout', cardToken: BOB_TOKEN, merchant, amountMinor: 100n });
     expect(payout('m_nobody')).toMatchObject({ reason: 'merchant_unknown' });
     expect(payout('acct_alice')).toMatchObject({ reason: 'merchant_unknown' });
     expect(payout('funding-USD')).toMatchObject({ reason: 'merchant_unknown' });
@@ -459,15 +565,21 @@ describe('payout', () => {
     const ws = aFundedWorld({ merchantMinor: 1_000n });
     ws.accounts.set('m_paris', aMerchant({ id: 'm_paris', currency: 'EUR' }));
     ws.cards.set(BOB_TOKEN, bobsCard({ status: 'frozen' }));
-    expect(apply(ws, { type: 'payout', cardToken: TEST_CARD_TOKEN, merchant: 'm_paris', amountMinor: 100n })).toMatchObject({
+    expect(
+      apply(ws, { type: 'payout', cardToken: TEST_CARD_TOKEN, merchant: 'm_paris', amountMinor: 100n }),
+    ).toMatchObject({
       reason: 'currency_mismatch',
     });
-    expect(apply(ws, { type: 'payout', cardToken: BOB_TOKEN, amountMinor: 100n })).toMatchObject({ reason: 'card_frozen' });
+    expect(apply(ws, { type: 'payout', cardToken: BOB_TOKEN, amountMinor: 100n })).toMatchObject({
+      reason: 'card_frozen',
+    });
   });
 
   it('declines a blocked payout', () => {
     const ws = aFundedWorld({ merchantMinor: 1_000n });
-    expect(apply(ws, { type: 'payout', cardToken: BOB_TOKEN, amountMinor: 100n }, block)).toMatchObject({ reason: 'risk_blocked' });
+    expect(apply(ws, { type: 'payout', cardToken: BOB_TOKEN, amountMinor: 100n }, block)).toMatchObject({
+      reason: 'risk_blocked',
+    });
   });
 
   it("holds a payout under review on the merchant's account, and pays it when approved", () => {
@@ -475,8 +587,13 @@ describe('payout', () => {
     const payout = anOrder({ type: 'payout', cardToken: BOB_TOKEN, amountMinor: 4_000n });
     expect(applyOrder(ws, payout, review, ctx)).toMatchObject({ status: 'held', rule: 'big_amount' });
     expect(ws.account('m_coffee')).toMatchObject({ balanceMinor: 5_000n, holdsMinor: 4_000n });
-    expect(apply(ws, { type: 'payout', cardToken: BOB_TOKEN, amountMinor: 2_000n })).toMatchObject({ reason: 'insufficient_funds' });
-    expect(decideReview(ws, payout.id, 'approve', 'ops', ctx)).toMatchObject({ status: 'approved', available: '40.00' });
+    expect(apply(ws, { type: 'payout', cardToken: BOB_TOKEN, amountMinor: 2_000n })).toMatchObject({
+      reason: 'insufficient_funds',
+    });
+    expect(decideReview(ws, payout.id, 'approve', 'ops', ctx)).toMatchObject({
+      status: 'approved',
+      available: '40.00',
+    });
     expect(ws.account('m_coffee')).toMatchObject({ balanceMinor: 1_000n, holdsMinor: 0n });
     expect(balancesOf(ws).acct_bob).toBe(4_000n);
   });
@@ -533,12 +650,24 @@ describe('modify', () => {
   it('raises and lowers an authorization, its hold following', () => {
     const ws = aFundedWorld();
     const authId = authorize(ws, 5_000n);
-    expect(apply(ws, onRef('modify', authId, 7_000n))).toMatchObject({ status: 'modified', available: '30.00' });
+    expect(apply(ws, onRef('modify', authId, 7_000n))).toMatchObject({
+      status: 'modified',
+      available: '30.00',
+    });
     expect(holdsOf(ws).acct_alice).toBe(7_000n);
-    expect(apply(ws, onRef('modify', authId, 1_000n))).toMatchObject({ status: 'modified', available: '90.00' });
+    expect(apply(ws, onRef('modify', authId, 1_000n))).toMatchObject({
+      status: 'modified',
+      available: '90.00',
+    });
     expect(holdsOf(ws).acct_alice).toBe(1_000n);
-    expect(ws.order(authId)).toMatchObject({ holdMinor: 1_000n, order: { amountMinor: 1_000n }, result: { status: 'authorized' } });
-    expect(apply(ws, onRef('capture', authId, 1_001n))).toMatchObject({ reason: 'amount_exceeds_authorization' });
+    expect(ws.order(authId)).toMatchObject({
+      holdMinor: 1_000n,
+      order: { amountMinor: 1_000n },
+      result: { status: 'authorized' },
+    });
+    expect(apply(ws, onRef('capture', authId, 1_001n))).toMatchObject({
+      reason: 'amount_exceeds_authorization',
+    });
     expect(apply(ws, onRef('capture', authId)).status).toBe('captured');
     expect(balancesOf(ws).acct_alice).toBe(9_000n);
   });
@@ -547,9 +676,15 @@ describe('modify', () => {
     const ws = aFundedWorld();
     const authId = authorize(ws, 5_000n);
     apply(ws, { amountMinor: 4_000n }); // pays, leaving 60.00 with 50.00 held
-    expect(apply(ws, onRef('modify', authId, 6_001n))).toMatchObject({ status: 'declined', reason: 'insufficient_funds' });
+    expect(apply(ws, onRef('modify', authId, 6_001n))).toMatchObject({
+      status: 'declined',
+      reason: 'insufficient_funds',
+    });
     expect(holdsOf(ws).acct_alice).toBe(5_000n);
-    expect(apply(ws, onRef('modify', authId, 6_000n))).toMatchObject({ status: 'modified', available: '0.00' });
+    expect(apply(ws, onRef('modify', authId, 6_000n))).toMatchObject({
+      status: 'modified',
+      available: '0.00',
+    });
   });
 
   it('re-checks the card: a card frozen since the authorization cannot be modified', () => {
@@ -563,7 +698,10 @@ describe('modify', () => {
   it('declines a modify the risk stage blocks', () => {
     const ws = aFundedWorld();
     const authId = authorize(ws, 5_000n);
-    expect(apply(ws, onRef('modify', authId, 6_000n), block)).toMatchObject({ reason: 'risk_blocked', rule: 'blocklist' });
+    expect(apply(ws, onRef('modify', authId, 6_000n), block)).toMatchObject({
+      reason: 'risk_blocked',
+      rule: 'blocklist',
+    });
   });
 
   it('changes what a held order pays once approved', () => {
@@ -571,7 +709,10 @@ describe('modify', () => {
     const held = anOrder({ amountMinor: 3_000n });
     applyOrder(ws, held, review, ctx);
     apply(ws, onRef('modify', held.id, 2_000n));
-    expect(decideReview(ws, held.id, 'approve', 'ops', ctx)).toMatchObject({ status: 'approved', available: '80.00' });
+    expect(decideReview(ws, held.id, 'approve', 'ops', ctx)).toMatchObject({
+      status: 'approved',
+      available: '80.00',
+    });
     expect(balancesOf(ws)).toMatchObject({ acct_alice: 8_000n, m_coffee: 2_000n });
   });
 
@@ -584,7 +725,10 @@ describe('modify', () => {
     const voided = authorize(ws, 100n);
     apply(ws, onRef('void', voided));
     for (const ref of [payment.id, captured, voided]) {
-      expect(apply(ws, onRef('modify', ref, 50n))).toMatchObject({ status: 'declined', reason: 'not_modifiable' });
+      expect(apply(ws, onRef('modify', ref, 50n))).toMatchObject({
+        status: 'declined',
+        reason: 'not_modifiable',
+      });
     }
     expect(apply(ws, onRef('modify', 'ord_nope', 50n))).toMatchObject({ reason: 'unknown_ref' });
   });
@@ -649,12 +793,21 @@ describe('decideReview', () => {
     const ws = aFundedWorld();
     const authId = authorize(ws, 3_000n, review);
     const at = aContext({ nowMs: TEST_NOW_MS + 60_000 });
-    expect(decideReview(ws, authId, 'approve', 'ops', at)).toMatchObject({ status: 'authorized', available: '70.00' });
-    expect(ws.order(authId)).toMatchObject({ open: true, holdMinor: 3_000n, holdExpiresAtMs: at.nowMs + at.options.authorizationHoldMs });
+    expect(decideReview(ws, authId, 'approve', 'ops', at)).toMatchObject({
+      status: 'authorized',
+      available: '70.00',
+    });
+    expect(ws.order(authId)).toMatchObject({
+      open: true,
+      holdMinor: 3_000n,
+      holdExpiresAtMs: at.nowMs + at.options.authorizationHoldMs,
+    });
     expect(holdsOf(ws).acct_alice).toBe(3_000n);
     // the review-time expiry is gone: the store drops its index entry, and a sweep at that time changes nothing
     expect(ws.staleExpiries).toEqual([{ orderId: authId, atMs: TEST_NOW_MS + ctx.options.reviewTimeoutMs }]);
-    expect(expireHold(ws, authId, aContext({ nowMs: TEST_NOW_MS + ctx.options.reviewTimeoutMs }))).toBeUndefined();
+    expect(
+      expireHold(ws, authId, aContext({ nowMs: TEST_NOW_MS + ctx.options.reviewTimeoutMs })),
+    ).toBeUndefined();
     expect(ws.order(authId)?.open).toBe(true);
     expect(apply(ws, onRef('capture', authId)).status).toBe('captured');
   });
@@ -674,7 +827,9 @@ describe('decideReview', () => {
     const ws = aFundedWorld();
     const held = heldPayment(ws);
     const late = aContext({ nowMs: TEST_NOW_MS + ctx.options.reviewTimeoutMs });
-    expect(applyOrder(ws, anOrder(onRef('cancel', held.id)), ALLOW, late)).toMatchObject({ reason: 'not_modifiable' });
+    expect(applyOrder(ws, anOrder(onRef('cancel', held.id)), ALLOW, late)).toMatchObject({
+      reason: 'not_modifiable',
+    });
     expect(ws.order(held.id)?.result).toMatchObject({ status: 'declined', reason: 'review_timeout' });
     expect(holdsOf(ws).acct_alice).toBe(0n);
   });
@@ -685,7 +840,9 @@ describe('expireHold', () => {
     const ws = aFundedWorld();
     const authId = authorize(ws, 5_000n);
     const published = ws.published.length;
-    expect(expireHold(ws, authId, aContext({ nowMs: TEST_NOW_MS + ctx.options.authorizationHoldMs }))).toBeUndefined();
+    expect(
+      expireHold(ws, authId, aContext({ nowMs: TEST_NOW_MS + ctx.options.authorizationHoldMs })),
+    ).toBeUndefined();
     expect(ws.order(authId)).toMatchObject({ open: false, closedBy: 'expired', holdMinor: 0n });
     expect(holdsOf(ws).acct_alice).toBe(0n);
     expect(ws.published).toHaveLength(published);
@@ -704,8 +861,16 @@ describe('applyRejection', () => {
   it('records a rejected order so a republish gets the same answer', () => {
     const ws = aFundedWorld();
     const first = applyRejection(ws, { id: 'ord_bad_1' }, 'invalid_amount', 'amount', ctx);
-    expect(first).toMatchObject({ orderId: 'ord_bad_1', status: 'rejected', reason: 'invalid_amount', field: 'amount' });
-    expect(applyRejection(ws, { id: 'ord_bad_1' }, 'invalid_amount', 'amount', ctx)).toEqual({ ...first, duplicate: true });
+    expect(first).toMatchObject({
+      orderId: 'ord_bad_1',
+      status: 'rejected',
+      reason: 'invalid_amount',
+      field: 'amount',
+    });
+    expect(applyRejection(ws, { id: 'ord_bad_1' }, 'invalid_amount', 'amount', ctx)).toEqual({
+      ...first,
+      duplicate: true,
+    });
     // a corrected republish under the same id is still the rejected order
     expect(applyOrder(ws, anOrder({ id: 'ord_bad_1' }), ALLOW, ctx)).toEqual({ ...first, duplicate: true });
     expect(ws.transfers).toEqual([]);
@@ -755,7 +920,16 @@ describe('keysNeeded', () => {
 // ---- properties over random sequences ----
 
 type Step =
-  | { kind: 'order'; type: Order['type']; card: number; merchant: number; amountMinor: bigint; ref: number; risk: number; withAmount: boolean }
+  | {
+      kind: 'order';
+      type: Order['type'];
+      card: number;
+      merchant: number;
+      amountMinor: bigint;
+      ref: number;
+      risk: number;
+      withAmount: boolean;
+    }
   | { kind: 'review'; ref: number; approve: boolean }
   | { kind: 'tick'; ms: number }
   | { kind: 'sweep'; ref: number };
@@ -778,8 +952,21 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
       withAmount: fc.boolean(),
     }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('review' as const), ref: fc.nat({ max: 40 }), approve: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 20 * 60_000 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('review' as const),
+      ref: fc.nat({ max: 40 }),
+      approve: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('tick' as const),
+      ms: fc.integer({ min: 1, max: 20 * 60_000 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('sweep' as const), ref: fc.nat({ max: 40 }) }) },
 );
 
@@ -791,7 +978,10 @@ function aRandomWorld(): WorkingSet {
 }
 
 /** Runs the steps on a fresh world, checking the invariants after each; returns everything it published. */
-function run(steps: Step[], check: (ws: WorkingSet, initial: Record<string, bigint>) => void): {
+function run(
+  steps: Step[],
+  check: (ws: WorkingSet, initial: Record<string, bigint>) => void,
+): {
   ws: WorkingSet;
   published: OrderResult[];
 } {
@@ -800,11 +990,13 @@ function run(steps: Step[], check: (ws: WorkingSet, initial: Record<string, bigi
   const ids: string[] = [];
   let nowMs = TEST_NOW_MS;
   let seq = 0;
-  const at = () => aContext({ nowMs, options: { reviewTimeoutMs: 15 * 60_000, authorizationHoldMs: 30 * 60_000 } });
+  const at = () =>
+    aContext({ nowMs, options: { reviewTimeoutMs: 15 * 60_000, authorizationHoldMs: 30 * 60_000 } });
   const pick = (i: number) => ids[i % Math.max(ids.length, 1)] ?? 'ord_none';
   for (const step of steps) {
     if (step.kind === 'tick') nowMs += step.ms;
-    else if (step.kind === 'review') decideReview(ws, pick(step.ref), step.approve ? 'approve' : 'decline', 'prop', at());
+    else if (step.kind === 'review')
+      decideReview(ws, pick(step.ref), step.approve ? 'approve' : 'decline', 'prop', at());
     else if (step.kind === 'sweep') expireHold(ws, pick(step.ref), at());
     else {
       // every 7th order reuses an earlier id: a republish
@@ -851,11 +1043,25 @@ function checkInvariants(ws: WorkingSet, initial: Record<string, bigint>): void 
 describe('properties', () => {
   it('draws sequences that reach every outcome (so the properties below test something)', () => {
     const seen = new Set<string>();
-    for (const steps of fc.sample(fc.array(stepArb, { minLength: 40, maxLength: 60 }), { numRuns: 200, seed: 7 })) {
+    for (const steps of fc.sample(fc.array(stepArb, { minLength: 40, maxLength: 60 }), {
+      numRuns: 200,
+      seed: 7,
+    })) {
       for (const r of run(steps, () => undefined).published) seen.add(r.duplicate ? 'duplicate' : r.status);
     }
     expect([...seen].sort()).toEqual(
-      ['approved', 'authorized', 'captured', 'voided', 'refunded', 'canceled', 'modified', 'held', 'declined', 'duplicate'].sort(),
+      [
+        'approved',
+        'authorized',
+        'captured',
+        'voided',
+        'refunded',
+        'canceled',
+        'modified',
+        'held',
+        'declined',
+        'duplicate',
+      ].sort(),
     );
   });
 

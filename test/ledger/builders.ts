@@ -106,7 +106,9 @@ export function aFundedWorld(
 }
 
 /** An apply context at TEST_NOW_MS (or `nowMs`), the order received at the same instant. */
-export function aContext(overrides: { nowMs?: number; receivedAtMs?: number; options?: Partial<ApplyOptions> } = {}): ApplyContext {
+export function aContext(
+  overrides: { nowMs?: number; receivedAtMs?: number; options?: Partial<ApplyOptions> } = {},
+): ApplyContext {
   const nowMs = overrides.nowMs ?? TEST_NOW_MS;
   return {
     nowMs,
@@ -134,7 +136,9 @@ export function removeDataDir(dir: string): Promise<void> {
 }
 
 /** Opens a store on a fresh temp dir; the caller closes it (and removes the dir) in afterEach. */
-export async function aTempStore(options: StoreOptions = {}): Promise<{ store: LedgerStore; dataDir: string }> {
+export async function aTempStore(
+  options: StoreOptions = {},
+): Promise<{ store: LedgerStore; dataDir: string }> {
   const dataDir = await aDataDir();
   const store = await LedgerStore.open(dataDir, options);
   return { store, dataDir };

@@ -4,12 +4,20 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ALLOW, DEFAULT_APPLY_OPTIONS, applyOrder, decideReview } from '../../src/domain/ledger.ts';
 import type { Order } from '../../src/domain/types.ts';
-import { LedgerError, LedgerStore } from '../../src/ledger/store.ts';
+import { LedgerError, LedgerStore, type RegisterCardInput } from '../../src/ledger/store.ts';
 import { TEST_NOW_MS, TEST_PANS, anOrder } from '../domain/builders.ts';
 import { aContext, aDataDir, removeDataDir } from './builders.ts';
 
-const ALICE = { pan: TEST_PANS.visa[0], expiry: '12/30', holder: { name: 'Alice Example', email: 'alice@example.com' } };
-const BOB = { pan: TEST_PANS.mastercard[0], expiry: '12/30', holder: { name: 'Bob Builder' } };
+const ALICE: RegisterCardInput = {
+  pan: TEST_PANS.visa[0],
+  expiry: '12/30',
+  holder: { name: 'Alice Example', email: 'alice@example.com' },
+};
+const BOB: RegisterCardInput = {
+  pan: TEST_PANS.mastercard[0],
+  expiry: '12/30',
+  holder: { name: 'Bob Builder' },
+};
 
 let dataDir: string;
 let store: LedgerStore;
@@ -39,10 +47,12 @@ async function filesUnder(dir: string): Promise<{ file: string; bytes: Buffer }[
 }
 
 async function filesContaining(dir: string, needle: string): Promise<string[]> {
-  return (await filesUnder(dir)).filter(({ bytes }) => bytes.includes(needle)).map(({ file }) => path.relative(dir, file));
+  return (await filesUnder(dir))
+    .filter(({ bytes }) => bytes.includes(needle))
+    .map(({ file }) => path.relative(dir, file));
 }
 
-async function registerError(input: Partial<typeof ALICE> & { currency?: string; accountId?: string }): Promise<string> {
+async function registerError(input: Partial<RegisterCardInput>): Promise<string> {
   try {
     await store.registerCard({ ...ALICE, ...input }, TEST_NOW_MS);
   } catch (error) {
@@ -80,7 +90,10 @@ describe('registering cards', () => {
 
   it('finds the existing card when the same PAN is registered again, however it is typed', async () => {
     const first = await store.registerCard(ALICE, TEST_NOW_MS);
-    const again = await store.registerCard({ ...ALICE, pan: '4111 1111-1111 1111', holder: { name: 'Someone Else' } }, TEST_NOW_MS);
+    const again = await store.registerCard(
+      { ...ALICE, pan: '4111 1111-1111 1111', holder: { name: 'Someone Else' } },
+      TEST_NOW_MS,
+    );
     expect(again).toEqual({ card: first.card, created: false });
     expect(await store.listCards()).toHaveLength(1);
     expect(await store.listAccounts()).toHaveLength(1);
@@ -89,7 +102,12 @@ describe('registering cards', () => {
   it('opens the account in the currency asked for, or links an existing cardholder account', async () => {
     const { card } = await store.registerCard({ ...ALICE, currency: 'cny' }, TEST_NOW_MS);
     expect((await store.getAccount(card.accountId))?.currency).toBe('CNY');
-    const shared = await store.openAccount({ id: 'acct_family', owner: 'The Builders', kind: 'cardholder', currency: 'EUR' });
+    const shared = await store.openAccount({
+      id: 'acct_family',
+      owner: 'The Builders',
+      kind: 'cardholder',
+      currency: 'EUR',
+    });
     const bob = await store.registerCard({ ...BOB, accountId: shared.id }, TEST_NOW_MS);
     expect(bob.card.accountId).toBe('acct_family');
   });
@@ -120,10 +138,16 @@ describe('registering cards', () => {
   });
 
   it('never writes the PAN digits (nor a CVV) to any file of the data dir', async () => {
-    const smuggled = { ...ALICE, holder: { name: 'Alice Example', cvv: '739' } } as typeof ALICE;
+    const smuggled = {
+      ...ALICE,
+      holder: { name: 'Alice Example', cvv: '739' },
+    } as unknown as RegisterCardInput;
     const alice = await store.registerCard(smuggled, TEST_NOW_MS);
     const bob = await store.registerCard(BOB, TEST_NOW_MS);
-    await store.registerCard({ pan: TEST_PANS.amex[0], expiry: '01/29', holder: { name: 'Carol' } }, TEST_NOW_MS);
+    await store.registerCard(
+      { pan: TEST_PANS.amex[0], expiry: '01/29', holder: { name: 'Carol' } },
+      TEST_NOW_MS,
+    );
     await store.deposit(alice.card.accountId, 10_000n, TEST_NOW_MS);
     await store.deposit(bob.card.accountId, 5_000n, TEST_NOW_MS);
     await store.close();
@@ -183,8 +207,14 @@ describe('finding cards', () => {
   beforeEach(async () => {
     await store.registerCard(ALICE, TEST_NOW_MS);
     await store.registerCard(BOB, TEST_NOW_MS);
-    await store.registerCard({ pan: TEST_PANS.visa[1], expiry: '12/30', holder: { name: 'Zoë Ångström' } }, TEST_NOW_MS);
-    await store.registerCard({ pan: TEST_PANS.amex[0], expiry: '12/30', holder: { name: 'Alicia Keys' } }, TEST_NOW_MS);
+    await store.registerCard(
+      { pan: TEST_PANS.visa[1]!, expiry: '12/30', holder: { name: 'Zoë Ångström' } },
+      TEST_NOW_MS,
+    );
+    await store.registerCard(
+      { pan: TEST_PANS.amex[0], expiry: '12/30', holder: { name: 'Alicia Keys' } },
+      TEST_NOW_MS,
+    );
   });
   const names = (cards: { holder: { name: string } }[]) => cards.map((c) => c.holder.name).sort();
 
@@ -224,7 +254,9 @@ describe('card status', () => {
     expect((await store.setCardStatus(card.token, 'active')).status).toBe('active');
     await store.setCardStatus(card.token, 'closed');
     await expect(store.setCardStatus(card.token, 'active')).rejects.toMatchObject({ code: 'card_closed' });
-    await expect(store.setCardStatus('0'.repeat(64), 'frozen')).rejects.toMatchObject({ code: 'unknown_card' });
+    await expect(store.setCardStatus('0'.repeat(64), 'frozen')).rejects.toMatchObject({
+      code: 'unknown_card',
+    });
     await store.close();
     store = await LedgerStore.open(dataDir);
     expect((await store.getCard(card.token))?.status).toBe('closed');
@@ -234,14 +266,29 @@ describe('card status', () => {
 describe('accounts and deposits', () => {
   it('opens accounts with generated or given ids, and refuses bad ones', async () => {
     const a = await store.openAccount({ owner: 'Shop', currency: 'usd' }, TEST_NOW_MS);
-    expect(a).toMatchObject({ id: 'acct_000001', currency: 'USD', owner: { kind: 'merchant', name: 'Shop' }, balanceMinor: 0n });
-    await expect(store.openAccount({ id: a.id, owner: 'Shop', currency: 'USD' })).rejects.toMatchObject({ code: 'account_exists' });
-    await expect(store.openAccount({ owner: 'Shop', currency: 'XXX' })).rejects.toMatchObject({ code: 'unknown_currency' });
-    await expect(store.openAccount({ owner: ' ', currency: 'USD' })).rejects.toMatchObject({ code: 'invalid_owner' });
-    await expect(store.openAccount({ id: 'bad id', owner: 'x', currency: 'USD' })).rejects.toMatchObject({ code: 'invalid_account' });
-    await expect(store.openAccount({ id: 'funding-USD', owner: 'x', currency: 'USD' })).rejects.toMatchObject({
+    expect(a).toMatchObject({
+      id: 'acct_000001',
+      currency: 'USD',
+      owner: { kind: 'merchant', name: 'Shop' },
+      balanceMinor: 0n,
+    });
+    await expect(store.openAccount({ id: a.id, owner: 'Shop', currency: 'USD' })).rejects.toMatchObject({
+      code: 'account_exists',
+    });
+    await expect(store.openAccount({ owner: 'Shop', currency: 'XXX' })).rejects.toMatchObject({
+      code: 'unknown_currency',
+    });
+    await expect(store.openAccount({ owner: ' ', currency: 'USD' })).rejects.toMatchObject({
+      code: 'invalid_owner',
+    });
+    await expect(store.openAccount({ id: 'bad id', owner: 'x', currency: 'USD' })).rejects.toMatchObject({
       code: 'invalid_account',
     });
+    await expect(store.openAccount({ id: 'funding-USD', owner: 'x', currency: 'USD' })).rejects.toMatchObject(
+      {
+        code: 'invalid_account',
+      },
+    );
   });
 
   it("moves a deposit from the currency's funding account, so balances sum to zero", async () => {
@@ -250,11 +297,22 @@ describe('accounts and deposits', () => {
     const { account, transfer } = await store.deposit(usd.id, 12_345n, TEST_NOW_MS);
     await store.deposit(eur.id, 500n, TEST_NOW_MS);
     expect(account.balanceMinor).toBe(12_345n);
-    expect(transfer).toMatchObject({ debit: 'funding-USD', credit: 'acct_usd', amountMinor: 12_345n, kind: 'deposit', currency: 'USD' });
-    expect(await store.getAccount('funding-USD')).toMatchObject({ balanceMinor: -12_345n, overdraftAllowed: true, owner: { kind: 'system' } });
+    expect(transfer).toMatchObject({
+      debit: 'funding-USD',
+      credit: 'acct_usd',
+      amountMinor: 12_345n,
+      kind: 'deposit',
+      currency: 'USD',
+    });
+    expect(await store.getAccount('funding-USD')).toMatchObject({
+      balanceMinor: -12_345n,
+      overdraftAllowed: true,
+      owner: { kind: 'system' },
+    });
     expect((await store.getAccount('funding-EUR'))?.balanceMinor).toBe(-500n);
     const sums = new Map<string, bigint>();
-    for (const a of await store.listAccounts()) sums.set(a.currency, (sums.get(a.currency) ?? 0n) + a.balanceMinor);
+    for (const a of await store.listAccounts())
+      sums.set(a.currency, (sums.get(a.currency) ?? 0n) + a.balanceMinor);
     expect(Object.fromEntries(sums)).toEqual({ USD: 0n, EUR: 0n });
   });
 
@@ -263,7 +321,9 @@ describe('accounts and deposits', () => {
     await store.deposit('acct_usd', 1_000n, TEST_NOW_MS);
     await expect(store.deposit('acct_nobody', 1n)).rejects.toMatchObject({ code: 'unknown_account' });
     await expect(store.deposit('funding-USD', 1n)).rejects.toMatchObject({ code: 'invalid_account' });
-    await expect(store.deposit('acct_usd', 1_001n, TEST_NOW_MS, 'withdrawal')).rejects.toMatchObject({ code: 'insufficient_funds' });
+    await expect(store.deposit('acct_usd', 1_001n, TEST_NOW_MS, 'withdrawal')).rejects.toMatchObject({
+      code: 'insufficient_funds',
+    });
     const { account } = await store.deposit('acct_usd', 400n, TEST_NOW_MS, 'withdrawal');
     expect(account.balanceMinor).toBe(600n);
     expect((await store.getAccount('funding-USD'))?.balanceMinor).toBe(-600n);
@@ -275,7 +335,10 @@ describe('accounts and deposits', () => {
     const amounts = (ts: { amountMinor: bigint }[]) => ts.map((t) => t.amountMinor);
     expect(amounts(await store.transfersOf('acct_usd'))).toEqual([500n, 400n, 300n, 200n, 100n]);
     expect(amounts(await store.transfersOf('acct_usd', { limit: 2 }))).toEqual([500n, 400n]);
-    expect(amounts(await store.transfersOf('acct_usd', { sinceMs: TEST_NOW_MS + 4_000 }))).toEqual([500n, 400n]);
+    expect(amounts(await store.transfersOf('acct_usd', { sinceMs: TEST_NOW_MS + 4_000 }))).toEqual([
+      500n,
+      400n,
+    ]);
     expect(amounts(await store.transfersOf('funding-USD', { limit: 1 }))).toEqual([500n]);
     expect(await store.transfersOf('acct_nobody')).toEqual([]);
   });
@@ -290,7 +353,14 @@ describe('prefetch, decide, commit', () => {
 
   async function applyBuffer(orders: Order[], nowMs = TEST_NOW_MS) {
     const ws = await store.prefetch(orders);
-    const results = orders.map((o) => applyOrder(ws, o, o.id.endsWith('_review') ? { outcome: 'review', ruleId: 'r1', reason: 'check' } : ALLOW, aContext({ nowMs })));
+    const results = orders.map((o) =>
+      applyOrder(
+        ws,
+        o,
+        o.id.endsWith('_review') ? { outcome: 'review', ruleId: 'r1', reason: 'check' } : ALLOW,
+        aContext({ nowMs }),
+      ),
+    );
     await store.commit(ws);
     return results;
   }
@@ -306,9 +376,16 @@ describe('prefetch, decide, commit', () => {
     await store.close();
     store = await LedgerStore.open(dataDir);
     expect(await store.getAccount(accountId)).toMatchObject({ balanceMinor: 8_750n, holdsMinor: 2_500n });
-    expect(await store.getAccount('m_coffee')).toMatchObject({ balanceMinor: 1_250n, owner: { kind: 'merchant' } });
+    expect(await store.getAccount('m_coffee')).toMatchObject({
+      balanceMinor: 1_250n,
+      owner: { kind: 'merchant' },
+    });
     expect((await store.getOrder(payment.id))?.result).toEqual(results[0]);
-    expect((await store.getOrder(auth.id))).toMatchObject({ open: true, holdMinor: 2_000n, result: results[1] });
+    expect(await store.getOrder(auth.id)).toMatchObject({
+      open: true,
+      holdMinor: 2_000n,
+      result: results[1],
+    });
     expect((await store.transfersOf(accountId)).map((t) => t.id)).toEqual([`tx_${payment.id}`, 'dep_000001']);
     expect((await store.reviewQueue()).map((r) => r.order.id)).toEqual([held.id]);
 
@@ -324,11 +401,23 @@ describe('prefetch, decide, commit', () => {
     await applyBuffer([auth]);
     await store.close();
     store = await LedgerStore.open(dataDir);
-    const capture = anOrder({ type: 'capture', ref: auth.id, cardToken: undefined, merchant: undefined, amountMinor: 1_500n });
+    const capture = anOrder({
+      type: 'capture',
+      ref: auth.id,
+      cardToken: undefined,
+      merchant: undefined,
+      amountMinor: 1_500n,
+    });
     expect((await applyBuffer([capture]))[0]?.status).toBe('captured');
     await store.close();
     store = await LedgerStore.open(dataDir);
-    const refund = anOrder({ type: 'refund', ref: capture.id, cardToken: undefined, merchant: undefined, amountMinor: undefined });
+    const refund = anOrder({
+      type: 'refund',
+      ref: capture.id,
+      cardToken: undefined,
+      merchant: undefined,
+      amountMinor: undefined,
+    });
     expect((await applyBuffer([refund]))[0]).toMatchObject({ status: 'refunded', available: '100.00' });
     expect(await store.getAccount(accountId)).toMatchObject({ balanceMinor: 10_000n, holdsMinor: 0n });
   });
@@ -344,11 +433,35 @@ describe('prefetch, decide, commit', () => {
     // approved in review: an authorization now, due when the authorization hold ends
     const decidedAt = TEST_NOW_MS + 60_000;
     const ws = await store.prefetch([], [auth.id]);
-    expect(decideReview(ws, auth.id, 'approve', 'ops', aContext({ nowMs: decidedAt }))).toMatchObject({ status: 'authorized' });
+    expect(decideReview(ws, auth.id, 'approve', 'ops', aContext({ nowMs: decidedAt }))).toMatchObject({
+      status: 'authorized',
+    });
     await store.commit(ws);
     expect(await store.reviewQueue()).toEqual([]);
     expect(await store.dueHolds(reviewDue)).toEqual([]);
     expect(await store.dueHolds(decidedAt + DEFAULT_APPLY_OPTIONS.authorizationHoldMs)).toEqual([auth.id]);
+  });
+
+  it('keeps a payout held for review on the merchant account across a reopen, and pays it when approved', async () => {
+    const { token, accountId } = await fundedAlice();
+    const merchant = await store.openAccount({ id: 'm_payroll', owner: 'Payroll Inc', currency: 'USD' });
+    await store.deposit(merchant.id, 3_000n, TEST_NOW_MS - 60_000);
+    const payout = anOrder({
+      id: 'ord_payout_review',
+      type: 'payout',
+      cardToken: token,
+      merchant: merchant.id,
+      amountMinor: 2_000n,
+    });
+    expect((await applyBuffer([payout]))[0]?.status).toBe('held');
+    await store.close();
+    store = await LedgerStore.open(dataDir);
+    expect(await store.getAccount(merchant.id)).toMatchObject({ balanceMinor: 3_000n, holdsMinor: 2_000n });
+    const ws = await store.prefetch([], [payout.id]);
+    expect(decideReview(ws, payout.id, 'approve', 'ops', aContext())).toMatchObject({ status: 'approved' });
+    await store.commit(ws);
+    expect(await store.getAccount(merchant.id)).toMatchObject({ balanceMinor: 1_000n, holdsMinor: 0n });
+    expect((await store.getAccount(accountId))?.balanceMinor).toBe(12_000n);
   });
 
   it('refuses to commit a working set that would overdraw an account', async () => {

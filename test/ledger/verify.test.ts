@@ -1,0 +1,164 @@
+// verifyLedger walks a real ledger: quiet on a healthy one, loud on one corrupted by hand.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ALLOW, type RiskVerdict, applyOrder } from '../../src/domain/ledger.ts';
+import type { Order } from '../../src/domain/types.ts';
+import {
+  decodeAccount,
+  decodeOrderRecord,
+  encodeAccount,
+  encodeCard,
+  encodeOrderRecord,
+} from '../../src/ledger/codec.ts';
+import type { LedgerStore } from '../../src/ledger/store.ts';
+import { type Violation, verifyLedger } from '../../src/ledger/verify.ts';
+import { TEST_NOW_MS, TEST_PANS, anOrder } from '../domain/builders.ts';
+import { aCard, aContext, aTempStore, removeDataDir } from './builders.ts';
+
+let store: LedgerStore;
+let dataDir: string;
+let aliceAccount: string;
+let authId: string;
+let paymentId: string;
+
+const review: RiskVerdict = { outcome: 'review', ruleId: 'r1', reason: 'check' };
+
+/** A small but busy ledger: two cards, deposits, a payment, a capture, a refund, an open authorization, a held order. */
+beforeEach(async () => {
+  ({ store, dataDir } = await aTempStore());
+  const alice = await store.registerCard(
+    { pan: TEST_PANS.visa[0], expiry: '12/30', holder: { name: 'Alice' } },
+    TEST_NOW_MS,
+  );
+  const bob = await store.registerCard(
+    { pan: TEST_PANS.jcb[0], expiry: '12/30', holder: { name: 'Bob' }, currency: 'JPY' },
+    TEST_NOW_MS,
+  );
+  aliceAccount = alice.card.accountId;
+  await store.deposit(aliceAccount, 50_000n, TEST_NOW_MS - 1_000);
+  await store.deposit(bob.card.accountId, 9_000n, TEST_NOW_MS - 1_000);
+  const token = alice.card.token;
+  const payment = anOrder({ cardToken: token, amountMinor: 5_000n });
+  const auth = anOrder({ cardToken: token, type: 'authorize', amountMinor: 3_000n });
+  const openAuth = anOrder({ cardToken: token, type: 'authorize', amountMinor: 1_000n });
+  const held = anOrder({ cardToken: token, amountMinor: 700n });
+  const yen = anOrder({
+    cardToken: bob.card.token,
+    currency: 'JPY',
+    merchant: 'm_tokyo',
+    amountMinor: 1_500n,
+  });
+  paymentId = payment.id;
+  authId = openAuth.id;
+  await buffer([payment, auth, openAuth, yen]);
+  await buffer([held], review);
+  await buffer([
+    anOrder({
+      type: 'capture',
+      ref: auth.id,
+      cardToken: undefined,
+      merchant: undefined,
+      amountMinor: 2_000n,
+    }),
+    anOrder({
+      type: 'refund',
+      ref: payment.id,
+      cardToken: undefined,
+      merchant: undefined,
+      amountMinor: 1_000n,
+    }),
+  ]);
+});
+
+afterEach(async () => {
+  await store.close();
+  await removeDataDir(dataDir);
+});
+
+async function buffer(orders: Order[], risk: RiskVerdict = ALLOW): Promise<void> {
+  const ws = await store.prefetch(orders);
+  for (const o of orders) applyOrder(ws, o, risk, aContext());
+  await store.commit(ws);
+}
+
+const codes = (violations: Violation[]) => [...new Set(violations.map((v) => v.code))].sort();
+
+describe('verifyLedger', () => {
+  it('passes a healthy ledger and counts what it walked', async () => {
+    const report = await verifyLedger(store);
+    expect(report).toEqual({
+      ok: true,
+      cards: 2,
+      accounts: 6, // two cardholders, funding-USD, funding-JPY, m_coffee, m_tokyo
+      transfers: 6, // two deposits, two payments, a capture, a refund
+      orders: 7,
+      sumByCurrency: { JPY: '0', USD: '0' },
+      violations: [],
+    });
+  });
+
+  it('gives the same report twice: nothing in it depends on when it ran', async () => {
+    expect(await verifyLedger(store)).toEqual(await verifyLedger(store));
+    await store.accounts.put(
+      aliceAccount,
+      encodeAccount({ ...decodeAccount((await store.accounts.get(aliceAccount))!), balanceMinor: 1n }),
+    );
+    expect(await verifyLedger(store)).toEqual(await verifyLedger(store));
+  });
+
+  it('catches a balance edited by hand: the balance no longer matches its transfers, and the sum is not zero', async () => {
+    const account = decodeAccount((await store.accounts.get(aliceAccount))!);
+    await store.accounts.put(
+      aliceAccount,
+      encodeAccount({ ...account, balanceMinor: account.balanceMinor + 100n }),
+    );
+    const report = await verifyLedger(store);
+    expect(report.ok).toBe(false);
+    expect(codes(report.violations)).toEqual(['balance_mismatch', 'sum_not_zero']);
+    expect(report.sumByCurrency.USD).toBe('100');
+    expect(report.violations.find((v) => v.code === 'balance_mismatch')?.message).toContain(aliceAccount);
+  });
+
+  it('catches a deleted transfer: both of its accounts no longer add up', async () => {
+    await store.transfers.del(`tx_${paymentId}`);
+    const report = await verifyLedger(store);
+    expect(codes(report.violations)).toEqual(['balance_mismatch']);
+    expect(report.violations.map((v) => v.message).join('\n')).toMatch(
+      new RegExp(`${aliceAccount}[^]*m_coffee|m_coffee[^]*${aliceAccount}`),
+    );
+  });
+
+  it("catches holds that disagree with the open orders: an account's holds edited", async () => {
+    const account = decodeAccount((await store.accounts.get(aliceAccount))!);
+    expect(account.holdsMinor).toBe(1_700n);
+    await store.accounts.put(aliceAccount, encodeAccount({ ...account, holdsMinor: 1_000n }));
+    expect(codes((await verifyLedger(store)).violations)).toEqual(['holds_mismatch']);
+  });
+
+  it('catches an order closed while still holding money', async () => {
+    const record = decodeOrderRecord((await store.orders.get(authId))!);
+    await store.orders.put(authId, encodeOrderRecord({ ...record, open: false }));
+    const report = await verifyLedger(store);
+    expect(codes(report.violations)).toEqual(['holds_mismatch']);
+    expect(report.violations).toHaveLength(2); // the closed order itself, and its account's total
+  });
+
+  it('catches an overdrawn account', async () => {
+    const account = decodeAccount((await store.accounts.get(aliceAccount))!);
+    await store.accounts.put(
+      aliceAccount,
+      encodeAccount({ ...account, holdsMinor: account.balanceMinor + 1n }),
+    );
+    expect(codes((await verifyLedger(store)).violations)).toContain('overdrawn');
+  });
+
+  it('catches a card without its account, an unreadable record and a result filed under another id', async () => {
+    await store.cards.put(
+      'f'.repeat(64),
+      encodeCard(aCard({ token: 'f'.repeat(64), accountId: 'acct_gone' })),
+    );
+    await store.accounts.put('acct_garbage', '{"id":"acct_garbage","balanceMinor":"12.5"}');
+    await store.orders.put('ord_elsewhere', (await store.orders.get(paymentId))!);
+    const report = await verifyLedger(store);
+    expect(codes(report.violations)).toEqual(['bad_result', 'orphan_card', 'unreadable']);
+  });
+});
