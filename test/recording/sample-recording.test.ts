@@ -7,6 +7,7 @@ import {
   DEMO_SEED,
   demoCards,
   demoMerchants,
+  merchantAccountFor,
 } from '../../src/domain/generate.ts';
 import { ORDER_TYPES } from '../../src/domain/types.ts';
 import { type RecordLine, readRecording, redactPanRuns } from '../../src/recording/index.ts';
@@ -27,13 +28,13 @@ describe('data/sample-recording.ndjson.gz', async () => {
       }
     });
 
-  it('holds a few thousand messages at about 200 a second', () => {
+  it('holds a few thousand messages at about 100 a second', () => {
     expect(lines.length).toBeGreaterThanOrEqual(3_000);
     for (let i = 1; i < lines.length; i++)
       expect(lines[i]!.receivedAtMs).toBeGreaterThanOrEqual(lines[i - 1]!.receivedAtMs);
     const seconds = (lines.at(-1)!.receivedAtMs - lines[0]!.receivedAtMs) / 1000;
-    expect(seconds).toBeGreaterThan(15);
-    expect(seconds).toBeLessThan(30);
+    expect(seconds).toBeGreaterThan(30);
+    expect(seconds).toBeLessThan(60);
   });
 
   it('shows every order type, atomic and independent batches, and trouble', () => {
@@ -48,7 +49,9 @@ describe('data/sample-recording.ndjson.gz', async () => {
 
   it('uses only the demo cards and merchants, so it plays against the demo ledger', () => {
     const tokens = new Set(demoCards(DEMO_CARD_COUNT, DEMO_SEED).map((c) => c.token));
-    const merchants = new Set(demoMerchants(DEMO_MERCHANT_COUNT));
+    const merchants = new Set(
+      demoMerchants(DEMO_MERCHANT_COUNT).flatMap((m) => ['USD', 'EUR', 'CNY', 'JPY'].map((c) => merchantAccountFor(m, c))),
+    );
     const valid = json.filter(
       (o) => typeof o.card === 'string' && /^[0-9a-f]{64}$/.test(o.card as string),
     ) as unknown as WireOrder[];
