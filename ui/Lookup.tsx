@@ -20,6 +20,9 @@ export const QUERY_CHARS_MAX = 64;
 
 type Phase = 'input' | 'list' | 'detail';
 
+/** Control characters never reach the query: a stray CR would move the cursor and garble the line. */
+const stripControls = (text: string): string => text.replace(/[\u0000-\u001f\u007f]/g, '');
+
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 export function Lookup({ actions, width, maxRows, onClose }: LookupProps) {
@@ -87,7 +90,7 @@ export function Lookup({ actions, width, maxRows, onClose }: LookupProps) {
 
   const type = (input: string) => {
     setPhase('input');
-    setQuery((q) => (q + input).slice(0, QUERY_CHARS_MAX));
+    setQuery((q) => (q + stripControls(input)).slice(0, QUERY_CHARS_MAX));
   };
 
   useInput((input, key) => {
@@ -106,7 +109,16 @@ export function Lookup({ actions, width, maxRows, onClose }: LookupProps) {
       if (key.return) {
         if (query.trim()) search(query.trim());
       } else if (erase) setQuery((q) => q.slice(0, -1));
-      else if (printable && !key.upArrow && !key.downArrow) type(input);
+      else if (printable && !key.upArrow && !key.downArrow) {
+        // a paste (or keys sent faster than a frame) arrives as one chunk, Enter included
+        const enter = input.search(/[\r\n]/);
+        if (enter < 0) type(input);
+        else {
+          const full = (query + stripControls(input.slice(0, enter))).slice(0, QUERY_CHARS_MAX).trim();
+          setQuery(full);
+          if (full) search(full);
+        }
+      }
       return;
     }
     if (phase === 'list') {

@@ -103,10 +103,8 @@ export async function ensureTopology(nc: NatsConnection, t: Topology): Promise<v
     max_ack_pending: t.maxAckPending,
     max_deliver: -1,
   };
-  let info;
-  try {
-    info = await jsm.consumers.info(names.orders, t.durable);
-  } catch {
+  const info = await jsm.consumers.info(names.orders, t.durable).catch(() => undefined);
+  if (!info) {
     await jsm.consumers.add(names.orders, consumer);
     return;
   }

@@ -154,7 +154,7 @@ export class Processor {
         tap((applied) => {
           if (this.publisher) publishApplied(this.publisher, applied);
         }),
-        ackStage(nc ? () => nc.flush() : undefined),
+        ackStage(nc ? () => flushThroughReconnects(nc) : undefined),
       )
       .subscribe({
         next: (applied) => this.onApplied(applied),
@@ -261,6 +261,22 @@ export class Processor {
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
+
+/**
+ * Flushes the results before the ack, waiting out a broker restart: a disconnect rejects the pending flush,
+ * and ending the pipeline for it would stop the processor. Only a closed connection is final.
+ */
+async function flushThroughReconnects(nc: NatsConnection, retryMs = 100): Promise<void> {
+  for (;;) {
+    try {
+      await nc.flush();
+      return;
+    } catch (error) {
+      if (nc.isClosed()) throw error;
+      await new Promise((resolve) => setTimeout(resolve, retryMs));
+    }
+  }
+}
 
 function scrubBytes(payload: Uint8Array, secret: Buffer): Uint8Array {
   const text = decoder.decode(payload);

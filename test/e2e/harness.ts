@@ -8,7 +8,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type ConsumerInfo,
-  DeliverPolicy,
   type JsMsg,
   type Msg,
   type NatsConnection,
@@ -247,7 +246,9 @@ export async function collect(nc: NatsConnection, prefix = 'pay'): Promise<Colle
       },
     }),
   );
-  c.stop = () => subs.forEach((s) => s.unsubscribe());
+  c.stop = () => {
+    for (const s of subs) s.unsubscribe();
+  };
   await nc.flush();
   return c;
 }
@@ -258,7 +259,7 @@ export async function readStream(nc: NatsConnection, stream: string): Promise<Js
   const total = (await jsm.streams.info(stream)).state.messages;
   const out: JsMsg[] = [];
   if (total === 0) return out;
-  const consumer = await nc.jetstream().consumers.get(stream, { deliver_policy: DeliverPolicy.All });
+  const consumer = await nc.jetstream().consumers.get(stream);
   while (out.length < total) {
     const batch = await consumer.fetch({ max_messages: Math.min(5000, total - out.length), expires: 2000 });
     let got = 0;

@@ -86,6 +86,15 @@ describe('App layout', () => {
 });
 
 describe('App keys', () => {
+  it('takes a pasted query with its Enter in one chunk, and never lets a control character into the line', async () => {
+    const { press, screen, actions } = await start();
+    await press('/');
+    await press('1111\r');
+    expect(actions.lookupCards).toHaveBeenCalledWith('1111');
+    expect(screen()).toContain('Find card > 1111');
+    expect(screen()).toContain('2 matches for "1111"');
+  });
+
   it('looks a card up: /, 1111, enter, pick with arrows, enter shows masked PAN and balance', async () => {
     const { press, screen, actions } = await start();
     await press('/');

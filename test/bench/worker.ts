@@ -1,0 +1,274 @@
+// A bench worker in its own process (forked by bench.ts): the broker-limit consumer, the storage limit, the
+// processor under load, the risk micro-bench. Talks to the parent over IPC; wall-clock time is what it measures.
+import { performance } from 'node:perf_hooks';
+import { PassThrough, Writable } from 'node:stream';
+import { AckPolicy, DeliverPolicy, type JsMsg, nanos } from 'nats';
+import { tokenizePan } from '../../src/domain/cards.ts';
+import { DEFAULT_PAYLOAD_BYTES_MAX } from '../../src/domain/decode.ts';
+import { DEFAULT_APPLY_OPTIONS } from '../../src/domain/ledger.ts';
+import { LedgerStore } from '../../src/ledger/store.ts';
+import { connectNats } from '../../src/nats/setup.ts';
+import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
+import { applyBuffer } from '../../streams/apply.ts';
+import { decodeOne } from '../../streams/decode.ts';
+import { toSnapshots } from '../../streams/metrics.ts';
+import type { Item } from '../../streams/types.ts';
+import { validateOne } from '../../streams/validate.ts';
+import { renderDashboard } from '../../ui/index.tsx';
+import { benchTraffic, type ChildMessage, sleep } from './lib.ts';
+import { benchRisk } from './risk-bench.ts';
+
+const send = (m: ChildMessage): Promise<void> =>
+  new Promise((resolve, reject) => process.send!(m, undefined, {}, (e) => (e ? reject(e) : resolve())));
+
+const inbox: ChildMessage[] = [];
+let inboxWaiter: (() => void) | undefined;
+process.on('message', (m: ChildMessage) => {
+  inbox.push(m);
+  inboxWaiter?.();
+});
+async function receive(type: string): Promise<ChildMessage> {
+  for (;;) {
+    const i = inbox.findIndex((m) => m.type === type);
+    if (i >= 0) return inbox.splice(i, 1)[0]!;
+    await new Promise<void>((r) => {
+      inboxWaiter = r;
+    });
+  }
+}
+
+// ---- 1. the broker limit: one process consuming a durable consumer with acks, and nothing else --------
+
+export interface BrokerArgs {
+  natsUrl: string;
+  stream: string;
+  durable: string;
+  ack: 'all' | 'explicit';
+  /** with AckPolicy.All: ack every this many messages (and the last) */
+  ackEvery: number;
+  pullBatch: number;
+  maxAckPending: number;
+  expected: number;
+}
+
+async function broker(a: BrokerArgs): Promise<void> {
+  const nc = await connectNats({ url: a.natsUrl, name: 'bench-broker' });
+  const jsm = await nc.jetstreamManager();
+  await jsm.consumers.add(a.stream, {
+    durable_name: a.durable,
+    ack_policy: a.ack === 'all' ? AckPolicy.All : AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(30_000),
+    max_ack_pending: a.maxAckPending,
+  });
+  const consumer = await nc.jetstream().consumers.get(a.stream, a.durable);
+  const started = performance.now();
+  const messages = await consumer.consume({ max_messages: a.pullBatch });
+  let count = 0;
+  let last: JsMsg | undefined;
+  for await (const m of messages) {
+    count++;
+    if (a.ack === 'explicit') m.ack();
+    else if (count % a.ackEvery === 0) m.ack();
+    last = m;
+    if (count >= a.expected) break;
+  }
+  if (a.ack === 'all') last?.ack();
+  await nc.flush();
+  const seconds = (performance.now() - started) / 1000;
+  const info = await jsm.consumers.info(a.stream, a.durable);
+  await send({ type: 'done', count, seconds, ackFloor: info.ack_floor.stream_seq, maxRssMB: process.resourceUsage().maxRSS / 1024 });
+  await nc.close();
+}
+
+// ---- 2. the storage limit: the apply stage (prefetch, decide, one batch) on a seeded ledger, no NATS ------
+
+export interface StorageArgs {
+  dataDir: string;
+  cards: number;
+  orders: number;
+  bufferItems: number;
+  sync: boolean;
+}
+
+async function storage(a: StorageArgs): Promise<void> {
+  const store = await LedgerStore.open(a.dataDir, { sync: a.sync });
+  // time spent inside commit (encode + ops + db.batch) and inside db.batch alone, measured by wrapping
+  let commitMs = 0;
+  let writeMs = 0;
+  let opsWritten = 0;
+  const commit = store.commit.bind(store);
+  const write = store.write.bind(store);
+  store.commit = async (...args) => {
+    const t = performance.now();
+    await commit(...args);
+    commitMs += performance.now() - t;
+  };
+  store.write = async (ops) => {
+    const t = performance.now();
+    opsWritten += ops.length;
+    await write(ops);
+    writeMs += performance.now() - t;
+  };
+  const deps = {
+    store,
+    options: DEFAULT_APPLY_OPTIONS,
+    clock: Date.now,
+    virtualTime: false,
+    scrub: (p: Uint8Array) => p,
+  };
+  const traffic = benchTraffic({
+    cards: a.cards,
+    idPrefix: `st${Date.now().toString(36)}`,
+    messagesMax: a.orders,
+    startMs: Date.now(),
+    ratePerSecond: 1_000_000,
+  });
+  const tokenize = (pan: string) => tokenizePan(pan, store.secret);
+  let applyMs = 0;
+  let items = 0;
+  let results = 0;
+  const statuses: Record<string, number> = {};
+  for (let done = false; !done; ) {
+    // build a buffer outside the clock: decode and validate are the pipeline's, not the storage's
+    const buffer: Item[] = [];
+    const nowMs = Date.now();
+    while (buffer.length < a.bufferItems) {
+      const next = traffic.next();
+      if (next.done) {
+        done = true;
+        break;
+      }
+      const msg = { subject: next.value.subject, data: next.value.data, receivedAtMs: nowMs };
+      const decoded = decodeOne(msg, { payloadBytesMax: DEFAULT_PAYLOAD_BYTES_MAX }, 'pay.batches.');
+      const item = validateOne(decoded, { tokenizePan: tokenize, clock: Date.now, futureSkewMs: 30_000 }, nowMs);
+      if (item.kind === 'order' || item.kind === 'rejected') buffer.push(item);
+    }
+    if (buffer.length === 0) break;
+    const t = performance.now();
+    const applied = await store.exclusive(() => applyBuffer(deps, buffer));
+    applyMs += performance.now() - t;
+    items += buffer.length;
+    results += applied.results.length;
+    for (const r of applied.results) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+  }
+  await store.close();
+  await send({ type: 'done', items, results, applyMs, commitMs, writeMs, opsWritten, statuses });
+}
+
+// ---- 3-6. the processor, under the load the parent offers ----------------------------------------------
+
+export interface ProcessorArgs {
+  dataDir: string;
+  natsUrl: string;
+  sync: boolean;
+  rules: boolean;
+  dashboard: boolean;
+  sampleMs: number;
+}
+
+class FakeTerminal extends Writable {
+  columns = 120;
+  rows = 40;
+  isTTY = true;
+  bytes = 0;
+  writes = 0;
+  override _write(chunk: Buffer | string, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    this.bytes += chunk.length;
+    this.writes++;
+    cb();
+  }
+}
+
+function fakeStdin(): NodeJS.ReadStream {
+  return Object.assign(new PassThrough(), {
+    isTTY: true,
+    setRawMode() {
+      return this;
+    },
+    ref() {
+      return this;
+    },
+    unref() {
+      return this;
+    },
+  }) as unknown as NodeJS.ReadStream;
+}
+
+async function processor(a: ProcessorArgs): Promise<void> {
+  const samples: [number, number, number][] = [];
+  const t0 = performance.now();
+  const sample = () => {
+    const m = process.memoryUsage();
+    samples.push([Math.round(performance.now() - t0), Math.round(m.rss / 2 ** 20), Math.round(m.heapUsed / 2 ** 20)]);
+  };
+  const sampler = setInterval(sample, a.sampleMs);
+  const runtime: Runtime = await startRuntime(
+    runtimeConfig({
+      dataDir: a.dataDir,
+      natsUrl: a.natsUrl,
+      sync: a.sync,
+      ...(a.rules ? {} : { rulesPath: false as const }),
+    }),
+  );
+  const startupMs = performance.now() - t0;
+  sample();
+  const statuses: Record<string, number> = {};
+  let results = 0;
+  runtime.processor.results$.subscribe((r) => {
+    results++;
+    statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+  });
+  let terminal: FakeTerminal | undefined;
+  let dashboard: ReturnType<typeof renderDashboard> | undefined;
+  if (a.dashboard) {
+    terminal = new FakeTerminal();
+    dashboard = renderDashboard(
+      { snapshots: toSnapshots(runtime.processor.metrics, Date.now, 100), actions: { ...runtime.actions, quit: () => undefined } },
+      {
+        stdout: terminal as unknown as NodeJS.WriteStream,
+        stderr: terminal as unknown as NodeJS.WriteStream,
+        stdin: fakeStdin(),
+        patchConsole: false,
+      },
+    );
+  }
+  await send({ type: 'ready', startupMs, atMs: Date.now() });
+  await receive('stop');
+  dashboard?.unmount();
+  await runtime.stop();
+  clearInterval(sampler);
+  sample();
+  await send({
+    type: 'done',
+    startupMs,
+    results,
+    statuses,
+    samples,
+    maxRssMB: process.resourceUsage().maxRSS / 1024,
+    risk: runtime.risk?.stats(),
+    dashboard: terminal ? { bytes: terminal.bytes, writes: terminal.writes } : undefined,
+  });
+}
+
+// ---- 7. the risk engine micro-bench --------------------------------------------------------------------
+
+async function risk(): Promise<void> {
+  await send({ type: 'done', ...(await benchRisk()) });
+}
+
+const [role, json] = process.argv.slice(2);
+const args = JSON.parse(json ?? '{}');
+const roles: Record<string, (a: never) => Promise<void>> = { broker, storage, processor, risk };
+const run = roles[role ?? ''];
+if (!run) throw new Error(`unknown worker role ${role}`);
+run(args as never).then(
+  async () => {
+    await sleep(20);
+    process.exit(0);
+  },
+  async (error: unknown) => {
+    await send({ type: 'error', message: (error as Error).stack ?? String(error) }).catch(() => undefined);
+    process.exit(1);
+  },
+);

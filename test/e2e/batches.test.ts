@@ -1,0 +1,230 @@
+// Batch payments against a real nats-server: atomic all-or-none, independent, control sums, interleaving,
+// duplicates of finished batches, limits, and a processor killed in the middle of an atomic batch.
+
+import type { NatsConnection } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OrderResult } from '../../src/domain/types.ts';
+import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
+import {
+  type Collected,
+  type Outgoing,
+  type SeededLedger,
+  balanceDiffs,
+  balances,
+  collect,
+  connectTest,
+  consumerCaughtUp,
+  json,
+  modelBalances,
+  publishAll,
+  seededLedger,
+  snapshotLedger,
+  startChildProcessor,
+  waitUntil,
+} from './harness.ts';
+import { type NatsServer, startNatsServer } from './nats-server.ts';
+
+type Wire = Record<string, unknown>;
+
+function batchOf(ledger: SeededLedger, batchId: string, n: number, opts: { overdraftAt?: number; amount?: string } = {}): Wire[] {
+  return Array.from({ length: n }, (_, i) => {
+    const card = ledger.usdCards[i % ledger.usdCards.length]!;
+    return {
+      id: `${batchId}-${i}`,
+      type: 'payment',
+      card: card.token,
+      merchant: ledger.merchants[i % ledger.merchants.length],
+      amount: i === opts.overdraftAt ? '999999.00' : (opts.amount ?? '1.00'),
+      currency: 'USD',
+      batchId,
+      createdAt: new Date().toISOString(),
+    };
+  });
+}
+
+const sumOf = (orders: Wire[]): string => {
+  const cents = orders.reduce((s, o) => s + BigInt(String(o.amount).replace('.', '')), 0n);
+  return `${cents / 100n}.${String(cents % 100n).padStart(2, '0')}`;
+};
+
+const header = (id: string, orders: Wire[], mode: 'atomic' | 'independent', controlSum = sumOf(orders)): Wire => ({
+  id,
+  count: orders.length,
+  controlSum,
+  currency: 'USD',
+  mode,
+});
+
+const headerOut = (h: Wire): Outgoing => ({ subject: `pay.batches.${h.id}`, data: json(h), via: 'js' });
+const orderOut = (o: Wire): Outgoing => ({ subject: 'pay.orders.erp', data: json(o), via: 'js', msgId: o.id as string });
+
+async function reportFor(c: Collected, batchId: string, n = 1): Promise<Record<string, unknown>> {
+  await waitUntil(`the report of ${batchId}`, () => (c.reports.get(batchId)?.length ?? 0) >= n, 30_000);
+  return c.reports.get(batchId)![n - 1]!;
+}
+
+async function resultsFor(c: Collected, orders: Wire[]): Promise<OrderResult[]> {
+  await waitUntil('a result for every order', () => orders.every((o) => c.byId.has(o.id as string)), 30_000);
+  return orders.map((o) => c.byId.get(o.id as string)![0]!);
+}
+
+describe('batches through a running processor', () => {
+  let server: NatsServer;
+  let ledger: SeededLedger;
+  let nc: NatsConnection;
+  let runtime: Runtime;
+  let c: Collected;
+
+  beforeAll(async () => {
+    server = await startNatsServer();
+    ledger = await seededLedger(500);
+    nc = await connectTest(server.url);
+    c = await collect(nc);
+    runtime = await startRuntime(runtimeConfig({ dataDir: ledger.dataDir, natsUrl: server.url, rulesPath: false }));
+  });
+
+  afterAll(async () => {
+    c?.stop();
+    await runtime?.stop();
+    await nc?.close().catch(() => undefined);
+    await server?.cleanup();
+    await ledger?.cleanup();
+  });
+
+  const balancesNow = async () => new Map([...(await balances(runtime.store))].map(([id, a]) => [id, a.balance]));
+
+  it('declines a 1,000-order atomic batch with one overdraft whole, names the failing order, and leaves the ledger untouched', async () => {
+    const before = await balancesNow();
+    const orders = batchOf(ledger, 'atomic-over', 1000, { overdraftAt: 617 });
+    await publishAll(nc, [headerOut(header('atomic-over', orders, 'atomic')), ...orders.map(orderOut)]);
+    const report = await reportFor(c, 'atomic-over');
+    expect(report).toMatchObject({
+      batchId: 'atomic-over',
+      mode: 'atomic',
+      status: 'declined',
+      count: 1000,
+      received: 1000,
+      firstFailure: { orderId: 'atomic-over-617', status: 'declined', reason: 'insufficient_funds' },
+    });
+    const results = await resultsFor(c, orders);
+    expect(results.every((r) => r.status === 'declined' && r.batchId === 'atomic-over')).toBe(true);
+    expect(results.filter((r) => r.reason !== 'batch_declined').map((r) => [r.orderId, r.reason])).toEqual([['atomic-over-617', 'insufficient_funds']]);
+    expect(await balancesNow()).toEqual(before);
+  });
+
+  it('applies the same batch as independent except the overdraft, and reports each status', async () => {
+    const before = await balancesNow();
+    const orders = batchOf(ledger, 'indep-over', 1000, { overdraftAt: 617 });
+    await publishAll(nc, [headerOut(header('indep-over', orders, 'independent')), ...orders.map(orderOut)]);
+    const report = await reportFor(c, 'indep-over');
+    expect(report).toMatchObject({
+      status: 'completed',
+      mode: 'independent',
+      perStatus: { approved: { count: 999, amount: '999.00' }, declined: { count: 1, amount: '999999.00' } },
+    });
+    const results = await resultsFor(c, orders);
+    expect(results.filter((r) => r.status !== 'approved').map((r) => [r.orderId, r.reason])).toEqual([['indep-over-617', 'insufficient_funds']]);
+    const model = modelBalances({ initial: before, cards: ledger.cards }, orders, (id) => c.byId.get(id)?.[0]?.status);
+    expect(balanceDiffs(model, await balances(runtime.store))).toEqual([]);
+  });
+
+  it('rejects a batch whose control sum is off by one cent before anything moves', async () => {
+    const before = await balancesNow();
+    const orders = batchOf(ledger, 'sum-off', 200, { amount: '2.50' });
+    const h = header('sum-off', orders, 'independent', '500.01');
+    expect(sumOf(orders)).toBe('500.00');
+    await publishAll(nc, [headerOut(h), ...orders.map(orderOut)]);
+    const report = await reportFor(c, 'sum-off');
+    expect(report).toMatchObject({ status: 'rejected', reason: 'control_sum_mismatch', controlSum: '500.01', receivedSum: '500.00' });
+    const results = await resultsFor(c, orders);
+    expect(new Set(results.map((r) => r.status))).toEqual(new Set(['rejected']));
+    expect(await balancesNow()).toEqual(before);
+  });
+
+  it('handles batches interleaved with each other and with ordinary traffic, headers before or after their orders', async () => {
+    const before = await balancesNow();
+    const a = batchOf(ledger, 'mix-a', 300, { amount: '3.00' });
+    const b = batchOf(ledger, 'mix-b', 200, { amount: '4.00' });
+    const plain = batchOf(ledger, 'plain', 400, { amount: '0.50' }).map(({ batchId: _drop, ...o }) => o);
+    const out: Outgoing[] = [headerOut(header('mix-a', a, 'atomic'))];
+    for (let i = 0; i < 400; i++) {
+      if (i < a.length) out.push(orderOut(a[i]!));
+      if (i < b.length) out.push(orderOut(b[i]!));
+      if (i === 150) out.push(headerOut(header('mix-b', b, 'independent')));
+      out.push(orderOut(plain[i]!));
+    }
+    await publishAll(nc, out);
+    expect(await reportFor(c, 'mix-a')).toMatchObject({ status: 'completed', perStatus: { approved: { count: 300, amount: '900.00' } } });
+    expect(await reportFor(c, 'mix-b')).toMatchObject({ status: 'completed', perStatus: { approved: { count: 200, amount: '800.00' } } });
+    const results = await resultsFor(c, [...a, ...b, ...plain]);
+    expect(results.filter((r) => r.status !== 'approved')).toEqual([]);
+    const model = modelBalances({ initial: before, cards: ledger.cards }, [...a, ...b, ...plain], (id) => c.byId.get(id)?.[0]?.status);
+    expect(balanceDiffs(model, await balances(runtime.store))).toEqual([]);
+  });
+
+  it('answers a republished finished batch header with its report marked duplicate, and moves nothing', async () => {
+    const before = await balancesNow();
+    const orders = batchOf(ledger, 'atomic-over', 1000, { overdraftAt: 617 });
+    await publishAll(nc, [{ ...headerOut(header('atomic-over', orders, 'atomic')), msgId: 'republished-header' }]);
+    const again = await reportFor(c, 'atomic-over', 2);
+    const { duplicate, ...rest } = again;
+    expect(duplicate).toBe(true);
+    expect(rest).toEqual(c.reports.get('atomic-over')![0]);
+    expect(await balancesNow()).toEqual(before);
+  });
+
+  it('rejects a header beyond the limits with a reason, and dead-letters it', async () => {
+    const h = { id: 'too-big', count: 10_001, controlSum: '10001.00', currency: 'USD', mode: 'atomic' };
+    await publishAll(nc, [headerOut(h)]);
+    expect(await reportFor(c, 'too-big')).toMatchObject({ batchId: 'too-big', status: 'rejected', reason: 'batch_too_large' });
+    await waitUntil('the dead letter', () => c.dlq.some((d) => d.subject === 'pay.dlq.batch_too_large'));
+    expect(c.dlq.find((d) => d.subject === 'pay.dlq.batch_too_large')!.reason).toBe('batch_too_large');
+  });
+});
+
+describe('an atomic batch across a crash', () => {
+  it('a processor SIGKILLed in the middle of an atomic batch applies it all or none after restart', async () => {
+    const server = await startNatsServer();
+    const ledger = await seededLedger(500);
+    const nc = await connectTest(server.url);
+    try {
+      const c = await collect(nc);
+      const orders = batchOf(ledger, 'payroll', 4000, { amount: '1.25' });
+      const ordinary = batchOf(ledger, 'walkin', 3000, { amount: '0.75' }).map(({ batchId: _drop, ...o }) => o);
+      let child = await startChildProcessor(ledger.dataDir, server.url);
+      try {
+        // header, the first half of the batch and ordinary traffic (whose results show progress)
+        const first: Outgoing[] = [headerOut(header('payroll', orders, 'atomic'))];
+        for (let i = 0; i < 2000; i++) first.push(orderOut(orders[i]!), orderOut(ordinary[i]!));
+        const published = publishAll(nc, first);
+        await waitUntil('part of the batch consumed', () => c.all.length >= 500, 30_000);
+        await child.kill('SIGKILL');
+        await published;
+        const rest: Outgoing[] = [];
+        for (let i = 2000; i < 4000; i++) {
+          rest.push(orderOut(orders[i]!));
+          if (i < 3000) rest.push(orderOut(ordinary[i]!));
+        }
+        await publishAll(nc, rest);
+        child = await startChildProcessor(ledger.dataDir, server.url);
+        await waitUntil('the batch report', () => c.reports.has('payroll'), 40_000);
+        await waitUntil('everything acknowledged', () => consumerCaughtUp(nc), 30_000);
+        expect(await child.stop()).toBe(0);
+      } finally {
+        await child.kill('SIGKILL');
+      }
+      c.stop();
+      expect(c.reports.get('payroll')![0]).toMatchObject({ status: 'completed', perStatus: { approved: { count: 4000, amount: '5000.00' } } });
+      const snap = await snapshotLedger(ledger.dataDir);
+      expect(snap.verify.violations).toEqual([]);
+      const statuses = new Set(orders.map((o) => snap.orders.get(o.id as string)?.status));
+      expect(statuses).toEqual(new Set(['approved']));
+      const model = modelBalances(ledger, [...orders, ...ordinary], (id) => snap.orders.get(id)?.status);
+      expect(balanceDiffs(model, snap.balances)).toEqual([]);
+    } finally {
+      await nc.close().catch(() => undefined);
+      await server.cleanup();
+      await ledger.cleanup();
+    }
+  }, 90_000);
+});

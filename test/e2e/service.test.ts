@@ -1,0 +1,139 @@
+// The request/reply service against a real nats-server: $SRV discovery, every operation, errors as data,
+// and the CLI giving the same JSON through the service as on the store directly.
+
+import type { NatsConnection } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
+import { ServiceCallError, callService } from '../../src/nats/service.ts';
+import { TEST_PANS } from '../domain/builders.ts';
+import {
+  type Collected,
+  type SeededLedger,
+  cli,
+  collect,
+  connectTest,
+  json,
+  publishAll,
+  seededLedger,
+  text,
+  waitUntil,
+} from './harness.ts';
+import { type NatsServer, startNatsServer } from './nats-server.ts';
+
+let server: NatsServer;
+let ledger: SeededLedger;
+let nc: NatsConnection;
+let runtime: Runtime | undefined;
+let c: Collected;
+
+const call = (op: string, args: Record<string, unknown> = {}) => callService(nc, { prefix: 'pay' }, op, args) as Promise<Record<string, unknown>>;
+
+beforeAll(async () => {
+  server = await startNatsServer();
+  ledger = await seededLedger(100);
+  nc = await connectTest(server.url);
+  c = await collect(nc);
+  runtime = await startRuntime(runtimeConfig({ dataDir: ledger.dataDir, natsUrl: server.url, rulesPath: false }));
+  // one order, so there is something to show
+  const card = ledger.usdCards[0]!;
+  await publishAll(nc, [
+    {
+      subject: 'pay.orders.pos',
+      data: json({ id: 'svc-pay-1', type: 'payment', card: card.token, merchant: ledger.merchants[0], amount: '42.00', currency: 'USD', createdAt: new Date().toISOString() }),
+      via: 'js',
+      msgId: 'svc-pay-1',
+    },
+  ]);
+  await waitUntil('the payment result', () => c.byId.has('svc-pay-1'));
+});
+
+afterAll(async () => {
+  c?.stop();
+  await runtime?.stop();
+  await nc?.close().catch(() => undefined);
+  await server?.cleanup();
+  await ledger?.cleanup();
+});
+
+describe('the request/reply service', () => {
+  it('answers $SRV.PING, $SRV.INFO and $SRV.STATS, through the services client and as plain requests', async () => {
+    const client = nc.services.client();
+    const pings = [];
+    for await (const p of await client.ping('paystream')) pings.push(p);
+    expect(pings).toHaveLength(1);
+    expect(pings[0]).toMatchObject({ name: 'paystream', version: '0.1.0' });
+    const infos = [];
+    for await (const i of await client.info('paystream')) infos.push(i);
+    const subjects = infos[0]!.endpoints.map((e) => e.subject);
+    expect(subjects).toEqual(expect.arrayContaining(['pay.svc.cards.register', 'pay.svc.orders.get', 'pay.svc.stats', 'pay.svc.review.list']));
+    const stats = [];
+    for await (const s of await client.stats('paystream')) stats.push(s);
+    expect(stats[0]!.endpoints?.length).toBeGreaterThan(5);
+    const plain = JSON.parse(text((await nc.request('$SRV.PING.paystream', new Uint8Array(), { timeout: 2000 })).data));
+    expect(plain).toMatchObject({ name: 'paystream', type: 'io.nats.micro.v1.ping_response' });
+  });
+
+  it('answers every operation with JSON named like the CLI output', async () => {
+    const reg = await call('cards.register', { pan: TEST_PANS.visa[0], expiry: '12/39', holder: 'Service Tester', currency: 'USD' });
+    expect(reg).toMatchObject({ created: true, card: { masked: expect.stringContaining('1111'), brand: 'visa' }, account: { balance: '0.00' } });
+    const token = (reg.card as { token: string }).token;
+    expect(await call('cards.lookup', { query: token })).toMatchObject({ cards: [{ token }] });
+    expect(await call('cards.freeze', { token })).toMatchObject({ card: { token, status: 'frozen' } });
+    expect(await call('cards.unfreeze', { token })).toMatchObject({ card: { token, status: 'active' } });
+    expect(await call('accounts.open', { owner: 'Tea House', currency: 'EUR', id: 'm-tea' })).toMatchObject({ account: { id: 'm-tea', currency: 'EUR', balance: '0.00' } });
+    expect(await call('accounts.deposit', { id: 'm-tea', amount: '10.50' })).toMatchObject({ account: { balance: '10.50' }, transfer: { amount: '10.50', kind: 'deposit' } });
+    expect(await call('accounts.get', { id: 'm-tea' })).toMatchObject({ account: { id: 'm-tea', balance: '10.50' }, transfers: [{ amount: '10.50' }] });
+    expect(await call('orders.get', { id: 'svc-pay-1' })).toMatchObject({ order: { orderId: 'svc-pay-1', status: 'approved', amount: '42.00' } });
+    expect(await call('stats')).toMatchObject({ processor: { orders: 1 } });
+    expect(await call('review.list')).toEqual({ orders: [] });
+  });
+
+  it('sends errors back as { error: { code, message } } at once, never as a timeout', async () => {
+    const started = Date.now();
+    const reply = await nc.request('pay.svc.orders.get', json({ id: 'no-such-order' }), { timeout: 5000 });
+    expect(JSON.parse(text(reply.data))).toEqual({ error: { code: 'unknown_order', message: expect.any(String) } });
+    const notJson = await nc.request('pay.svc.accounts.get', new TextEncoder().encode('{nope'), { timeout: 5000 });
+    expect(JSON.parse(text(notJson.data))).toMatchObject({ error: { code: 'invalid_request' } });
+    const missing = await nc.request('pay.svc.cards.freeze', json({}), { timeout: 5000 });
+    expect(JSON.parse(text(missing.data))).toMatchObject({ error: { code: 'invalid_request' } });
+    await expect(call('cards.freeze', { token: 'ab'.repeat(32) })).rejects.toMatchObject({ code: 'unknown_card' });
+    await expect(call('cards.register', { pan: '4111111111111112', expiry: '12/39', holder: 'X' })).rejects.toBeInstanceOf(ServiceCallError);
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+
+  it('the CLI prints byte-identical JSON through the service (processor running) and on the store (stopped)', async () => {
+    const unique = ledger.cards.find((x) => ledger.cards.filter((y) => y.last4 === x.last4).length === 1 && x.index === ledger.usdCards[0]!.index)
+      ?? ledger.cards.find((x) => ledger.cards.filter((y) => y.last4 === x.last4).length === 1)!;
+    const commands = [
+      ['cards', 'show', unique.last4, '--json'],
+      ['accounts', 'show', ledger.usdCards[0]!.accountId, '--json'],
+      ['accounts', 'show', 'm-tea', '--json'],
+      ['orders', 'show', 'svc-pay-1', '--json'],
+    ];
+    const base = ['--data', ledger.dataDir];
+    const viaService = [];
+    for (const cmd of commands) {
+      const out = await cli([...base, ...cmd]);
+      expect(out.code, `${cmd.join(' ')}: ${out.stderr}`).toBe(0);
+      viaService.push(out.stdout);
+    }
+    // through the service for real: the store is locked by this process
+    const locked = await cli([...base, 'stats', '--json']);
+    expect(locked.code, locked.stderr).toBe(0);
+
+    await runtime!.stop();
+    runtime = undefined;
+    const onStore = [];
+    for (const cmd of commands) {
+      const out = await cli([...base, ...cmd]);
+      expect(out.code, `${cmd.join(' ')}: ${out.stderr}`).toBe(0);
+      onStore.push(out.stdout);
+    }
+    expect(onStore).toEqual(viaService);
+    expect(JSON.parse(onStore[3]!)).toMatchObject({ order: { orderId: 'svc-pay-1', status: 'approved' } });
+    // and `stats` says no processor runs now
+    const stats = await cli([...base, 'stats', '--json']);
+    expect(stats.code).toBe(1);
+    expect(JSON.parse(stats.stdout)).toMatchObject({ error: { code: 'not_running' } });
+  }, 60_000);
+});
