@@ -67,7 +67,10 @@ export function decideBuffer(deps: ApplyDeps, ws: WorkingSet, items: Item[], buf
         const isDuplicate = ws.order(item.order.id) !== undefined;
         const verdict = riskVerdictFor(deps, ws, item, ctx.nowMs);
         const result = applyOrder(ws, item.order, verdict, ctx);
-        if (!isDuplicate) deps.risk?.observe(item.order, result, ctx.nowMs);
+        if (!isDuplicate && deps.risk) {
+          deps.risk.observe(item.order, result, ctx.nowMs);
+          ws.riskObserved.push({ orderId: item.order.id, atMs: ctx.nowMs });
+        }
         break;
       }
       case 'rejected': {

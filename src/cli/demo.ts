@@ -17,6 +17,7 @@ import { DEFAULT_TOPOLOGY } from '../nats/setup.ts';
 import { runtimeConfig, startRuntime } from '../processor/runtime.ts';
 import { readRecording } from '../recording/reader.ts';
 import type { Publisher } from '../../streams/publish.ts';
+import { configureLog } from '../log.ts';
 import type { GlobalOptions } from './context.ts';
 import { superviseRuntime } from './run.ts';
 
@@ -36,6 +37,7 @@ export function registerDemo(program: Command, _globals: () => GlobalOptions): v
     .action(async (o: { rate: number; dir: string; offline?: boolean; headless?: boolean; metricsPort?: number }) => {
       const headless = Boolean(o.headless) || !process.stdout.isTTY;
       const ledgerDir = path.join(o.dir, 'ledger');
+      configureLog(headless ? 'stderr' : { file: path.join(o.dir, 'paystream.log') });
       // the demo's cards and the bundled recording share one tokenization key; never a real one
       process.env.PAYSTREAM_SECRET = DEMO_SECRET_HEX;
       await rm(ledgerDir, { recursive: true, force: true });

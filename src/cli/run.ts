@@ -6,6 +6,8 @@ import { DEFAULT_TOPOLOGY } from '../nats/setup.ts';
 import { type Runtime, runtimeConfig, startRuntime } from '../processor/runtime.ts';
 import { toSnapshots } from '../../streams/metrics.ts';
 import { renderDashboard } from '../../ui/index.tsx';
+import path from 'node:path';
+import { configureLog, log } from '../log.ts';
 import { CliError, EXIT_USAGE, type GlobalOptions } from './context.ts';
 
 export interface RunFlags {
@@ -81,8 +83,11 @@ export async function superviseRuntime(runtime: Runtime, headless: boolean, extr
   process.on('SIGTERM', onSignal);
   const onHup = () => {
     runtime.reloadRules().then(
-      (r) => process.stderr.write(headless ? `rules reloaded: ${r.rules} rules\n` : ''),
-      (error: unknown) => processor.metrics.alert(Date.now(), 'error', `rules reload failed: ${(error as Error).message}`),
+      (r) => log().info({ rules: r.rules }, 'rules reloaded'),
+      (error: unknown) => {
+        log().error({ err: error }, 'rules reload failed; the old rules stay in force');
+        processor.metrics.alert(Date.now(), 'error', `rules reload failed: ${(error as Error).message}`);
+      },
     );
   };
   process.on('SIGHUP', onHup);
@@ -92,12 +97,11 @@ export async function superviseRuntime(runtime: Runtime, headless: boolean, extr
       snapshots: toSnapshots(processor.metrics, Date.now, 100),
       actions: { ...runtime.actions, quit: () => void stop() },
     });
-  } else {
-    process.stderr.write(
-      `paystream running: ledger ${runtime.store.dataDir}, NATS ${runtime.nc ? processor.options.natsUrl : 'offline'}` +
-        `${runtime.metricsPort ? `, metrics :${runtime.metricsPort}` : ''}\n`,
-    );
   }
+  log().info(
+    { ledger: runtime.store.dataDir, nats: runtime.nc ? processor.options.natsUrl : 'offline', metricsPort: runtime.metricsPort, pid: process.pid },
+    'paystream running',
+  );
   let failed = false;
   await processor.done.catch((error: unknown) => {
     failed = true;
@@ -109,6 +113,7 @@ export async function superviseRuntime(runtime: Runtime, headless: boolean, extr
   process.off('SIGTERM', onSignal);
   process.off('SIGHUP', onHup);
   const s = processor.stats;
+  log().info({ orders: s.orders, deadLetters: s.deadLetters, ordersPerSecond: Math.round(processor.ordersPerSecond()) }, 'paystream stopped');
   process.stderr.write(
     `processed ${s.orders} orders (${s.deadLetters} dead letters) in ${((Date.now() - s.startedAtMs) / 1000).toFixed(1)} s: ` +
       `${Math.round(processor.ordersPerSecond())} orders/s\n`,
@@ -121,6 +126,7 @@ export function registerRun(program: Command, globals: () => GlobalOptions): voi
     async (f: RunFlags) => {
       const g = globals();
       const headless = Boolean(f.headless) || !process.stdout.isTTY;
+      configureLog(headless ? 'stderr' : { file: path.join(g.data, 'paystream.log') });
       const runtime = await startRuntime(runtimeFrom(g, f));
       process.exitCode = await superviseRuntime(runtime, headless);
     },

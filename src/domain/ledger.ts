@@ -78,6 +78,8 @@ export class WorkingSet {
   readonly published: OrderResult[] = [];
   /** hold expiry times an order no longer has (its index entry must go): order id and the old time */
   readonly staleExpiries: { orderId: string; atMs: number }[] = [];
+  /** orders the risk engine observed, and when: indexed so its state can be rebuilt after a restart */
+  readonly riskObserved: { orderId: string; atMs: number }[] = [];
 
   account(id: string): Account | undefined {
     return this.accounts.get(id);

@@ -332,6 +332,7 @@ export class LedgerStore {
       }
     }
     for (const t of ws.transfers) this.pushTransfer(ops, t);
+    for (const o of ws.riskObserved) ops.push({ type: 'put', sublevel: this.index, key: `risk!${timeKey(o.atMs)}!${o.orderId}`, value: '' });
     ops.push(...extraOps);
     if (ops.length === 0) return;
     await this.write(ops);
@@ -556,6 +557,42 @@ export class LedgerStore {
       ids.push(key.slice(key.lastIndexOf('!') + 1));
     }
     return ids;
+  }
+
+  /**
+   * What the risk engine observed since `sinceMs` (newest `limit`, returned oldest first), to rebuild its
+   * state after a restart so its decisions do not change.
+   */
+  async riskHistory(sinceMs: number, limit = 200_000): Promise<{ record: OrderRecord; atMs: number }[]> {
+    const keys: string[] = [];
+    for await (const key of this.index.keys({ gte: `risk!${timeKey(sinceMs)}`, lt: 'risk!~', reverse: true, limit })) keys.push(key);
+    keys.reverse();
+    const out: { record: OrderRecord; atMs: number }[] = [];
+    for (let i = 0; i < keys.length; i += 5000) {
+      const slice = keys.slice(i, i + 5000);
+      const texts = await this.orders.getMany(slice.map((k) => k.slice(k.lastIndexOf('!') + 1)));
+      slice.forEach((key, j) => {
+        const text = texts[j];
+        if (text !== undefined) out.push({ record: decodeOrderRecord(text), atMs: Number(key.slice(5, 20)) });
+      });
+    }
+    return out;
+  }
+
+  /** Drops risk history older than `beforeMs` (a bounded number at a time). */
+  async pruneRiskHistory(beforeMs: number, limit = 10_000): Promise<number> {
+    const ops: BatchOp[] = [];
+    for await (const key of this.index.keys({ gte: 'risk!', lt: `risk!${timeKey(beforeMs)}`, limit })) {
+      ops.push({ type: 'del', sublevel: this.index, key });
+    }
+    if (ops.length > 0) await this.exclusive(() => this.write(ops));
+    return ops.length;
+  }
+
+  async reviewQueueSize(limit = 100_000): Promise<number> {
+    let n = 0;
+    for await (const _ of this.index.keys({ gte: 'review!', lt: 'review!~', limit })) n++;
+    return n;
   }
 
   async reviewQueue(limit = 500): Promise<OrderRecord[]> {

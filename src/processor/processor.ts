@@ -8,6 +8,7 @@ import { type ApplyOptions, DEFAULT_APPLY_OPTIONS } from '../domain/ledger.ts';
 import { MetricsAggregator, type ProcessedEvent } from '../domain/metrics.ts';
 import type { OrderResult } from '../domain/types.ts';
 import type { LedgerStore } from '../ledger/store.ts';
+import { log } from '../log.ts';
 import { type Topology, DEFAULT_TOPOLOGY, ensureTopology, streamNames, subjects } from '../nats/setup.ts';
 import { scrubPayload } from '../recording/scrub.ts';
 import { ackStage } from '../../streams/ack.ts';
@@ -91,6 +92,7 @@ export class Processor {
   private readonly stop$ = new Subject<void>();
   private subscription: Subscription | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeps = 0;
   private publisher: Publisher | undefined;
   private finished!: Promise<void>;
   private resolveFinished!: () => void;
@@ -159,6 +161,7 @@ export class Processor {
       .subscribe({
         next: (applied) => this.onApplied(applied),
         error: (error: unknown) => {
+          log().error({ err: error }, 'processor stopped on an error');
           this.metrics.setStatus({ state: 'stopped', lastError: String(error) });
           this.cleanup();
           this.rejectFinished(error);
@@ -211,9 +214,18 @@ export class Processor {
   private watchConnection(nc: NatsConnection): void {
     void (async () => {
       for await (const s of nc.status()) {
-        if (s.type === 'disconnect') this.metrics.setStatus({ connection: 'disconnected' });
-        else if (s.type === 'reconnecting') this.metrics.setStatus({ connection: 'reconnecting' });
-        else if (s.type === 'reconnect') this.metrics.setStatus({ connection: 'connected' });
+        const now = this.options.clock();
+        if (s.type === 'disconnect') {
+          this.metrics.setStatus({ connection: 'disconnected' });
+          this.metrics.alert(now, 'connection', 'NATS connection lost');
+          log().warn({ server: String(s.data) }, 'NATS connection lost');
+        } else if (s.type === 'reconnecting') {
+          this.metrics.setStatus({ connection: 'reconnecting' });
+        } else if (s.type === 'reconnect') {
+          this.metrics.setStatus({ connection: 'connected' });
+          this.metrics.alert(now, 'connection', 'NATS reconnected');
+          log().info({ server: String(s.data) }, 'NATS reconnected');
+        }
       }
     })().catch(() => undefined);
   }
@@ -234,8 +246,10 @@ export class Processor {
       this.publishResults(results);
       const timedOut = await this.batches.sweep(this.options.clock(), this.options.apply);
       for (const { batchId, report } of timedOut) this.publisher?.report(batchId, report);
-      this.metrics.setReviewQueueSize((await this.options.store.reviewQueue(10_000)).length);
+      this.metrics.setReviewQueueSize(await this.options.store.reviewQueueSize());
+      if (++this.sweeps % 60 === 0) await this.options.store.pruneRiskHistory(this.options.clock() - 24 * 3600_000);
     } catch (error) {
+      log().error({ err: error }, 'hold sweep failed');
       this.metrics.alert(this.options.clock(), 'error', `hold sweep failed: ${(error as Error).message}`);
     }
   }

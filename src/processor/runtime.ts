@@ -27,6 +27,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** The default rule set shipped in data/risk.yaml. */
 export const DEFAULT_RULES_PATH = path.resolve(here, '../../data/risk.yaml');
 
+/** how far back the risk state is rebuilt from (daily limits need a day) */
+export const RISK_HISTORY_MS = 24 * 3600_000;
+
 export interface RuntimeConfig {
   dataDir: string;
   natsUrl: string;
@@ -81,7 +84,18 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   try {
     if (!config.source) nc = await connectNats({ url: config.natsUrl, name: 'paystream-processor' });
     const rulesPath = config.rulesPath;
-    const risk = rulesPath ? new RiskEngine(await loadRules(rulesPath)) : undefined;
+    let risk: RiskEngine | undefined;
+    if (rulesPath) {
+      // rebuild the rule state (windows, averages, daily spend) from what the ledger saw, so a restart
+      // does not change decisions
+      const now = config.clock();
+      const history = await store.riskHistory(now - RISK_HISTORY_MS);
+      risk = RiskEngine.fromHistory(
+        await loadRules(rulesPath),
+        history.map(({ record, atMs }) => ({ order: record.order, result: record.result, atMs, ...(record.accountId ? { accountId: record.accountId } : {}) })),
+        now,
+      );
+    }
     const processor = new Processor(
       processorOptions({
         store,

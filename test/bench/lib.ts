@@ -27,7 +27,7 @@ export const MERCHANT_BALANCE = '10000000';
 const GENERATOR_CARDS = 2000;
 
 /** Children and seeding must tokenize PANs with the key the generator used. */
-export function useDemoSecret(): void {
+export function applyDemoSecret(): void {
   process.env.PAYSTREAM_SECRET = DEMO_SECRET_HEX;
 }
 
@@ -267,7 +267,7 @@ export class Worker {
     });
   }
 
-  next<T extends ChildMessage = ChildMessage>(type: string): Promise<T> {
+  next<T = ChildMessage>(type: string): Promise<T> {
     const i = this.queue.findIndex((m) => m.type === type || m.type === 'error');
     if (i >= 0) {
       const [m] = this.queue.splice(i, 1);

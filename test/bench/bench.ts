@@ -1,0 +1,600 @@
+// `npm run bench`: paystream against this machine's own limits, in one run, as one table (and JSON).
+// Broker limit, storage limit, end-to-end throughput and latency, memory, start-up, dashboard cost, risk.
+// Options: --quick (smoke run), --json, --orders N, --cards N, --seconds S, --mem-cards N, --only a,b,
+// --profile (CPU-profile the end-to-end processor), --keep (keep the work dir). Not part of `npm test`.
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import * as hdr from 'hdr-histogram-js';
+import type { JetStreamManager, NatsConnection } from 'nats';
+import { type EmbeddedNats, natsServerBinary, startNatsServer } from '../../src/nats/embedded.ts';
+import { connectNats, DEFAULT_TOPOLOGY, ensureTopology, streamNames } from '../../src/nats/setup.ts';
+import {
+  benchTraffic,
+  here,
+  machineInfo,
+  publishBacklog,
+  publishOne,
+  seededTemplate,
+  sleep,
+  applyDemoSecret,
+  waitAckFloor,
+  Worker,
+  workingCopy,
+} from './lib.ts';
+
+// ---- options --------------------------------------------------------------------------------------------
+
+const PHASES = ['risk', 'storage', 'broker', 'e2e', 'latency', 'dashboard', 'sync', 'memory'] as const;
+type Phase = (typeof PHASES)[number];
+
+export interface BenchOptions {
+  quick: boolean;
+  json: boolean;
+  /** orders in the sustained end-to-end run (and the broker-limit backlog) @default 1_000_000 (quick 60_000) */
+  orders: number;
+  /** cards in the end-to-end ledger @default 100_000 (quick 20_000) */
+  cards: number;
+  /** length of the fixed-load latency run @default 20 (quick 5) */
+  seconds: number;
+  /** cards in the ledger of the memory and start-up figures @default 1_000_000 (quick: --cards) */
+  memCards: number;
+  /** orders in each arm of the dashboard comparison and in the --sync run @default 200_000 (quick 20_000) */
+  armOrders: number;
+  /** headless/dashboard pairs, alternated so drift hits both arms alike @default 2 (quick 1) */
+  armPairs: number;
+  /** orders through the storage-limit run @default 500_000 (quick 40_000) */
+  storageOrders: number;
+  only: Set<Phase>;
+  profile: boolean;
+  keep: boolean;
+}
+
+function intArg(name: string, text: string | undefined, min: number, max: number): number {
+  const n = Number(text?.replace(/_/g, ''));
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer within ${min}..${max}, got ${text}`);
+  return n;
+}
+
+export function parseOptions(argv: string[]): BenchOptions {
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
+    const [key, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
+    if (['quick', 'json', 'profile', 'keep'].includes(key)) flags.set(key, true);
+    else if (['orders', 'cards', 'seconds', 'mem-cards', 'only', 'arm-orders', 'arm-pairs', 'storage-orders'].includes(key)) {
+      const value = inline ?? argv[++i];
+      if (value === undefined) throw new Error(`--${key} needs a value`);
+      flags.set(key, value);
+    } else throw new Error(`unknown option --${key} (see the top of test/bench/bench.ts)`);
+  }
+  const quick = flags.has('quick');
+  const get = (k: string) => (typeof flags.get(k) === 'string' ? (flags.get(k) as string) : undefined);
+  const orders = get('orders') ? intArg('--orders', get('orders'), 1000, 50_000_000) : quick ? 60_000 : 1_000_000;
+  const cards = get('cards') ? intArg('--cards', get('cards'), 100, 10_000_000) : quick ? 20_000 : 100_000;
+  const only = new Set<Phase>();
+  for (const p of (get('only') ?? PHASES.join(',')).split(',')) {
+    if (!PHASES.includes(p as Phase)) throw new Error(`--only takes ${PHASES.join(',')}, got ${p}`);
+    only.add(p as Phase);
+  }
+  if (only.has('latency')) only.add('e2e'); // the offered load is half of the measured maximum
+  return {
+    quick,
+    json: flags.has('json'),
+    orders,
+    cards,
+    seconds: get('seconds') ? intArg('--seconds', get('seconds'), 2, 3600) : quick ? 5 : 20,
+    memCards: get('mem-cards') ? intArg('--mem-cards', get('mem-cards'), 100, 10_000_000) : quick ? cards : 1_000_000,
+    armOrders: get('arm-orders') ? intArg('--arm-orders', get('arm-orders'), 1000, 10_000_000) : quick ? 20_000 : 200_000,
+    armPairs: get('arm-pairs') ? intArg('--arm-pairs', get('arm-pairs'), 1, 10) : quick ? 1 : 2,
+    storageOrders: get('storage-orders')
+      ? intArg('--storage-orders', get('storage-orders'), 1000, 50_000_000)
+      : quick
+        ? 40_000
+        : Math.min(orders, 500_000),
+    only,
+    profile: flags.has('profile'),
+    keep: flags.has('keep'),
+  };
+}
+
+// ---- figures --------------------------------------------------------------------------------------------
+
+interface Figure {
+  id: string;
+  label: string;
+  value: number;
+  unit: string;
+  target?: string;
+  pass?: boolean;
+  note?: string;
+}
+
+const figures: Figure[] = [];
+const extra: Record<string, unknown> = {};
+const started = performance.now();
+let jsonOnly = false;
+const log = (line: string) => {
+  const load = os.loadavg()[0]!.toFixed(2);
+  process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s, load ${load}] ${line}\n`);
+};
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const add = (f: Figure) => {
+  figures.push(f);
+  log(`${f.label}: ${fmt(f.value, f.unit === 'orders/s' ? 0 : 1)} ${f.unit}${f.pass === undefined ? '' : f.pass ? ' (pass)' : ' (FAIL)'}`);
+};
+const load1 = () => Number(os.loadavg()[0]!.toFixed(2));
+
+// ---- phases ---------------------------------------------------------------------------------------------
+
+interface ProcessorDone {
+  type: 'done';
+  startupMs: number;
+  results: number;
+  statuses: Record<string, number>;
+  samples: [number, number, number][];
+  maxRssMB: number;
+  risk?: { hitsByRule: Record<string, number> };
+  dashboard?: { bytes: number; writes: number };
+}
+
+interface ArmResult {
+  ordersPerSecond: number;
+  /** rate between 10% and 90% of the backlog: the warm-up and the tail left out */
+  steadyOrdersPerSecond: number;
+  seconds: number;
+  messages: number;
+  done: ProcessorDone;
+  load: number;
+}
+
+class Bench {
+  nats!: EmbeddedNats;
+  nc!: NatsConnection;
+  jsm!: JetStreamManager;
+  readonly stream = streamNames(DEFAULT_TOPOLOGY).orders;
+  private phaseSeq = 0;
+
+  constructor(
+    readonly o: BenchOptions,
+    readonly workDir: string,
+  ) {}
+
+  async startBroker(name: string): Promise<void> {
+    this.nats = await startNatsServer({ storeDir: path.join(this.workDir, `nats-${name}`) });
+    this.nc = await connectNats({ url: this.nats.url, name: 'bench' });
+    this.jsm = await this.nc.jetstreamManager();
+    await ensureTopology(this.nc, DEFAULT_TOPOLOGY);
+  }
+
+  async stopBroker(): Promise<void> {
+    await this.nc.drain().catch(() => undefined);
+    await this.nats.stop();
+    await rm(this.nats.storeDir, { recursive: true, force: true });
+  }
+
+  /** Pre-publishes `count` messages of fresh traffic (createdAt ~ now) for `cards` cards. */
+  async backlog(count: number, cards: number): Promise<{ firstSeq: number; lastSeq: number; rate: number }> {
+    const before = (await this.jsm.streams.info(this.stream)).state.last_seq;
+    const r = await publishBacklog(
+      this.nc,
+      this.jsm,
+      this.stream,
+      benchTraffic({
+        cards,
+        idPrefix: `b${(this.phaseSeq++).toString(36)}${Date.now().toString(36)}`,
+        messagesMax: count,
+        startMs: Date.now(),
+        ratePerSecond: 1_000_000,
+      }),
+    );
+    log(`published ${fmt(r.sent)} messages in ${r.seconds.toFixed(1)} s (${fmt(r.sent / r.seconds)}/s); stream at ${fmt(r.lastSeq)}`);
+    return { firstSeq: before + 1, lastSeq: r.lastSeq, rate: r.sent / r.seconds };
+  }
+
+  processor(dataDir: string, options: { sync?: boolean; dashboard?: boolean; profile?: string }): Worker {
+    const execArgv = options.profile
+      ? ['--cpu-prof', '--cpu-prof-dir', path.dirname(options.profile), '--cpu-prof-name', path.basename(options.profile)]
+      : [];
+    return new Worker(
+      'processor',
+      { dataDir, natsUrl: this.nats.url, sync: options.sync ?? false, rules: true, dashboard: options.dashboard ?? false, sampleMs: 250 },
+      execArgv,
+    );
+  }
+
+  /** Waits until the processor has acked the backlog; returns its rates. The worker keeps running. */
+  async drainBacklog(worker: Worker, firstSeq: number, lastSeq: number): Promise<Omit<ArmResult, 'done'> & { startupMs: number }> {
+    const ready = await worker.next<{ type: 'ready'; startupMs: number; atMs: number }>('ready');
+    const messages = lastSeq - firstSeq + 1;
+    const marks: { at10?: number; at90?: number } = {};
+    const doneAt = await waitAckFloor(this.jsm, this.stream, DEFAULT_TOPOLOGY.durable, lastSeq, {
+      onPoll: (floor) => {
+        const share = (floor - firstSeq + 1) / messages;
+        if (share >= 0.1 && marks.at10 === undefined) marks.at10 = Date.now();
+        if (share >= 0.9 && marks.at90 === undefined) marks.at90 = Date.now();
+      },
+    });
+    const seconds = (doneAt - ready.atMs) / 1000;
+    const steady = marks.at10 !== undefined && marks.at90 !== undefined && marks.at90 > marks.at10 ? (0.8 * messages) / ((marks.at90 - marks.at10) / 1000) : messages / seconds;
+    return { ordersPerSecond: messages / seconds, steadyOrdersPerSecond: steady, seconds, messages, startupMs: ready.startupMs, load: load1() };
+  }
+
+  async stopProcessor(worker: Worker): Promise<ProcessorDone> {
+    worker.send({ type: 'stop' });
+    const done = await worker.next<ProcessorDone>('done');
+    await worker.exited;
+    return done;
+  }
+
+  /** One processor run over a fresh backlog of `count` orders. */
+  async arm(dataDir: string, count: number, options: { sync?: boolean; dashboard?: boolean }): Promise<ArmResult> {
+    const { firstSeq, lastSeq } = await this.backlog(count, this.o.cards);
+    const worker = this.processor(dataDir, options);
+    try {
+      const r = await this.drainBacklog(worker, firstSeq, lastSeq);
+      return { ...r, done: await this.stopProcessor(worker) };
+    } finally {
+      worker.kill();
+    }
+  }
+}
+
+function rssFigures(samples: [number, number, number][], fromMs: number) {
+  const run = samples.filter(([t]) => t >= fromMs);
+  const half = run.length >> 1;
+  const peak = (s: typeof run) => s.reduce((m, [, rss]) => Math.max(m, rss), 0);
+  return { peakMB: peak(run), firstHalfPeakMB: peak(run.slice(0, half)), secondHalfPeakMB: peak(run.slice(half)) };
+}
+
+async function phaseRisk(): Promise<void> {
+  const w = new Worker('risk', {});
+  const r = await w.next<{ type: 'done'; ordersPerSecondNoRules: number; ordersPerSecondDefaultRules: number }>('done');
+  await w.exited;
+  add({ id: 'risk.noRules', label: 'risk engine, no rules (evaluate+observe)', value: r.ordersPerSecondNoRules, unit: 'orders/s' });
+  add({ id: 'risk.defaultRules', label: 'risk engine, default rules (data/risk.yaml)', value: r.ordersPerSecondDefaultRules, unit: 'orders/s' });
+}
+
+async function phaseStorage(o: BenchOptions, template: string, workDir: string): Promise<void> {
+  const dataDir = await workingCopy(template, path.join(workDir, 'ledger-storage'));
+  const w = new Worker('storage', { dataDir, cards: o.cards, orders: o.storageOrders, bufferItems: 2000, sync: false });
+  const r = await w.next<{ type: 'done'; items: number; applyMs: number; commitMs: number; writeMs: number; opsWritten: number; statuses: Record<string, number> }>('done');
+  await w.exited;
+  await rm(dataDir, { recursive: true, force: true });
+  extra.storage = { ...r, type: undefined, opsPerOrder: r.opsWritten / r.items, load: load1() };
+  add({
+    id: 'storage.commit',
+    label: 'storage limit: ledger commit (encode + one LevelDB batch of 2000)',
+    value: r.items / (r.commitMs / 1000),
+    unit: 'orders/s',
+    note: `${(r.opsWritten / r.items).toFixed(1)} LevelDB ops an order; db.batch alone ${fmt(r.items / (r.writeMs / 1000))} orders/s`,
+  });
+  add({
+    id: 'storage.apply',
+    label: 'storage: apply stage without NATS (prefetch + decide + commit)',
+    value: r.items / (r.applyMs / 1000),
+    unit: 'orders/s',
+  });
+}
+
+async function phaseBroker(b: Bench, o: BenchOptions, firstSeq: number, lastSeq: number): Promise<number> {
+  const expected = lastSeq - firstSeq + 1;
+  const runOne = async (ack: 'all' | 'explicit') => {
+    const w = new Worker('broker', {
+      natsUrl: b.nats.url,
+      stream: b.stream,
+      durable: `bench-${ack}`,
+      ack,
+      ackEvery: 1000,
+      pullBatch: 4000,
+      maxAckPending: DEFAULT_TOPOLOGY.maxAckPending,
+      expected,
+    });
+    const r = await w.next<{ type: 'done'; count: number; seconds: number }>('done');
+    await w.exited;
+    return r.count / r.seconds;
+  };
+  const batched = await runOne('all');
+  add({ id: 'broker.batchedAcks', label: 'broker limit: 1 process, AckPolicy.All, ack every 1000', value: batched, unit: 'orders/s' });
+  const perMessage = await runOne('explicit');
+  add({
+    id: 'broker.perMessageAcks',
+    label: 'broker limit: 1 process, per-message acks',
+    value: perMessage,
+    unit: 'orders/s',
+    note: `batched acks are ${(batched / perMessage).toFixed(1)}x faster`,
+  });
+  void o;
+  return batched;
+}
+
+/** Half of the measured maximum, offered for `seconds`; latency from publish to the result at a subscriber. */
+async function phaseLatency(b: Bench, o: BenchOptions, rate: number): Promise<void> {
+  const sentAt = new Map<string, number>();
+  const warmupMs = o.quick ? 1000 : 3000;
+  const toResult = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+  const reported = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+  let t0 = Number.POSITIVE_INFINITY;
+  let late = 0;
+  const decoder = new TextDecoder();
+  const sub = b.nc.subscribe('pay.results.>', {
+    callback: (_err, msg) => {
+      const now = performance.now();
+      const id = msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
+      const at = sentAt.get(id);
+      if (at === undefined) return;
+      sentAt.delete(id);
+      if (at - t0 < warmupMs) return;
+      toResult.recordValue(Math.max(1, Math.round((now - at) * 1000)));
+      const latencyMs = (JSON.parse(decoder.decode(msg.data)) as { latencyMs?: number }).latencyMs;
+      if (typeof latencyMs === 'number') reported.recordValue(Math.max(1, Math.round(latencyMs * 1000)));
+      if (now - at > 50) late++;
+    },
+  });
+  await b.nc.flush();
+  const before = (await b.jsm.streams.info(b.stream)).state.last_seq;
+  const traffic = benchTraffic({
+    cards: o.cards,
+    idPrefix: `lat${Date.now().toString(36)}`,
+    messagesMax: Math.ceil(rate * o.seconds) + 10,
+    startMs: Date.now(),
+    ratePerSecond: rate,
+  });
+  t0 = performance.now();
+  let sent = 0;
+  for (let elapsed = 0; elapsed < o.seconds * 1000; elapsed = performance.now() - t0) {
+    const due = Math.floor((rate * elapsed) / 1000);
+    while (sent < due) {
+      const next = traffic.next();
+      if (next.done) break;
+      publishOne(b.nc, next.value);
+      if (next.value.orderId !== undefined) sentAt.set(next.value.orderId, performance.now());
+      sent++;
+    }
+    await sleep(1);
+  }
+  const actualRate = sent / ((performance.now() - t0) / 1000);
+  await b.nc.flush();
+  let last = before;
+  for (let stable = 0; stable < 3; stable++) {
+    const seq = (await b.jsm.streams.info(b.stream)).state.last_seq;
+    if (seq !== last) stable = 0;
+    last = seq;
+    await sleep(100);
+  }
+  await waitAckFloor(b.jsm, b.stream, DEFAULT_TOPOLOGY.durable, last);
+  await sleep(500);
+  sub.unsubscribe();
+  const ms = (h: typeof toResult, p: number) => h.getValueAtPercentile(p) / 1000;
+  extra.latency = {
+    offeredOrdersPerSecond: rate,
+    achievedPublishRate: actualRate,
+    seconds: o.seconds,
+    warmupMs,
+    samples: toResult.totalCount,
+    unanswered: sentAt.size,
+    over50ms: late,
+    publishToResultMs: { p50: ms(toResult, 50), p90: ms(toResult, 90), p99: ms(toResult, 99), p999: ms(toResult, 99.9), max: toResult.maxValue / 1000 },
+    processorReportedMs: { p50: ms(reported, 50), p99: ms(reported, 99), max: reported.maxValue / 1000 },
+    load: load1(),
+  };
+  add({ id: 'latency.p50', label: `latency p50, publish -> result, at ${fmt(actualRate)} orders/s (50% of max)`, value: ms(toResult, 50), unit: 'ms' });
+  add({
+    id: 'latency.p99',
+    label: `latency p99, publish -> result, at ${fmt(actualRate)} orders/s`,
+    value: ms(toResult, 99),
+    unit: 'ms',
+    target: '< 50 ms',
+    pass: ms(toResult, 99) < 50,
+    note: `${fmt(toResult.totalCount)} samples after ${warmupMs / 1000} s warm-up; processor-side p99 ${ms(reported, 99).toFixed(1)} ms; ${sentAt.size} unanswered`,
+  });
+  toResult.destroy();
+  reported.destroy();
+}
+
+async function phaseE2e(b: Bench, o: BenchOptions, dataDir: string, brokerLimit: number | undefined, backlog: { firstSeq: number; lastSeq: number }): Promise<number> {
+  const profile = o.profile ? path.join(here, 'results', 'profiles', `e2e-${Date.now()}.cpuprofile`) : undefined;
+  if (profile) await mkdir(path.dirname(profile), { recursive: true });
+  const worker = b.processor(dataDir, profile ? { profile } : {});
+  try {
+    const r = await b.drainBacklog(worker, backlog.firstSeq, backlog.lastSeq);
+    const ratio = brokerLimit ? r.ordersPerSecond / brokerLimit : undefined;
+    add({
+      id: 'e2e.ordersPerSecond',
+      label: `e2e headless, ${fmt(o.cards)} cards, default rules, ${fmt(r.messages)} orders in ${r.seconds.toFixed(1)} s`,
+      value: r.ordersPerSecond,
+      unit: 'orders/s',
+      note: `steady (10-90%) ${fmt(r.steadyOrdersPerSecond)} orders/s`,
+    });
+    if (ratio !== undefined) {
+      add({ id: 'e2e.ratioToBroker', label: 'e2e / broker limit (batched acks)', value: ratio * 100, unit: '%', target: '>= 50%', pass: ratio >= 0.5 });
+    }
+    const loadAtMax = r.load;
+    if (o.only.has('latency')) await phaseLatency(b, o, Math.round(r.ordersPerSecond / 2));
+    const done = await b.stopProcessor(worker);
+    const rss = rssFigures(done.samples, 0);
+    extra.e2e = { ...r, load: loadAtMax, statuses: done.statuses, results: done.results, riskHits: done.risk?.hitsByRule, rss, maxRssMB: done.maxRssMB, profile };
+    add({ id: 'e2e.peakRss', label: `processor peak RSS, ${fmt(o.cards)} cards (e2e + latency run)`, value: done.maxRssMB, unit: 'MB' });
+    return r.ordersPerSecond;
+  } finally {
+    worker.kill();
+  }
+}
+
+async function phaseArms(b: Bench, o: BenchOptions, dataDir: string): Promise<void> {
+  const headless: ArmResult[] = [];
+  const dashboard: ArmResult[] = [];
+  if (o.only.has('dashboard')) {
+    for (let i = 0; i < o.armPairs; i++) {
+      headless.push(await b.arm(dataDir, o.armOrders, {}));
+      log(`headless arm ${i + 1}: ${fmt(headless.at(-1)!.ordersPerSecond)} orders/s`);
+      dashboard.push(await b.arm(dataDir, o.armOrders, { dashboard: true }));
+      log(`dashboard arm ${i + 1}: ${fmt(dashboard.at(-1)!.ordersPerSecond)} orders/s (${fmt(dashboard.at(-1)!.done.dashboard?.writes ?? 0)} terminal writes)`);
+    }
+  }
+  const mean = (arms: ArmResult[]) => arms.reduce((s, a) => s + a.ordersPerSecond, 0) / arms.length;
+  if (dashboard.length > 0) {
+    const cost = 1 - mean(dashboard) / mean(headless);
+    const frames = dashboard.map((d) => d.done.dashboard);
+    extra.dashboard = {
+      headless: headless.map((a) => ({ ordersPerSecond: a.ordersPerSecond, seconds: a.seconds, load: a.load })),
+      dashboard: dashboard.map((a) => ({ ordersPerSecond: a.ordersPerSecond, seconds: a.seconds, load: a.load, terminal: a.done.dashboard })),
+      terminal: '120x40 fake TTY, toSnapshots at 100 ms',
+    };
+    add({
+      id: 'dashboard.cost',
+      label: `dashboard cost (Ink at 10 fps vs headless, ${o.armPairs} x ${fmt(o.armOrders)} orders each)`,
+      value: cost * 100,
+      unit: '%',
+      target: '< 5%',
+      pass: cost < 0.05,
+      note: `headless ${fmt(mean(headless))}, dashboard ${fmt(mean(dashboard))} orders/s; ${fmt(frames.reduce((s, f) => s + (f?.writes ?? 0), 0))} frames written`,
+    });
+  }
+  if (o.only.has('sync')) {
+    const sync = await b.arm(dataDir, o.armOrders, { sync: true });
+    const base = headless.length > 0 ? mean(headless) : (await b.arm(dataDir, o.armOrders, {})).ordersPerSecond;
+    extra.sync = { ordersPerSecond: sync.ordersPerSecond, seconds: sync.seconds, headlessOrdersPerSecond: base, load: sync.load };
+    add({
+      id: 'e2e.sync',
+      label: `e2e with --sync (fsync per ledger write), ${fmt(o.armOrders)} orders`,
+      value: sync.ordersPerSecond,
+      unit: 'orders/s',
+      note: `durability cost ${((1 - sync.ordersPerSecond / base) * 100).toFixed(1)}% vs headless ${fmt(base)} orders/s`,
+    });
+  }
+}
+
+async function phaseMemory(b: Bench, o: BenchOptions, template: string, workDir: string): Promise<void> {
+  const dataDir = await workingCopy(template, path.join(workDir, 'ledger-mem'));
+  const { firstSeq, lastSeq } = await b.backlog(o.orders, o.memCards);
+  const worker = b.processor(dataDir, {});
+  try {
+    const r = await b.drainBacklog(worker, firstSeq, lastSeq);
+    const done = await b.stopProcessor(worker);
+    const rss = rssFigures(done.samples, done.startupMs);
+    const growth = rss.secondHalfPeakMB - rss.firstHalfPeakMB;
+    extra.memory = { cards: o.memCards, ...r, rss, maxRssMB: done.maxRssMB, statuses: done.statuses, samples: done.samples };
+    add({
+      id: 'memory.startup',
+      label: `start-up with ${fmt(o.memCards)} cards (open ledger, caches, rules, topology)`,
+      value: done.startupMs / 1000,
+      unit: 's',
+      target: '< 5 s',
+      pass: done.startupMs < 5000,
+    });
+    add({
+      id: 'memory.peakRss',
+      label: `processor peak RSS, ${fmt(o.memCards)} cards, ${fmt(r.messages)} orders`,
+      value: done.maxRssMB,
+      unit: 'MB',
+      target: '< 300 MB',
+      pass: done.maxRssMB < 300,
+      note: `${fmt(r.ordersPerSecond)} orders/s on this ledger`,
+    });
+    add({
+      id: 'memory.growth',
+      label: 'RSS growth, peak of 2nd half - peak of 1st half of the run',
+      value: growth,
+      unit: 'MB',
+      target: '< 10% of peak (flat)',
+      pass: growth < 0.1 * rss.peakMB,
+    });
+  } finally {
+    worker.kill();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+// ---- the table ------------------------------------------------------------------------------------------
+
+function table(): string {
+  const rows = figures.map((f) => [
+    f.label,
+    `${fmt(f.value, f.unit === 'orders/s' || f.unit === 'MB' ? 0 : f.unit === 's' ? 2 : 1)} ${f.unit}`,
+    f.target ?? '',
+    f.pass === undefined ? '' : f.pass ? 'pass' : 'FAIL',
+  ]);
+  const head = ['figure', 'value', 'target', ''];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ').trimEnd();
+  const notes = figures.filter((f) => f.note).map((f) => `  ${f.label}: ${f.note}`);
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line), '', 'notes:', ...notes].join('\n');
+}
+
+// ---- main -----------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  jsonOnly = o.json;
+  applyDemoSecret();
+  const binary = natsServerBinary();
+  const machine = machineInfo(binary);
+  const workDir = path.join(os.tmpdir(), `paystream-bench-run-${process.pid}`);
+  await mkdir(workDir, { recursive: true });
+  log(`work dir ${workDir}; ${machine.cpus} cpus, node ${machine.node}, ${machine.natsServer}`);
+  const b = new Bench(o, workDir);
+  try {
+    const template = await seededTemplate(o.cards, log);
+    if (o.only.has('risk')) await phaseRisk();
+    if (o.only.has('storage')) await phaseStorage(o, template, workDir);
+    const needsBroker = ['broker', 'e2e', 'latency', 'dashboard', 'sync'].some((p) => o.only.has(p as Phase));
+    if (needsBroker) {
+      await b.startBroker('main');
+      const ledger = await workingCopy(template, path.join(workDir, 'ledger-e2e'));
+      const backlog = await b.backlog(o.orders, o.cards);
+      extra.publish = { orders: o.orders, ordersPerSecond: backlog.rate };
+      const brokerLimit = o.only.has('broker') ? await phaseBroker(b, o, backlog.firstSeq, backlog.lastSeq) : undefined;
+      if (o.only.has('e2e')) await phaseE2e(b, o, ledger, brokerLimit, backlog);
+      else {
+        // the arms need the backlog consumed first
+        const w = b.processor(ledger, {});
+        await b.drainBacklog(w, backlog.firstSeq, backlog.lastSeq);
+        await b.stopProcessor(w);
+      }
+      if (o.only.has('dashboard') || o.only.has('sync')) await phaseArms(b, o, ledger);
+      await b.stopBroker();
+      await rm(ledger, { recursive: true, force: true });
+    }
+    if (o.only.has('memory')) {
+      const memTemplate = o.memCards === o.cards ? template : await seededTemplate(o.memCards, log);
+      await b.startBroker('mem');
+      await phaseMemory(b, o, memTemplate, workDir);
+      await b.stopBroker();
+    }
+  } finally {
+    await b.nats?.stop().catch(() => undefined);
+    if (!o.keep) await rm(workDir, { recursive: true, force: true });
+  }
+  const totalSeconds = (performance.now() - started) / 1000;
+  const report = {
+    at: new Date().toISOString(),
+    machine: { ...machine, loadAverageAtEnd: os.loadavg().map((l) => Number(l.toFixed(2))) },
+    options: { ...o, only: [...o.only] },
+    totalSeconds,
+    figures,
+    allPass: figures.every((f) => f.pass !== false),
+    details: extra,
+  };
+  const resultsDir = path.join(here, 'results');
+  await mkdir(resultsDir, { recursive: true });
+  await writeFile(path.join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  if (jsonOnly) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else {
+    process.stdout.write(
+      `\npaystream bench: ${machine.cpus} x ${machine.cpuModel}, ${machine.memoryMB} MB, node ${machine.node}, ${machine.natsServer}\n` +
+        `load average ${machine.loadAverageAtStart.join(' ')} at start, ${report.machine.loadAverageAtEnd.join(' ')} at end; ${totalSeconds.toFixed(0)} s\n\n` +
+        `${table()}\n\nwritten to test/bench/results/latest.json\n`,
+    );
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);
