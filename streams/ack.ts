@@ -5,12 +5,12 @@ import { concatMap, type OperatorFunction } from 'rxjs';
 import type { AppliedBuffer } from './types.ts';
 
 export const ackStage =
-  (flush: () => Promise<void> = async () => undefined): OperatorFunction<AppliedBuffer, AppliedBuffer> =>
+  (flush: (applied: AppliedBuffer) => Promise<void> = async () => undefined): OperatorFunction<AppliedBuffer, AppliedBuffer> =>
   (source) =>
     source.pipe(
       concatMap(async (applied) => {
         if (applied.lastMessage?.ack) {
-          await flush();
+          await flush(applied);
           applied.lastMessage.ack();
         }
         return applied;

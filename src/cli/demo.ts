@@ -65,7 +65,7 @@ export function registerDemo(program: Command, _globals: () => GlobalOptions): v
           runtimeConfig({
             dataDir: ledgerDir,
             topology,
-            source: recordingSource(() => readRecording(SAMPLE_RECORDING), { speed: 1, loop: true, realTime: true, signal: abort.signal }),
+            source: recordingSource(() => readRecording(SAMPLE_RECORDING), { speed: 1, loop: true, wallClock: true, signal: abort.signal }),
             publisher: sink,
             ...metrics,
           }),

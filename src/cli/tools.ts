@@ -9,12 +9,12 @@ import { BatchFileError, parseBatchFile } from '../domain/batchfile.ts';
 import { DEMO_SEED, demoCardCurrency, demoCardPans, demoMerchants } from '../domain/generate.ts';
 import { loadSecret } from '../ledger/store.ts';
 import { verifyLedger } from '../ledger/verify.ts';
-import { pacedPublish, publishGenerated, recordLineMsgId, recordingSource, reprefix } from '../nats/loadgen.ts';
+import { pacedPublish, publishGenerated, recordLineMsgId, recordingSource, relabel, reprefix, shiftCreated } from '../nats/loadgen.ts';
 import { connectNats, DEFAULT_TOPOLOGY } from '../nats/setup.ts';
 import { runtimeConfig, startRuntime } from '../processor/runtime.ts';
 import { readRecording } from '../recording/reader.ts';
 import { openRecordingWriter } from '../recording/writer.ts';
-import { toRecordLine } from '../recording/line.ts';
+import { payloadBytes, toRecordLine } from '../recording/line.ts';
 import type { Publisher } from '../../streams/publish.ts';
 import type { OrderResult } from '../domain/types.ts';
 import { CliError, EXIT_USAGE, type GlobalOptions, print } from './context.ts';
@@ -130,10 +130,11 @@ export function registerTools(program: Command, globals: Globals): void {
     .option('--subject-prefix <prefix>', 'replace the first subject token (e.g. pay -> staging)')
     .option('--loop', 'start again at the end (later passes get fresh order ids)')
     .option('--offline', 'no broker: feed the file straight into the pipeline and the ledger at --data')
+    .option('--keep-created-at', 'online: send createdAt as recorded (by default it moves with the replay, so orders are as fresh as they were)')
     .option('--results <file>', 'with --offline: write every result as NDJSON')
     .option('--no-risk', 'with --offline: without risk rules')
     .option('--json', 'print the summary as JSON')
-    .action(async (file: string, o: { speed: string; subjectPrefix?: string; loop?: boolean; offline?: boolean; results?: string; risk: boolean }) => {
+    .action(async (file: string, o: { speed: string; subjectPrefix?: string; loop?: boolean; offline?: boolean; keepCreatedAt?: boolean; results?: string; risk: boolean }) => {
       const g = globals();
       const speed = parseSpeed(o.speed);
       const total = o.loop ? undefined : await countLines(file);
@@ -142,14 +143,14 @@ export function registerTools(program: Command, globals: Globals): void {
       if (o.offline) {
         const results: OrderResult[] = [];
         const sink: Publisher = { result: (r) => results.push(r), report: () => undefined, deadLetter: () => undefined };
-        const realTime = Number.isFinite(speed);
+        // virtual time: the recording's clock is the processor's, so any speed gives the same ledger
         const runtime = await startRuntime(
           runtimeConfig({
             dataDir: g.data,
             topology: { ...DEFAULT_TOPOLOGY, prefix: o.subjectPrefix ?? DEFAULT_TOPOLOGY.prefix },
-            source: recordingSource(() => readRecording(file), { speed, loop: Boolean(o.loop), realTime, signal: abort.signal, onProgress: progress }),
+            source: recordingSource(() => readRecording(file), { speed, loop: Boolean(o.loop), wallClock: false, signal: abort.signal, onProgress: progress }),
             publisher: sink,
-            virtualTime: !realTime,
+            virtualTime: true,
             ...(o.risk === false ? { rulesPath: false as const } : {}),
           }),
         );
@@ -174,13 +175,15 @@ export function registerTools(program: Command, globals: Globals): void {
             nc,
             readRecording(file),
             (line) => {
+              let payload = pass > 0 ? relabel(line.payload, pass) : line.payload;
+              if (!o.keepCreatedAt) payload = shiftCreated(payload, Date.now() - line.receivedAtMs);
               const out: { subject: string; data: Uint8Array; msgId?: string; atMs: number } = {
                 subject: reprefix(line.subject, o.subjectPrefix),
-                data: new TextEncoder().encode(line.payload),
+                data: line.payloadBase64 === undefined ? new TextEncoder().encode(payload) : payloadBytes(line),
                 atMs: line.receivedAtMs,
               };
               const msgId = recordLineMsgId(line);
-              if (msgId && pass === 0) out.msgId = msgId;
+              if (msgId) out.msgId = pass > 0 ? `${msgId}L${pass}` : msgId;
               return out;
             },
             { speed, signal: abort.signal, onProgress: (n) => progress(sent + n) },

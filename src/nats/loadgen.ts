@@ -104,13 +104,14 @@ export function recordLineMsgId(line: RecordLine): string | undefined {
 }
 
 /**
- * A recording as the pipeline's source, with no broker (replay --offline). With `realTime` the messages
- * arrive paced at `speed` and stamped with the wall clock; without, as fast as the pipeline takes them,
- * stamped with their recorded time (deterministic: replays decide identically).
+ * A recording as the pipeline's source, with no broker (replay --offline). Paced at `speed` (Infinity: as
+ * fast as the pipeline takes it). Without `wallClock` each message keeps its recorded time, which becomes
+ * the processor's clock (virtual time), so replays decide identically at any speed. With `wallClock` (the
+ * demo's live loop) messages are stamped now and their createdAt moved by the same delta.
  */
 export function recordingSource(
   lines: () => AsyncIterable<RecordLine>,
-  options: { speed: number; loop: boolean; realTime: boolean; signal?: AbortSignal; onProgress?: (sent: number) => void },
+  options: { speed: number; loop: boolean; wallClock: boolean; signal?: AbortSignal; onProgress?: (sent: number) => void },
 ): Observable<InboundMessage> {
   return new Observable<InboundMessage>((subscriber) => {
     let stopped = false;
@@ -122,17 +123,17 @@ export function recordingSource(
         for await (const line of lines()) {
           if (stopped || options.signal?.aborted) break;
           firstAtMs ??= line.receivedAtMs;
-          if (options.realTime && Number.isFinite(options.speed)) {
+          if (Number.isFinite(options.speed)) {
             const dueMs = (line.receivedAtMs - firstAtMs) / options.speed - (Date.now() - passStart);
             if (dueMs > 5) await sleep(dueMs, options.signal);
           }
           let data = payloadBytes(line);
-          if (line.payloadBase64 === undefined && (pass > 0 || options.realTime)) {
+          if (line.payloadBase64 === undefined && (pass > 0 || options.wallClock)) {
             let text = relabel(line.payload, pass);
-            if (options.realTime) text = shiftCreated(text, Date.now() - line.receivedAtMs);
+            if (options.wallClock) text = shiftCreated(text, Date.now() - line.receivedAtMs);
             data = encoder.encode(text);
           }
-          subscriber.next({ subject: line.subject, data, receivedAtMs: options.realTime ? Date.now() : line.receivedAtMs });
+          subscriber.next({ subject: line.subject, data, receivedAtMs: options.wallClock ? Date.now() : line.receivedAtMs });
           sent++;
           if (sent % 1000 === 0) {
             options.onProgress?.(sent);

@@ -94,6 +94,9 @@ export class Processor {
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeps = 0;
   private publisher: Publisher | undefined;
+  /** broker disconnects so far, and their count when each buffer's results went out: a change means resend */
+  private disconnects = 0;
+  private readonly publishedAtDisconnects = new WeakMap<AppliedBuffer, number>();
   private finished!: Promise<void>;
   private resolveFinished!: () => void;
   private rejectFinished!: (error: unknown) => void;
@@ -155,8 +158,21 @@ export class Processor {
         applyStage(deps),
         tap((applied) => {
           if (this.publisher) publishApplied(this.publisher, applied);
+          this.publishedAtDisconnects.set(applied, this.disconnects);
         }),
-        ackStage(nc ? () => flushThroughReconnects(nc) : undefined),
+        ackStage(
+          nc
+            ? (applied) =>
+                flushThroughReconnects(
+                  nc,
+                  () => this.publishedAtDisconnects.get(applied) !== this.disconnects,
+                  () => {
+                    if (this.publisher) publishApplied(this.publisher, applied);
+                    this.publishedAtDisconnects.set(applied, this.disconnects);
+                  },
+                )
+            : undefined,
+        ),
       )
       .subscribe({
         next: (applied) => this.onApplied(applied),
@@ -278,15 +294,21 @@ const encoder = new TextEncoder();
 
 /**
  * Flushes the results before the ack, waiting out a broker restart: a disconnect rejects the pending flush,
- * and ending the pipeline for it would stop the processor. Only a closed connection is final.
+ * and ending the pipeline for it would stop the processor. What was written to the old socket may be lost
+ * with it, so when a flush failed or the connection dropped since the results went out, they are sent again
+ * once connected (at least once: a subscriber may see an identical copy). Only a closed connection is final.
  */
-async function flushThroughReconnects(nc: NatsConnection, retryMs = 100): Promise<void> {
+async function flushThroughReconnects(nc: NatsConnection, droppedSince: () => boolean, resend: () => void, retryMs = 100): Promise<void> {
+  let failed = false;
   for (;;) {
     try {
       await nc.flush();
-      return;
+      if (!failed && !droppedSince()) return;
+      resend();
+      failed = false;
     } catch (error) {
       if (nc.isClosed()) throw error;
+      failed = true;
       await new Promise((resolve) => setTimeout(resolve, retryMs));
     }
   }

@@ -194,10 +194,8 @@ class Bench {
     return { firstSeq: before + 1, lastSeq: r.lastSeq, rate: r.sent / r.seconds };
   }
 
-  processor(dataDir: string, options: { sync?: boolean; dashboard?: boolean; profile?: string }): Worker {
-    const execArgv = options.profile
-      ? ['--cpu-prof', '--cpu-prof-dir', path.dirname(options.profile), '--cpu-prof-name', path.basename(options.profile)]
-      : [];
+  processor(dataDir: string, options: { sync?: boolean; dashboard?: boolean; execArgv?: string[] }): Worker {
+    const execArgv = options.execArgv ?? [];
     return new Worker(
       'processor',
       { dataDir, natsUrl: this.nats.url, sync: options.sync ?? false, rules: true, dashboard: options.dashboard ?? false, sampleMs: 250 },
@@ -257,13 +255,22 @@ async function phaseRisk(): Promise<void> {
   add({ id: 'risk.defaultRules', label: 'risk engine, default rules (data/risk.yaml)', value: r.ordersPerSecondDefaultRules, unit: 'orders/s' });
 }
 
+async function profileArgs(o: BenchOptions, name: string): Promise<{ execArgv: string[]; file?: string }> {
+  if (!o.profile) return { execArgv: [] };
+  const dir = path.join(here, 'results', 'profiles');
+  await mkdir(dir, { recursive: true });
+  const file = `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`;
+  return { execArgv: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', file], file: path.join(dir, file) };
+}
+
 async function phaseStorage(o: BenchOptions, template: string, workDir: string): Promise<void> {
   const dataDir = await workingCopy(template, path.join(workDir, 'ledger-storage'));
-  const w = new Worker('storage', { dataDir, cards: o.cards, orders: o.storageOrders, bufferItems: 2000, sync: false });
+  const profile = await profileArgs(o, 'storage');
+  const w = new Worker('storage', { dataDir, cards: o.cards, orders: o.storageOrders, bufferItems: 2000, sync: false }, profile.execArgv);
   const r = await w.next<{ type: 'done'; items: number; applyMs: number; commitMs: number; writeMs: number; opsWritten: number; statuses: Record<string, number> }>('done');
   await w.exited;
   await rm(dataDir, { recursive: true, force: true });
-  extra.storage = { ...r, type: undefined, opsPerOrder: r.opsWritten / r.items, load: load1() };
+  extra.storage = { ...r, type: undefined, opsPerOrder: r.opsWritten / r.items, load: load1(), profile: profile.file };
   add({
     id: 'storage.commit',
     label: 'storage limit: ledger commit (encode + one LevelDB batch of 2000)',
@@ -395,9 +402,8 @@ async function phaseLatency(b: Bench, o: BenchOptions, rate: number): Promise<vo
 }
 
 async function phaseE2e(b: Bench, o: BenchOptions, dataDir: string, brokerLimit: number | undefined, backlog: { firstSeq: number; lastSeq: number }): Promise<number> {
-  const profile = o.profile ? path.join(here, 'results', 'profiles', `e2e-${Date.now()}.cpuprofile`) : undefined;
-  if (profile) await mkdir(path.dirname(profile), { recursive: true });
-  const worker = b.processor(dataDir, profile ? { profile } : {});
+  const { execArgv, file: profile } = await profileArgs(o, 'e2e');
+  const worker = b.processor(dataDir, { execArgv });
   try {
     const r = await b.drainBacklog(worker, backlog.firstSeq, backlog.lastSeq);
     const ratio = brokerLimit ? r.ordersPerSecond / brokerLimit : undefined;

@@ -235,6 +235,12 @@ export interface ChildMessage {
   [key: string]: unknown;
 }
 
+/** Ink renders only the last frame when it thinks it runs in CI: the dashboard arm must see a terminal. */
+function withoutCi(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { CI: _ci, CONTINUOUS_INTEGRATION: _ci2, ...rest } = env;
+  return rest;
+}
+
 /** A bench worker (worker.ts) in its own Node process, so its CPU, heap and RSS are its own. */
 export class Worker {
   readonly child: ChildProcess;
@@ -246,7 +252,7 @@ export class Worker {
   constructor(role: string, args: unknown, execArgv: string[] = []) {
     this.child = fork(path.join(here, 'worker.ts'), [role, JSON.stringify(args)], {
       execArgv: ['--import', 'tsx', ...execArgv],
-      env: { ...process.env, CI: '' },
+      env: withoutCi(process.env),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.child.on('message', (m: ChildMessage) => {
