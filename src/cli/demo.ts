@@ -14,7 +14,7 @@ import { LedgerStore } from '../ledger/store.ts';
 import { type EmbeddedNats, INSTALL_HINT, natsServerBinary, startNatsServer } from '../nats/embedded.ts';
 import { publishGenerated, recordingSource } from '../nats/loadgen.ts';
 import { DEFAULT_TOPOLOGY } from '../nats/setup.ts';
-import { runtimeConfig, startRuntime } from '../processor/runtime.ts';
+import { type Runtime, runtimeConfig, startRuntime } from '../processor/runtime.ts';
 import { readRecording } from '../recording/reader.ts';
 import type { Publisher } from '../../streams/publish.ts';
 import { configureLog } from '../log.ts';
@@ -57,7 +57,7 @@ export function registerDemo(program: Command, _globals: () => GlobalOptions): v
         : DEFAULT_TOPOLOGY;
       const abort = new AbortController();
       const metrics = o.metricsPort !== undefined ? { metricsPort: o.metricsPort } : {};
-      let runtime;
+      let runtime: Runtime;
       if (offline) {
         if (!existsSync(SAMPLE_RECORDING)) throw new Error(`the bundled recording ${SAMPLE_RECORDING} is missing`);
         const sink: Publisher = { result: () => undefined, report: () => undefined, deadLetter: () => undefined };

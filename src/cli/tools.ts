@@ -250,7 +250,7 @@ export function registerTools(program: Command, globals: Globals): void {
     .action(async (file: string, o: { id?: string; mode?: string; currency?: string; type: string; count?: number; controlSum?: string; wait: boolean; timeout: string }) => {
       const g = globals();
       if (o.mode && o.mode !== 'atomic' && o.mode !== 'independent') throw new CliError('--mode must be atomic or independent', EXIT_USAGE, 'usage');
-      let parsed;
+      let parsed: ReturnType<typeof parseBatchFile>;
       try {
         parsed = parseBatchFile(await readFile(file, 'utf8'), {
           createdAt: new Date().toISOString(),
@@ -288,7 +288,7 @@ export function registerTools(program: Command, globals: Globals): void {
         clearTimeout(timer);
         if (!report) throw new CliError(`no report for batch ${id} within ${o.timeout}: is a processor running?`);
         print(g, report, (r: NonNullable<typeof report>) =>
-          `batch ${id}: ${r.status}${r.reason ? ` (${r.reason})` : ''}\n` + Object.entries(r.perStatus ?? {}).map(([s, t]) => `  ${s.padEnd(10)} ${String(t.count).padStart(6)}  ${t.amount}`).join('\n'),
+          `batch ${id}: ${r.status}${r.reason ? ` (${r.reason})` : ''}\n${Object.entries(r.perStatus ?? {}).map(([s, t]) => `  ${s.padEnd(10)} ${String(t.count).padStart(6)}  ${t.amount}`).join('\n')}`,
         );
         if (report.status !== 'completed') process.exitCode = 1;
       } finally {

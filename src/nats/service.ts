@@ -1,6 +1,6 @@
 // The request/reply service (nats `services` API, so $SRV.PING/INFO/STATS work): the operations table over NATS.
 
-import type { NatsConnection, Service } from 'nats';
+import type { Msg, NatsConnection, Service } from 'nats';
 import { OP_NAMES, type OpTable, plain } from '../processor/ops.ts';
 import { subjects, type Topology } from './setup.ts';
 
@@ -77,7 +77,7 @@ export async function callService(
   args: Record<string, unknown>,
   timeoutMs = 5000,
 ): Promise<unknown> {
-  let reply;
+  let reply: Msg;
   try {
     reply = await nc.request(`${subjects(topology).service}.${op}`, encoder.encode(JSON.stringify(args)), { timeout: timeoutMs });
   } catch (error) {

@@ -1,7 +1,7 @@
 // The running processor: wires the source, the pipeline stages, the ledger, the publisher and the metrics.
 
 import type { NatsConnection } from 'nats';
-import { type Observable, Subject, type Subscription, takeUntil, tap } from 'rxjs';
+import { type Observable, Subject, takeUntil, tap } from 'rxjs';
 import { tokenizePan } from '../domain/cards.ts';
 import { DEFAULT_PAYLOAD_BYTES_MAX } from '../domain/decode.ts';
 import { type ApplyOptions, DEFAULT_APPLY_OPTIONS } from '../domain/ledger.ts';
@@ -90,7 +90,6 @@ export class Processor {
   readonly results$ = new Subject<OrderResult>();
   readonly batches: BatchTracker;
   private readonly stop$ = new Subject<void>();
-  private subscription: Subscription | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeps = 0;
   private publisher: Publisher | undefined;
@@ -149,7 +148,7 @@ export class Processor {
     };
     if (o.risk) deps.risk = o.risk;
     const nc = o.nc;
-    this.subscription = source
+    source
       .pipe(
         takeUntil(this.stop$),
         decode({ payloadBytesMax: o.payloadBytesMax }, `${subj.batches}.`),
