@@ -19,7 +19,7 @@ import { readRecording } from '../recording/reader.ts';
 import type { Publisher } from '../../streams/publish.ts';
 import { configureLog } from '../log.ts';
 import type { GlobalOptions } from './context.ts';
-import { superviseRuntime } from './run.ts';
+import { earlySignals, superviseRuntime } from './run.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const PROJECT_ROOT = path.resolve(here, '../..');
@@ -36,6 +36,7 @@ export function registerDemo(program: Command, _globals: () => GlobalOptions): v
     .option('--metrics-port <port>', 'serve Prometheus metrics on this port', (v) => Number.parseInt(v, 10))
     .action(async (o: { rate: number; dir: string; offline?: boolean; headless?: boolean; metricsPort?: number }) => {
       const headless = Boolean(o.headless) || !process.stdout.isTTY;
+      const early = earlySignals();
       const ledgerDir = path.join(o.dir, 'ledger');
       configureLog(headless ? 'stderr' : { file: path.join(o.dir, 'paystream.log') });
       // the demo's cards and the bundled recording share one tokenization key; never a real one
@@ -88,9 +89,14 @@ export function registerDemo(program: Command, _globals: () => GlobalOptions): v
           { speed: 1, signal: abort.signal },
         ).catch(() => undefined);
       }
-      process.exitCode = await superviseRuntime(runtime, headless, async () => {
-        abort.abort();
-      });
+      process.exitCode = await superviseRuntime(
+        runtime,
+        headless,
+        async () => {
+          abort.abort();
+        },
+        early,
+      );
       await nats?.stop();
     });
 }

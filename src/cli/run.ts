@@ -68,7 +68,29 @@ export function runtimeFrom(g: GlobalOptions, f: RunFlags) {
 }
 
 /** Runs until SIGINT/SIGTERM (or `q` on the dashboard): drains, then resolves with the exit code. */
-export async function superviseRuntime(runtime: Runtime, headless: boolean, extraStop: () => Promise<void> = async () => undefined): Promise<number> {
+/** Signals that arrive while starting up are remembered and honoured once the runtime is up. */
+export function earlySignals(): { requested(): boolean; release(): void } {
+  let requested = false;
+  const onSignal = () => {
+    requested = true;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    requested: () => requested,
+    release: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+export async function superviseRuntime(
+  runtime: Runtime,
+  headless: boolean,
+  extraStop: () => Promise<void> = async () => undefined,
+  early?: ReturnType<typeof earlySignals>,
+): Promise<number> {
   const { processor } = runtime;
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -81,6 +103,8 @@ export async function superviseRuntime(runtime: Runtime, headless: boolean, extr
   const onSignal = () => void stop();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  early?.release();
+  if (early?.requested()) void stop();
   const onHup = () => {
     runtime.reloadRules().then(
       (r) => log().info({ rules: r.rules }, 'rules reloaded'),
@@ -127,8 +151,9 @@ export function registerRun(program: Command, globals: () => GlobalOptions): voi
       const g = globals();
       const headless = Boolean(f.headless) || !process.stdout.isTTY;
       configureLog(headless ? 'stderr' : { file: path.join(g.data, 'paystream.log') });
+      const early = earlySignals();
       const runtime = await startRuntime(runtimeFrom(g, f));
-      process.exitCode = await superviseRuntime(runtime, headless);
+      process.exitCode = await superviseRuntime(runtime, headless, undefined, early);
     },
   );
 }

@@ -2,7 +2,7 @@
 // Broker limit, storage limit, end-to-end throughput and latency, memory, start-up, dashboard cost, risk.
 // Options: --quick (smoke run), --json, --orders N, --cards N, --seconds S, --mem-cards N, --only a,b,
 // --profile (CPU-profile the end-to-end processor), --keep (keep the work dir). Not part of `npm test`.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -255,12 +255,25 @@ async function phaseRisk(): Promise<void> {
   add({ id: 'risk.defaultRules', label: 'risk engine, default rules (data/risk.yaml)', value: r.ordersPerSecondDefaultRules, unit: 'orders/s' });
 }
 
-async function profileArgs(o: BenchOptions, name: string): Promise<{ execArgv: string[]; file?: string }> {
+/**
+ * --cpu-prof for a worker: each thread writes its own file (the tsx loader thread too), so the worker gets a
+ * directory of its own and `keepProfile` keeps the main thread's (the largest) as `<name>-<time>.cpuprofile`.
+ */
+async function profileArgs(o: BenchOptions, name: string): Promise<{ execArgv: string[]; dir?: string; file?: string }> {
   if (!o.profile) return { execArgv: [] };
-  const dir = path.join(here, 'results', 'profiles');
-  await mkdir(dir, { recursive: true });
-  const file = `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`;
-  return { execArgv: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', file], file: path.join(dir, file) };
+  const base = path.join(here, 'results', 'profiles', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  await mkdir(base, { recursive: true });
+  return { execArgv: ['--cpu-prof', '--cpu-prof-dir', base], dir: base, file: `${base}.cpuprofile` };
+}
+
+async function keepProfile(profile: { dir?: string; file?: string }): Promise<void> {
+  if (!profile.dir || !profile.file) return;
+  const files = await readdir(profile.dir);
+  const sized = await Promise.all(files.map(async (f) => ({ f, size: (await stat(path.join(profile.dir!, f))).size })));
+  const main = sized.sort((a, b) => b.size - a.size)[0];
+  if (main) await rename(path.join(profile.dir, main.f), profile.file);
+  await rm(profile.dir, { recursive: true, force: true });
+  log(`CPU profile: ${path.relative(process.cwd(), profile.file)} (summarize: node --import tsx test/bench/profile-summary.ts FILE)`);
 }
 
 async function phaseStorage(o: BenchOptions, template: string, workDir: string): Promise<void> {
@@ -269,6 +282,7 @@ async function phaseStorage(o: BenchOptions, template: string, workDir: string):
   const w = new Worker('storage', { dataDir, cards: o.cards, orders: o.storageOrders, bufferItems: 2000, sync: false }, profile.execArgv);
   const r = await w.next<{ type: 'done'; items: number; applyMs: number; commitMs: number; writeMs: number; opsWritten: number; statuses: Record<string, number> }>('done');
   await w.exited;
+  await keepProfile(profile);
   await rm(dataDir, { recursive: true, force: true });
   extra.storage = { ...r, type: undefined, opsPerOrder: r.opsWritten / r.items, load: load1(), profile: profile.file };
   add({
@@ -402,8 +416,9 @@ async function phaseLatency(b: Bench, o: BenchOptions, rate: number): Promise<vo
 }
 
 async function phaseE2e(b: Bench, o: BenchOptions, dataDir: string, brokerLimit: number | undefined, backlog: { firstSeq: number; lastSeq: number }): Promise<number> {
-  const { execArgv, file: profile } = await profileArgs(o, 'e2e');
-  const worker = b.processor(dataDir, { execArgv });
+  const prof = await profileArgs(o, 'e2e');
+  const profile = prof.file;
+  const worker = b.processor(dataDir, { execArgv: prof.execArgv });
   try {
     const r = await b.drainBacklog(worker, backlog.firstSeq, backlog.lastSeq);
     const ratio = brokerLimit ? r.ordersPerSecond / brokerLimit : undefined;
@@ -420,6 +435,7 @@ async function phaseE2e(b: Bench, o: BenchOptions, dataDir: string, brokerLimit:
     const loadAtMax = r.load;
     if (o.only.has('latency')) await phaseLatency(b, o, Math.round(r.ordersPerSecond / 2));
     const done = await b.stopProcessor(worker);
+    await keepProfile(prof);
     const rss = rssFigures(done.samples, 0);
     extra.e2e = { ...r, load: loadAtMax, statuses: done.statuses, results: done.results, riskHits: done.risk?.hitsByRule, rss, maxRssMB: done.maxRssMB, profile };
     add({ id: 'e2e.peakRss', label: `processor peak RSS, ${fmt(o.cards)} cards (e2e + latency run)`, value: done.maxRssMB, unit: 'MB' });

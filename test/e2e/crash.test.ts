@@ -68,7 +68,7 @@ describe('a crash in the middle of a long stream', () => {
       await waitUntil('more results after the restart', () => answeredA() >= idsA.size * 0.7, 40_000, () => `(${answeredA()}/${idsA.size})`);
 
       // the broker goes away (SIGKILL) and comes back on the same port with the same store
-      await server.kill('SIGTERM');
+      await server.kill('SIGKILL');
       await server.restart();
       await waitUntil('the test connection back', async () => {
         try {
