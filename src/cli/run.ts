@@ -70,17 +70,23 @@ export function runtimeFrom(g: GlobalOptions, f: RunFlags) {
 /** Runs until SIGINT/SIGTERM (or `q` on the dashboard): drains, then resolves with the exit code. */
 /** Signals that arrive while starting up are remembered and honoured once the runtime is up. */
 export function earlySignals(): { requested(): boolean; release(): void } {
-  let requested = false;
+  // bin.js may have been listening since before the code loaded
+  const fromBin = (globalThis as { paystreamEarlySignal?: { requested: boolean; handler: () => void } }).paystreamEarlySignal;
+  let requested = fromBin?.requested ?? false;
   const onSignal = () => {
     requested = true;
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   return {
-    requested: () => requested,
+    requested: () => requested || (fromBin?.requested ?? false),
     release: () => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      if (fromBin) {
+        process.off('SIGINT', fromBin.handler);
+        process.off('SIGTERM', fromBin.handler);
+      }
     },
   };
 }
