@@ -77,7 +77,9 @@ export function decideBuffer(deps: ApplyDeps, ws: WorkingSet, items: Item[], buf
         const stub: { id: string; batchId?: string } = { id: item.orderId };
         if (item.batchId !== undefined) stub.batchId = item.batchId;
         const result = applyRejection(ws, stub, item.reason, item.field, ctx);
-        if (!result.duplicate) {
+        // a redelivery may follow a crash between the ledger write and the dead letter: send it again
+        // (at least once); a client's republish of a rejected order is only answered, not dead-lettered twice
+        if (!result.duplicate || item.msg.redelivered) {
           deadLetters.push({
             reason: item.reason,
             detail: `${item.field}: ${item.message}`,

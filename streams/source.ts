@@ -9,15 +9,17 @@ export interface JetStreamSourceOptions {
   durable: string;
   /** messages the client pulls ahead @default 4000 */
   pullBatch: number;
+  /** stream sequences up to this one were delivered to an earlier processor: redeliveries */
+  redeliveredUpToSeq?: number;
 }
 
-export function toInbound(m: JsMsg): InboundMessage {
+export function toInbound(m: JsMsg, redeliveredUpToSeq = 0): InboundMessage {
   return {
     subject: m.subject,
     data: m.data,
     receivedAtMs: Math.floor(m.info.timestampNanos / 1e6),
     streamSeq: m.info.streamSequence,
-    redelivered: m.info.redelivered,
+    redelivered: m.info.redelivered || m.info.streamSequence <= redeliveredUpToSeq,
     pending: m.info.pending,
     ack: () => m.ack(),
   };
@@ -37,7 +39,7 @@ export function jetStreamSource(nc: NatsConnection, options: JetStreamSourceOpti
       }
       for await (const m of messages) {
         if (stopped) break;
-        subscriber.next(toInbound(m));
+        subscriber.next(toInbound(m, options.redeliveredUpToSeq));
       }
       subscriber.complete();
     })().catch((error: unknown) => {

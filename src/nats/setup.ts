@@ -65,8 +65,11 @@ async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>
   }
 }
 
-/** Creates (or checks) PAY_ORDERS, PAY_RESULTS, PAY_DLQ and the durable consumer. Idempotent. */
-export async function ensureTopology(nc: NatsConnection, t: Topology): Promise<void> {
+/**
+ * Creates (or checks) PAY_ORDERS, PAY_RESULTS, PAY_DLQ and the durable consumer. Idempotent. Returns the
+ * last stream sequence an earlier processor was delivered: messages up to it are redeliveries.
+ */
+export async function ensureTopology(nc: NatsConnection, t: Topology): Promise<{ redeliveredUpToSeq: number }> {
   const jsm = await nc.jetstreamManager();
   const names = streamNames(t);
   const subj = subjects(t);
@@ -106,7 +109,7 @@ export async function ensureTopology(nc: NatsConnection, t: Topology): Promise<v
   const info = await jsm.consumers.info(names.orders, t.durable).catch(() => undefined);
   if (!info) {
     await jsm.consumers.add(names.orders, consumer);
-    return;
+    return { redeliveredUpToSeq: 0 };
   }
   // Messages a previous processor received but never acked (it crashed, or stopped with a pull in flight)
   // would be acked unseen by our first AckPolicy.All ack of a later message, and so lost. The ledger lock
@@ -120,6 +123,7 @@ export async function ensureTopology(nc: NatsConnection, t: Topology): Promise<v
       floor > 0 ? { ...consumer, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: floor + 1 } : consumer,
     );
   }
+  return { redeliveredUpToSeq: info.delivered.stream_seq };
 }
 
 export interface ConnectOptions {

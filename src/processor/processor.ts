@@ -76,6 +76,11 @@ export function processorOptions(
   return options;
 }
 
+/** results published in the last this-many ms are sent again after a broker reconnect */
+const RESEND_WINDOW_MS = 15_000;
+/** ...but never more than this many (memory bound) */
+const RESEND_RESULTS_MAX = 200_000;
+
 export interface ProcessorStats {
   orders: number;
   buffers: number;
@@ -95,6 +100,8 @@ export class Processor {
   private publisher: Publisher | undefined;
   /** broker disconnects so far, and their count when each buffer's results went out: a change means resend */
   private disconnects = 0;
+  private readonly recentlyPublished: { atMs: number; results: OrderResult[]; reports: AppliedBuffer['reports'] }[] = [];
+  private recentlyPublishedCount = 0;
   private readonly publishedAtDisconnects = new WeakMap<AppliedBuffer, number>();
   private finished!: Promise<void>;
   private resolveFinished!: () => void;
@@ -130,14 +137,15 @@ export class Processor {
       state: 'starting',
     });
     await this.batches.load();
+    let redeliveredUpToSeq = 0;
     if (o.nc) {
-      await ensureTopology(o.nc, o.topology);
+      ({ redeliveredUpToSeq } = await ensureTopology(o.nc, o.topology));
       this.watchConnection(o.nc);
     }
     this.publisher = o.publisher ?? (o.nc ? natsPublisher(o.nc, subj) : undefined);
     const source =
       o.source ??
-      jetStreamSource(o.nc!, { stream: names.orders, durable: o.topology.durable, pullBatch: o.pullBatch });
+      jetStreamSource(o.nc!, { stream: names.orders, durable: o.topology.durable, pullBatch: o.pullBatch, redeliveredUpToSeq });
     const deps: ApplyDeps = {
       store: o.store,
       options: o.apply,
@@ -158,6 +166,7 @@ export class Processor {
         tap((applied) => {
           if (this.publisher) publishApplied(this.publisher, applied);
           this.publishedAtDisconnects.set(applied, this.disconnects);
+          if (nc) this.rememberPublished(applied);
         }),
         ackStage(
           nc
@@ -239,10 +248,41 @@ export class Processor {
         } else if (s.type === 'reconnect') {
           this.metrics.setStatus({ connection: 'connected' });
           this.metrics.alert(now, 'connection', 'NATS reconnected');
-          log().info({ server: String(s.data) }, 'NATS reconnected');
+          const resent = this.resendRecent(now);
+          log().info({ server: String(s.data), resentResults: resent }, 'NATS reconnected');
         }
       }
     })().catch(() => undefined);
+  }
+
+  /**
+   * A broker that dies may lose what it had accepted but not yet stored. The results of the last
+   * seconds are kept (bounded) and sent again after a reconnect: subscribers may see an identical copy,
+   * never a missing result.
+   */
+  private rememberPublished(applied: AppliedBuffer): void {
+    if (applied.results.length === 0 && applied.reports.length === 0) return;
+    this.recentlyPublished.push({ atMs: this.options.clock(), results: applied.results, reports: applied.reports });
+    this.recentlyPublishedCount += applied.results.length;
+    const horizon = this.options.clock() - RESEND_WINDOW_MS;
+    while (
+      this.recentlyPublished.length > 1 &&
+      (this.recentlyPublished[0]!.atMs < horizon || this.recentlyPublishedCount > RESEND_RESULTS_MAX)
+    ) {
+      this.recentlyPublishedCount -= this.recentlyPublished.shift()!.results.length;
+    }
+  }
+
+  private resendRecent(nowMs: number): number {
+    if (!this.publisher) return 0;
+    let n = 0;
+    for (const entry of this.recentlyPublished) {
+      if (entry.atMs < nowMs - RESEND_WINDOW_MS) continue;
+      for (const result of entry.results) this.publisher.result(result);
+      for (const { batchId, report } of entry.reports) this.publisher.report(batchId, report);
+      n += entry.results.length;
+    }
+    return n;
   }
 
   /** Publishes results (and dlq) for work done outside the pipeline: sweeps, reviews. */
