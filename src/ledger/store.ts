@@ -166,7 +166,12 @@ export class LedgerStore {
 
   static async open(dataDir: string, options: StoreOptions = {}): Promise<LedgerStore> {
     await mkdir(dataDir, { recursive: true });
-    const db = new ClassicLevel<string, string>(path.join(dataDir, 'db'), { valueEncoding: 'utf8' });
+    // a larger write buffer means fewer level-0 flushes and compaction stalls under sustained writes
+    const db = new ClassicLevel<string, string>(path.join(dataDir, 'db'), {
+      valueEncoding: 'utf8',
+      writeBufferSize: 32 * 1024 * 1024,
+      cacheSize: 32 * 1024 * 1024,
+    });
     try {
       await db.open();
     } catch (error) {
@@ -206,9 +211,18 @@ export class LedgerStore {
     return tokenizePan(pan, this.secret);
   }
 
-  /** One atomic LevelDB write; fsynced when the store was opened with `sync`. */
+  /**
+   * One atomic LevelDB write; fsynced when the store was opened with `sync`. A chained batch on the root
+   * database with the sublevel prefixes applied here: abstract-level's per-operation work for array batches
+   * through sublevels cost about a fifth of the processor's time (profiled).
+   */
   async write(ops: BatchOp[]): Promise<void> {
-    await this.db.batch(ops as never, { sync: this.sync } as never);
+    const batch = this.db.batch();
+    for (const op of ops) {
+      if (op.type === 'put') batch.put(op.sublevel.prefix + op.key, op.value);
+      else batch.del(op.sublevel.prefix + op.key);
+    }
+    await batch.write({ sync: this.sync } as never);
   }
 
   /** Runs fn after every earlier write finished; writes never interleave. */
@@ -322,9 +336,12 @@ export class LedgerStore {
     for (const id of ws.dirtyOrders) {
       const r = ws.orders.get(id)!;
       ops.push({ type: 'put', sublevel: this.orders, key: id, value: encodeOrderRecord(r) });
-      const reviewKey = `review!${id}`;
-      if (r.open && r.result.status === 'held') ops.push({ type: 'put', sublevel: this.index, key: reviewKey, value: '' });
-      else ops.push({ type: 'del', sublevel: this.index, key: reviewKey });
+      // only an order that was held for review has a review entry to add or remove
+      if (r.reviewRule !== undefined || r.result.status === 'held') {
+        const reviewKey = `review!${id}`;
+        if (r.open && r.result.status === 'held') ops.push({ type: 'put', sublevel: this.index, key: reviewKey, value: '' });
+        else ops.push({ type: 'del', sublevel: this.index, key: reviewKey });
+      }
       if (r.holdExpiresAtMs !== undefined) {
         const expKey = `exp!${timeKey(r.holdExpiresAtMs)}!${id}`;
         if (r.open) ops.push({ type: 'put', sublevel: this.index, key: expKey, value: '' });
