@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 // The `paystream` executable: loads the TypeScript CLI through tsx, so no build step is needed.
+import { setFlagsFromString } from 'node:v8';
 import { register } from 'tsx/esm/api';
+
+// keep in step with src/cli/v8-flags.ts: a larger young generation for the processor's per-buffer garbage
+setFlagsFromString('--max-semi-space-size=64');
 
 // Long-running commands remember a SIGINT/SIGTERM that arrives while the code is still loading, and
 // honour it (drain, exit 0) once they are up, instead of dying half-started.

@@ -465,8 +465,11 @@ export function* generateTraffic(input: GeneratorOptions): Generator<GeneratedMe
   // cards are mildly skewed too: some people use their card far more than others
   const cardsZipf = new Zipf(o.cards.length, 0.25, rng);
   const cardsByCurrency = new Map<string, GeneratorCard[]>();
-  for (const card of o.cards)
-    cardsByCurrency.set(card.currency, [...(cardsByCurrency.get(card.currency) ?? []), card]);
+  for (const card of o.cards) {
+    const pool = cardsByCurrency.get(card.currency);
+    if (pool) pool.push(card);
+    else cardsByCurrency.set(card.currency, [card]);
+  }
   const cardByToken = new Map(o.cards.map((c) => [c.token, c]));
   const subject = `orders.${o.source}`;
   const intervalMs = 1000 / o.ratePerSecond;

@@ -37,9 +37,9 @@ export type BatchOp = { type: 'put'; sublevel: Sub; key: string; value: string }
 export interface StoreOptions {
   /** fsync every write (survives power loss, costs throughput) @default false */
   sync?: boolean;
-  /** @default 200_000 */ cardsCacheMax?: number;
-  /** @default 200_000 */ accountsCacheMax?: number;
-  /** @default 200_000 */ ordersCacheMax?: number;
+  /** @default 50_000 */ cardsCacheMax?: number;
+  /** @default 50_000 */ accountsCacheMax?: number;
+  /** @default 50_000 (recent orders: captures, refunds and duplicates mostly refer to them) */ ordersCacheMax?: number;
   /** the process that opens the store, recorded so a second one can be told who holds it */
   owner?: { command: string; natsUrl?: string; servicePrefix?: string };
 }
@@ -159,9 +159,9 @@ export class LedgerStore {
     this.index = openSub(db, 'index');
     this.meta = openSub(db, 'meta');
     this.sync = options.sync ?? false;
-    this.cardCache = new LRUCache({ max: options.cardsCacheMax ?? 200_000 });
-    this.accountCache = new LRUCache({ max: options.accountsCacheMax ?? 200_000 });
-    this.orderCache = new LRUCache({ max: options.ordersCacheMax ?? 200_000 });
+    this.cardCache = new LRUCache({ max: options.cardsCacheMax ?? 50_000 });
+    this.accountCache = new LRUCache({ max: options.accountsCacheMax ?? 50_000 });
+    this.orderCache = new LRUCache({ max: options.ordersCacheMax ?? 50_000 });
   }
 
   static async open(dataDir: string, options: StoreOptions = {}): Promise<LedgerStore> {

@@ -77,9 +77,9 @@ export function processorOptions(
 }
 
 /** results published in the last this-many ms are sent again after a broker reconnect */
-const RESEND_WINDOW_MS = 15_000;
+const RESEND_WINDOW_MS = 5_000;
 /** ...but never more than this many (memory bound) */
-const RESEND_RESULTS_MAX = 200_000;
+const RESEND_RESULTS_MAX = 50_000;
 
 export interface ProcessorStats {
   orders: number;
@@ -97,6 +97,7 @@ export class Processor {
   private readonly stop$ = new Subject<void>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeps = 0;
+  private sweeping: Promise<void> | undefined;
   private publisher: Publisher | undefined;
   /** broker disconnects so far, and their count when each buffer's results went out: a change means resend */
   private disconnects = 0;
@@ -210,10 +211,9 @@ export class Processor {
     this.stats.buffers++;
     const now = this.options.clock();
     const byId = new Map<string, Item>();
-    for (const item of applied.items) {
-      if (item.kind === 'order') byId.set(item.order.id, item);
-      if (item.msg.pending !== undefined) this.metrics.setStatus({ pendingMessages: item.msg.pending });
-    }
+    for (const item of applied.items) if (item.kind === 'order') byId.set(item.order.id, item);
+    const pending = applied.lastMessage?.pending;
+    if (pending !== undefined) this.metrics.setStatus({ pendingMessages: pending });
     for (const result of applied.results) {
       const item = byId.get(result.orderId);
       const event: ProcessedEvent = { result, receivedAtMs: item?.msg.receivedAtMs ?? now };
@@ -295,7 +295,15 @@ export class Processor {
     }
   }
 
-  private async sweep(): Promise<void> {
+  private sweep(): Promise<void> {
+    // one at a time, and drain() waits for the one in flight before the store closes
+    this.sweeping ??= this.sweepOnce().finally(() => {
+      this.sweeping = undefined;
+    });
+    return this.sweeping;
+  }
+
+  private async sweepOnce(): Promise<void> {
     try {
       const results = await sweepExpiredHolds(this.options.store, this.options.apply, this.options.clock());
       this.publishResults(results);
@@ -312,8 +320,10 @@ export class Processor {
   /** Stops taking messages, finishes the buffers in flight (they are committed and acked), then resolves. */
   async drain(): Promise<void> {
     this.metrics.setStatus({ state: 'draining' });
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.stop$.next();
     await this.finished.catch(() => undefined);
+    await this.sweeping;
   }
 
   private cleanup(): void {

@@ -15,6 +15,7 @@ import {
   generateTraffic,
 } from '../../src/domain/generate.ts';
 import { seedLedger } from '../../src/ledger/seed.ts';
+import { PROCESSOR_V8_FLAGS } from '../../src/cli/v8-flags.ts';
 import { LedgerStore } from '../../src/ledger/store.ts';
 
 export const here = path.dirname(fileURLToPath(import.meta.url));
@@ -251,7 +252,8 @@ export class Worker {
 
   constructor(role: string, args: unknown, execArgv: string[] = []) {
     this.child = fork(path.join(here, 'worker.ts'), [role, JSON.stringify(args)], {
-      execArgv: ['--import', 'tsx', ...execArgv],
+      // the same V8 flags as src/cli/bin.js gives the real processor
+      execArgv: ['--import', 'tsx', ...PROCESSOR_V8_FLAGS, ...execArgv],
       env: withoutCi(process.env),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

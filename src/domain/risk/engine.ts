@@ -55,7 +55,7 @@ export interface RiskOptions {
   merchantsMax: number;
   /** @default 100_000 */
   accountsMax: number;
-  /** recent orders remembered to settle their spend on a later result, modify, void or cancel. @default 200_000 */
+  /** recent orders remembered to settle their spend on a later result, modify, void or cancel. @default 50_000 */
   ordersMax: number;
   /** countries remembered per card, oldest forgotten first. @default 16 */
   countriesPerCardMax: number;
@@ -69,7 +69,7 @@ const OPTION_BOUNDS: Readonly<Record<keyof RiskOptions, readonly [number, number
   cardsMax: [100_000, 1, 10_000_000],
   merchantsMax: [10_000, 1, 1_000_000],
   accountsMax: [100_000, 1, 10_000_000],
-  ordersMax: [200_000, 1, 10_000_000],
+  ordersMax: [50_000, 1, 10_000_000],
   countriesPerCardMax: [16, 1, 256],
   averageOrders: [20, 1, 10_000],
 };
