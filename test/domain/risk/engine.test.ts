@@ -482,7 +482,7 @@ describe('reload, bounds and options', () => {
       cardsMax: 100_000,
       merchantsMax: 10_000,
       accountsMax: 100_000,
-      ordersMax: 200_000,
+      ordersMax: 50_000,
       countriesPerCardMax: 16,
       averageOrders: 20,
     });
