@@ -149,8 +149,9 @@ export async function applyBuffer(deps: ApplyDeps, items: Item[]): Promise<Appli
   } else {
     deadLetters = decideBuffer(deps, ws, direct, bufferNowMs);
   }
-  await deps.store.commit(ws, plan && tracker ? tracker.ops(plan) : []);
+  const written = deps.store.commit(ws, plan && tracker ? tracker.ops(plan) : []);
   return {
+    written,
     items,
     results: ws.published,
     deadLetters,
@@ -160,11 +161,21 @@ export async function applyBuffer(deps: ApplyDeps, items: Item[]): Promise<Appli
   };
 }
 
-/** The stage: one buffer at a time, each under the store's write lock (operator commands take turns with it). */
+/**
+ * The stage: one buffer at a time is decided, under the store's lock (operator commands take turns with
+ * it); its LevelDB write then runs while the next buffer is prefetched and decided. A buffer leaves the
+ * stage only once its write is in LevelDB, in order.
+ */
 export const applyStage =
   (deps: ApplyDeps): OperatorFunction<Item[], AppliedBuffer> =>
   (source) =>
-    source.pipe(concatMap((items) => deps.store.exclusive(() => applyBuffer(deps, items))));
+    source.pipe(
+      concatMap((items) => deps.store.exclusive(() => applyBuffer(deps, items))),
+      concatMap(async (applied) => {
+        await applied.written;
+        return applied;
+      }),
+    );
 
 /** Releases holds whose time has come and times out reviews; returns the results to publish. */
 export async function sweepExpiredHolds(store: LedgerStore, options: ApplyOptions, nowMs: number): Promise<OrderResult[]> {

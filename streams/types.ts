@@ -45,4 +45,6 @@ export interface AppliedBuffer {
   /** the last message of the buffer: acking it acks the whole buffer (AckPolicy.All) */
   lastMessage: InboundMessage | undefined;
   committedAtMs: number;
+  /** resolves once the buffer's ledger write is in LevelDB: nothing is published or acked before */
+  written: Promise<void>;
 }

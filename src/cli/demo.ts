@@ -89,6 +89,9 @@ export function registerDemo(program: Command, _globals: () => GlobalOptions): v
           { speed: 1, signal: abort.signal },
         ).catch(() => undefined);
       }
+      // the demo's terminal closing (SIGHUP) ends it like q does, so its nats-server does not outlive it
+      const onHangup = () => process.kill(process.pid, 'SIGTERM');
+      process.once('SIGHUP', onHangup);
       process.exitCode = await superviseRuntime(
         runtime,
         headless,

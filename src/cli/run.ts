@@ -122,6 +122,16 @@ export async function superviseRuntime(
   };
   process.on('SIGHUP', onHup);
   let dashboard: ReturnType<typeof renderDashboard> | undefined;
+  // the terminal went away (closed window, dropped ssh): stop drawing, drain and exit instead of crashing
+  let terminalGone = false;
+  const onStdoutError = (error: NodeJS.ErrnoException) => {
+    if (terminalGone) return;
+    terminalGone = true;
+    log().warn({ code: error.code }, 'the terminal is gone; stopping');
+    dashboard = undefined;
+    void stop();
+  };
+  if (!headless) process.stdout.on('error', onStdoutError);
   if (!headless) {
     dashboard = renderDashboard({
       snapshots: toSnapshots(processor.metrics, Date.now, 100),
@@ -138,7 +148,12 @@ export async function superviseRuntime(
     process.stderr.write(`processor stopped: ${(error as Error).message}\n`);
   });
   await stop();
-  dashboard?.unmount();
+  try {
+    dashboard?.unmount();
+  } catch {
+    // the terminal may already be gone
+  }
+  // the listener stays: Ink writes once more on exit, and a dead terminal must not turn that into a crash
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   process.off('SIGHUP', onHup);

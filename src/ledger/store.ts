@@ -142,6 +142,17 @@ export class LedgerStore {
   private readonly sync: boolean;
   /** serializes every write: the pipeline's buffers and operator commands take turns */
   private writeChain: Promise<unknown> = Promise.resolve();
+  /** LevelDB writes, one after the other */
+  private writeQueue: Promise<void> = Promise.resolve();
+  /**
+   * Records staged in a write that has not reached LevelDB yet. Reads look here first, so the next buffer
+   * can be decided while the previous one is being written (an LRU eviction cannot expose a stale value).
+   */
+  private readonly unwritten = {
+    accounts: new Map<string, Account>(),
+    orders: new Map<string, OrderRecord>(),
+    cards: new Map<string, Card>(),
+  };
 
   private constructor(
     readonly dataDir: string,
@@ -196,6 +207,7 @@ export class LedgerStore {
 
   async close(): Promise<void> {
     await this.writeChain.catch(() => undefined);
+    await this.writeQueue.catch(() => undefined);
     await writeFile(path.join(this.dataDir, OWNER_FILE), '{}').catch(() => undefined);
     await this.db.close();
   }
@@ -216,7 +228,14 @@ export class LedgerStore {
    * database with the sublevel prefixes applied here: abstract-level's per-operation work for array batches
    * through sublevels cost about a fifth of the processor's time (profiled).
    */
-  async write(ops: BatchOp[]): Promise<void> {
+  write(ops: BatchOp[]): Promise<void> {
+    // writes reach LevelDB in the order they were staged; after a failed write none of the later ones run
+    const run = this.writeQueue.then(() => this.writeNow(ops));
+    this.writeQueue = run;
+    return run;
+  }
+
+  private async writeNow(ops: BatchOp[]): Promise<void> {
     const batch = this.db.batch();
     for (const op of ops) {
       if (op.type === 'put') batch.put(op.sublevel.prefix + op.key, op.value);
@@ -241,7 +260,7 @@ export class LedgerStore {
   // ---- reads (cache first) ----
 
   async getCard(token: string): Promise<Card | undefined> {
-    const cached = this.cardCache.get(token);
+    const cached = this.unwritten.cards.get(token) ?? this.cardCache.get(token);
     if (cached) return cached;
     const text = await this.cards.get(token);
     if (text === undefined) return undefined;
@@ -251,7 +270,7 @@ export class LedgerStore {
   }
 
   async getAccount(id: string): Promise<Account | undefined> {
-    const cached = this.accountCache.get(id);
+    const cached = this.unwritten.accounts.get(id) ?? this.accountCache.get(id);
     if (cached) return cached;
     const text = await this.accounts.get(id);
     if (text === undefined) return undefined;
@@ -261,7 +280,7 @@ export class LedgerStore {
   }
 
   async getOrder(id: string): Promise<OrderRecord | undefined> {
-    const cached = this.orderCache.get(id);
+    const cached = this.unwritten.orders.get(id) ?? this.orderCache.get(id);
     if (cached) return cached;
     const text = await this.orders.get(id);
     if (text === undefined) return undefined;
@@ -273,6 +292,7 @@ export class LedgerStore {
   private async loadMany<T extends {}>(
     keys: Iterable<string>,
     cache: LRUCache<string, T>,
+    unwritten: Map<string, T>,
     sub: Sub,
     decode: (text: string) => T,
     into: Map<string, T>,
@@ -280,7 +300,7 @@ export class LedgerStore {
     const missing: string[] = [];
     for (const key of keys) {
       if (into.has(key)) continue;
-      const hit = cache.get(key);
+      const hit = unwritten.get(key) ?? cache.get(key);
       if (hit !== undefined) into.set(key, hit);
       else missing.push(key);
     }
@@ -301,8 +321,8 @@ export class LedgerStore {
     const { orderIds, cardTokens } = keysNeeded(orders);
     for (const id of extraOrderIds) orderIds.add(id);
     await Promise.all([
-      this.loadMany(orderIds, this.orderCache, this.orders, decodeOrderRecord, ws.orders),
-      this.loadMany(cardTokens, this.cardCache, this.cards, decodeCard, ws.cards),
+      this.loadMany(orderIds, this.orderCache, this.unwritten.orders, this.orders, decodeOrderRecord, ws.orders),
+      this.loadMany(cardTokens, this.cardCache, this.unwritten.cards, this.cards, decodeCard, ws.cards),
     ]);
     const accountIds = new Set<string>();
     for (const card of ws.cards.values()) accountIds.add(card.accountId);
@@ -314,14 +334,27 @@ export class LedgerStore {
       if (r.order.cardToken !== undefined && !ws.cards.has(r.order.cardToken)) cardTokens.add(r.order.cardToken);
     }
     await Promise.all([
-      this.loadMany(accountIds, this.accountCache, this.accounts, decodeAccount, ws.accounts),
-      this.loadMany(cardTokens, this.cardCache, this.cards, decodeCard, ws.cards),
+      this.loadMany(accountIds, this.accountCache, this.unwritten.accounts, this.accounts, decodeAccount, ws.accounts),
+      this.loadMany(cardTokens, this.cardCache, this.unwritten.cards, this.cards, decodeCard, ws.cards),
     ]);
     return ws;
   }
 
   /** Writes every change of a working set in one atomic LevelDB batch, then refreshes the caches. */
-  async commit(ws: WorkingSet, extraOps: BatchOp[] = []): Promise<void> {
+  /**
+   * Stages every change of a working set as one atomic LevelDB batch and returns when it is written.
+   * Callers that may overlap the next decisions with the write (the pipeline) need not wait for it, but
+   * must not acknowledge anything before it resolves.
+   */
+  commit(ws: WorkingSet, extraOps: BatchOp[] = []): Promise<void> {
+    try {
+      return this.stage(ws, extraOps);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private stage(ws: WorkingSet, extraOps: BatchOp[]): Promise<void> {
     const ops: BatchOp[] = [];
     // first, so a later put of the same key (an expiry changed and changed back) wins within the batch
     for (const { orderId, atMs } of ws.staleExpiries) {
@@ -351,11 +384,30 @@ export class LedgerStore {
     for (const t of ws.transfers) this.pushTransfer(ops, t);
     for (const o of ws.riskObserved) ops.push({ type: 'put', sublevel: this.index, key: `risk!${timeKey(o.atMs)}!${o.orderId}`, value: '' });
     ops.push(...extraOps);
-    if (ops.length === 0) return;
-    await this.write(ops);
-    for (const id of ws.dirtyAccounts) this.accountCache.set(id, ws.accounts.get(id)!);
-    for (const id of ws.dirtyOrders) this.orderCache.set(id, ws.orders.get(id)!);
+    if (ops.length === 0) return Promise.resolve();
+    // the new state is visible to the next reads at once; the write lands in order behind earlier ones
+    const staged: [Map<string, Account | OrderRecord>, string, Account | OrderRecord][] = [];
+    for (const id of ws.dirtyAccounts) {
+      const a = ws.accounts.get(id)!;
+      this.accountCache.set(id, a);
+      this.unwritten.accounts.set(id, a);
+      staged.push([this.unwritten.accounts, id, a]);
+    }
+    for (const id of ws.dirtyOrders) {
+      const r = ws.orders.get(id)!;
+      this.orderCache.set(id, r);
+      this.unwritten.orders.set(id, r);
+      staged.push([this.unwritten.orders, id, r]);
+    }
     for (const [token, card] of ws.cards) this.cardCache.set(token, card);
+    const written = this.write(ops);
+    void written.then(
+      () => {
+        for (const [map, key, value] of staged) if (map.get(key) === value) map.delete(key);
+      },
+      () => undefined,
+    );
+    return written;
   }
 
   private pushTransfer(ops: BatchOp[], t: Transfer): void {

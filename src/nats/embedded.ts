@@ -56,7 +56,18 @@ export async function startNatsServer(options: { storeDir: string; port?: number
   if (!binary) throw new Error(INSTALL_HINT);
   await mkdir(options.storeDir, { recursive: true });
   const port = options.port ?? (await freePort());
-  const child = spawn(binary, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', options.storeDir], { stdio: 'ignore' });
+  // A small shell keeps the server on a leash: it stops the server when told to, and also when our end of
+  // its stdin closes, which happens whenever this process ends, even by SIGKILL or a crash.
+  const leash = [
+    '"$0" "$@" & server=$!',
+    "trap 'kill $server 2>/dev/null; wait $server; exit 0' TERM INT HUP",
+    'exec 3<&0',
+    'cat <&3 >/dev/null & wait $!',
+    'kill $server 2>/dev/null; wait $server',
+  ].join('\n');
+  const child = spawn('sh', ['-c', leash, binary, '-js', '-a', '127.0.0.1', '-p', String(port), '-sd', options.storeDir], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
   await waitForPort(port, 10_000, child);
   return {
     url: `nats://127.0.0.1:${port}`,
