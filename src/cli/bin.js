@@ -1,10 +1,9 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64 --max-old-space-size=768
 // The `paystream` executable: loads the TypeScript CLI through tsx, so no build step is needed.
-import { setFlagsFromString } from 'node:v8';
 import { register } from 'tsx/esm/api';
 
-// keep in step with src/cli/v8-flags.ts: a larger young generation for the processor's per-buffer garbage
-setFlagsFromString('--max-semi-space-size=64');
+// The V8 flags of the #! line (src/cli/v8-flags.ts says why) apply when run as `paystream` or `npx
+// paystream`; `npm start` passes them itself.
 
 // Long-running commands remember a SIGINT/SIGTERM that arrives while the code is still loading, and
 // honour it (drain, exit 0) once they are up, instead of dying half-started.

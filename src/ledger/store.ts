@@ -135,6 +135,8 @@ export class LedgerStore {
   readonly batches: Sub;
   readonly index: Sub;
   readonly meta: Sub;
+  /** open holds: order id -> { accountId, amountMinor, expiresAtMs } (authorizations and review holds) */
+  readonly holds: Sub;
   readonly secret: Buffer;
   private readonly cardCache: LRUCache<string, Card>;
   private readonly accountCache: LRUCache<string, Account>;
@@ -169,9 +171,10 @@ export class LedgerStore {
     this.batches = openSub(db, 'batches');
     this.index = openSub(db, 'index');
     this.meta = openSub(db, 'meta');
+    this.holds = openSub(db, 'holds');
     this.sync = options.sync ?? false;
-    this.cardCache = new LRUCache({ max: options.cardsCacheMax ?? 50_000 });
-    this.accountCache = new LRUCache({ max: options.accountsCacheMax ?? 50_000 });
+    this.cardCache = new LRUCache({ max: options.cardsCacheMax ?? 200_000 });
+    this.accountCache = new LRUCache({ max: options.accountsCacheMax ?? 200_000 });
     this.orderCache = new LRUCache({ max: options.ordersCacheMax ?? 50_000 });
   }
 
@@ -180,7 +183,7 @@ export class LedgerStore {
     // a larger write buffer means fewer level-0 flushes and compaction stalls under sustained writes
     const db = new ClassicLevel<string, string>(path.join(dataDir, 'db'), {
       valueEncoding: 'utf8',
-      writeBufferSize: 32 * 1024 * 1024,
+      writeBufferSize: 16 * 1024 * 1024,
       cacheSize: 32 * 1024 * 1024,
     });
     try {
@@ -379,6 +382,11 @@ export class LedgerStore {
         const expKey = `exp!${timeKey(r.holdExpiresAtMs)}!${id}`;
         if (r.open) ops.push({ type: 'put', sublevel: this.index, key: expKey, value: '' });
         else ops.push({ type: 'del', sublevel: this.index, key: expKey });
+        const holdAccount = r.holdAccountId ?? r.accountId;
+        if (r.open && r.holdMinor > 0n && holdAccount !== undefined) {
+          const hold = { accountId: holdAccount, amountMinor: r.holdMinor.toString(), expiresAtMs: r.holdExpiresAtMs, status: r.result.status };
+          ops.push({ type: 'put', sublevel: this.holds, key: id, value: JSON.stringify(hold) });
+        } else ops.push({ type: 'del', sublevel: this.holds, key: id });
       }
     }
     for (const t of ws.transfers) this.pushTransfer(ops, t);

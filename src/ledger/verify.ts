@@ -92,6 +92,22 @@ export async function verifyLedger(store: LedgerStore): Promise<VerifyReport> {
     }
   }
 
+  // the holds sublevel must list exactly the open holds of the orders
+  const holdsListed = new Map<string, bigint>();
+  for await (const [key, value] of store.holds.iterator()) {
+    try {
+      const h = JSON.parse(value) as { accountId: string; amountMinor: string };
+      holdsListed.set(h.accountId, (holdsListed.get(h.accountId) ?? 0n) + BigInt(h.amountMinor));
+    } catch (error) {
+      add({ code: 'unreadable', message: `hold ${key}: ${(error as Error).message}` });
+    }
+  }
+  for (const id of new Set([...holdsListed.keys(), ...holdsFromOrders.keys()])) {
+    if ((holdsListed.get(id) ?? 0n) !== (holdsFromOrders.get(id) ?? 0n)) {
+      add({ code: 'holds_mismatch', message: `account ${id}: the holds list sums to ${holdsListed.get(id) ?? 0n}, its open orders hold ${holdsFromOrders.get(id) ?? 0n}` });
+    }
+  }
+
   const sums = new Map<string, bigint>();
   for (const [id, a] of [...balances].sort(([x], [y]) => (x < y ? -1 : 1))) {
     sums.set(a.currency, (sums.get(a.currency) ?? 0n) + a.balance);

@@ -139,7 +139,14 @@ describe('verifyLedger', () => {
     await store.orders.put(authId, encodeOrderRecord({ ...record, open: false }));
     const report = await verifyLedger(store);
     expect(codes(report.violations)).toEqual(['holds_mismatch']);
-    expect(report.violations).toHaveLength(2); // the closed order itself, and its account's total
+    // the closed order itself, its account's total, and the holds list that still names it
+    expect(report.violations).toHaveLength(3);
+  });
+
+  it('catches a hold missing from the holds list', async () => {
+    await store.holds.del(authId);
+    const report = await verifyLedger(store);
+    expect(codes(report.violations)).toEqual(['holds_mismatch']);
   });
 
   it('catches an overdrawn account', async () => {
