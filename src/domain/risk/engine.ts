@@ -7,7 +7,8 @@
 // - per account: spend per currency for the current UTC day;
 // - per recent order: what it added to the day's spend, so the final result (or a later void, cancel,
 //   modify or review decision) can settle it.
-// Each map is an LRU with a maximum (cardsMax, merchantsMax, accountsMax, ordersMax): the key written
+// Each map is an LRU with a maximum (cardsMax, merchantsMax, accountsMax, ordersMax; evicted in chunks, so a map
+// may briefly hold up to an eighth more): the key written
 // least recently is evicted first, forgetting its history (a card idle long enough to be evicted
 // starts again as a new card). Each ring keeps the newest `windowsMax` entries, oldest overwritten.
 //

@@ -13,8 +13,11 @@ export class LruMap<K, V> {
   /** keys evicted since creation */
   evictions = 0;
 
+  private readonly evictChunk: number;
+
   constructor(readonly max: number) {
     this.slack = Math.floor(max / 4);
+    this.evictChunk = Math.floor(max / 8);
   }
 
   get size(): number {
@@ -51,10 +54,16 @@ export class LruMap<K, V> {
       return value;
     }
     this.map.set(key, { value, movedAt: ++this.writes });
-    if (this.map.size > this.max) {
-      const oldest = this.map.keys().next();
-      if (!oldest.done) this.map.delete(oldest.value);
-      this.evictions++;
+    // Evict in chunks with one iterator: asking a Map for its first key after many deletions at its front
+    // walks over the deleted slots each time (V8), which made one-at-a-time eviction quadratic (measured:
+    // 4x slower at 200k orders). So the map may hold up to max + max/8 keys between two evictions.
+    if (this.map.size > this.max + this.evictChunk) {
+      let excess = this.map.size - this.max;
+      for (const oldest of this.map.keys()) {
+        if (excess-- <= 0) break;
+        this.map.delete(oldest);
+        this.evictions++;
+      }
     }
     return value;
   }
