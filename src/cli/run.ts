@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { DEFAULT_APPLY_OPTIONS } from '../domain/ledger.ts';
 import { DEFAULT_TOPOLOGY } from '../nats/setup.ts';
 import { type Runtime, runtimeConfig, startRuntime } from '../processor/runtime.ts';
-import { toSnapshots } from '../../streams/metrics.ts';
+import { DASHBOARD_FRAME_MS, toSnapshots } from '../../streams/metrics.ts';
 import { renderDashboard } from '../../ui/index.tsx';
 import path from 'node:path';
 import { configureLog, log } from '../log.ts';
@@ -134,7 +134,7 @@ export async function superviseRuntime(
   if (!headless) process.stdout.on('error', onStdoutError);
   if (!headless) {
     dashboard = renderDashboard({
-      snapshots: toSnapshots(processor.metrics, Date.now, 100),
+      snapshots: toSnapshots(processor.metrics, Date.now, DASHBOARD_FRAME_MS),
       actions: { ...runtime.actions, quit: () => void stop() },
     });
   }

@@ -10,6 +10,7 @@ import * as hdr from 'hdr-histogram-js';
 import type { JetStreamManager, NatsConnection } from 'nats';
 import { type EmbeddedNats, natsServerBinary, startNatsServer } from '../../src/nats/embedded.ts';
 import { connectNats, DEFAULT_TOPOLOGY, ensureTopology, streamNames } from '../../src/nats/setup.ts';
+import { DASHBOARD_FRAME_MS } from '../../streams/metrics.ts';
 import {
   benchTraffic,
   here,
@@ -463,11 +464,11 @@ async function phaseArms(b: Bench, o: BenchOptions, dataDir: string): Promise<vo
     extra.dashboard = {
       headless: headless.map((a) => ({ ordersPerSecond: a.ordersPerSecond, seconds: a.seconds, load: a.load })),
       dashboard: dashboard.map((a) => ({ ordersPerSecond: a.ordersPerSecond, seconds: a.seconds, load: a.load, terminal: a.done.dashboard })),
-      terminal: '120x40 fake TTY, toSnapshots at 100 ms',
+      terminal: `120x40 fake TTY, toSnapshots at ${DASHBOARD_FRAME_MS} ms`,
     };
     add({
       id: 'dashboard.cost',
-      label: `dashboard cost (Ink at 10 fps vs headless, ${o.armPairs} x ${fmt(o.armOrders)} orders each)`,
+      label: `dashboard cost (Ink at ${1000 / DASHBOARD_FRAME_MS} frames/s vs headless, ${o.armPairs} x ${fmt(o.armOrders)} orders each)`,
       value: cost * 100,
       unit: '%',
       target: '< 5%',

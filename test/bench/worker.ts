@@ -11,7 +11,7 @@ import { connectNats } from '../../src/nats/setup.ts';
 import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
 import { applyBuffer } from '../../streams/apply.ts';
 import { decodeOne } from '../../streams/decode.ts';
-import { toSnapshots } from '../../streams/metrics.ts';
+import { DASHBOARD_FRAME_MS, toSnapshots } from '../../streams/metrics.ts';
 import type { Item } from '../../streams/types.ts';
 import { validateOne } from '../../streams/validate.ts';
 import { renderDashboard } from '../../ui/index.tsx';
@@ -224,7 +224,7 @@ async function processor(a: ProcessorArgs): Promise<void> {
   if (a.dashboard) {
     terminal = new FakeTerminal();
     dashboard = renderDashboard(
-      { snapshots: toSnapshots(runtime.processor.metrics, Date.now, 100), actions: { ...runtime.actions, quit: () => undefined } },
+      { snapshots: toSnapshots(runtime.processor.metrics, Date.now, DASHBOARD_FRAME_MS), actions: { ...runtime.actions, quit: () => undefined } },
       {
         stdout: terminal as unknown as NodeJS.WriteStream,
         stderr: terminal as unknown as NodeJS.WriteStream,
