@@ -3,6 +3,7 @@
 
 import { type BatchHeader, type BatchReport, applyBatch, checkBatchHeader, rejectBatch } from '../src/domain/batch.ts';
 import type { ApplyContext, ApplyOptions, RiskVerdict, WorkingSet } from '../src/domain/ledger.ts';
+import { parseAmount } from '../src/domain/money.ts';
 import type { Order } from '../src/domain/types.ts';
 import { loadOrder, storeOrder, type StoredOrder } from '../src/ledger/codec.ts';
 import type { LedgerStore } from '../src/ledger/store.ts';
@@ -258,7 +259,12 @@ export class BatchTracker {
     };
     for (const entry of plan.complete) {
       if (at !== undefined && entry.at !== at) continue;
-      const members = entry.items.map((item) => ({ order: item.order, ctx: contextFor(item), risk: riskFor(item) }));
+      // a batch's orders are applied when the batch is complete: their latency counts from that moment,
+      // not from each order's arrival (they waited for the batch by design)
+      const members = entry.items.map((item) => {
+        const atCompletion: OrderItem = { ...item, msg: { ...item.msg, receivedAtMs: entry.atMs } };
+        return { order: item.order, ctx: contextFor(atCompletion), risk: riskFor(atCompletion) };
+      });
       finish(entry.batch, applyBatch(ws, entry.batch.header!, members, nowFor(entry.atMs)));
     }
     for (const { batch, reason, at: where, atMs } of plan.rejected) {
@@ -353,8 +359,8 @@ export class BatchTracker {
         currency: r.currency ?? '',
         count: r.count,
         seen: r.received,
-        controlSumMinor: 0n,
-        sumSoFarMinor: 0n,
+        controlSumMinor: minorOf(r.controlSum, r.currency),
+        sumSoFarMinor: minorOf(r.receivedSum, r.currency),
         state: r.status === 'completed' ? 'done' : 'rejected',
       })),
     ];
@@ -372,6 +378,12 @@ export class BatchTracker {
       return view;
     });
   }
+}
+
+function minorOf(amount: string | undefined, currency: string | undefined): bigint {
+  if (amount === undefined || currency === undefined) return 0n;
+  const parsed = parseAmount(amount, currency);
+  return parsed.ok ? parsed.amountMinor : 0n;
 }
 
 function headerRejection(batchId: string, reason: string, message: string, nowMs: number): BatchReport & { message: string } {
