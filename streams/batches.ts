@@ -361,7 +361,7 @@ export class BatchTracker {
         seen: r.received,
         controlSumMinor: minorOf(r.controlSum, r.currency),
         sumSoFarMinor: minorOf(r.receivedSum, r.currency),
-        state: r.status === 'completed' ? 'done' : 'rejected',
+        state: r.status === 'completed' ? 'done' : r.status === 'declined' ? 'declined' : 'rejected',
       })),
     ];
   }

@@ -11,7 +11,7 @@ export interface BatchesProps extends PanelFrameProps {
   maxRows: number;
 }
 
-const STATE_COLORS = { open: 'cyan', done: 'green', rejected: 'red' } as const;
+const STATE_COLORS = { open: 'cyan', done: 'green', declined: 'yellow', rejected: 'red' } as const;
 
 export function Batches(props: BatchesProps) {
   const c = useColor();

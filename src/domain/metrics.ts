@@ -36,7 +36,8 @@ export interface BatchProgress {
   seen: number;
   controlSumMinor: bigint;
   sumSoFarMinor: bigint;
-  state: 'open' | 'done' | 'rejected';
+  /** declined: an atomic batch that could not apply all its orders; rejected: count, sum or time wrong */
+  state: 'open' | 'done' | 'declined' | 'rejected';
   report?: { perStatus: Record<string, { count: number; amountMinor: bigint }> };
 }
 
@@ -448,8 +449,8 @@ export class MetricsAggregator {
     this.batches = batches.slice(0, this.options.batchesMax);
     this.changes++;
     for (const b of this.batches) {
-      if (b.state === 'rejected' && before.get(b.batchId) !== 'rejected') {
-        this.alert(this.latestMs, 'batch', `batch ${b.batchId} rejected`);
+      if ((b.state === 'rejected' || b.state === 'declined') && before.get(b.batchId) !== b.state) {
+        this.alert(this.latestMs, 'batch', `batch ${b.batchId} ${b.state}`);
       }
     }
   }
