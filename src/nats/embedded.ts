@@ -33,10 +33,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitForPort(port: number, timeoutMs: number, child: ChildProcess): Promise<void> {
+/** Resolves once something accepts TCP connections on the port; rejects after timeoutMs or when `child` exits. */
+export async function waitForPort(port: number, timeoutMs = 10_000, child?: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`nats-server exited with code ${child.exitCode}`);
+    if (child && child.exitCode !== null) throw new Error(`nats-server exited with code ${child.exitCode}`);
     const ok = await new Promise<boolean>((resolve) => {
       const socket = tcpConnect(port, '127.0.0.1');
       socket.once('connect', () => {
