@@ -6,7 +6,7 @@ import path from 'node:path';
 import { LedgerApi } from '../ledger/api.ts';
 import { LedgerError, LedgerLockedError, LedgerStore, readLockHolder } from '../ledger/store.ts';
 import { ServiceCallError, callService } from '../nats/service.ts';
-import { connectNats, DEFAULT_TOPOLOGY } from '../nats/setup.ts';
+import { connectNats, DEFAULT_TOPOLOGY, NatsUnreachableError } from '../nats/setup.ts';
 import { type OpName, makeOps, plain } from '../processor/ops.ts';
 
 export interface GlobalOptions {
@@ -84,6 +84,7 @@ export function describeError(error: unknown): { code: string; message: string; 
     return { code: error.code, message: error.message, exitCode: EXIT_OPERATIONAL };
   }
   if (error instanceof LedgerLockedError) return { code: 'ledger_locked', message: error.message, exitCode: EXIT_OPERATIONAL };
+  if (error instanceof NatsUnreachableError) return { code: error.code, message: error.message, exitCode: EXIT_OPERATIONAL };
   const e = error as { code?: string; message?: string };
   if (e?.code === 'ECONNREFUSED' || /CONNECTION_REFUSED/.test(String(e?.code))) {
     return { code: 'nats_unreachable', message: `cannot reach NATS: ${e.message ?? ''}`, exitCode: EXIT_OPERATIONAL };

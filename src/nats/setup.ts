@@ -133,14 +133,26 @@ export interface ConnectOptions {
   timeoutMs?: number;
 }
 
+export class NatsUnreachableError extends Error {
+  override name = 'NatsUnreachableError';
+  readonly code = 'nats_unreachable';
+}
+
 /** Connects with reconnects forever: a broker restart must not end the processor. */
 export async function connectNats(options: ConnectOptions): Promise<NatsConnection> {
-  return connect({
-    servers: options.url,
-    name: options.name,
-    timeout: options.timeoutMs ?? 5000,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 500,
-    pingInterval: 10_000,
-  });
+  try {
+    return await connect({
+      servers: options.url,
+      name: options.name,
+      timeout: options.timeoutMs ?? 5000,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+      pingInterval: 10_000,
+    });
+  } catch (error) {
+    const why = String((error as { code?: string }).code ?? (error as Error).message).toLowerCase().replaceAll('_', ' ');
+    throw new NatsUnreachableError(
+      `cannot reach NATS at ${options.url} (${why}): start nats-server with JetStream (nats-server -js) or point --nats / NATS_URL at one`,
+    );
+  }
 }
