@@ -70,7 +70,17 @@ async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>
  * last stream sequence an earlier processor was delivered: messages up to it are redeliveries.
  */
 export async function ensureTopology(nc: NatsConnection, t: Topology): Promise<{ redeliveredUpToSeq: number }> {
-  const jsm = await nc.jetstreamManager();
+  let jsm: JetStreamManager;
+  try {
+    jsm = await nc.jetstreamManager();
+  } catch (error) {
+    if (/503|no responders|jetstream not enabled/i.test(String((error as Error).message))) {
+      throw new NatsUnreachableError(
+        `the NATS server at ${nc.getServer()} has no JetStream: start it with JetStream enabled (nats-server -js)`,
+      );
+    }
+    throw error;
+  }
   const names = streamNames(t);
   const subj = subjects(t);
   await ensureStream(jsm, {
