@@ -93,19 +93,24 @@ export function registerTools(program: Command, globals: Globals): void {
       };
       try {
         if (o.fromStream) {
-          const opts: Record<string, unknown> = { filterSubjects: [o.subject] };
+          // one subject as a string: a list becomes filter_subjects, which servers before 2.10 refuse
+          const opts: Record<string, unknown> = { filterSubjects: o.subject };
           if (o.since) {
             const at = /^\d/.test(o.since) && !/^\d+(ms|s|m|h)?$/.test(o.since) ? new Date(o.since) : new Date(Date.now() - parseDurationMs(o.since));
             if (Number.isNaN(at.getTime())) throw new CliError(`--since: not a time: ${o.since}`, EXIT_USAGE, 'usage');
             Object.assign(opts, { deliver_policy: DeliverPolicy.StartTime, opt_start_time: at.toISOString() });
           }
           const consumer = await nc.jetstream().consumers.get(o.fromStream, opts as never);
-          const messages = await consumer.consume();
-          abort.signal.addEventListener('abort', () => messages.stop());
-          for await (const m of messages) {
-            const h = headersObject(m.headers);
-            await write(toRecordLine({ subject: m.subject, data: m.data, receivedAtMs: Math.floor(m.info.timestampNanos / 1e6), streamSeq: m.info.streamSequence, ...(h ? { headers: h } : {}) }));
-            if (m.info.pending === 0 && !o.limit) abort.abort();
+          // reading a stream ends where the stream ends (nothing pending), like the end of a file
+          if ((await consumer.info()).num_pending > 0) {
+            const messages = await consumer.consume();
+            abort.signal.addEventListener('abort', () => messages.stop());
+            for await (const m of messages) {
+              const h = headersObject(m.headers);
+              await write(toRecordLine({ subject: m.subject, data: m.data, receivedAtMs: Math.floor(m.info.timestampNanos / 1e6), streamSeq: m.info.streamSequence, ...(h ? { headers: h } : {}) }));
+              if (abort.signal.aborted || m.info.pending === 0) break;
+            }
+            messages.stop();
           }
         } else {
           const sub = nc.subscribe(o.subject);

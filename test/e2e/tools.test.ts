@@ -82,6 +82,20 @@ describe('paystream record', () => {
   });
 });
 
+describe('paystream record --from-stream', () => {
+  it('reads a stream from a point in time to its end, with stream sequences, and stops there', async () => {
+    const out = path.join(dir, 'from-stream.ndjson');
+    const r = await cli(['record', '--from-stream', 'PAY_ORDERS', '--subject', 'pay.orders.>', '--since', '10m', '--out', out]);
+    expect(r.code).toBe(0);
+    const lines = (await readFile(out, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { streamSeq?: number; subject: string });
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    expect(lines.every((l) => typeof l.streamSeq === 'number' && l.subject.startsWith('pay.orders.'))).toBe(true);
+    const empty = await cli(['record', '--from-stream', 'PAY_ORDERS', '--subject', 'pay.orders.>', '--since', '2000-01-01T00:00:00Z', '--limit', '1', '--out', path.join(dir, 'one.ndjson')]);
+    expect(empty.code).toBe(0);
+    expect((await readFile(path.join(dir, 'one.ndjson'), 'utf8')).trim().split('\n')).toHaveLength(1);
+  });
+});
+
 describe('paystream batch submit', () => {
   it('submits the sample payroll CSV and prints the report', async () => {
     const r = await cli(['batch', 'submit', path.resolve('data/samples/payroll.csv'), '--id', 'payroll-csv-1', '--json']);
