@@ -1,7 +1,6 @@
 // Shared CLI plumbing: global options, output (--json or human), exit codes, and the ledger backend
 // (the store directly, or the running processor's NATS service when it holds the store).
 
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LedgerApi } from '../ledger/api.ts';
 import { LedgerError, LedgerLockedError, LedgerStore, readLockHolder } from '../ledger/store.ts';
@@ -97,8 +96,4 @@ export async function readStdinLine(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8').trim();
-}
-
-export async function readText(file: string): Promise<string> {
-  return readFile(file, 'utf8');
 }

@@ -9,12 +9,12 @@ import { BatchFileError, parseBatchFile } from '../domain/batchfile.ts';
 import { DEMO_SEED, demoCardCurrency, demoCardPans, demoMerchants } from '../domain/generate.ts';
 import { loadSecret } from '../ledger/store.ts';
 import { verifyLedger } from '../ledger/verify.ts';
-import { pacedPublish, publishGenerated, recordLineMsgId, recordingSource, relabel, reprefix, shiftCreated } from '../nats/loadgen.ts';
+import { pacedPublish, publishGenerated, recordLineMsgId, recordingSource, relabel, reprefix } from '../nats/loadgen.ts';
 import { connectNats, DEFAULT_TOPOLOGY } from '../nats/setup.ts';
 import { runtimeConfig, startRuntime } from '../processor/runtime.ts';
 import { readRecording } from '../recording/reader.ts';
 import { openRecordingWriter } from '../recording/writer.ts';
-import { payloadBytes, toRecordLine } from '../recording/line.ts';
+import { payloadBytes, shiftCreatedAt, toRecordLine } from '../recording/line.ts';
 import type { Publisher } from '../../streams/publish.ts';
 import type { OrderResult } from '../domain/types.ts';
 import { CliError, EXIT_USAGE, type GlobalOptions, print } from './context.ts';
@@ -181,7 +181,7 @@ export function registerTools(program: Command, globals: Globals): void {
             readRecording(file),
             (line) => {
               let payload = pass > 0 ? relabel(line.payload, pass) : line.payload;
-              if (!o.keepCreatedAt) payload = shiftCreated(payload, Date.now() - line.receivedAtMs);
+              if (!o.keepCreatedAt) payload = shiftCreatedAt(payload, Date.now() - line.receivedAtMs);
               const out: { subject: string; data: Uint8Array; msgId?: string; atMs: number } = {
                 subject: reprefix(line.subject, o.subjectPrefix),
                 data: line.payloadBase64 === undefined ? new TextEncoder().encode(payload) : payloadBytes(line),

@@ -204,7 +204,7 @@ export class LedgerStore {
     if (options.owner?.servicePrefix) holder.servicePrefix = options.owner.servicePrefix;
     await writeFile(path.join(dataDir, OWNER_FILE), JSON.stringify(holder));
     const store = new LedgerStore(dataDir, db, await loadSecret(dataDir), options);
-    await store.ensureFunding();
+    await store.writeSchemaVersion();
     return store;
   }
 
@@ -254,10 +254,9 @@ export class LedgerStore {
     return run;
   }
 
-  private async ensureFunding(): Promise<void> {
-    if (await this.getAccount(FUNDING_ACCOUNT_ID)) return;
-    // funding is multi-currency in spirit; each currency gets its own funding account on first deposit
-    await this.db.batch([{ type: 'put', sublevel: this.meta, key: 'version', value: '1' }] as never);
+  /** Funding accounts are per currency (`funding-<CCY>`), opened by the first deposit; only the version is written here. */
+  private async writeSchemaVersion(): Promise<void> {
+    await this.write([{ type: 'put', sublevel: this.meta, key: 'version', value: '1' }]);
   }
 
   // ---- reads (cache first) ----

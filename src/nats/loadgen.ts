@@ -3,7 +3,7 @@
 import { headers, type NatsConnection } from 'nats';
 import { Observable } from 'rxjs';
 import { type GeneratedMessage, generateTraffic, type GeneratorOptions } from '../domain/generate.ts';
-import { payloadBytes, type RecordLine } from '../recording/line.ts';
+import { payloadBytes, type RecordLine, shiftCreatedAt } from '../recording/line.ts';
 import type { InboundMessage } from '../../streams/types.ts';
 
 const encoder = new TextEncoder();
@@ -130,7 +130,7 @@ export function recordingSource(
           let data = payloadBytes(line);
           if (line.payloadBase64 === undefined && (pass > 0 || options.wallClock)) {
             let text = relabel(line.payload, pass);
-            if (options.wallClock) text = shiftCreated(text, Date.now() - line.receivedAtMs);
+            if (options.wallClock) text = shiftCreatedAt(text, Date.now() - line.receivedAtMs);
             data = encoder.encode(text);
           }
           subscriber.next({ subject: line.subject, data, receivedAtMs: options.wallClock ? Date.now() : line.receivedAtMs });
@@ -148,13 +148,5 @@ export function recordingSource(
     return () => {
       stopped = true;
     };
-  });
-}
-
-/** Moves a payload's createdAt by the same delta as its arrival, so a replayed order is as fresh as it was. */
-export function shiftCreated(payload: string, deltaMs: number): string {
-  return payload.replace(/"createdAt"\s*:\s*"([^"]{10,40})"/, (whole, iso: string) => {
-    const ms = Date.parse(iso);
-    return Number.isFinite(ms) ? `"createdAt":"${new Date(ms + Math.round(deltaMs)).toISOString()}"` : whole;
   });
 }

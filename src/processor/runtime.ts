@@ -9,7 +9,7 @@ import type { Observable } from 'rxjs';
 import { maskCard } from '../domain/cards.ts';
 import { type ApplyOptions, DEFAULT_APPLY_OPTIONS } from '../domain/ledger.ts';
 import { RiskEngine } from '../domain/risk/engine.ts';
-import { LedgerApi } from '../ledger/api.ts';
+import { LedgerApi, orderJson } from '../ledger/api.ts';
 import { LedgerStore } from '../ledger/store.ts';
 import { startMetricsServer } from '../metrics/prometheus.ts';
 import { startService } from '../nats/service.ts';
@@ -163,7 +163,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
             type: r.order.type,
             masked: card ? maskCard(card) : '',
             merchant: r.order.merchant ?? '',
-            amount: (await api.getOrder({ id: r.order.id })).order.amount ?? '',
+            amount: orderJson(r).amount ?? '',
             currency: r.order.currency ?? '',
             heldAt: r.result.processedAt,
           };
