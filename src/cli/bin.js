@@ -15,5 +15,7 @@ if (process.argv.slice(2).some((arg) => arg === 'run' || arg === 'demo')) {
 }
 
 register();
+// A dashboard on a terminal is live even where CI=true is exported (ui/live-ink.ts says why).
+if (process.stdout.isTTY) await (await import('../../ui/live-ink.ts')).loadInkLive();
 const { main } = await import('./main.ts');
 process.exitCode = await main(process.argv);
