@@ -1,7 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { renderDashboard } from '../../ui/index.tsx';
-import { aSnapshot, fakeActions, snapshotSubject, tick } from './fixtures.ts';
+import { loadInkLive } from '../../ui/live-ink.ts';
+
+// a real render: Ink must be live even where CI=true is set (as the CLI makes it on a terminal)
+await loadInkLive();
+const { renderDashboard } = await import('../../ui/index.tsx');
+const { aSnapshot, fakeActions, snapshotSubject, tick } = await import('./fixtures.ts');
 
 class FakeStdout extends EventEmitter {
   columns = 80;
