@@ -253,7 +253,8 @@ export class Worker {
   constructor(role: string, args: unknown, execArgv: string[] = []) {
     this.child = fork(path.join(here, 'worker.ts'), [role, JSON.stringify(args)], {
       // the same V8 flags as src/cli/bin.js gives the real processor
-      execArgv: ['--import', 'tsx', ...PROCESSOR_V8_FLAGS, ...execArgv],
+      // BENCH_WORKER_FLAGS: extra Node/V8 flags for a look inside (e.g. "--trace-gc"), never for the figures
+      execArgv: ['--import', 'tsx', ...PROCESSOR_V8_FLAGS, ...execArgv, ...(process.env.BENCH_WORKER_FLAGS?.split(/\s+/).filter(Boolean) ?? [])],
       env: withoutCi(process.env),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
