@@ -138,7 +138,7 @@ interface ProcessorDone {
   startupMs: number;
   results: number;
   statuses: Record<string, number>;
-  samples: [number, number, number][];
+  samples: [number, number, number, number, number][];
   maxRssMB: number;
   risk?: { hitsByRule: Record<string, number> };
   dashboard?: { bytes: number; writes: number };
@@ -244,7 +244,7 @@ class Bench {
   }
 }
 
-function rssFigures(samples: [number, number, number][], fromMs: number) {
+function rssFigures(samples: [number, number, number, number, number][], fromMs: number) {
   const run = samples.filter(([t]) => t >= fromMs);
   const half = run.length >> 1;
   const peak = (s: typeof run) => s.reduce((m, [, rss]) => Math.max(m, rss), 0);

@@ -196,11 +196,13 @@ function fakeStdin(): NodeJS.ReadStream {
 }
 
 async function processor(a: ProcessorArgs): Promise<void> {
-  const samples: [number, number, number][] = [];
+  /** [ms since start, RSS, heap used, heap committed, external (LevelDB, NATS buffers)] in MB */
+  const samples: [number, number, number, number, number][] = [];
   const t0 = performance.now();
   const sample = () => {
     const m = process.memoryUsage();
-    samples.push([Math.round(performance.now() - t0), Math.round(m.rss / 2 ** 20), Math.round(m.heapUsed / 2 ** 20)]);
+    const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+    samples.push([Math.round(performance.now() - t0), mb(m.rss), mb(m.heapUsed), mb(m.heapTotal), mb(m.external)]);
   };
   const sampler = setInterval(sample, a.sampleMs);
   const runtime: Runtime = await startRuntime(

@@ -624,6 +624,8 @@ export class RiskEngine {
           rule.maxSum === undefined || currency === undefined ? undefined : rule.maxSum.get(currency);
         let count = 1;
         let sum = amount ?? 0n;
+        // a count rule cannot fire when the whole ring, plus this order, stays within the limit
+        if (sumLimit === undefined && (ring === undefined || ring.size + 1 <= rule.maxCount)) return undefined;
         if (ring !== undefined) {
           const since = nowMs - rule.windowMs;
           for (let i = 0; i < ring.size; i++) {
@@ -631,6 +633,8 @@ export class RiskEngine {
             if (a.atMs <= since) break;
             if (a.orderId === order.id || !rule.types.has(a.type)) continue;
             count++;
+            // past the count limit the verdict is decided (the count outcome wins over the sum's)
+            if (count > rule.maxCount) return rule.decision;
             if (sumLimit !== undefined && a.currency === currency) sum += a.amountMinor;
           }
         }
