@@ -11,6 +11,7 @@ import type { JetStreamManager, NatsConnection } from 'nats';
 import { type EmbeddedNats, natsServerBinary, startNatsServer } from '../../src/nats/embedded.ts';
 import { connectNats, DEFAULT_TOPOLOGY, ensureTopology, streamNames } from '../../src/nats/setup.ts';
 import { DASHBOARD_FRAME_MS } from '../../streams/metrics.ts';
+import type { MemorySample } from './worker.ts';
 import {
   benchTraffic,
   here,
@@ -138,7 +139,7 @@ interface ProcessorDone {
   startupMs: number;
   results: number;
   statuses: Record<string, number>;
-  samples: [number, number, number, number, number][];
+  samples: MemorySample[];
   maxRssMB: number;
   risk?: { hitsByRule: Record<string, number> };
   dashboard?: { bytes: number; writes: number };
@@ -244,11 +245,19 @@ class Bench {
   }
 }
 
-function rssFigures(samples: [number, number, number, number, number][], fromMs: number) {
+function rssFigures(samples: MemorySample[], fromMs: number) {
   const run = samples.filter(([t]) => t >= fromMs);
   const half = run.length >> 1;
   const peak = (s: typeof run) => s.reduce((m, [, rss]) => Math.max(m, rss), 0);
-  return { peakMB: peak(run), firstHalfPeakMB: peak(run.slice(0, half)), secondHalfPeakMB: peak(run.slice(half)) };
+  const peakOf = (i: number) => run.reduce((m, s) => Math.max(m, s[i] as number), 0);
+  return {
+    peakMB: peak(run),
+    firstHalfPeakMB: peak(run.slice(0, half)),
+    secondHalfPeakMB: peak(run.slice(half)),
+    peakHeapCommittedMB: peakOf(3),
+    peakAnonymousMB: peakOf(5),
+    peakFileBackedMB: peakOf(6),
+  };
 }
 
 async function phaseRisk(): Promise<void> {
@@ -518,8 +527,19 @@ async function phaseMemory(b: Bench, o: BenchOptions, template: string, workDir:
       unit: 'MB',
       target: '< 300 MB',
       pass: done.maxRssMB < 300,
-      note: `${fmt(r.ordersPerSecond)} orders/s on this ledger`,
+      note: `${fmt(r.ordersPerSecond)} orders/s on this ledger; of the RSS at most ${fmt(rss.peakFileBackedMB)} MB file-backed (LevelDB's memory-mapped tables), heap committed at most ${fmt(rss.peakHeapCommittedMB)} MB`,
     });
+    if (rss.peakAnonymousMB > 0) {
+      add({
+        id: 'memory.peakPrivate',
+        label: `processor peak private (anonymous) memory, ${fmt(o.memCards)} cards`,
+        value: rss.peakAnonymousMB,
+        unit: 'MB',
+        target: '< 300 MB',
+        pass: rss.peakAnonymousMB < 300,
+        note: 'RSS less the page cache of memory-mapped files: what the process itself holds',
+      });
+    }
     add({
       id: 'memory.growth',
       label: 'RSS growth, peak of 2nd half - peak of 1st half of the run',

@@ -1,5 +1,6 @@
 // A bench worker in its own process (forked by bench.ts): the broker-limit consumer, the storage limit, the
 // processor under load, the risk micro-bench. Talks to the parent over IPC; wall-clock time is what it measures.
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { PassThrough, Writable } from 'node:stream';
 import { AckPolicy, DeliverPolicy, type JsMsg, nanos } from 'nats';
@@ -195,15 +196,32 @@ function fakeStdin(): NodeJS.ReadStream {
   }) as unknown as NodeJS.ReadStream;
 }
 
+/**
+ * [ms since start, RSS, heap used, heap committed, external, RSS anonymous, RSS file-backed] in MB. The
+ * file-backed part is mostly LevelDB's table files, which it memory-maps for reading: clean page cache the
+ * kernel takes back under pressure, yet counted in RSS (Linux /proc/self/status; 0 where unavailable).
+ */
+export type MemorySample = [number, number, number, number, number, number, number];
+
+function memorySample(atMs: number): MemorySample {
+  const m = process.memoryUsage();
+  const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+  let anonKb = 0;
+  let fileKb = 0;
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    anonKb = Number(/RssAnon:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    fileKb = Number(/RssFile:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  } catch {
+    // not Linux: the split stays unknown
+  }
+  return [atMs, mb(m.rss), mb(m.heapUsed), mb(m.heapTotal), mb(m.external), Math.round(anonKb / 1024), Math.round(fileKb / 1024)];
+}
+
 async function processor(a: ProcessorArgs): Promise<void> {
-  /** [ms since start, RSS, heap used, heap committed, external (LevelDB, NATS buffers)] in MB */
-  const samples: [number, number, number, number, number][] = [];
+  const samples: MemorySample[] = [];
   const t0 = performance.now();
-  const sample = () => {
-    const m = process.memoryUsage();
-    const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
-    samples.push([Math.round(performance.now() - t0), mb(m.rss), mb(m.heapUsed), mb(m.heapTotal), mb(m.external)]);
-  };
+  const sample = () => samples.push(memorySample(Math.round(performance.now() - t0)));
   const sampler = setInterval(sample, a.sampleMs);
   const runtime: Runtime = await startRuntime(
     runtimeConfig({
