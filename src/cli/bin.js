@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=64 --max-old-space-size=768
+#!/usr/bin/env -S node --max-semi-space-size=16 --max-old-space-size=768
 // The `paystream` executable: loads the TypeScript CLI through tsx, so no build step is needed.
 import { register } from 'tsx/esm/api';
 

@@ -153,6 +153,8 @@ interface ArmResult {
   messages: number;
   done: ProcessorDone;
   load: number;
+  /** the processor's CPU time (user + system, all its threads) per order while it drained the backlog */
+  cpuMicrosPerOrder: number;
 }
 
 class Bench {
@@ -210,7 +212,7 @@ class Bench {
 
   /** Waits until the processor has acked the backlog; returns its rates. The worker keeps running. */
   async drainBacklog(worker: Worker, firstSeq: number, lastSeq: number): Promise<Omit<ArmResult, 'done'> & { startupMs: number }> {
-    const ready = await worker.next<{ type: 'ready'; startupMs: number; atMs: number }>('ready');
+    const ready = await worker.next<{ type: 'ready'; startupMs: number; atMs: number; cpuMs: number }>('ready');
     const messages = lastSeq - firstSeq + 1;
     const marks: { at10?: number; at90?: number } = {};
     const doneAt = await waitAckFloor(this.jsm, this.stream, DEFAULT_TOPOLOGY.durable, lastSeq, {
@@ -220,9 +222,12 @@ class Bench {
         if (share >= 0.9 && marks.at90 === undefined) marks.at90 = Date.now();
       },
     });
+    worker.send({ type: 'cpu' });
+    const cpu = await worker.next<{ type: 'cpu'; cpuMs: number }>('cpu');
+    const cpuMicrosPerOrder = ((cpu.cpuMs - ready.cpuMs) * 1000) / messages;
     const seconds = (doneAt - ready.atMs) / 1000;
     const steady = marks.at10 !== undefined && marks.at90 !== undefined && marks.at90 > marks.at10 ? (0.8 * messages) / ((marks.at90 - marks.at10) / 1000) : messages / seconds;
-    return { ordersPerSecond: messages / seconds, steadyOrdersPerSecond: steady, seconds, messages, startupMs: ready.startupMs, load: load1() };
+    return { ordersPerSecond: messages / seconds, steadyOrdersPerSecond: steady, seconds, messages, startupMs: ready.startupMs, load: load1(), cpuMicrosPerOrder };
   }
 
   async stopProcessor(worker: Worker): Promise<ProcessorDone> {
@@ -440,7 +445,7 @@ async function phaseE2e(b: Bench, o: BenchOptions, dataDir: string, brokerLimit:
       label: `e2e headless, ${fmt(o.cards)} cards, default rules, ${fmt(r.messages)} orders in ${r.seconds.toFixed(1)} s`,
       value: r.ordersPerSecond,
       unit: 'orders/s',
-      note: `steady (10-90%) ${fmt(r.steadyOrdersPerSecond)} orders/s`,
+      note: `steady (10-90%) ${fmt(r.steadyOrdersPerSecond)} orders/s; processor CPU ${fmt(r.cpuMicrosPerOrder)} µs an order (all its threads)`,
     });
     if (ratio !== undefined) {
       add({ id: 'e2e.ratioToBroker', label: 'e2e / broker limit (batched acks)', value: ratio * 100, unit: '%', target: '>= 50%', pass: ratio >= 0.5 });
