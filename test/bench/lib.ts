@@ -79,6 +79,8 @@ export interface BenchMessage {
   msgId?: string;
   /** the order id, for orders (latency is keyed by it) */
   orderId?: string;
+  /** the batch a header or an order belongs to: its orders' results wait for the whole batch */
+  batchId?: string;
 }
 
 export interface TrafficOptions {
@@ -164,6 +166,7 @@ export function* benchTraffic(o: TrafficOptions): Generator<BenchMessage> {
     const out: BenchMessage = { subject: `${prefix}.${m.subject}`, data };
     if (m.msgId !== undefined) out.msgId = m.msgId;
     if (m.kind !== 'batch_header' && m.kind !== 'garbage' && m.msgId !== undefined) out.orderId = m.msgId;
+    if (m.batchId !== undefined) out.batchId = m.batchId;
     yield out;
   }
 }
