@@ -14,6 +14,10 @@ if (process.argv.slice(2).some((arg) => arg === 'run' || arg === 'demo')) {
   process.on('SIGTERM', early.handler);
 }
 
+// React's development build (the default without NODE_ENV) made each dashboard frame ~1.5x dearer
+// (measured: 35 -> 19-26 ms a 120x40 frame on the project's VM)
+process.env.NODE_ENV ??= 'production';
+
 register();
 // A dashboard on a terminal is live even where CI=true is exported (ui/live-ink.ts says why).
 if (process.stdout.isTTY) await (await import('../../ui/live-ink.ts')).loadInkLive();

@@ -43,7 +43,8 @@ describe('renderDashboard', () => {
       },
     );
     snapshots.next(aSnapshot());
-    await tick(100);
+    // the first frame needs Ink and React warm: wait for it rather than for a fixed time (busy CI machines)
+    for (let waitedMs = 0; !stdout.out.includes('Throughput') && waitedMs < 5000; waitedMs += 20) await tick(20);
     expect(stdout.out).toContain('Throughput');
     const exited = d.waitUntilExit();
     d.unmount();
