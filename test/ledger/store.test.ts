@@ -1,7 +1,7 @@
 // The LevelDB ledger on a real database in a temp dir: cards, accounts, deposits, lookups, commits, secrets.
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ALLOW, DEFAULT_APPLY_OPTIONS, applyOrder, decideReview } from '../../src/domain/ledger.ts';
 import type { Order } from '../../src/domain/types.ts';
 import { LedgerError, LedgerStore, type RegisterCardInput } from '../../src/ledger/store.ts';
@@ -422,10 +422,27 @@ describe('prefetch, decide, commit', () => {
     expect(await store.getAccount(accountId)).toMatchObject({ balanceMinor: 10_000n, holdsMinor: 0n });
   });
 
+  it('counts the review queue again only after a write touched it (an idle processor asks every second)', async () => {
+    const { token } = await fundedAlice();
+    await applyBuffer([anOrder({ id: 'ord_q_review', cardToken: token, amountMinor: 100n })]);
+    expect(await store.reviewQueueSize()).toBe(1);
+    const keys = vi.spyOn(store.index, 'keys');
+    expect(await store.reviewQueueSize()).toBe(1);
+    await applyBuffer([anOrder({ id: 'ord_q_plain', cardToken: token, amountMinor: 100n })]);
+    expect(await store.reviewQueueSize()).toBe(1);
+    expect(keys).not.toHaveBeenCalled();
+    await applyBuffer([anOrder({ id: 'ord_q2_review', cardToken: token, amountMinor: 100n })]);
+    expect(await store.reviewQueueSize()).toBe(2);
+    expect(keys).toHaveBeenCalledTimes(1);
+    keys.mockRestore();
+  });
+
   it('indexes open holds by expiry, and forgets an expiry the order no longer has', async () => {
     const { token } = await fundedAlice();
+    expect(await store.reviewQueueSize()).toBe(0);
     const auth = anOrder({ id: 'ord_auth_review', cardToken: token, type: 'authorize', amountMinor: 2_000n });
     await applyBuffer([auth]);
+    expect(await store.reviewQueueSize()).toBe(1);
     const reviewDue = TEST_NOW_MS + DEFAULT_APPLY_OPTIONS.reviewTimeoutMs;
     expect(await store.dueHolds(reviewDue - 1)).toEqual([]);
     expect(await store.dueHolds(reviewDue)).toEqual([auth.id]);
@@ -438,6 +455,7 @@ describe('prefetch, decide, commit', () => {
     });
     await store.commit(ws);
     expect(await store.reviewQueue()).toEqual([]);
+    expect(await store.reviewQueueSize()).toBe(0);
     expect(await store.dueHolds(reviewDue)).toEqual([]);
     expect(await store.dueHolds(decidedAt + DEFAULT_APPLY_OPTIONS.authorizationHoldMs)).toEqual([auth.id]);
   });
