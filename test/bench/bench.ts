@@ -2,7 +2,7 @@
 // Broker limit, storage limit, end-to-end throughput and latency, memory, start-up, dashboard cost, risk.
 // Options: --quick (smoke run), --json, --latency-rate N, --orders N, --cards N, --seconds S, --mem-cards N, --only a,b,
 // --profile (CPU-profile the end-to-end processor), --keep (keep the work dir). Not part of `npm test`.
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -350,17 +350,34 @@ async function phaseBroker(b: Bench, o: BenchOptions, firstSeq: number, lastSeq:
 }
 
 /** Half of the measured maximum, offered for `seconds`; latency from publish to the result at a subscriber. */
-/** Waits until the processor (all its threads) uses under 10 % of a core over a second, or `maxMs`. */
-async function waitForIdle(worker: Worker, maxMs: number): Promise<{ idle: boolean; waitedMs: number }> {
-  const cpuMs = async () => {
-    worker.send({ type: 'cpu' });
-    return (await worker.next<{ type: 'cpu'; cpuMs: number }>('cpu')).cpuMs;
+/** The whole machine's busy share of CPU time (all cores) over `ms`, from /proc/stat; undefined off Linux. */
+async function machineBusyShare(ms: number): Promise<number | undefined> {
+  const read = async () => {
+    const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const idle = (line[3] ?? 0) + (line[4] ?? 0);
+    return { idle, total: line.reduce((a, b) => a + b, 0) };
   };
+  try {
+    const a = await read();
+    await sleep(ms);
+    const b = await read();
+    return b.total > a.total ? 1 - (b.idle - a.idle) / (b.total - a.total) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Waits until the machine is quiet (under 20 % busy for 3 seconds in a row), or `maxMs`: after a backlog
+ * the processor's LevelDB compactions and the broker's clean-up of the consumed messages go on for minutes.
+ */
+async function waitForIdle(maxMs: number): Promise<{ idle: boolean; waitedMs: number }> {
   const started = performance.now();
-  while (performance.now() - started < maxMs) {
-    const before = await cpuMs();
-    await sleep(1000);
-    if ((await cpuMs()) - before < 100) return { idle: true, waitedMs: performance.now() - started };
+  for (let quiet = 0; performance.now() - started < maxMs; ) {
+    const busy = await machineBusyShare(1000);
+    if (busy === undefined) return { idle: false, waitedMs: performance.now() - started };
+    quiet = busy < 0.2 ? quiet + 1 : 0;
+    if (quiet >= 3) return { idle: true, waitedMs: performance.now() - started };
   }
   return { idle: false, waitedMs: performance.now() - started };
 }
@@ -491,11 +508,11 @@ async function phaseE2e(b: Bench, o: BenchOptions, dataDir: string, brokerLimit:
     }
     const loadAtMax = r.load;
     if (o.only.has('latency')) {
-      // a million orders just written leave LevelDB compacting for minutes; latency at a steady load is
-      // measured once that has settled (the wait is reported), not in the aftermath of the burst
-      const settle = await waitForIdle(worker, o.quick ? 30_000 : 300_000);
+      // a million orders just written leave LevelDB compacting and the broker cleaning up for minutes;
+      // latency at a steady load is measured once that has settled (the wait is reported), not in the burst's wake
+      const settle = await waitForIdle(o.quick ? 30_000 : 300_000);
       extra.latencySettle = settle;
-      log(`processor idle after the backlog: ${settle.idle ? 'yes' : 'no'}, after ${(settle.waitedMs / 1000).toFixed(0)} s`);
+      log(`machine quiet after the backlog: ${settle.idle ? 'yes' : 'no'}, after ${(settle.waitedMs / 1000).toFixed(0)} s`);
       await phaseLatency(b, o, o.latencyRate ?? Math.round(r.ordersPerSecond / 2));
     }
     const done = await b.stopProcessor(worker);
