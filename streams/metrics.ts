@@ -8,11 +8,6 @@ export const FRAME_MS_MIN = 16;
 export const FRAME_MS_MAX = 10_000;
 
 /**
- * Snapshots of `aggregator`, one per `frameMs` at most, however fast orders arrive. A frame is skipped
- * when nothing changed and the clock is still in the same second (so an idle dashboard does not redraw
- * ten times a second, yet uptime and the sparkline still move once a second).
- */
-/**
  * The dashboard's frame period: 2 frames/s. A full 120x40 frame costs Ink 19-26 ms of the processor's own
  * thread on the project's VM (React production build), so 4 frames/s cost 8-10 % of a core and, measured,
  * 19 % of the throughput (10 frames/s: 13-18 % on a faster VM); operators read figures, not animations
@@ -20,6 +15,11 @@ export const FRAME_MS_MAX = 10_000;
  */
 export const DASHBOARD_FRAME_MS = 500;
 
+/**
+ * Snapshots of `aggregator`, one per `frameMs` at most, however fast orders arrive. A frame is skipped
+ * when nothing changed and the clock is still in the same second (so an idle dashboard does not redraw
+ * ten times a second, yet uptime and the sparkline still move once a second).
+ */
 export function toSnapshots(
   aggregator: MetricsAggregator,
   clock: () => number,

@@ -146,13 +146,13 @@ export class LedgerStore {
   private writeChain: Promise<unknown> = Promise.resolve();
   /** LevelDB writes, one after the other */
   private writeQueue: Promise<void> = Promise.resolve();
+  /** set once a write to the review index has landed; see reviewQueueSize */
+  private reviewIndexChanged = true;
+  private reviewQueueCount: { n: number; limit: number } | undefined;
   /**
    * Records staged in a write that has not reached LevelDB yet. Reads look here first, so the next buffer
    * can be decided while the previous one is being written (an LRU eviction cannot expose a stale value).
    */
-  /** set once a write to the review index has landed; see reviewQueueSize */
-  private reviewIndexChanged = true;
-  private reviewQueueCount: { n: number; limit: number } | undefined;
   private readonly unwritten = {
     accounts: new Map<string, Account>(),
     orders: new Map<string, OrderRecord>(),
@@ -346,7 +346,6 @@ export class LedgerStore {
     return ws;
   }
 
-  /** Writes every change of a working set in one atomic LevelDB batch, then refreshes the caches. */
   /**
    * Stages every change of a working set as one atomic LevelDB batch and returns when it is written.
    * Callers that may overlap the next decisions with the write (the pipeline) need not wait for it, but
