@@ -108,17 +108,17 @@ export class WorkingSet {
   transfer(t: Transfer): void {
     const from = this.accounts.get(t.debit);
     const to = this.accounts.get(t.credit);
-    invariant(from && to, `transfer ${t.id}: both accounts must be in the working set`);
-    invariant(t.amountMinor > 0n, `transfer ${t.id}: amount must be positive`);
-    invariant(from.currency === t.currency && to.currency === t.currency, `transfer ${t.id}: currency`);
-    invariant(from.id !== to.id, `transfer ${t.id}: debit and credit are the same account`);
-    this.putAccount({ ...from, balanceMinor: from.balanceMinor - t.amountMinor });
-    this.putAccount({ ...to, balanceMinor: to.balanceMinor + t.amountMinor });
-    const after = this.accounts.get(t.debit)!;
-    invariant(
-      after.overdraftAllowed || after.balanceMinor - after.holdsMinor >= 0n,
-      `transfer ${t.id}: would overdraw ${t.debit}`,
-    );
+    // each message is built only when its check fails (eager template strings cost every transfer)
+    if (!from || !to) invariantFailed(`transfer ${t.id}: both accounts must be in the working set`);
+    if (t.amountMinor <= 0n) invariantFailed(`transfer ${t.id}: amount must be positive`);
+    if (from.currency !== t.currency || to.currency !== t.currency) invariantFailed(`transfer ${t.id}: currency`);
+    if (from.id === to.id) invariantFailed(`transfer ${t.id}: debit and credit are the same account`);
+    const after = withBalance(from, from.balanceMinor - t.amountMinor);
+    if (!after.overdraftAllowed && after.balanceMinor - after.holdsMinor < 0n) {
+      invariantFailed(`transfer ${t.id}: would overdraw ${t.debit}`);
+    }
+    this.putAccount(after);
+    this.putAccount(withBalance(to, to.balanceMinor + t.amountMinor));
     this.transfers.push(t);
   }
 
@@ -147,10 +147,10 @@ export class WorkingSet {
 
   adjustHold(accountId: string, deltaMinor: bigint): void {
     const account = this.accounts.get(accountId);
-    invariant(account, `hold on unknown account ${accountId}`);
+    if (!account) invariantFailed(`hold on unknown account ${accountId}`);
     const holdsMinor = account.holdsMinor + deltaMinor;
-    invariant(holdsMinor >= 0n, `holds on ${accountId} would go negative`);
-    this.putAccount({ ...account, holdsMinor });
+    if (holdsMinor < 0n) invariantFailed(`holds on ${accountId} would go negative`);
+    this.putAccount(withHolds(account, holdsMinor));
   }
 }
 
@@ -178,13 +178,43 @@ export function invariant(condition: unknown, message: string): asserts conditio
   if (!condition) throw new InvariantError(message);
 }
 
+/** For checks on the hot path: `if (!ok) invariantFailed(\`...\`)` builds the message only on failure. */
+export function invariantFailed(message: string): never {
+  throw new InvariantError(message);
+}
+
 export const available = (a: Account): bigint => a.balanceMinor - a.holdsMinor;
+
+// Accounts are immutable values: a change is a copy. An explicit literal keeps one hidden class for every
+// account and costs a fraction of a spread (measured on the apply stage's profile).
+const copyAccount = (a: Account, balanceMinor: bigint, holdsMinor: bigint): Account => ({
+  id: a.id,
+  currency: a.currency,
+  balanceMinor,
+  holdsMinor,
+  owner: a.owner,
+  overdraftAllowed: a.overdraftAllowed,
+  createdAt: a.createdAt,
+});
+const withBalance = (a: Account, balanceMinor: bigint): Account => copyAccount(a, balanceMinor, a.holdsMinor);
+const withHolds = (a: Account, holdsMinor: bigint): Account => copyAccount(a, a.balanceMinor, holdsMinor);
 
 export interface ApplyContext {
   nowMs: number;
   /** when the order reached paystream (JetStream timestamp, or arrival): latency is measured from it */
   receivedAtMs: number;
   options: ApplyOptions;
+}
+
+// A buffer's orders share one clock reading: its ISO form is made once, not once per result.
+let isoOfMs = Number.NaN;
+let isoText = '';
+function isoTime(ms: number): string {
+  if (ms !== isoOfMs) {
+    isoText = new Date(ms).toISOString();
+    isoOfMs = ms;
+  }
+  return isoText;
 }
 
 export function resultOf(
@@ -197,7 +227,7 @@ export function resultOf(
     orderId: order.id,
     status,
     ...extra,
-    processedAt: new Date(ctx.nowMs).toISOString(),
+    processedAt: isoTime(ctx.nowMs),
     latencyMs: Math.max(0, ctx.nowMs - ctx.receivedAtMs),
   };
   if (order.batchId !== undefined) result.batchId = order.batchId;

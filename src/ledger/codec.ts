@@ -29,13 +29,29 @@ export interface StoredOrderRecord {
   reviewRule?: string;
 }
 
+/** Every field of T present (possibly undefined): a literal of this type cannot forget a field added to T. */
+type AllKeys<T> = { [K in keyof Required<T>]: T[K] | undefined };
+
 const bigintOf = (text: string, what: string): bigint => {
   invariant(/^-?\d+$/.test(text), `stored ${what} is not an integer: ${text}`);
   return BigInt(text);
 };
 
+// The encoders build each stored form as one explicit literal rather than spreading the record: one hidden
+// class per record kind, no intermediate copies (the encoders were ~7 % of the processor's thread).
+// JSON.stringify leaves out fields that are undefined, so the stored text is what a spread would give,
+// with the keys in the order written here.
+
 export function encodeAccount(a: Account): string {
-  const stored: StoredAccount = { ...a, balanceMinor: a.balanceMinor.toString(), holdsMinor: a.holdsMinor.toString() };
+  const stored: AllKeys<StoredAccount> = {
+    id: a.id,
+    currency: a.currency,
+    balanceMinor: a.balanceMinor.toString(),
+    holdsMinor: a.holdsMinor.toString(),
+    owner: a.owner,
+    overdraftAllowed: a.overdraftAllowed,
+    createdAt: a.createdAt,
+  };
   return JSON.stringify(stored);
 }
 export function decodeAccount(text: string): Account {
@@ -44,7 +60,17 @@ export function decodeAccount(text: string): Account {
 }
 
 export function encodeTransfer(t: Transfer): string {
-  return JSON.stringify({ ...t, amountMinor: t.amountMinor.toString() } satisfies StoredTransfer);
+  const stored: AllKeys<StoredTransfer> = {
+    id: t.id,
+    debit: t.debit,
+    credit: t.credit,
+    amountMinor: t.amountMinor.toString(),
+    currency: t.currency,
+    kind: t.kind,
+    orderId: t.orderId,
+    atMs: t.atMs,
+  };
+  return JSON.stringify(stored);
 }
 export function decodeTransfer(text: string): Transfer {
   const s = JSON.parse(text) as StoredTransfer;
@@ -52,8 +78,20 @@ export function decodeTransfer(text: string): Transfer {
 }
 
 export function storeOrder(o: Order): StoredOrder {
-  const { amountMinor, ...rest } = o;
-  return amountMinor === undefined ? rest : { ...rest, amountMinor: amountMinor.toString() };
+  const stored: AllKeys<StoredOrder> = {
+    id: o.id,
+    type: o.type,
+    cardToken: o.cardToken,
+    merchant: o.merchant,
+    amountMinor: o.amountMinor?.toString(),
+    currency: o.currency,
+    ref: o.ref,
+    batchId: o.batchId,
+    createdAtMs: o.createdAtMs,
+    mcc: o.mcc,
+    country: o.country,
+  };
+  return stored as StoredOrder;
 }
 export function loadOrder(s: StoredOrder): Order {
   const { amountMinor, ...rest } = s;
@@ -61,13 +99,19 @@ export function loadOrder(s: StoredOrder): Order {
 }
 
 export function encodeOrderRecord(r: OrderRecord): string {
-  const stored: StoredOrderRecord = {
-    ...r,
+  const stored: AllKeys<StoredOrderRecord> = {
     order: storeOrder(r.order),
+    result: r.result,
+    accountId: r.accountId,
+    holdAccountId: r.holdAccountId,
     holdMinor: r.holdMinor.toString(),
+    open: r.open,
+    closedBy: r.closedBy,
     paidMinor: r.paidMinor.toString(),
     refundedMinor: r.refundedMinor.toString(),
     capturedMinor: r.capturedMinor.toString(),
+    holdExpiresAtMs: r.holdExpiresAtMs,
+    reviewRule: r.reviewRule,
   };
   return JSON.stringify(stored);
 }

@@ -11,6 +11,7 @@ import {
   type OrderRecord,
   WorkingSet,
   invariant,
+  invariantFailed,
   available,
   keysNeeded,
 } from '../domain/ledger.ts';
@@ -368,8 +369,9 @@ export class LedgerStore {
     }
     for (const id of ws.dirtyAccounts) {
       const a = ws.accounts.get(id)!;
-      invariant(a.overdraftAllowed || available(a) >= 0n, `account ${id} would be overdrawn: ${available(a)}`);
-      invariant(a.holdsMinor >= 0n, `account ${id} holds negative`);
+      // the last check before the write; messages built only on failure (this runs for every dirty account)
+      if (!a.overdraftAllowed && available(a) < 0n) invariantFailed(`account ${id} would be overdrawn: ${available(a)}`);
+      if (a.holdsMinor < 0n) invariantFailed(`account ${id} holds negative`);
       ops.push({ type: 'put', sublevel: this.accounts, key: id, value: encodeAccount(a) });
     }
     for (const id of ws.dirtyOrders) {
