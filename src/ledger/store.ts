@@ -33,6 +33,7 @@ import {
 const openSub = (db: ClassicLevel<string, string>, name: string) =>
   db.sublevel<string, string>(name, { valueEncoding: 'utf8' });
 export type Sub = ReturnType<typeof openSub>;
+export type LevelBatch = ReturnType<ClassicLevel<string, string>['batch']>;
 export type BatchOp = { type: 'put'; sublevel: Sub; key: string; value: string } | { type: 'del'; sublevel: Sub; key: string };
 
 export interface StoreOptions {
@@ -237,19 +238,23 @@ export class LedgerStore {
    * through sublevels cost about a fifth of the processor's time (profiled).
    */
   write(ops: BatchOp[]): Promise<void> {
-    // writes reach LevelDB in the order they were staged; after a failed write none of the later ones run
-    const run = this.writeQueue.then(() => this.writeNow(ops));
-    this.writeQueue = run;
-    return run;
-  }
-
-  private async writeNow(ops: BatchOp[]): Promise<void> {
     const batch = this.db.batch();
     for (const op of ops) {
       if (op.type === 'put') batch.put(op.sublevel.prefix + op.key, op.value);
       else batch.del(op.sublevel.prefix + op.key);
     }
-    await batch.write({ sync: this.sync } as never);
+    return this.writeBatch(batch);
+  }
+
+  /**
+   * Writes a chained batch behind every earlier one: writes reach LevelDB in the order they were staged,
+   * and after a failed write none of the later ones run. The pipeline's commits fill the batch directly
+   * (no operation objects in between); operator commands come through `write`.
+   */
+  writeBatch(batch: LevelBatch): Promise<void> {
+    const run = this.writeQueue.then(() => batch.write({ sync: this.sync } as never));
+    this.writeQueue = run;
+    return run;
   }
 
   /** Runs fn after every earlier write finished; writes never interleave. */
@@ -361,44 +366,19 @@ export class LedgerStore {
   }
 
   private stage(ws: WorkingSet, extraOps: BatchOp[]): Promise<void> {
-    const ops: BatchOp[] = [];
-    let touchesReview = false;
-    // first, so a later put of the same key (an expiry changed and changed back) wins within the batch
-    for (const { orderId, atMs } of ws.staleExpiries) {
-      ops.push({ type: 'del', sublevel: this.index, key: `exp!${timeKey(atMs)}!${orderId}` });
+    // puts go straight into LevelDB's batch, keys prefixed here (as `write` does for operation lists)
+    const batch = this.db.batch();
+    let touchesReview: boolean;
+    try {
+      touchesReview = this.fill(batch, ws, extraOps);
+    } catch (error) {
+      void batch.close();
+      throw error;
     }
-    for (const id of ws.dirtyAccounts) {
-      const a = ws.accounts.get(id)!;
-      // the last check before the write; messages built only on failure (this runs for every dirty account)
-      if (!a.overdraftAllowed && available(a) < 0n) invariantFailed(`account ${id} would be overdrawn: ${available(a)}`);
-      if (a.holdsMinor < 0n) invariantFailed(`account ${id} holds negative`);
-      ops.push({ type: 'put', sublevel: this.accounts, key: id, value: encodeAccount(a) });
+    if (batch.length === 0) {
+      void batch.close();
+      return Promise.resolve();
     }
-    for (const id of ws.dirtyOrders) {
-      const r = ws.orders.get(id)!;
-      ops.push({ type: 'put', sublevel: this.orders, key: id, value: encodeOrderRecord(r) });
-      // only an order that was held for review has a review entry to add or remove
-      if (r.reviewRule !== undefined || r.result.status === 'held') {
-        const reviewKey = `review!${id}`;
-        touchesReview = true;
-        if (r.open && r.result.status === 'held') ops.push({ type: 'put', sublevel: this.index, key: reviewKey, value: '' });
-        else ops.push({ type: 'del', sublevel: this.index, key: reviewKey });
-      }
-      if (r.holdExpiresAtMs !== undefined) {
-        const expKey = `exp!${timeKey(r.holdExpiresAtMs)}!${id}`;
-        if (r.open) ops.push({ type: 'put', sublevel: this.index, key: expKey, value: '' });
-        else ops.push({ type: 'del', sublevel: this.index, key: expKey });
-        const holdAccount = r.holdAccountId ?? r.accountId;
-        if (r.open && r.holdMinor > 0n && holdAccount !== undefined) {
-          const hold = { accountId: holdAccount, amountMinor: r.holdMinor.toString(), expiresAtMs: r.holdExpiresAtMs, status: r.result.status };
-          ops.push({ type: 'put', sublevel: this.holds, key: id, value: JSON.stringify(hold) });
-        } else ops.push({ type: 'del', sublevel: this.holds, key: id });
-      }
-    }
-    for (const t of ws.transfers) this.pushTransfer(ops, t);
-    for (const o of ws.riskObserved) ops.push({ type: 'put', sublevel: this.index, key: `risk!${timeKey(o.atMs)}!${o.orderId}`, value: '' });
-    ops.push(...extraOps);
-    if (ops.length === 0) return Promise.resolve();
     // the new state is visible to the next reads at once; the write lands in order behind earlier ones
     const staged: [Map<string, Account | OrderRecord>, string, Account | OrderRecord][] = [];
     for (const id of ws.dirtyAccounts) {
@@ -414,7 +394,7 @@ export class LedgerStore {
       staged.push([this.unwritten.orders, id, r]);
     }
     for (const [token, card] of ws.cards) this.cardCache.set(token, card);
-    const written = this.write(ops);
+    const written = this.writeBatch(batch);
     void written.then(
       () => {
         for (const [map, key, value] of staged) if (map.get(key) === value) map.delete(key);
@@ -426,11 +406,57 @@ export class LedgerStore {
     return written;
   }
 
-  private pushTransfer(ops: BatchOp[], t: Transfer): void {
-    ops.push({ type: 'put', sublevel: this.transfers, key: t.id, value: encodeTransfer(t) });
+  /** Puts every change of the working set into the batch; true when the review index is touched. */
+  private fill(batch: LevelBatch, ws: WorkingSet, extraOps: BatchOp[]): boolean {
+    const accounts = this.accounts.prefix;
+    const orders = this.orders.prefix;
+    const index = this.index.prefix;
+    const holds = this.holds.prefix;
+    let touchesReview = false;
+    // first, so a later put of the same key (an expiry changed and changed back) wins within the batch
+    for (const { orderId, atMs } of ws.staleExpiries) batch.del(`${index}exp!${timeKey(atMs)}!${orderId}`);
+    for (const id of ws.dirtyAccounts) {
+      const a = ws.accounts.get(id)!;
+      // the last check before the write; messages built only on failure (this runs for every dirty account)
+      if (!a.overdraftAllowed && available(a) < 0n) invariantFailed(`account ${id} would be overdrawn: ${available(a)}`);
+      if (a.holdsMinor < 0n) invariantFailed(`account ${id} holds negative`);
+      batch.put(accounts + id, encodeAccount(a));
+    }
+    for (const id of ws.dirtyOrders) {
+      const r = ws.orders.get(id)!;
+      batch.put(orders + id, encodeOrderRecord(r));
+      // only an order that was held for review has a review entry to add or remove
+      if (r.reviewRule !== undefined || r.result.status === 'held') {
+        const reviewKey = `${index}review!${id}`;
+        touchesReview = true;
+        if (r.open && r.result.status === 'held') batch.put(reviewKey, '');
+        else batch.del(reviewKey);
+      }
+      if (r.holdExpiresAtMs !== undefined) {
+        const expKey = `${index}exp!${timeKey(r.holdExpiresAtMs)}!${id}`;
+        if (r.open) batch.put(expKey, '');
+        else batch.del(expKey);
+        const holdAccount = r.holdAccountId ?? r.accountId;
+        if (r.open && r.holdMinor > 0n && holdAccount !== undefined) {
+          const hold = { accountId: holdAccount, amountMinor: r.holdMinor.toString(), expiresAtMs: r.holdExpiresAtMs, status: r.result.status };
+          batch.put(holds + id, JSON.stringify(hold));
+        } else batch.del(holds + id);
+      }
+    }
+    for (const t of ws.transfers) this.putTransfer(batch, t);
+    for (const o of ws.riskObserved) batch.put(`${index}risk!${timeKey(o.atMs)}!${o.orderId}`, '');
+    for (const op of extraOps) {
+      if (op.type === 'put') batch.put(op.sublevel.prefix + op.key, op.value);
+      else batch.del(op.sublevel.prefix + op.key);
+    }
+    return touchesReview;
+  }
+
+  private putTransfer(batch: LevelBatch, t: Transfer): void {
+    batch.put(this.transfers.prefix + t.id, encodeTransfer(t));
     const when = newestFirstKey(t.atMs);
-    ops.push({ type: 'put', sublevel: this.index, key: `acct!${t.debit}!${when}!${t.id}`, value: '' });
-    ops.push({ type: 'put', sublevel: this.index, key: `acct!${t.credit}!${when}!${t.id}`, value: '' });
+    batch.put(`${this.index.prefix}acct!${t.debit}!${when}!${t.id}`, '');
+    batch.put(`${this.index.prefix}acct!${t.credit}!${when}!${t.id}`, '');
   }
 
   // ---- operator commands (through exclusive: they never interleave with the pipeline's writes) ----

@@ -104,16 +104,16 @@ async function storage(a: StorageArgs): Promise<void> {
   let writeMs = 0;
   let opsWritten = 0;
   const commit = store.commit.bind(store);
-  const write = store.write.bind(store);
+  const writeBatch = store.writeBatch.bind(store);
   store.commit = async (...args) => {
     const t = performance.now();
     await commit(...args);
     commitMs += performance.now() - t;
   };
-  store.write = async (ops) => {
+  store.writeBatch = async (batch) => {
     const t = performance.now();
-    opsWritten += ops.length;
-    await write(ops);
+    opsWritten += batch.length;
+    await writeBatch(batch);
     writeMs += performance.now() - t;
   };
   const deps = {
