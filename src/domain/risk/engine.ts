@@ -21,6 +21,7 @@
 import type { Account, Card, Order, OrderResult, OrderType, ResultStatus } from '../types.ts';
 import type { BlocklistField, Rule, RuleSet } from './rules.ts';
 import { LruMap, Ring } from './state.ts';
+import { AttemptWindow, typeMask } from './window.ts';
 
 export type RiskOutcome = 'allow' | 'review' | 'block';
 export type RiskDecision =
@@ -106,15 +107,6 @@ export interface RiskStats {
 
 // ---- state records ----
 
-interface Attempt {
-  atMs: number;
-  amountMinor: bigint;
-  currency: string;
-  merchant: string;
-  orderId: string;
-  type: OrderType;
-}
-
 interface Decline {
   atMs: number;
 }
@@ -126,7 +118,7 @@ interface DaySpend {
 }
 
 interface CardState extends DaySpend {
-  attempts: Ring<Attempt>;
+  attempts: AttemptWindow;
   declines: Ring<Decline>;
   accountId: string | undefined;
   /** approved/authorized orders learned from, any currency */
@@ -139,7 +131,7 @@ interface CardState extends DaySpend {
 }
 
 interface MerchantState {
-  attempts: Ring<Attempt>;
+  attempts: AttemptWindow;
 }
 
 interface OrderEntry {
@@ -181,6 +173,8 @@ type Compiled =
       maxCount: number;
       maxSum: Map<string, bigint> | undefined;
       types: ReadonlySet<OrderType>;
+      /** the same types as a mask for AttemptWindow.countSince */
+      typeMask: number;
       sumDecision: Decisive;
     })
   | (CompiledBase & { kind: 'duplicate'; windowMs: number })
@@ -290,6 +284,7 @@ function compileRule(rule: Rule, options: RiskOptions): Compiled | TimeRule | un
         maxCount: rule.maxCount ?? Number.POSITIVE_INFINITY,
         maxSum: rule.maxSum === undefined ? undefined : limitMap(rule.maxSum),
         types: new Set(rule.types),
+        typeMask: typeMask(rule.types),
         sumDecision: decisive(rule.outcome, rule.id, 'velocity_sum'),
       };
     }
@@ -442,6 +437,7 @@ export class RiskEngine {
         accountId,
         day,
         replacedMinor,
+        seen !== undefined,
       );
       if (decision === undefined) continue;
       this.hit(rule.id);
@@ -568,6 +564,8 @@ export class RiskEngine {
     accountId: string | undefined,
     day: number,
     replacedMinor: bigint,
+    /** this order id was evaluated before: its attempt may be in the windows already */
+    recordedBefore: boolean,
   ): Decisive | undefined {
     const { order, nowMs } = input;
     switch (rule.kind) {
@@ -615,7 +613,7 @@ export class RiskEngine {
       }
       case 'velocity': {
         if (order.type === 'modify' || !rule.types.has(order.type)) return undefined;
-        let ring: Ring<Attempt> | undefined;
+        let ring: AttemptWindow | undefined;
         if (rule.perMerchant)
           ring = order.merchant === undefined ? undefined : this.merchants.get(order.merchant)?.attempts;
         else ring = card?.attempts;
@@ -628,6 +626,10 @@ export class RiskEngine {
         if (sumLimit === undefined && (ring === undefined || ring.size + 1 <= rule.maxCount)) return undefined;
         if (ring !== undefined) {
           const since = nowMs - rule.windowMs;
+          // a count alone, of a window in time order that does not hold this order yet: counted, not scanned
+          if (sumLimit === undefined && ring.ordered && !recordedBefore) {
+            return 1 + ring.countSince(since, rule.typeMask) > rule.maxCount ? rule.decision : undefined;
+          }
           for (let i = 0; i < ring.size; i++) {
             const a = ring.newest(i);
             if (a.atMs <= since) break;
@@ -694,7 +696,7 @@ export class RiskEngine {
     return (
       this.cards.touch(token) ??
       this.cards.insert(token, {
-        attempts: new Ring<Attempt>(this.options.windowsMax),
+        attempts: new AttemptWindow(this.options.windowsMax),
         declines: new Ring<Decline>(this.options.windowsMax),
         day: 0,
         sums: undefined,
@@ -749,13 +751,13 @@ export class RiskEngine {
     if (cardToken !== undefined) {
       const card = this.cardState(cardToken);
       if (accountId !== undefined) card.accountId = accountId;
-      pushAttempt(card.attempts, atMs, amountMinor, cur, merchant, order.id, order.type);
+      card.attempts.push(atMs, amountMinor, cur, merchant, order.id, order.type);
     }
     if (order.merchant !== undefined) {
       const state =
         this.merchants.touch(order.merchant) ??
-        this.merchants.insert(order.merchant, { attempts: new Ring<Attempt>(this.options.windowsMax) });
-      pushAttempt(state.attempts, atMs, amountMinor, cur, merchant, order.id, order.type);
+        this.merchants.insert(order.merchant, { attempts: new AttemptWindow(this.options.windowsMax) });
+      state.attempts.push(atMs, amountMinor, cur, merchant, order.id, order.type);
     }
     if (pending && amountMinor > 0n) this.shiftSpend(entry, amountMinor);
   }
@@ -796,26 +798,4 @@ export class RiskEngine {
     const n = Math.min(card.avgCount, this.options.averageOrders);
     card.avgMinor += (entry.amountMinor - card.avgMinor) / this.divisors[n]!;
   }
-}
-
-function pushAttempt(
-  ring: Ring<Attempt>,
-  atMs: number,
-  amountMinor: bigint,
-  currency: string,
-  merchant: string,
-  orderId: string,
-  type: OrderType,
-): void {
-  const slot = ring.recycle();
-  if (slot === undefined) {
-    ring.append({ atMs, amountMinor, currency, merchant, orderId, type });
-    return;
-  }
-  slot.atMs = atMs;
-  slot.amountMinor = amountMinor;
-  slot.currency = currency;
-  slot.merchant = merchant;
-  slot.orderId = orderId;
-  slot.type = type;
 }

@@ -269,6 +269,35 @@ describe('velocity', () => {
     expect(run(e, anOrder(), T0).outcome).toBe('review');
   });
 
+  it('counts a busy merchant exactly, with payouts in its window that the rule does not count', () => {
+    const e = engineWith(`
+  - { id: vm, kind: velocity, scope: merchant, outcome: review, windowSeconds: 1, maxCount: 5 }
+`);
+    const at = (i: number) => T0 + i * 100;
+    const outcomes: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const type = i % 3 === 2 ? 'payout' : 'payment';
+      outcomes.push(run(e, anOrder({ type, cardToken: tokenOf(i + 1), merchant: 'm-busy' }), at(i)).outcome);
+    }
+    // payments at 0,1,3,4,6,7,9,10 (x100 ms), payouts at 2,5,8,11: payouts are in the merchant's window but
+    // not counted (nor checked). At 700 ms: payments 0,1,3,4,6 + this one = 6 > 5. At 1,000 ms the one at
+    // 0 ms has left the window (not newer than 1 s ago): 1,3,4,6,7,9 + this one = 7.
+    expect(outcomes).toEqual(['allow', 'allow', 'allow', 'allow', 'allow', 'allow', 'allow', 'review', 'allow', 'review', 'review', 'allow']);
+  });
+
+  it('decides the same when a replay clock goes back (the window is then scanned, not searched)', () => {
+    const rules = `
+  - { id: vm, kind: velocity, scope: merchant, outcome: review, windowSeconds: 10, maxCount: 2 }
+`;
+    const e = engineWith(rules);
+    expect(run(e, anOrder({ cardToken: tokenOf(1), merchant: 'm' }), T0 + 5 * S).outcome).toBe('allow');
+    // older than the newest: the window is out of time order from here on
+    expect(run(e, anOrder({ cardToken: tokenOf(2), merchant: 'm' }), T0 + 2 * S).outcome).toBe('allow');
+    expect(run(e, anOrder({ cardToken: tokenOf(3), merchant: 'm' }), T0 + 6 * S).outcome).toBe('review');
+    // 13 s: the entry at 5 s is out of the window; the scan stops there, as it always did
+    expect(run(e, anOrder({ cardToken: tokenOf(4), merchant: 'm' }), T0 + 13 * S).outcome).toBe('allow');
+  });
+
   it('does not count a redelivered order twice', () => {
     const e = engineWith(`
   - { id: v, kind: velocity, scope: card, outcome: review, windowSeconds: 60, maxCount: 1 }

@@ -1,0 +1,77 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { OrderType } from '../../../src/domain/types.ts';
+import { AttemptWindow, typeBit, typeMask } from '../../../src/domain/risk/window.ts';
+
+/** What the velocity rule used to do: walk from the newest back while entries are newer than sinceMs. */
+function scanCount(w: AttemptWindow, sinceMs: number, mask: number): number {
+  let n = 0;
+  for (let i = 0; i < w.size; i++) {
+    const a = w.newest(i);
+    if (a.atMs <= sinceMs) break;
+    if ((typeBit(a.type) & mask) !== 0) n++;
+  }
+  return n;
+}
+
+const typeArb = fc.constantFrom<OrderType>('payment', 'authorize', 'payout', 'payment', 'payment');
+const maskArb = fc.constantFrom(
+  typeMask(['payment', 'authorize']),
+  typeMask(['payment']),
+  typeMask(['payout']),
+  typeMask(['payment', 'authorize', 'payout']),
+);
+
+describe('AttemptWindow: counts by type over a time window', () => {
+  it('counts what a scan from the newest counts, for attempts pushed in time order, across wrap-around', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 12 }),
+        fc.array(fc.record({ gapMs: fc.constantFrom(0, 0, 1, 5, 40, 300), type: typeArb }), { maxLength: 60 }),
+        fc.integer({ min: 0, max: 2_000 }),
+        maskArb,
+        (capacity, pushes, lookbackMs, mask) => {
+          const w = new AttemptWindow(capacity);
+          let atMs = 1_000_000;
+          for (const [i, p] of pushes.entries()) {
+            atMs += p.gapMs;
+            w.push(atMs, 100n, 'USD', 'm-1', `o-${i}`, p.type);
+            expect(w.ordered).toBe(true);
+            // every cut: before all, inside, exactly on an entry, after all
+            for (const sinceMs of [0, atMs - lookbackMs, atMs - p.gapMs, atMs]) {
+              expect(w.countSince(sinceMs, mask)).toBe(scanCount(w, sinceMs, mask));
+            }
+          }
+        },
+      ),
+    );
+  });
+
+  it('keeps the newest `capacity` attempts, oldest overwritten', () => {
+    const w = new AttemptWindow(3);
+    for (let i = 0; i < 5; i++) w.push(1000 + i, BigInt(i), 'USD', 'm', `o-${i}`, 'payment');
+    expect(w.size).toBe(3);
+    expect([0, 1, 2].map((i) => w.newest(i).orderId)).toEqual(['o-4', 'o-3', 'o-2']);
+    expect(w.countSince(0, typeMask(['payment']))).toBe(3);
+    expect(w.countSince(1002, typeMask(['payment']))).toBe(2);
+    expect(w.countSince(1004, typeMask(['payment']))).toBe(0);
+  });
+
+  it('counts only the masked types', () => {
+    const w = new AttemptWindow(8);
+    const types: OrderType[] = ['payment', 'payout', 'authorize', 'payout', 'payment'];
+    types.forEach((t, i) => w.push(1000 + i, 1n, 'USD', 'm', `o-${i}`, t));
+    expect(w.countSince(999, typeMask(['payment', 'authorize']))).toBe(3);
+    expect(w.countSince(999, typeMask(['payout']))).toBe(2);
+    expect(w.countSince(1001, typeMask(['payout']))).toBe(1);
+  });
+
+  it('says it is no longer in time order once an older attempt is pushed (callers scan then)', () => {
+    const w = new AttemptWindow(4);
+    w.push(2000, 1n, 'USD', 'm', 'a', 'payment');
+    w.push(2000, 1n, 'USD', 'm', 'b', 'payment');
+    expect(w.ordered).toBe(true);
+    w.push(1500, 1n, 'USD', 'm', 'c', 'payment');
+    expect(w.ordered).toBe(false);
+  });
+});
