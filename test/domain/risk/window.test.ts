@@ -60,7 +60,7 @@ describe('AttemptWindow: counts by type over a time window', () => {
   it('counts only the masked types', () => {
     const w = new AttemptWindow(8);
     const types: OrderType[] = ['payment', 'payout', 'authorize', 'payout', 'payment'];
-    types.forEach((t, i) => w.push(1000 + i, 1n, 'USD', 'm', `o-${i}`, t));
+    for (const [i, t] of types.entries()) w.push(1000 + i, 1n, 'USD', 'm', `o-${i}`, t);
     expect(w.countSince(999, typeMask(['payment', 'authorize']))).toBe(3);
     expect(w.countSince(999, typeMask(['payout']))).toBe(2);
     expect(w.countSince(1001, typeMask(['payout']))).toBe(1);
