@@ -67,9 +67,13 @@ async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>
 
 /**
  * Creates (or checks) PAY_ORDERS, PAY_RESULTS, PAY_DLQ and the durable consumer. Idempotent. Returns the
- * last stream sequence an earlier processor was delivered: messages up to it are redeliveries.
+ * last stream sequence an earlier processor was delivered (messages up to it are redeliveries) and the
+ * consumer's ack floor, from which this processor acks.
  */
-export async function ensureTopology(nc: NatsConnection, t: Topology): Promise<{ redeliveredUpToSeq: number }> {
+export async function ensureTopology(
+  nc: NatsConnection,
+  t: Topology,
+): Promise<{ redeliveredUpToSeq: number; ackFloorSeq: number }> {
   let jsm: JetStreamManager;
   try {
     jsm = await nc.jetstreamManager();
@@ -119,7 +123,7 @@ export async function ensureTopology(nc: NatsConnection, t: Topology): Promise<{
   const info = await jsm.consumers.info(names.orders, t.durable).catch(() => undefined);
   if (!info) {
     await jsm.consumers.add(names.orders, consumer);
-    return { redeliveredUpToSeq: 0 };
+    return { redeliveredUpToSeq: 0, ackFloorSeq: 0 };
   }
   // Messages a previous processor received but never acked (it crashed, or stopped with a pull in flight)
   // would be acked unseen by our first AckPolicy.All ack of a later message, and so lost. The ledger lock
@@ -133,7 +137,31 @@ export async function ensureTopology(nc: NatsConnection, t: Topology): Promise<{
       floor > 0 ? { ...consumer, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: floor + 1 } : consumer,
     );
   }
-  return { redeliveredUpToSeq: info.delivered.stream_seq };
+  return { redeliveredUpToSeq: info.delivered.stream_seq, ackFloorSeq: info.ack_floor.stream_seq };
+}
+
+/**
+ * Of these sequences of a stream, the ones it no longer holds (deleted), and its first sequence (those
+ * before it aged out or were purged). A sequence it still holds is not absent: its message will come.
+ */
+export async function absentSequences(
+  nc: NatsConnection,
+  stream: string,
+  seqs: number[],
+): Promise<{ firstSeq: number; absent: number[] }> {
+  const jsm = await nc.jetstreamManager();
+  const firstSeq = (await jsm.streams.info(stream)).state.first_seq;
+  const absent: number[] = [];
+  for (const seq of seqs) {
+    if (seq < firstSeq) continue;
+    try {
+      await jsm.streams.getMessage(stream, { seq });
+    } catch (error) {
+      if (/no message found|not found/i.test(String((error as Error).message))) absent.push(seq);
+      else throw error;
+    }
+  }
+  return { firstSeq, absent };
 }
 
 export interface ConnectOptions {

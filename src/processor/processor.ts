@@ -9,9 +9,9 @@ import { MetricsAggregator, type ProcessedEvent } from '../domain/metrics.ts';
 import type { OrderResult } from '../domain/types.ts';
 import type { LedgerStore } from '../ledger/store.ts';
 import { log } from '../log.ts';
-import { type Topology, DEFAULT_TOPOLOGY, ensureTopology, streamNames, subjects } from '../nats/setup.ts';
+import { type Topology, DEFAULT_TOPOLOGY, absentSequences, ensureTopology, streamNames, subjects } from '../nats/setup.ts';
 import { scrubPayload } from '../recording/scrub.ts';
-import { ackStage } from '../../streams/ack.ts';
+import { ackStage, FloorAcker } from '../../streams/ack.ts';
 import { type ApplyDeps, type RiskEvaluator, applyStage, sweepExpiredHolds } from '../../streams/apply.ts';
 import { type BufferOptions, DEFAULT_BUFFER_OPTIONS, bufferItems } from '../../streams/buffer.ts';
 import { decode } from '../../streams/decode.ts';
@@ -101,6 +101,8 @@ export class Processor {
   private reviewCountDueAtMs = 0;
   private sweeping: Promise<void> | undefined;
   private publisher: Publisher | undefined;
+  /** acks up to the ack floor only; replaced at start by one from the consumer's floor */
+  private acker = new FloorAcker({ floorSeq: 0 });
   /** broker disconnects so far, and their count when each buffer's results went out: a change means resend */
   private disconnects = 0;
   private readonly recentlyPublished: { atMs: number; results: OrderResult[]; reports: AppliedBuffer['reports'] }[] = [];
@@ -142,7 +144,19 @@ export class Processor {
     await this.batches.load();
     let redeliveredUpToSeq = 0;
     if (o.nc) {
-      ({ redeliveredUpToSeq } = await ensureTopology(o.nc, o.topology));
+      const topology = await ensureTopology(o.nc, o.topology);
+      redeliveredUpToSeq = topology.redeliveredUpToSeq;
+      const nc = o.nc;
+      this.acker = new FloorAcker({
+        floorSeq: topology.ackFloorSeq,
+        waitingMax: o.topology.maxAckPending,
+        resolveGaps: (seqs) => absentSequences(nc, names.orders, seqs),
+        clock: o.clock,
+        onGap: ({ floorSeq, missing, waiting }) => {
+          log().warn({ floorSeq, missing, waiting }, 'messages missing below applied ones: acks held at the floor until they arrive');
+          this.metrics.alert(o.clock(), 'connection', `acks held at stream sequence ${floorSeq}: ${missing.length} message(s) not yet delivered`);
+        },
+      });
       this.watchConnection(o.nc);
     }
     this.publisher = o.publisher ?? (o.nc ? natsPublisher(o.nc, subj) : undefined);
@@ -172,6 +186,7 @@ export class Processor {
           if (nc) this.rememberPublished(applied);
         }),
         ackStage(
+          this.acker,
           nc
             ? (applied) =>
                 flushThroughReconnects(
@@ -310,6 +325,8 @@ export class Processor {
       const results = await sweepExpiredHolds(this.options.store, this.options.apply, this.options.clock());
       this.publishResults(results);
       const timedOut = await this.batches.sweep(this.options.clock(), this.options.apply);
+      // a gap below applied messages that no buffer has closed: ask the stream whether its messages still exist
+      await this.acker.checkGaps();
       for (const { batchId, report } of timedOut) this.publisher?.report(batchId, report);
       if (performance.now() >= this.reviewCountDueAtMs) {
         const started = performance.now();

@@ -5,11 +5,11 @@ import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { tokenizePan } from '../../src/domain/cards.ts';
 import type { OrderResult } from '../../src/domain/types.ts';
-import { ackStage } from '../../streams/ack.ts';
+import { ackStage, FloorAcker } from '../../streams/ack.ts';
 import { bufferItems } from '../../streams/buffer.ts';
 import { decode } from '../../streams/decode.ts';
 import { type Publisher, publishStage } from '../../streams/publish.ts';
-import type { AppliedBuffer, InboundMessage } from '../../streams/types.ts';
+import type { AppliedBuffer, InboundMessage, Item } from '../../streams/types.ts';
 import { validate } from '../../streams/validate.ts';
 import { TEST_NOW_MS, TEST_PANS, TEST_TOKEN_KEY, aWireOrder } from '../domain/builders.ts';
 
@@ -95,12 +95,102 @@ describe('publish and ack', () => {
 
   it('acks a buffer once, on its last message, only after the flush', async () => {
     const events: string[] = [];
-    const last: InboundMessage = { ...msg({}), ack: () => events.push('ack') };
+    const last: InboundMessage = { ...msg({}), streamSeq: 2, ack: () => events.push('ack 2') };
+    const first: InboundMessage = { ...msg({}), streamSeq: 1, ack: () => events.push('ack 1') };
     const flush = async () => {
       await new Promise((r) => setTimeout(r, 5));
       events.push('flushed');
     };
-    await lastValueFrom(of(anApplied({ lastMessage: last }), anApplied({ lastMessage: undefined })).pipe(ackStage(flush)));
-    expect(events).toEqual(['flushed', 'ack']);
+    const buffer = anApplied({ items: [anItem(first), anItem(last)], lastMessage: last });
+    await lastValueFrom(of(buffer, anApplied({ lastMessage: undefined })).pipe(ackStage(new FloorAcker({ floorSeq: 0 }), flush)));
+    expect(events).toEqual(['flushed', 'ack 2']);
+  });
+});
+
+const anItem = (m: InboundMessage): Item => ({ kind: 'dead', msg: m, reason: 'not_json', detail: 'x' });
+
+/** Messages with stream sequences; `acked` lists the sequence of every ack sent. */
+function stream(seqs: number[], acked: number[]): InboundMessage[] {
+  return seqs.map((streamSeq) => ({ ...msg({}), streamSeq, ack: () => acked.push(streamSeq) }));
+}
+
+describe('FloorAcker: AckPolicy.All acks never pass a message that has not arrived', () => {
+  it('acks each buffer in order on its highest sequence', () => {
+    const acked: number[] = [];
+    const acker = new FloorAcker({ floorSeq: 10 });
+    acker.applied(stream([11, 12, 13], acked).map(anItem));
+    acker.applied(stream([14, 15], acked).map(anItem));
+    expect(acked).toEqual([13, 15]);
+    expect(acker.floorSeq).toBe(15);
+  });
+
+  it('holds acks at a gap (a message the dying broker counted as delivered never came) until it is redelivered', () => {
+    const acked: number[] = [];
+    const acker = new FloorAcker({ floorSeq: 0 });
+    acker.applied(stream([1, 2], acked).map(anItem));
+    // 3 and 4 were lost with the old connection; the restarted broker delivers 5.. first
+    acker.applied(stream([5, 6, 7], acked).map(anItem));
+    expect(acked).toEqual([2]);
+    expect(acker.floorSeq).toBe(2);
+    expect(acker.waiting).toBe(3);
+    // ack_wait later the broker redelivers them: the floor jumps past the buffer that waited
+    acker.applied(stream([3, 4], acked).map(anItem));
+    expect(acker.floorSeq).toBe(7);
+    expect(acked).toEqual([2, 7]);
+  });
+
+  it('acks below the floor only with an ack at or under it (under-acking is safe, over-acking is loss)', () => {
+    const acked: number[] = [];
+    const acker = new FloorAcker({ floorSeq: 0 });
+    // one buffer with a hole in it: only 1..2 are safe, and its only kept ack (9) is above them
+    acker.applied(stream([1, 2, 4, 9], acked).map(anItem));
+    expect(acked).toEqual([]);
+    acker.applied(stream([3, 5, 6, 7, 8], acked).map(anItem));
+    expect(acker.floorSeq).toBe(9);
+    expect(acked).toEqual([9]);
+  });
+
+  it('ignores redeliveries of what is already under the floor', () => {
+    const acked: number[] = [];
+    const acker = new FloorAcker({ floorSeq: 100 });
+    acker.applied(stream([99, 100], acked).map(anItem));
+    expect(acked).toEqual([]);
+    acker.applied(stream([101], acked).map(anItem));
+    expect(acked).toEqual([101]);
+  });
+
+  it('looks an old gap up in the stream: deleted or aged-out messages no longer hold the acks', async () => {
+    const acked: number[] = [];
+    let nowMs = 0;
+    const asked: number[][] = [];
+    const acker = new FloorAcker({
+      floorSeq: 0,
+      clock: () => nowMs,
+      gapCheckMs: 1000,
+      // the stream starts at 3 (1-2 aged out) and no longer holds 5; it still holds 6, which will come
+      resolveGaps: async (seqs) => {
+        asked.push(seqs);
+        return { firstSeq: 3, absent: seqs.filter((s) => s === 5) };
+      },
+    });
+    acker.applied(stream([3, 4, 7], acked).map(anItem));
+    await acker.checkGaps();
+    expect(asked).toEqual([]); // not yet old enough
+    nowMs = 1500;
+    await acker.checkGaps();
+    expect(asked).toEqual([[1, 2, 5, 6]]);
+    expect(acker.floorSeq).toBe(5);
+    expect(acked).toEqual([]); // 7 is the only ack kept and it is above the floor
+    acker.applied(stream([6], acked).map(anItem));
+    expect(acker.floorSeq).toBe(7);
+    expect(acked).toEqual([7]);
+  });
+
+  it('tells once when acks start being held back at a gap', () => {
+    const gaps: { floorSeq: number; missing: number[] }[] = [];
+    const acker = new FloorAcker({ floorSeq: 0, onGap: ({ floorSeq, missing }) => gaps.push({ floorSeq, missing }) });
+    acker.applied(stream([1, 3], []).map(anItem));
+    acker.applied(stream([4], []).map(anItem));
+    expect(gaps).toEqual([{ floorSeq: 1, missing: [2] }]);
   });
 });
