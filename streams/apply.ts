@@ -1,6 +1,6 @@
 // Apply stage: per buffer, prefetch from the ledger, run risk and the pure decisions in order, commit once.
 
-import { concatMap, type OperatorFunction } from 'rxjs';
+import { concatMap, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import {
   ALLOW,
   type ApplyContext,
@@ -15,6 +15,7 @@ import {
 import type { Account, Card, Order, OrderResult } from '../src/domain/types.ts';
 import type { LedgerStore } from '../src/ledger/store.ts';
 import type { BatchTracker } from './batches.ts';
+import { type BufferOptions, bufferWhileBusy } from './buffer.ts';
 import type { AppliedBuffer, DeadLetter, Item, OrderItem } from './types.ts';
 
 /** The risk stage's interface: a pure, synchronous verdict per order, and what happened to it afterwards. */
@@ -161,21 +162,33 @@ export async function applyBuffer(deps: ApplyDeps, items: Item[]): Promise<Appli
   };
 }
 
+const decideUnderLock = (deps: ApplyDeps) => (items: Item[]) => deps.store.exclusive(() => applyBuffer(deps, items));
+
+/** A buffer leaves the stage only once its write is in LevelDB, in order. */
+const whenWritten = (): OperatorFunction<AppliedBuffer, AppliedBuffer> =>
+  concatMap(async (applied) => {
+    await applied.written;
+    return applied;
+  });
+
 /**
- * The stage: one buffer at a time is decided, under the store's lock (operator commands take turns with
- * it); its LevelDB write then runs while the next buffer is prefetched and decided. A buffer leaves the
- * stage only once its write is in LevelDB, in order.
+ * The stage on buffers already formed: one buffer at a time is decided, under the store's lock (operator
+ * commands take turns with it); its LevelDB write then runs while the next buffer is prefetched and decided.
  */
 export const applyStage =
   (deps: ApplyDeps): OperatorFunction<Item[], AppliedBuffer> =>
   (source) =>
-    source.pipe(
-      concatMap((items) => deps.store.exclusive(() => applyBuffer(deps, items))),
-      concatMap(async (applied) => {
-        await applied.written;
-        return applied;
-      }),
-    );
+    source.pipe(concatMap(decideUnderLock(deps)), whenWritten());
+
+/**
+ * Buffer and apply stages together, as the processor runs them: the next buffer is formed from what
+ * arrived while the previous one was being decided (smart batching, streams/buffer.ts), so light load sees
+ * small buffers and low latency, heavy load large buffers and high throughput.
+ */
+export const bufferAndApply =
+  (deps: ApplyDeps, buffer: BufferOptions, scheduler?: SchedulerLike): OperatorFunction<Item, AppliedBuffer> =>
+  (source) =>
+    source.pipe(bufferWhileBusy(buffer, decideUnderLock(deps), scheduler), whenWritten());
 
 /** Releases holds whose time has come and times out reviews; returns the results to publish. */
 export async function sweepExpiredHolds(store: LedgerStore, options: ApplyOptions, nowMs: number): Promise<OrderResult[]> {

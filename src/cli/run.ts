@@ -36,7 +36,7 @@ export function addRunOptions(cmd: Command): Command {
     .option('--no-risk', 'run without risk rules')
     .option('--stream-prefix <name>', 'JetStream stream name prefix', DEFAULT_TOPOLOGY.streamPrefix)
     .option('--durable <name>', 'durable consumer name', DEFAULT_TOPOLOGY.durable)
-    .option('--buffer-ms <ms>', 'longest an order waits for its buffer', (v) => Number.parseInt(v, 10), DEFAULT_BUFFER_OPTIONS.bufferWaitMs)
+    .option('--buffer-ms <ms>', 'how long an idle processor lets orders gather (busy, it never waits: buffers grow with load)', (v) => Number.parseInt(v, 10), DEFAULT_BUFFER_OPTIONS.bufferWaitMs)
     .option('--buffer-max <n>', 'most orders in one ledger write', (v) => Number.parseInt(v, 10), DEFAULT_BUFFER_OPTIONS.bufferItemsMax)
     .option('--hold-hours <h>', 'how long an authorization hold lasts', Number, DEFAULT_APPLY_OPTIONS.authorizationHoldMs / 3600_000)
     .option('--review-minutes <m>', 'how long an order may wait in review', Number, DEFAULT_APPLY_OPTIONS.reviewTimeoutMs / 60_000)
@@ -48,8 +48,8 @@ export function runtimeFrom(g: GlobalOptions, f: RunFlags) {
   if (f.reviewTimeout !== 'decline' && f.reviewTimeout !== 'approve') {
     throw new CliError('--review-timeout must be decline or approve', EXIT_USAGE, 'usage');
   }
-  if (!Number.isInteger(f.bufferMs) || f.bufferMs < 1 || f.bufferMs > 10_000) {
-    throw new CliError('--buffer-ms must be a whole number of milliseconds within 1..10000', EXIT_USAGE, 'usage');
+  if (!Number.isInteger(f.bufferMs) || f.bufferMs < 0 || f.bufferMs > 10_000) {
+    throw new CliError('--buffer-ms must be a whole number of milliseconds within 0..10000', EXIT_USAGE, 'usage');
   }
   for (const [name, value] of [['--buffer-max', f.bufferMax], ['--hold-hours', f.holdHours], ['--review-minutes', f.reviewMinutes]] as const) {
     if (!Number.isFinite(value) || value <= 0) throw new CliError(`${name} must be a positive number`, EXIT_USAGE, 'usage');

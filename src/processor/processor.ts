@@ -12,8 +12,8 @@ import { log } from '../log.ts';
 import { type Topology, DEFAULT_TOPOLOGY, absentSequences, ensureTopology, streamNames, subjects } from '../nats/setup.ts';
 import { scrubPayload } from '../recording/scrub.ts';
 import { ackStage, FloorAcker } from '../../streams/ack.ts';
-import { type ApplyDeps, type RiskEvaluator, applyStage, sweepExpiredHolds } from '../../streams/apply.ts';
-import { type BufferOptions, DEFAULT_BUFFER_OPTIONS, bufferItems } from '../../streams/buffer.ts';
+import { type ApplyDeps, type RiskEvaluator, bufferAndApply, sweepExpiredHolds } from '../../streams/apply.ts';
+import { type BufferOptions, DEFAULT_BUFFER_OPTIONS } from '../../streams/buffer.ts';
 import { decode } from '../../streams/decode.ts';
 import { type Publisher, natsPublisher, publishApplied } from '../../streams/publish.ts';
 import { jetStreamSource } from '../../streams/source.ts';
@@ -69,8 +69,8 @@ export function processorOptions(
   if (options.buffer.bufferItemsMax < 1 || options.buffer.bufferItemsMax > 50_000) {
     throw new Error(`bufferItemsMax must be within 1..50000, got ${options.buffer.bufferItemsMax}`);
   }
-  if (options.buffer.bufferWaitMs < 1 || options.buffer.bufferWaitMs > 10_000) {
-    throw new Error(`bufferWaitMs must be within 1..10000, got ${options.buffer.bufferWaitMs}`);
+  if (options.buffer.bufferWaitMs < 0 || options.buffer.bufferWaitMs > 10_000) {
+    throw new Error(`bufferWaitMs must be within 0..10000, got ${options.buffer.bufferWaitMs}`);
   }
   if (!options.nc && !options.source) throw new Error('a processor needs a NATS connection or an offline source');
   return options;
@@ -178,8 +178,7 @@ export class Processor {
         takeUntil(this.stop$),
         decode({ payloadBytesMax: o.payloadBytesMax }, `${subj.batches}.`),
         validate({ tokenizePan: (pan) => tokenizePan(pan, o.store.secret), clock: o.clock, futureSkewMs: o.futureSkewMs }),
-        bufferItems<Item>(o.buffer),
-        applyStage(deps),
+        bufferAndApply(deps, o.buffer),
         tap((applied) => {
           if (this.publisher) publishApplied(this.publisher, applied);
           this.publishedAtDisconnects.set(applied, this.disconnects);

@@ -1,12 +1,12 @@
 // Each pipeline stage as its own operator: decode, validate, buffer (marble tests), publish and ack.
 
-import { firstValueFrom, from, lastValueFrom, of, toArray } from 'rxjs';
+import { firstValueFrom, from, lastValueFrom, of, Subject, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { tokenizePan } from '../../src/domain/cards.ts';
 import type { OrderResult } from '../../src/domain/types.ts';
 import { ackStage, FloorAcker } from '../../streams/ack.ts';
-import { bufferItems } from '../../streams/buffer.ts';
+import { bufferWhileBusy } from '../../streams/buffer.ts';
 import { decode } from '../../streams/decode.ts';
 import { type Publisher, publishStage } from '../../streams/publish.ts';
 import type { AppliedBuffer, InboundMessage, Item } from '../../streams/types.ts';
@@ -56,19 +56,76 @@ describe('validate', () => {
   });
 });
 
-describe('buffer', () => {
-  it('emits when the count is reached or the wait is over, never an empty buffer', () => {
-    const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
-    scheduler.run(({ cold, expectObservable }) => {
-      // three quickly: the count of 3 closes the buffer at once. Then d alone (frame 43): buffers open every
-      // 20 ms from the last one (2, 22, 42), so d waits in the one that closes at 62; the empty ones in
-      // between are not emitted. Then silence until the source completes at 144.
-      const source = cold('abc 40ms d 100ms |');
-      expectObservable(source.pipe(bufferItems({ bufferItemsMax: 3, bufferWaitMs: 20 }, scheduler))).toBe('--x 59ms y 81ms |', {
-        x: ['a', 'b', 'c'],
-        y: ['d'],
+describe('buffer (smart batching)', () => {
+  const testScheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+
+  it('starts on an idle stage after the short wait, and gathers whatever arrives while the work runs', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      // a at 0: idle, so it waits 2 ms for company (b at 1 joins) and work starts at 2, taking 10 ms.
+      // c, d, e arrive during that work and go together as soon as it ends (12), with no extra wait;
+      // f comes to an idle stage again at 30 and goes alone at 32; the source ended at 41, the stream ends
+      // with f's work at 42. Results leave when each work is done.
+      const source = cold('ab 2ms cde 23ms f 10ms |');
+      const work = (buffer: string[]) => cold('10ms (x|)', { x: buffer.join('') });
+      expectObservable(source.pipe(bufferWhileBusy({ bufferItemsMax: 100, bufferWaitMs: 2 }, work))).toBe(
+        '12ms a 9ms b 19ms (c|)',
+        { a: 'ab', b: 'cde', c: 'f' },
+      );
+    });
+  });
+
+  it('never puts more than bufferItemsMax in a buffer, and starts at once when an idle buffer is full', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const source = cold('(abcde)');
+      const work = (buffer: string[]) => cold('5ms (x|)', { x: buffer.join('') });
+      // abc fill a buffer (no wait), de wait for it and go at 5, done at 10; the source never completes
+      expectObservable(source.pipe(bufferWhileBusy({ bufferItemsMax: 3, bufferWaitMs: 20 }, work))).toBe('5ms x 4ms y', {
+        x: 'abc',
+        y: 'de',
       });
     });
+  });
+
+  it('finishes the work in hand and the orders still waiting before it completes; never an empty buffer', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const source = cold('a|');
+      const work = (buffer: string[]) => cold('3ms (x|)', { x: buffer.join('') });
+      expectObservable(source.pipe(bufferWhileBusy({ bufferItemsMax: 10, bufferWaitMs: 0 }, work))).toBe('3ms (x|)', { x: 'a' });
+      expectObservable(cold('|').pipe(bufferWhileBusy({ bufferItemsMax: 10, bufferWaitMs: 0 }, work))).toBe('|');
+    });
+  });
+
+  it('ends with the error of the work, or of the source', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const failing = () => cold('1ms #', undefined, new Error('disk full'));
+      expectObservable(cold('a').pipe(bufferWhileBusy({ bufferItemsMax: 10, bufferWaitMs: 0 }, failing))).toBe('1ms #', undefined, new Error('disk full'));
+      const ok = (buffer: string[]) => cold('1ms (x|)', { x: buffer.join('') });
+      expectObservable(cold('a 5ms #').pipe(bufferWhileBusy({ bufferItemsMax: 10, bufferWaitMs: 0 }, ok))).toBe('1ms x 4ms #', { x: 'a' });
+    });
+  });
+
+  it('hands the work buffers in arrival order, one at a time, with promises too', async () => {
+    let running = 0;
+    const seen: string[][] = [];
+    const work = async (buffer: number[]) => {
+      running++;
+      expect(running).toBe(1);
+      seen.push(buffer.map(String));
+      await new Promise((r) => setTimeout(r, 3));
+      running--;
+      return buffer.length;
+    };
+    const source = new Subject<number>();
+    const out = lastValueFrom(source.pipe(bufferWhileBusy({ bufferItemsMax: 7, bufferWaitMs: 1 }, work), toArray()));
+    for (let i = 0; i < 50; i++) {
+      source.next(i);
+      if (i % 9 === 0) await new Promise((r) => setTimeout(r, 2));
+    }
+    source.complete();
+    const sizes = await out;
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(50);
+    expect(seen.flat().map(Number)).toEqual([...Array(50).keys()]);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(7);
   });
 });
 
