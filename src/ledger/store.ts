@@ -161,7 +161,6 @@ export class LedgerStore {
   private readonly unwritten = {
     accounts: new Map<string, Account>(),
     orders: new Map<string, OrderRecord>(),
-    cards: new Map<string, Card>(),
   };
 
   private constructor(
@@ -275,7 +274,7 @@ export class LedgerStore {
   // ---- reads (cache first) ----
 
   async getCard(token: string): Promise<Card | undefined> {
-    const cached = this.unwritten.cards.get(token) ?? this.cardCache.get(token);
+    const cached = this.cardCache.get(token);
     if (cached) return cached;
     const text = await this.cards.get(token);
     if (text === undefined) return undefined;
@@ -307,7 +306,8 @@ export class LedgerStore {
   private async loadMany<T extends {}>(
     keys: Iterable<string>,
     cache: LRUCache<string, T>,
-    unwritten: Map<string, T>,
+    /** records staged but not yet written (cards have none: the pipeline never changes a card) */
+    unwritten: Map<string, T> | undefined,
     sub: Sub,
     decode: (text: string) => T,
     into: Map<string, T>,
@@ -315,7 +315,7 @@ export class LedgerStore {
     const missing: string[] = [];
     for (const key of keys) {
       if (into.has(key)) continue;
-      const hit = unwritten.get(key) ?? cache.get(key);
+      const hit = unwritten?.get(key) ?? cache.get(key);
       if (hit !== undefined) into.set(key, hit);
       else missing.push(key);
     }
@@ -337,7 +337,7 @@ export class LedgerStore {
     for (const id of extraOrderIds) orderIds.add(id);
     await Promise.all([
       this.loadMany(orderIds, this.orderCache, this.unwritten.orders, this.orders, decodeOrderRecord, ws.orders),
-      this.loadMany(cardTokens, this.cardCache, this.unwritten.cards, this.cards, decodeCard, ws.cards),
+      this.loadMany(cardTokens, this.cardCache, undefined, this.cards, decodeCard, ws.cards),
     ]);
     const accountIds = new Set<string>();
     for (const card of ws.cards.values()) accountIds.add(card.accountId);
@@ -350,7 +350,7 @@ export class LedgerStore {
     }
     await Promise.all([
       this.loadMany(accountIds, this.accountCache, this.unwritten.accounts, this.accounts, decodeAccount, ws.accounts),
-      this.loadMany(cardTokens, this.cardCache, this.unwritten.cards, this.cards, decodeCard, ws.cards),
+      this.loadMany(cardTokens, this.cardCache, undefined, this.cards, decodeCard, ws.cards),
     ]);
     return ws;
   }
@@ -396,7 +396,7 @@ export class LedgerStore {
       this.unwritten.orders.set(id, r);
       staged.push([this.unwritten.orders, id, r]);
     }
-    for (const [token, card] of ws.cards) this.cardCache.set(token, card);
+    // cards are read-only here: prefetch cached them already
     const written = this.writeBatch(batch);
     void written.then(
       () => {
