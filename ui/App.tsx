@@ -113,7 +113,9 @@ export function App({ snapshots, actions, theme }: AppProps) {
   const activeTheme = theme ?? themeFromEnv();
   return (
     <ThemeContext.Provider value={activeTheme}>
-      <Box flexDirection="column" width={columns} height={rows - 1} overflow="hidden">
+      {/* Vertical clipping only: Ink clips every text write inside a horizontally clipped box with string-width
+          and slice-ansi, ~30 % of a frame (measured); panels already wrap or truncate text to their width. */}
+      <Box flexDirection="column" width={columns} height={rows - 1} overflowY="hidden">
         {shown ? (
           <Header
             status={shown.status}
@@ -127,7 +129,7 @@ export function App({ snapshots, actions, theme }: AppProps) {
             <Text bold>paystream</Text>
           </Box>
         )}
-        <Box flexDirection="column" height={bodyRows} overflow="hidden">
+        <Box flexDirection="column" height={bodyRows} overflowY="hidden">
           {streamError ? (
             <Line color={activeTheme.color ? 'red' : undefined}>metrics stream failed: {streamError}</Line>
           ) : null}
