@@ -6,6 +6,9 @@ import { concatMap, type OperatorFunction } from 'rxjs';
 import { AckWatermark } from '../src/domain/ack-watermark.ts';
 import type { AppliedBuffer, Item } from './types.ts';
 
+/** the longest wait between two lookups of a gap whose messages the stream still holds */
+const GAP_WAIT_MS_MAX = 30_000;
+
 /** What the stream says of missing sequences: its first sequence, and which of them it no longer holds. */
 export type GapResolver = (seqs: number[]) => Promise<{ firstSeq: number; absent: number[] }>;
 
@@ -36,12 +39,15 @@ export class FloorAcker {
   /** stream sequence -> ack, one per applied buffer not yet under the floor */
   private readonly acks = new Map<number, () => void>();
   private gapSinceMs: number | undefined;
+  /** how old a gap must be before the next lookup: doubles while lookups find the messages still there */
+  private gapWaitMs: number;
   private resolving: Promise<void> | undefined;
   private readonly clock: () => number;
 
   constructor(private readonly options: FloorAckerOptions) {
     this.watermark = new AckWatermark(options.floorSeq, options.waitingMax ?? 20_000);
     this.clock = options.clock ?? Date.now;
+    this.gapWaitMs = options.gapCheckMs ?? 1000;
   }
 
   get floorSeq(): number {
@@ -73,15 +79,18 @@ export class FloorAcker {
     const resolve = this.options.resolveGaps;
     if (!resolve || !this.watermark.hasGap || this.resolving) return this.resolving ?? Promise.resolve();
     const now = this.clock();
-    if (this.gapSinceMs === undefined || now - this.gapSinceMs < (this.options.gapCheckMs ?? 1000)) return Promise.resolve();
+    if (this.gapSinceMs === undefined || now - this.gapSinceMs < this.gapWaitMs) return Promise.resolve();
     const missing = this.watermark.gaps(this.options.gapLookupsMax ?? 100);
     this.resolving = resolve(missing)
       .then(({ firstSeq, absent }) => {
+        const before = this.watermark.floorSeq;
         this.watermark.skipBelow(firstSeq);
         this.watermark.markDone(absent);
         this.ackUpTo(this.watermark.floorSeq);
-        this.gapSinceMs = undefined;
-        this.noteGap();
+        // the stream still holds them: they come with the redelivery (ack_wait); ask less and less often
+        const moved = this.watermark.floorSeq > before;
+        this.gapWaitMs = moved ? (this.options.gapCheckMs ?? 1000) : Math.min(this.gapWaitMs * 2, GAP_WAIT_MS_MAX);
+        this.gapSinceMs = this.watermark.hasGap ? this.clock() : undefined;
       })
       .finally(() => {
         this.resolving = undefined;
@@ -92,6 +101,7 @@ export class FloorAcker {
   private noteGap(): void {
     if (!this.watermark.hasGap) {
       this.gapSinceMs = undefined;
+      this.gapWaitMs = this.options.gapCheckMs ?? 1000;
       return;
     }
     if (this.gapSinceMs !== undefined) return;

@@ -243,6 +243,24 @@ describe('FloorAcker: AckPolicy.All acks never pass a message that has not arriv
     expect(acked).toEqual([7]);
   });
 
+  it('asks the stream less and less often while the missing message is still there (it comes with the redelivery)', async () => {
+    let nowMs = 0;
+    const asked: number[] = [];
+    const acker = new FloorAcker({
+      floorSeq: 0,
+      clock: () => nowMs,
+      gapCheckMs: 1000,
+      resolveGaps: async () => {
+        asked.push(nowMs);
+        return { firstSeq: 1, absent: [] };
+      },
+    });
+    acker.applied(stream([2], []).map(anItem));
+    for (nowMs = 0; nowMs <= 20_000; nowMs += 500) await acker.checkGaps();
+    // after 1 s, then 2 s, 4 s, 8 s later
+    expect(asked).toEqual([1000, 3000, 7000, 15000]);
+  });
+
   it('tells once when acks start being held back at a gap', () => {
     const gaps: { floorSeq: number; missing: number[] }[] = [];
     const acker = new FloorAcker({ floorSeq: 0, onGap: ({ floorSeq, missing }) => gaps.push({ floorSeq, missing }) });
