@@ -36,6 +36,14 @@ export type Sub = ReturnType<typeof openSub>;
 export type LevelBatch = ReturnType<ClassicLevel<string, string>['batch']>;
 export type BatchOp = { type: 'put'; sublevel: Sub; key: string; value: string } | { type: 'del'; sublevel: Sub; key: string };
 
+/** Operations through sublevels, as puts and deletes on the root database's batch (prefixes applied here). */
+function putOps(batch: LevelBatch, ops: readonly BatchOp[]): void {
+  for (const op of ops) {
+    if (op.type === 'put') batch.put(op.sublevel.prefix + op.key, op.value);
+    else batch.del(op.sublevel.prefix + op.key);
+  }
+}
+
 export interface StoreOptions {
   /** fsync every write (survives power loss, costs throughput) @default false */
   sync?: boolean;
@@ -241,10 +249,7 @@ export class LedgerStore {
    */
   write(ops: BatchOp[]): Promise<void> {
     const batch = this.db.batch();
-    for (const op of ops) {
-      if (op.type === 'put') batch.put(op.sublevel.prefix + op.key, op.value);
-      else batch.del(op.sublevel.prefix + op.key);
-    }
+    putOps(batch, ops);
     return this.writeBatch(batch);
   }
 
@@ -448,10 +453,7 @@ export class LedgerStore {
     }
     for (const t of ws.transfers) this.putTransfer(batch, t);
     for (const o of ws.riskObserved) batch.put(`${index}risk!${timeKey(o.atMs)}!${o.orderId}`, '');
-    for (const op of extraOps) {
-      if (op.type === 'put') batch.put(op.sublevel.prefix + op.key, op.value);
-      else batch.del(op.sublevel.prefix + op.key);
-    }
+    putOps(batch, extraOps);
     return touchesReview;
   }
 
