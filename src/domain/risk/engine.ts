@@ -626,7 +626,9 @@ export class RiskEngine {
         if (sumLimit === undefined && (ring === undefined || ring.size + 1 <= rule.maxCount)) return undefined;
         if (ring !== undefined) {
           const since = nowMs - rule.windowMs;
-          // a count alone, of a window in time order that does not hold this order yet: counted, not scanned
+          // a count alone, of a window in time order that does not hold this order yet: counted, not scanned.
+          // (An id evaluated again after its entry left `orders` (ordersMax) counts once more here, where the
+          // scan would skip it; the pipeline never re-evaluates an id: the ledger answers it as a duplicate.)
           if (sumLimit === undefined && ring.ordered && !recordedBefore) {
             return 1 + ring.countSince(since, rule.typeMask) > rule.maxCount ? rule.decision : undefined;
           }
