@@ -1,6 +1,6 @@
 // A bench worker in its own process (forked by bench.ts): the broker-limit consumer, the storage limit, the
 // processor under load, the risk micro-bench. Talks to the parent over IPC; wall-clock time is what it measures.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { PassThrough, Writable } from 'node:stream';
 import { AckPolicy, DeliverPolicy, type JsMsg, nanos } from 'nats';
@@ -162,6 +162,26 @@ async function storage(a: StorageArgs): Promise<void> {
   await send({ type: 'done', items, results, applyMs, commitMs, writeMs, opsWritten, statuses });
 }
 
+/**
+ * CPU ms of each of this process's threads by thread id (Linux /proc; {} elsewhere). Node does not name
+ * its threads; the main thread's id is the pid, and under load the busiest other one is LevelDB's single
+ * background (compaction) thread, then V8's GC helpers and the libuv pool.
+ */
+export function threadsCpuMs(): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      // fields after the command name in parentheses: utime and stime are the 12th and 13th, in 1/100 s
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out[tid] = (Number(fields[11]) + Number(fields[12])) * 10;
+    }
+  } catch {
+    return {};
+  }
+  return out;
+}
+
 // ---- 3-6. the processor, under the load the parent offers ----------------------------------------------
 
 export interface ProcessorArgs {
@@ -262,12 +282,12 @@ async function processor(a: ProcessorArgs): Promise<void> {
     const c = process.cpuUsage();
     return (c.user + c.system) / 1000;
   };
-  await send({ type: 'ready', startupMs, atMs: Date.now(), cpuMs: cpuMs() });
+  await send({ type: 'ready', startupMs, atMs: Date.now(), cpuMs: cpuMs(), threadsCpuMs: threadsCpuMs() });
   // the bench asks how much CPU the processor has used when its backlog is drained
   void (async () => {
     for (;;) {
       await receive('cpu');
-      await send({ type: 'cpu', cpuMs: cpuMs() });
+      await send({ type: 'cpu', cpuMs: cpuMs(), threadsCpuMs: threadsCpuMs() });
     }
   })();
   await receive('stop');
