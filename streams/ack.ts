@@ -24,7 +24,7 @@ export interface FloorAckerOptions {
   /** missing sequences looked up at a time @default 100 */
   gapLookupsMax?: number;
   clock?: () => number;
-  /** told when a gap is found or closes: an operator should know that acks are held back */
+  /** told when a gap is first seen: an operator should know that acks are held back */
   onGap?: (info: { floorSeq: number; missing: number[]; waiting: number }) => void;
 }
 
@@ -43,11 +43,13 @@ export class FloorAcker {
   private gapWaitMs: number;
   private resolving: Promise<void> | undefined;
   private readonly clock: () => number;
+  private readonly gapCheckMs: number;
 
   constructor(private readonly options: FloorAckerOptions) {
     this.watermark = new AckWatermark(options.floorSeq, options.waitingMax ?? 20_000);
     this.clock = options.clock ?? Date.now;
-    this.gapWaitMs = options.gapCheckMs ?? 1000;
+    this.gapCheckMs = options.gapCheckMs ?? 1000;
+    this.gapWaitMs = this.gapCheckMs;
   }
 
   get floorSeq(): number {
@@ -89,7 +91,7 @@ export class FloorAcker {
         this.ackUpTo(this.watermark.floorSeq);
         // the stream still holds them: they come with the redelivery (ack_wait); ask less and less often
         const moved = this.watermark.floorSeq > before;
-        this.gapWaitMs = moved ? (this.options.gapCheckMs ?? 1000) : Math.min(this.gapWaitMs * 2, GAP_WAIT_MS_MAX);
+        this.gapWaitMs = moved ? this.gapCheckMs : Math.min(this.gapWaitMs * 2, GAP_WAIT_MS_MAX);
         this.gapSinceMs = this.watermark.hasGap ? this.clock() : undefined;
       })
       .finally(() => {
@@ -101,7 +103,7 @@ export class FloorAcker {
   private noteGap(): void {
     if (!this.watermark.hasGap) {
       this.gapSinceMs = undefined;
-      this.gapWaitMs = this.options.gapCheckMs ?? 1000;
+      this.gapWaitMs = this.gapCheckMs;
       return;
     }
     if (this.gapSinceMs !== undefined) return;
