@@ -4,13 +4,18 @@
 
 import { concatMap, type OperatorFunction } from 'rxjs';
 import { AckWatermark } from '../src/domain/ack-watermark.ts';
-import type { AppliedBuffer, Item } from './types.ts';
+import type { AppliedBuffer, InboundMessage, Item } from './types.ts';
 
 /** the longest wait between two lookups of a gap whose messages the stream still holds */
 const GAP_WAIT_MS_MAX = 30_000;
+/** a message read from the stream to fill a gap and not applied within this time is read again */
+const REFILL_TIMEOUT_MS = 30_000;
 
-/** What the stream says of missing sequences: its first sequence, and which of them it no longer holds. */
-export type GapResolver = (seqs: number[]) => Promise<{ firstSeq: number; absent: number[] }>;
+/**
+ * What the stream says of missing sequences: its first sequence, which of them it no longer holds, and
+ * the messages it still has (as inbound messages without an ack: an ack of a later one covers them).
+ */
+export type GapResolver = (seqs: number[]) => Promise<{ firstSeq: number; absent: number[]; found: InboundMessage[] }>;
 
 export interface FloorAckerOptions {
   /** the consumer's ack floor when delivery started */
@@ -19,9 +24,14 @@ export interface FloorAckerOptions {
   waitingMax?: number;
   /** absent: gaps close only by redelivery */
   resolveGaps?: GapResolver;
+  /**
+   * takes the missing messages the stream still holds back into the pipeline, so a gap closes within
+   * gapCheckMs instead of ack_wait; absent: they come with the broker's redelivery
+   */
+  refill?: (messages: InboundMessage[]) => void;
   /** a gap older than this is looked up in the stream @default 1000 */
   gapCheckMs?: number;
-  /** missing sequences looked up at a time @default 100 */
+  /** missing sequences looked up at a time @default 1000 */
   gapLookupsMax?: number;
   clock?: () => number;
   /** told when a gap is first seen: an operator should know that acks are held back */
@@ -31,8 +41,9 @@ export interface FloorAckerOptions {
 /**
  * Acks with AckPolicy.All only up to the ack floor. Keeps, per applied buffer, the ack of its highest
  * sequence; when the floor moves, the highest kept ack at or below it is sent (under-acking is always safe:
- * a later ack covers the rest). A gap closes when the broker redelivers the missing message (it is unacked,
- * so it comes back after ack_wait) or when the stream no longer holds it (looked up after gapCheckMs).
+ * a later ack covers the rest). A gap older than gapCheckMs is looked up in the stream: messages it no
+ * longer holds are not waited for, the ones it holds are read and refilled into the pipeline (or, without
+ * `refill`, come with the broker's redelivery after ack_wait: they are unacked).
  */
 export class FloorAcker {
   private readonly watermark: AckWatermark;
@@ -44,6 +55,8 @@ export class FloorAcker {
   private resolving: Promise<void> | undefined;
   private readonly clock: () => number;
   private readonly gapCheckMs: number;
+  /** sequences read from the stream and refilled, not yet applied -> when they were read */
+  private readonly refilling = new Map<number, number>();
 
   constructor(private readonly options: FloorAckerOptions) {
     this.watermark = new AckWatermark(options.floorSeq, options.waitingMax ?? 20_000);
@@ -60,15 +73,24 @@ export class FloorAcker {
     return this.watermark.waiting;
   }
 
-  /** A buffer is written and its results flushed: its messages count as done. */
+  /** Refilled messages read from the stream, not yet applied. */
+  get refillingCount(): number {
+    return this.refilling.size;
+  }
+
+  /**
+   * A buffer is written and its results flushed: its messages count as done. Refilled messages (a stream
+   * sequence, no ack) count too; the ack of a later message covers them.
+   */
   applied(items: readonly Item[]): void {
     const seqs: number[] = [];
     let top: { seq: number; ack: () => void } | undefined;
     for (const item of items) {
       const { streamSeq, ack } = item.msg;
-      if (streamSeq === undefined || ack === undefined) continue;
+      if (streamSeq === undefined) continue;
       seqs.push(streamSeq);
-      if (top === undefined || streamSeq > top.seq) top = { seq: streamSeq, ack };
+      if (this.refilling.size > 0) this.refilling.delete(streamSeq);
+      if (ack !== undefined && (top === undefined || streamSeq > top.seq)) top = { seq: streamSeq, ack };
     }
     if (top !== undefined && top.seq > this.watermark.floorSeq) this.acks.set(top.seq, top.ack);
     const floor = this.watermark.markDone(seqs);
@@ -82,16 +104,25 @@ export class FloorAcker {
     if (!resolve || !this.watermark.hasGap || this.resolving) return this.resolving ?? Promise.resolve();
     const now = this.clock();
     if (this.gapSinceMs === undefined || now - this.gapSinceMs < this.gapWaitMs) return Promise.resolve();
-    const missing = this.watermark.gaps(this.options.gapLookupsMax ?? 100);
+    for (const [seq, readAtMs] of this.refilling) {
+      if (seq <= this.watermark.floorSeq || now - readAtMs >= REFILL_TIMEOUT_MS) this.refilling.delete(seq);
+    }
+    const missing = this.watermark.gaps(this.options.gapLookupsMax ?? 1000, this.refilling);
+    if (missing.length === 0) return Promise.resolve();
     this.resolving = resolve(missing)
-      .then(({ firstSeq, absent }) => {
+      .then(({ firstSeq, absent, found }) => {
         const before = this.watermark.floorSeq;
         this.watermark.skipBelow(firstSeq);
         this.watermark.markDone(absent);
         this.ackUpTo(this.watermark.floorSeq);
-        // the stream still holds them: they come with the redelivery (ack_wait); ask less and less often
-        const moved = this.watermark.floorSeq > before;
-        this.gapWaitMs = moved ? this.gapCheckMs : Math.min(this.gapWaitMs * 2, GAP_WAIT_MS_MAX);
+        const refill = this.options.refill;
+        const refilled = refill ? found.filter((m) => m.streamSeq !== undefined && m.streamSeq > this.watermark.floorSeq) : [];
+        const readAtMs = this.clock();
+        for (const m of refilled) this.refilling.set(m.streamSeq!, readAtMs);
+        if (refill && refilled.length > 0) refill(refilled);
+        // progress: look again soon; else they come with the redelivery (ack_wait): ask less and less often
+        const progressed = this.watermark.floorSeq > before || refilled.length > 0;
+        this.gapWaitMs = progressed ? this.gapCheckMs : Math.min(this.gapWaitMs * 2, GAP_WAIT_MS_MAX);
         this.gapSinceMs = this.watermark.hasGap ? this.clock() : undefined;
       })
       .finally(() => {
@@ -122,13 +153,18 @@ export class FloorAcker {
   }
 }
 
-/** Flushes a buffer's results, then lets the acker ack what is safe. Buffers without acks (replays) pass. */
+const fromStream = (item: Item): boolean => item.msg.streamSeq !== undefined;
+
+/**
+ * Flushes a buffer's results, then lets the acker ack what is safe. Buffers of messages that are not from
+ * the stream (replays, recordings) pass.
+ */
 export const ackStage =
   (acker: FloorAcker, flush: (applied: AppliedBuffer) => Promise<void> = async () => undefined): OperatorFunction<AppliedBuffer, AppliedBuffer> =>
   (source) =>
     source.pipe(
       concatMap(async (applied) => {
-        if (applied.lastMessage?.ack) {
+        if (applied.items.some(fromStream)) {
           await flush(applied);
           acker.applied(applied.items);
         }

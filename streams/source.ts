@@ -1,6 +1,6 @@
 // Source stage: the durable JetStream consumer as an Observable; the broker's max_ack_pending bounds what is in flight.
 
-import type { ConsumerMessages, JsMsg, NatsConnection } from 'nats';
+import type { ConsumerMessages, JsMsg, NatsConnection, StoredMsg } from 'nats';
 import { Observable } from 'rxjs';
 import type { InboundMessage } from './types.ts';
 
@@ -23,6 +23,14 @@ export function toInbound(m: JsMsg, redeliveredUpToSeq = 0): InboundMessage {
     pending: m.info.pending,
     ack: () => m.ack(),
   };
+}
+
+/**
+ * A message read from the stream by sequence to fill a gap: no ack (the ack of a later message covers it),
+ * and marked redelivered (an earlier processor may have applied it).
+ */
+export function storedToInbound(m: StoredMsg): InboundMessage {
+  return { subject: m.subject, data: m.data, receivedAtMs: m.time.getTime(), streamSeq: m.seq, redelivered: true };
 }
 
 /** Emits messages until unsubscribed; `stop` on unsubscribe leaves unacked messages to be redelivered. */

@@ -3,9 +3,10 @@
 // With AckPolicy.All an ack of sequence N acknowledges every message up to N. Acking the last message of
 // a buffer is only safe if everything before it was applied: after a broker restart, messages the dying
 // broker counted as delivered may never have arrived, and an ack of a later one would drop them unseen.
-// So the processor acks the floor, never past a gap; a gap closes when the missing message is redelivered
-// (the broker does so after ack_wait, as it is unacked) or when the stream no longer holds it (aged out,
-// deleted), which the shell finds out and reports with `markDone` or `skipBelow`.
+// So the processor acks the floor, never past a gap; a gap closes when the missing message is applied
+// (the shell reads it from the stream, or the broker redelivers it after ack_wait, as it is unacked) or
+// when the stream no longer holds it (aged out, deleted), which the shell reports with `markDone` or
+// `skipBelow`.
 
 import { invariant } from './ledger.ts';
 
@@ -70,11 +71,14 @@ export class AckWatermark {
     return this.floor > before ? this.floor : undefined;
   }
 
-  /** The missing sequences above the floor and below the highest applied one, lowest first, at most `limit`. */
-  gaps(limit: number): number[] {
+  /**
+   * The missing sequences above the floor and below the highest applied one, lowest first, at most
+   * `limit`, leaving out those in `except` (already asked for).
+   */
+  gaps(limit: number, except?: { has(seq: number): boolean }): number[] {
     const out: number[] = [];
     for (let seq = this.floor + 1; seq < this.highest && out.length < limit; seq++) {
-      if (!this.above.has(seq)) out.push(seq);
+      if (!this.above.has(seq) && !except?.has(seq)) out.push(seq);
     }
     return out;
   }

@@ -8,6 +8,7 @@ import {
   type NatsConnection,
   RetentionPolicy,
   StorageType,
+  type StoredMsg,
   type StreamConfig,
   connect,
   nanos,
@@ -140,28 +141,50 @@ export async function ensureTopology(
   return { redeliveredUpToSeq: info.delivered.stream_seq, ackFloorSeq: info.ack_floor.stream_seq };
 }
 
+/** What a stream says of some of its sequences. */
+export interface SequenceLookup {
+  /** the stream's first sequence: everything before it aged out or was purged */
+  firstSeq: number;
+  /** sequences at or after firstSeq that it no longer holds (deleted) */
+  absent: number[];
+  /** the messages it still holds, in the order asked */
+  found: StoredMsg[];
+}
+
+/** how many message reads a lookup keeps in flight at once */
+const LOOKUPS_IN_FLIGHT = 32;
+
 /**
- * Of these sequences of a stream, the ones it no longer holds (deleted), and its first sequence (those
- * before it aged out or were purged). A sequence it still holds is not absent: its message will come.
+ * Looks sequences of a stream up: the ones it no longer holds, its first sequence (those before it are
+ * gone), and the messages it still has. Reads go LOOKUPS_IN_FLIGHT at a time; any error but "no message"
+ * fails the lookup (the caller asks again later).
  */
-export async function absentSequences(
-  nc: NatsConnection,
-  stream: string,
-  seqs: number[],
-): Promise<{ firstSeq: number; absent: number[] }> {
+export async function lookUpSequences(nc: NatsConnection, stream: string, seqs: readonly number[]): Promise<SequenceLookup> {
   const jsm = await nc.jetstreamManager();
   const firstSeq = (await jsm.streams.info(stream)).state.first_seq;
-  const absent: number[] = [];
-  for (const seq of seqs) {
-    if (seq < firstSeq) continue;
-    try {
-      await jsm.streams.getMessage(stream, { seq });
-    } catch (error) {
-      if (/no message found|not found/i.test(String((error as Error).message))) absent.push(seq);
-      else throw error;
+  const wanted = seqs.filter((seq) => seq >= firstSeq);
+  const read = new Array<StoredMsg | undefined>(wanted.length);
+  const absentAt = new Array<boolean>(wanted.length).fill(false);
+  let next = 0;
+  const reader = async (): Promise<void> => {
+    while (next < wanted.length) {
+      const at = next++;
+      try {
+        read[at] = await jsm.streams.getMessage(stream, { seq: wanted[at]! });
+      } catch (error) {
+        if (/no message found|not found/i.test(String((error as Error).message))) absentAt[at] = true;
+        else throw error;
+      }
     }
+  };
+  await Promise.all(Array.from({ length: Math.min(LOOKUPS_IN_FLIGHT, wanted.length) }, reader));
+  const absent: number[] = [];
+  const found: StoredMsg[] = [];
+  for (let at = 0; at < wanted.length; at++) {
+    if (absentAt[at]) absent.push(wanted[at]!);
+    else if (read[at] !== undefined) found.push(read[at]!);
   }
-  return { firstSeq, absent };
+  return { firstSeq, absent, found };
 }
 
 export interface ConnectOptions {

@@ -1,7 +1,7 @@
 // The running processor: wires the source, the pipeline stages, the ledger, the publisher and the metrics.
 
 import type { NatsConnection } from 'nats';
-import { type Observable, Subject, takeUntil, tap } from 'rxjs';
+import { merge, type Observable, Subject, takeUntil, tap } from 'rxjs';
 import { tokenizePan } from '../domain/cards.ts';
 import { DEFAULT_PAYLOAD_BYTES_MAX } from '../domain/decode.ts';
 import { type ApplyOptions, DEFAULT_APPLY_OPTIONS } from '../domain/ledger.ts';
@@ -9,14 +9,14 @@ import { MetricsAggregator, type ProcessedEvent } from '../domain/metrics.ts';
 import type { OrderResult } from '../domain/types.ts';
 import type { LedgerStore } from '../ledger/store.ts';
 import { log } from '../log.ts';
-import { type Topology, DEFAULT_TOPOLOGY, absentSequences, ensureTopology, streamNames, subjects } from '../nats/setup.ts';
+import { type Topology, DEFAULT_TOPOLOGY, ensureTopology, lookUpSequences, streamNames, subjects } from '../nats/setup.ts';
 import { scrubPayload } from '../recording/scrub.ts';
 import { ackStage, FloorAcker } from '../../streams/ack.ts';
 import { type ApplyDeps, type RiskEvaluator, bufferAndApply, sweepExpiredHolds } from '../../streams/apply.ts';
 import { type BufferOptions, DEFAULT_BUFFER_OPTIONS } from '../../streams/buffer.ts';
 import { decode } from '../../streams/decode.ts';
 import { type Publisher, natsPublisher, publishApplied } from '../../streams/publish.ts';
-import { jetStreamSource } from '../../streams/source.ts';
+import { jetStreamSource, storedToInbound } from '../../streams/source.ts';
 import type { AppliedBuffer, InboundMessage, Item } from '../../streams/types.ts';
 import { validate } from '../../streams/validate.ts';
 import { BatchTracker, type BatchLimits, DEFAULT_BATCH_LIMITS } from '../../streams/batches.ts';
@@ -95,6 +95,8 @@ export class Processor {
   readonly results$ = new Subject<OrderResult>();
   readonly batches: BatchTracker;
   private readonly stop$ = new Subject<void>();
+  /** messages read from the stream to fill a gap below applied ones, into the pipeline with the live ones */
+  private readonly refill$ = new Subject<InboundMessage>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeps = 0;
   /** performance.now() from which the review queue may be counted again */
@@ -150,7 +152,12 @@ export class Processor {
       this.acker = new FloorAcker({
         floorSeq: topology.ackFloorSeq,
         waitingMax: o.topology.maxAckPending,
-        resolveGaps: (seqs) => absentSequences(nc, names.orders, seqs),
+        resolveGaps: async (seqs) => {
+          const { firstSeq, absent, found } = await lookUpSequences(nc, names.orders, seqs);
+          return { firstSeq, absent, found: found.map(storedToInbound) };
+        },
+        // unless a test supplies the source, what the stream still holds goes back in: the gap closes now
+        ...(o.source ? {} : { refill: (messages: InboundMessage[]) => { for (const m of messages) this.refill$.next(m); } }),
         clock: o.clock,
         onGap: ({ floorSeq, missing, waiting }) => {
           log().warn({ floorSeq, missing, waiting }, 'messages missing below applied ones: acks held at the floor until they arrive');
@@ -162,7 +169,7 @@ export class Processor {
     this.publisher = o.publisher ?? (o.nc ? natsPublisher(o.nc, subj) : undefined);
     const source =
       o.source ??
-      jetStreamSource(o.nc!, { stream: names.orders, durable: o.topology.durable, pullBatch: o.pullBatch, redeliveredUpToSeq });
+      merge(jetStreamSource(o.nc!, { stream: names.orders, durable: o.topology.durable, pullBatch: o.pullBatch, redeliveredUpToSeq }), this.refill$);
     const deps: ApplyDeps = {
       store: o.store,
       options: o.apply,
@@ -352,6 +359,7 @@ export class Processor {
 
   private cleanup(): void {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.refill$.complete();
     this.results$.complete();
   }
 

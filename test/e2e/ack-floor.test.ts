@@ -1,6 +1,8 @@
 // Acks up to the ack floor against a real nats-server: a message the stream no longer holds (deleted between
 // publish and delivery) leaves a gap the processor never sees filled; the gap is looked up and closed, and
 // the durable consumer catches up. Without the lookup every later message would stay unacknowledged.
+// Messages the broker counted as delivered but that never reached the processor (what a broker restart
+// leaves) are read from the stream and applied, long before ack_wait would bring them back.
 
 import type { NatsConnection } from 'nats';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -46,6 +48,52 @@ describe('acks up to the ack floor', () => {
       await waitUntil('the consumer caught up', () => consumerCaughtUp(nc), 10_000);
       expect((await consumerInfo(nc))?.ack_floor.stream_seq).toBe(state.last_seq);
     } finally {
+      await runtime.stop();
+    }
+  });
+
+  it('fills a gap of messages delivered elsewhere (never received) from the stream, without waiting for ack_wait', async () => {
+    // ack_wait far beyond the test's waits: only reading the stream can close the gap in time
+    const topology = { ...DEFAULT_TOPOLOGY, ackWaitMs: 300_000 };
+    await ensureTopology(nc, topology);
+    const c = await collect(nc);
+    const runtime = await startRuntime(runtimeConfig({ dataDir: ledger.dataDir, natsUrl: server.url, rulesPath: false, topology }));
+    try {
+      // a second puller on the durable consumer, queued behind the processor's first pull: it takes a few
+      // messages and never acks them, as messages lost with a dying broker's connection
+      const consumer = await (await nc.jetstream()).consumers.get('PAY_ORDERS', topology.durable);
+      const stolenSeqs: number[] = [];
+      const thief = (async () => {
+        const batch = await consumer.fetch({ max_messages: 5, expires: 30_000 });
+        for await (const m of batch) stolenSeqs.push(m.info.streamSequence);
+      })();
+      await new Promise((r) => setTimeout(r, 200));
+      const t = mixedTraffic(ledger, 2000, 'lost');
+      await publishAll(nc, t.out);
+      const { state } = await (await nc.jetstreamManager()).streams.info('PAY_ORDERS');
+      await waitUntil('the puller to take its messages', () => stolenSeqs.length === 5, 20_000);
+      await thief;
+      expect(Math.min(...stolenSeqs)).toBeGreaterThan(1);
+      expect(Math.max(...stolenSeqs)).toBeLessThan(state.last_seq); // a gap, not the tail
+
+      let last = '';
+      await waitUntil(
+        'the consumer caught up',
+        async () => {
+          const info = await consumerInfo(nc);
+          last = JSON.stringify({ pending: info?.num_pending, ackPending: info?.num_ack_pending, ackFloor: info?.ack_floor });
+          return consumerCaughtUp(nc);
+        },
+        20_000,
+        () => last,
+      );
+      expect((await consumerInfo(nc))?.ack_floor.stream_seq).toBe(state.last_seq);
+      await waitUntil('every order answered', () => [...t.expected.keys()].every((id) => c.byId.has(id)), 10_000);
+      // each answered once (the stolen ones too): nothing was applied twice, nothing is left out
+      const missing = [...t.expected.keys()].filter((id) => (c.byId.get(id) ?? []).filter((r) => !r.duplicate).length !== 1);
+      expect(missing).toEqual([]);
+    } finally {
+      c.stop();
       await runtime.stop();
     }
   });

@@ -162,6 +162,20 @@ describe('publish and ack', () => {
     await lastValueFrom(of(buffer, anApplied({ lastMessage: undefined })).pipe(ackStage(new FloorAcker({ floorSeq: 0 }), flush)));
     expect(events).toEqual(['flushed', 'ack 2']);
   });
+
+  it('flushes a buffer of refilled messages (stream sequences, no ack) before it counts them as done', async () => {
+    const events: string[] = [];
+    const acker = new FloorAcker({ floorSeq: 0 });
+    acker.applied([anItem({ ...msg({}), streamSeq: 2, ack: () => events.push('ack 2') })]);
+    const refilled: InboundMessage = { ...msg({}), streamSeq: 1, redelivered: true };
+    const flush = async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      events.push('flushed');
+    };
+    await lastValueFrom(of(anApplied({ items: [anItem(refilled)], lastMessage: refilled })).pipe(ackStage(acker, flush)));
+    expect(events).toEqual(['flushed', 'ack 2']);
+    expect(acker.floorSeq).toBe(2);
+  });
 });
 
 const anItem = (m: InboundMessage): Item => ({ kind: 'dead', msg: m, reason: 'not_json', detail: 'x' });
@@ -227,7 +241,7 @@ describe('FloorAcker: AckPolicy.All acks never pass a message that has not arriv
       // the stream starts at 3 (1-2 aged out) and no longer holds 5; it still holds 6, which will come
       resolveGaps: async (seqs) => {
         asked.push(seqs);
-        return { firstSeq: 3, absent: seqs.filter((s) => s === 5) };
+        return { firstSeq: 3, absent: seqs.filter((s) => s === 5), found: [] };
       },
     });
     acker.applied(stream([3, 4, 7], acked).map(anItem));
@@ -252,13 +266,77 @@ describe('FloorAcker: AckPolicy.All acks never pass a message that has not arriv
       gapCheckMs: 1000,
       resolveGaps: async () => {
         asked.push(nowMs);
-        return { firstSeq: 1, absent: [] };
+        return { firstSeq: 1, absent: [], found: [] };
       },
     });
     acker.applied(stream([2], []).map(anItem));
     for (nowMs = 0; nowMs <= 20_000; nowMs += 500) await acker.checkGaps();
     // after 1 s, then 2 s, 4 s, 8 s later
     expect(asked).toEqual([1000, 3000, 7000, 15000]);
+  });
+
+  it('reads the missing messages the stream still holds and refills them: the gap closes without waiting for ack_wait', async () => {
+    const acked: number[] = [];
+    let nowMs = 0;
+    const refilled: InboundMessage[] = [];
+    const asked: number[][] = [];
+    const acker = new FloorAcker({
+      floorSeq: 0,
+      clock: () => nowMs,
+      gapCheckMs: 1000,
+      resolveGaps: async (seqs) => {
+        asked.push(seqs);
+        return { firstSeq: 1, absent: [], found: seqs.map((streamSeq) => ({ ...msg({}), streamSeq, redelivered: true })) };
+      },
+      refill: (messages) => refilled.push(...messages),
+    });
+    acker.applied(stream([1, 4, 5], acked).map(anItem));
+    nowMs = 1000;
+    await acker.checkGaps();
+    expect(asked).toEqual([[2, 3]]);
+    expect(refilled.map((m) => m.streamSeq)).toEqual([2, 3]);
+    expect(acker.refillingCount).toBe(2);
+    // read but not applied yet: not asked for again
+    nowMs = 2500;
+    await acker.checkGaps();
+    expect(asked).toEqual([[2, 3]]);
+    // the refilled messages carry no ack: applying them moves the floor, and the kept ack of 5 covers them
+    acker.applied(refilled.map(anItem));
+    expect(acker.floorSeq).toBe(5);
+    expect(acked).toEqual([5]);
+    expect(acker.refillingCount).toBe(0);
+  });
+
+  it('reads a refilled message again if it was not applied within 30 s', async () => {
+    let nowMs = 0;
+    const asked: number[][] = [];
+    const acker = new FloorAcker({
+      floorSeq: 0,
+      clock: () => nowMs,
+      gapCheckMs: 1000,
+      resolveGaps: async (seqs) => {
+        asked.push(seqs);
+        return { firstSeq: 1, absent: [], found: seqs.map((streamSeq) => ({ ...msg({}), streamSeq })) };
+      },
+      refill: () => undefined, // lost on the way
+    });
+    acker.applied(stream([2], []).map(anItem));
+    for (nowMs = 1000; nowMs <= 40_000; nowMs += 1000) await acker.checkGaps();
+    expect(asked).toEqual([[1], [1]]);
+  });
+
+  it('without refill, what the stream still holds is left to the redelivery', async () => {
+    let nowMs = 0;
+    const acker = new FloorAcker({
+      floorSeq: 0,
+      clock: () => nowMs,
+      resolveGaps: async (seqs) => ({ firstSeq: 1, absent: [], found: seqs.map((streamSeq) => ({ ...msg({}), streamSeq })) }),
+    });
+    acker.applied(stream([2], []).map(anItem));
+    nowMs = 1000;
+    await acker.checkGaps();
+    expect(acker.refillingCount).toBe(0);
+    expect(acker.floorSeq).toBe(0);
   });
 
   it('tells once when acks start being held back at a gap', () => {
