@@ -111,15 +111,25 @@ interface Decline {
   atMs: number;
 }
 
+/**
+ * Spend per currency for one UTC day. Nearly every card and account spends in one currency, so that one
+ * is kept in two fields and only further currencies in a Map (a Map costs ~200 bytes even with one entry,
+ * and there are up to cardsMax + accountsMax of these).
+ */
 interface DaySpend {
   /** UTC day index (epoch ms / 86 400 000) the sums belong to */
   day: number;
-  sums: Map<string, bigint> | undefined;
+  /** the first currency spent in that day, and its sum */
+  sumCurrency: string | undefined;
+  sumMinor: bigint;
+  /** any other currencies of that day */
+  otherSums: Map<string, bigint> | undefined;
 }
 
 interface CardState extends DaySpend {
   attempts: AttemptWindow;
-  declines: Ring<Decline>;
+  /** created at the first decline: most cards never have one */
+  declines: Ring<Decline> | undefined;
   accountId: string | undefined;
   /** approved/authorized orders learned from, any currency */
   approvedCount: number;
@@ -127,7 +137,8 @@ interface CardState extends DaySpend {
   avgMinor: bigint;
   avgCount: number;
   avgCurrency: string | undefined;
-  countries: string[];
+  /** created at the first approval with a country */
+  countries: string[] | undefined;
 }
 
 interface MerchantState {
@@ -328,8 +339,9 @@ const ATTEMPTS: ReadonlySet<OrderType> = new Set<OrderType>(['payment', 'authori
 const SPENDING: ReadonlySet<ResultStatus> = new Set<ResultStatus>(['approved', 'authorized', 'held']);
 
 function spentToday(state: DaySpend | undefined, day: number, currency: string): bigint {
-  if (state === undefined || state.day !== day || state.sums === undefined) return 0n;
-  return state.sums.get(currency) ?? 0n;
+  if (state === undefined || state.day !== day) return 0n;
+  if (state.sumCurrency === currency) return state.sumMinor;
+  return state.otherSums?.get(currency) ?? 0n;
 }
 
 function shiftDay(state: DaySpend, day: number, currency: string, deltaMinor: bigint): void {
@@ -337,11 +349,20 @@ function shiftDay(state: DaySpend, day: number, currency: string, deltaMinor: bi
     // A newer day starts empty; a settlement for a day already gone changes nothing.
     if (day < state.day || deltaMinor < 0n) return;
     state.day = day;
-    state.sums = undefined;
+    state.sumCurrency = undefined;
+    state.sumMinor = 0n;
+    state.otherSums = undefined;
   }
-  state.sums ??= new Map();
-  state.sums.set(currency, (state.sums.get(currency) ?? 0n) + deltaMinor);
+  if (state.sumCurrency === undefined) state.sumCurrency = currency;
+  if (state.sumCurrency === currency) {
+    state.sumMinor += deltaMinor;
+    return;
+  }
+  state.otherSums ??= new Map();
+  state.otherSums.set(currency, (state.otherSums.get(currency) ?? 0n) + deltaMinor);
 }
+
+const noSpend = (): DaySpend => ({ day: 0, sumCurrency: undefined, sumMinor: 0n, otherSums: undefined });
 
 export class RiskEngine {
   readonly options: RiskOptions;
@@ -672,7 +693,7 @@ export class RiskEngine {
         const country = order.country;
         if (country === undefined || card === undefined || card.approvedCount < rule.minOrders)
           return undefined;
-        if (card.countries.includes(country)) return undefined;
+        if (card.countries?.includes(country)) return undefined;
         if (!rule.onlyAboveAverage) return rule.decision;
         const above = amount !== undefined && card.avgCurrency === currency && amount > card.avgMinor;
         return above ? rule.decision : undefined;
@@ -682,7 +703,7 @@ export class RiskEngine {
         const since = nowMs - rule.windowMs;
         const ring = card.declines;
         let count = 0;
-        for (let i = 0; i < ring.size && ring.newest(i).atMs > since; i++) count++;
+        for (let i = 0; ring !== undefined && i < ring.size && ring.newest(i).atMs > since; i++) count++;
         return count > rule.maxDeclines ? rule.decision : undefined;
       }
     }
@@ -699,15 +720,17 @@ export class RiskEngine {
       this.cards.touch(token) ??
       this.cards.insert(token, {
         attempts: new AttemptWindow(this.options.windowsMax),
-        declines: new Ring<Decline>(this.options.windowsMax),
+        declines: undefined,
         day: 0,
-        sums: undefined,
+        sumCurrency: undefined,
+        sumMinor: 0n,
+        otherSums: undefined,
         accountId: undefined,
         approvedCount: 0,
         avgMinor: 0n,
         avgCount: 0,
         avgCurrency: undefined,
-        countries: [],
+        countries: undefined,
       })
     );
   }
@@ -772,14 +795,16 @@ export class RiskEngine {
     if (entry.accountId !== undefined) {
       const account =
         this.accounts.touch(entry.accountId) ??
-        this.accounts.insert(entry.accountId, { day: 0, sums: undefined });
+        this.accounts.insert(entry.accountId, noSpend());
       shiftDay(account, entry.day, entry.currency, deltaMinor);
     }
   }
 
   private recordDecline(cardToken: string | undefined, atMs: number): void {
     if (cardToken === undefined) return;
-    const ring = this.cardState(cardToken).declines;
+    const card = this.cardState(cardToken);
+    card.declines ??= new Ring<Decline>(this.options.windowsMax);
+    const ring = card.declines;
     const slot = ring.recycle();
     if (slot === undefined) ring.append({ atMs });
     else slot.atMs = atMs;
@@ -789,9 +814,10 @@ export class RiskEngine {
     if (entry.cardToken === undefined) return;
     const card = this.cardState(entry.cardToken);
     card.approvedCount++;
-    if (country !== undefined && !card.countries.includes(country)) {
-      card.countries.push(country);
-      if (card.countries.length > this.options.countriesPerCardMax) card.countries.shift();
+    if (country !== undefined && !card.countries?.includes(country)) {
+      // a new array of the exact size (rare: a country new to the card); a push would grow it by 16 slots
+      const kept = card.countries ?? [];
+      card.countries = (kept.length < this.options.countriesPerCardMax ? kept : kept.slice(1)).concat([country]);
     }
     if (entry.currency === undefined || entry.amountMinor <= 0n) return;
     card.avgCurrency ??= entry.currency;

@@ -11,9 +11,21 @@ export interface Attempt {
   merchant: string;
   orderId: string;
   type: OrderType;
-  /** attempts of each type (ATTEMPT_TYPES order) pushed to this window up to and including this one */
-  readonly upTo: number[];
+  /**
+   * attempts of each type (ATTEMPT_TYPES order: payment, authorize, payout) pushed to this window up to and
+   * including this one, modulo COUNT_WRAP. Three small-integer fields rather than an array: an array costs
+   * ~70 bytes more an attempt, and there are up to windowsMax attempts for each of cardsMax cards.
+   */
+  c0: number;
+  c1: number;
+  c2: number;
 }
+
+/** Counts wrap here so they stay small integers; differences within a window (< its capacity) stay exact. */
+const COUNT_WRAP = 2 ** 30;
+if (ATTEMPT_TYPES.length !== 3) throw new Error('Attempt keeps one count field per attempt type: c0..c2');
+
+const countOf = (a: Attempt, typeIndex: number): number => (typeIndex === 0 ? a.c0 : typeIndex === 1 ? a.c1 : a.c2);
 
 /** Bit of an attempt type in a mask of types (ATTEMPT_TYPES order); 0 for a type that is not an attempt. */
 export function typeBit(type: OrderType): number {
@@ -36,12 +48,23 @@ export const typeMask = (types: Iterable<OrderType>): number => {
  */
 export class AttemptWindow {
   private readonly ring: Ring<Attempt>;
-  private readonly pushed: number[] = ATTEMPT_TYPES.map(() => 0);
+  private p0 = 0;
+  private p1 = 0;
+  private p2 = 0;
   /** false once an attempt older than the newest was pushed: counts must then be taken by scanning */
   ordered = true;
 
-  constructor(capacity: number) {
+  /** @param countWrap where the running counts wrap (a test sets it low); more than the capacity */
+  constructor(
+    capacity: number,
+    private readonly countWrap = COUNT_WRAP,
+  ) {
+    if (!(countWrap > capacity)) throw new Error(`counts must wrap above the capacity ${capacity}, got ${countWrap}`);
     this.ring = new Ring<Attempt>(capacity);
+  }
+
+  private wrapped(n: number): number {
+    return (n + this.countWrap) % this.countWrap;
   }
 
   get size(): number {
@@ -56,10 +79,12 @@ export class AttemptWindow {
   push(atMs: number, amountMinor: bigint, currency: string, merchant: string, orderId: string, type: OrderType): void {
     if (this.ring.size > 0 && atMs < this.ring.newest(0).atMs) this.ordered = false;
     const typeIndex = ATTEMPT_TYPES.indexOf(type as AttemptType);
-    if (typeIndex >= 0) this.pushed[typeIndex]!++;
+    if (typeIndex === 0) this.p0 = this.wrapped(this.p0 + 1);
+    else if (typeIndex === 1) this.p1 = this.wrapped(this.p1 + 1);
+    else if (typeIndex === 2) this.p2 = this.wrapped(this.p2 + 1);
     const slot = this.ring.recycle();
     if (slot === undefined) {
-      this.ring.append({ atMs, amountMinor, currency, merchant, orderId, type, upTo: this.pushed.slice() });
+      this.ring.append({ atMs, amountMinor, currency, merchant, orderId, type, c0: this.p0, c1: this.p1, c2: this.p2 });
       return;
     }
     slot.atMs = atMs;
@@ -68,7 +93,9 @@ export class AttemptWindow {
     slot.merchant = merchant;
     slot.orderId = orderId;
     slot.type = type;
-    for (let t = 0; t < this.pushed.length; t++) slot.upTo[t] = this.pushed[t]!;
+    slot.c0 = this.p0;
+    slot.c1 = this.p1;
+    slot.c2 = this.p2;
   }
 
   /**
@@ -87,14 +114,14 @@ export class AttemptWindow {
       else hi = mid;
     }
     if (lo === n) return 0;
-    const newest = this.ring.newest(0).upTo;
+    const newest = this.ring.newest(0);
     const first = this.ring.newest(n - 1 - lo);
     const firstBit = typeBit(first.type);
     let count = 0;
-    for (let t = 0; t < newest.length; t++) {
+    for (let t = 0; t < ATTEMPT_TYPES.length; t++) {
       if ((mask & (1 << t)) === 0) continue;
       // entries after `first` plus `first` itself
-      count += newest[t]! - first.upTo[t]! + (firstBit === 1 << t ? 1 : 0);
+      count += this.wrapped(countOf(newest, t) - countOf(first, t)) + (firstBit === 1 << t ? 1 : 0);
     }
     return count;
   }

@@ -47,6 +47,29 @@ describe('AttemptWindow: counts by type over a time window', () => {
     );
   });
 
+  it('counts right after its running counts wrap (kept small: they wrap at 2^30, here just above the capacity)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.record({ gapMs: fc.constantFrom(0, 1, 5, 40), type: typeArb }), { minLength: 10, maxLength: 80 }),
+        maskArb,
+        (capacity, wrapAbove, pushes, mask) => {
+          const w = new AttemptWindow(capacity, capacity + wrapAbove);
+          let atMs = 1_000_000;
+          for (const [i, p] of pushes.entries()) {
+            atMs += p.gapMs;
+            w.push(atMs, 100n, 'USD', 'm-1', `o-${i}`, p.type);
+            for (const sinceMs of [0, atMs - 10, atMs - 1, atMs]) {
+              expect(w.countSince(sinceMs, mask)).toBe(scanCount(w, sinceMs, mask));
+            }
+          }
+        },
+      ),
+    );
+    expect(() => new AttemptWindow(4, 4)).toThrow(/wrap above the capacity/);
+  });
+
   it('keeps the newest `capacity` attempts, oldest overwritten', () => {
     const w = new AttemptWindow(3);
     for (let i = 0; i < 5; i++) w.push(1000 + i, BigInt(i), 'USD', 'm', `o-${i}`, 'payment');
