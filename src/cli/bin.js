@@ -1,8 +1,8 @@
-#!/usr/bin/env -S node --max-semi-space-size=16 --max-old-space-size=768
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=16 --max-old-space-size=768
 // The `paystream` executable: loads the TypeScript CLI through tsx, so no build step is needed.
 import { register } from 'tsx/esm/api';
 
-// The V8 flags of the #! line (src/cli/v8-flags.ts says why) apply when run as `paystream` or `npx
+// The V8 flags and the environment of the #! line (src/cli/v8-flags.ts says why) apply when run as `paystream` or `npx
 // paystream`; `npm start` passes them itself.
 
 // Long-running commands remember a SIGINT/SIGTERM that arrives while the code is still loading, and

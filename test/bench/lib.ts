@@ -16,7 +16,7 @@ import {
 } from '../../src/domain/generate.ts';
 import { LruMap } from '../../src/domain/risk/state.ts';
 import { seedLedger } from '../../src/ledger/seed.ts';
-import { PROCESSOR_V8_FLAGS } from '../../src/cli/v8-flags.ts';
+import { PROCESSOR_ENV, PROCESSOR_V8_FLAGS } from '../../src/cli/v8-flags.ts';
 import { LedgerStore } from '../../src/ledger/store.ts';
 
 export const here = path.dirname(fileURLToPath(import.meta.url));
@@ -261,7 +261,7 @@ export class Worker {
       // BENCH_WORKER_FLAGS: extra Node/V8 flags for a look inside (e.g. "--trace-gc"), never for the figures
       execArgv: ['--import', 'tsx', ...PROCESSOR_V8_FLAGS, ...execArgv, ...(process.env.BENCH_WORKER_FLAGS?.split(/\s+/).filter(Boolean) ?? [])],
       // as src/cli/bin.js runs the product: React's production build
-      env: { ...withoutCi(process.env), NODE_ENV: process.env.NODE_ENV ?? 'production' },
+      env: { ...withoutCi(process.env), ...PROCESSOR_ENV, NODE_ENV: process.env.NODE_ENV ?? 'production' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.child.on('message', (m: ChildMessage) => {
