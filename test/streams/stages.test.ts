@@ -180,6 +180,34 @@ describe('publish and ack', () => {
 
 const anItem = (m: InboundMessage): Item => ({ kind: 'dead', msg: m, reason: 'not_json', detail: 'x' });
 
+/**
+ * A FloorAcker from sequence 0 on a test clock, gaps looked up after 1 s: `answer` says what the stream
+ * has (its first sequence, what it no longer holds, whether it holds the rest); `asked` and `askedAtMs`
+ * record the lookups.
+ */
+function gapAcker(
+  answer: (seqs: number[]) => { firstSeq: number; absent?: number[]; holds?: boolean },
+  refill?: (messages: InboundMessage[]) => void,
+) {
+  const clock = { nowMs: 0 };
+  const asked: number[][] = [];
+  const askedAtMs: number[] = [];
+  const acker = new FloorAcker({
+    floorSeq: 0,
+    clock: () => clock.nowMs,
+    gapCheckMs: 1000,
+    resolveGaps: async (seqs) => {
+      asked.push(seqs);
+      askedAtMs.push(clock.nowMs);
+      const { firstSeq, absent = [], holds = false } = answer(seqs);
+      const held = holds ? seqs.filter((seq) => seq >= firstSeq && !absent.includes(seq)) : [];
+      return { firstSeq, absent, found: held.map((streamSeq) => ({ ...msg({}), streamSeq, redelivered: true })) };
+    },
+    ...(refill ? { refill } : {}),
+  });
+  return { acker, asked, askedAtMs, clock };
+}
+
 /** Messages with stream sequences; `acked` lists the sequence of every ack sent. */
 function stream(seqs: number[], acked: number[]): InboundMessage[] {
   return seqs.map((streamSeq) => ({ ...msg({}), streamSeq, ack: () => acked.push(streamSeq) }));
@@ -232,22 +260,12 @@ describe('FloorAcker: AckPolicy.All acks never pass a message that has not arriv
 
   it('looks an old gap up in the stream: deleted or aged-out messages no longer hold the acks', async () => {
     const acked: number[] = [];
-    let nowMs = 0;
-    const asked: number[][] = [];
-    const acker = new FloorAcker({
-      floorSeq: 0,
-      clock: () => nowMs,
-      gapCheckMs: 1000,
-      // the stream starts at 3 (1-2 aged out) and no longer holds 5; it still holds 6, which will come
-      resolveGaps: async (seqs) => {
-        asked.push(seqs);
-        return { firstSeq: 3, absent: seqs.filter((s) => s === 5), found: [] };
-      },
-    });
+    // the stream starts at 3 (1-2 aged out) and no longer holds 5; it still holds 6, which will come
+    const { acker, asked, clock } = gapAcker(() => ({ firstSeq: 3, absent: [5] }));
     acker.applied(stream([3, 4, 7], acked).map(anItem));
     await acker.checkGaps();
     expect(asked).toEqual([]); // not yet old enough
-    nowMs = 1500;
+    clock.nowMs = 1500;
     await acker.checkGaps();
     expect(asked).toEqual([[1, 2, 5, 6]]);
     expect(acker.floorSeq).toBe(5);
@@ -258,46 +276,25 @@ describe('FloorAcker: AckPolicy.All acks never pass a message that has not arriv
   });
 
   it('asks the stream less and less often while the missing message is still there (it comes with the redelivery)', async () => {
-    let nowMs = 0;
-    const asked: number[] = [];
-    const acker = new FloorAcker({
-      floorSeq: 0,
-      clock: () => nowMs,
-      gapCheckMs: 1000,
-      resolveGaps: async () => {
-        asked.push(nowMs);
-        return { firstSeq: 1, absent: [], found: [] };
-      },
-    });
+    const { acker, askedAtMs, clock } = gapAcker(() => ({ firstSeq: 1 }));
     acker.applied(stream([2], []).map(anItem));
-    for (nowMs = 0; nowMs <= 20_000; nowMs += 500) await acker.checkGaps();
+    for (clock.nowMs = 0; clock.nowMs <= 20_000; clock.nowMs += 500) await acker.checkGaps();
     // after 1 s, then 2 s, 4 s, 8 s later
-    expect(asked).toEqual([1000, 3000, 7000, 15000]);
+    expect(askedAtMs).toEqual([1000, 3000, 7000, 15000]);
   });
 
   it('reads the missing messages the stream still holds and refills them: the gap closes without waiting for ack_wait', async () => {
     const acked: number[] = [];
-    let nowMs = 0;
     const refilled: InboundMessage[] = [];
-    const asked: number[][] = [];
-    const acker = new FloorAcker({
-      floorSeq: 0,
-      clock: () => nowMs,
-      gapCheckMs: 1000,
-      resolveGaps: async (seqs) => {
-        asked.push(seqs);
-        return { firstSeq: 1, absent: [], found: seqs.map((streamSeq) => ({ ...msg({}), streamSeq, redelivered: true })) };
-      },
-      refill: (messages) => refilled.push(...messages),
-    });
+    const { acker, asked, clock } = gapAcker(() => ({ firstSeq: 1, holds: true }), (messages) => refilled.push(...messages));
     acker.applied(stream([1, 4, 5], acked).map(anItem));
-    nowMs = 1000;
+    clock.nowMs = 1000;
     await acker.checkGaps();
     expect(asked).toEqual([[2, 3]]);
     expect(refilled.map((m) => m.streamSeq)).toEqual([2, 3]);
     expect(acker.refillingCount).toBe(2);
     // read but not applied yet: not asked for again
-    nowMs = 2500;
+    clock.nowMs = 2500;
     await acker.checkGaps();
     expect(asked).toEqual([[2, 3]]);
     // the refilled messages carry no ack: applying them moves the floor, and the kept ack of 5 covers them
@@ -308,32 +305,16 @@ describe('FloorAcker: AckPolicy.All acks never pass a message that has not arriv
   });
 
   it('reads a refilled message again if it was not applied within 30 s', async () => {
-    let nowMs = 0;
-    const asked: number[][] = [];
-    const acker = new FloorAcker({
-      floorSeq: 0,
-      clock: () => nowMs,
-      gapCheckMs: 1000,
-      resolveGaps: async (seqs) => {
-        asked.push(seqs);
-        return { firstSeq: 1, absent: [], found: seqs.map((streamSeq) => ({ ...msg({}), streamSeq })) };
-      },
-      refill: () => undefined, // lost on the way
-    });
+    const { acker, asked, clock } = gapAcker(() => ({ firstSeq: 1, holds: true }), () => undefined); // lost on the way
     acker.applied(stream([2], []).map(anItem));
-    for (nowMs = 1000; nowMs <= 40_000; nowMs += 1000) await acker.checkGaps();
+    for (clock.nowMs = 1000; clock.nowMs <= 40_000; clock.nowMs += 1000) await acker.checkGaps();
     expect(asked).toEqual([[1], [1]]);
   });
 
   it('without refill, what the stream still holds is left to the redelivery', async () => {
-    let nowMs = 0;
-    const acker = new FloorAcker({
-      floorSeq: 0,
-      clock: () => nowMs,
-      resolveGaps: async (seqs) => ({ firstSeq: 1, absent: [], found: seqs.map((streamSeq) => ({ ...msg({}), streamSeq })) }),
-    });
+    const { acker, clock } = gapAcker(() => ({ firstSeq: 1, holds: true }));
     acker.applied(stream([2], []).map(anItem));
-    nowMs = 1000;
+    clock.nowMs = 1000;
     await acker.checkGaps();
     expect(acker.refillingCount).toBe(0);
     expect(acker.floorSeq).toBe(0);
