@@ -8,24 +8,30 @@ import type { NatsConnection } from 'nats';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_TOPOLOGY, ensureTopology } from '../../src/nats/setup.ts';
 import { runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
-import { type SeededLedger, collect, connectTest, consumerCaughtUp, consumerInfo, mixedTraffic, publishAll, seededLedger, waitUntil } from './harness.ts';
-import { type NatsServer, startNatsServer } from './nats-server.ts';
+import {
+  type BrokerAndLedger,
+  brokerAndLedger,
+  type SeededLedger,
+  collect,
+  consumerCaughtUp,
+  consumerInfo,
+  mixedTraffic,
+  publishAll,
+  waitUntil,
+} from './harness.ts';
+import type { NatsServer } from './nats-server.ts';
 
+let env: BrokerAndLedger | undefined;
 let server: NatsServer;
 let ledger: SeededLedger;
 let nc: NatsConnection;
 
 beforeEach(async () => {
-  server = await startNatsServer();
-  ledger = await seededLedger(50);
-  nc = await connectTest(server.url);
+  env = await brokerAndLedger(50);
+  ({ server, ledger, nc } = env);
 });
 
-afterEach(async () => {
-  await nc?.close().catch(() => undefined);
-  await server?.cleanup();
-  await ledger?.cleanup();
-});
+afterEach(() => env?.cleanup());
 
 describe('acks up to the ack floor', () => {
   it('closes a gap the stream no longer holds: the consumer ends with nothing pending and nothing unacknowledged', async () => {

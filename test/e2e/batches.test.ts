@@ -6,23 +6,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderResult } from '../../src/domain/types.ts';
 import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
 import {
+  type BrokerAndLedger,
+  brokerAndLedger,
   type Collected,
   type Outgoing,
   type SeededLedger,
   balanceDiffs,
   balances,
   collect,
-  connectTest,
   consumerCaughtUp,
   json,
   modelBalances,
   publishAll,
-  seededLedger,
   snapshotLedger,
   startChildProcessor,
   waitUntil,
 } from './harness.ts';
-import { type NatsServer, startNatsServer } from './nats-server.ts';
+import type { NatsServer } from './nats-server.ts';
 
 type Wire = Record<string, unknown>;
 
@@ -69,6 +69,7 @@ async function resultsFor(c: Collected, orders: Wire[]): Promise<OrderResult[]> 
 }
 
 describe('batches through a running processor', () => {
+  let env: BrokerAndLedger | undefined;
   let server: NatsServer;
   let ledger: SeededLedger;
   let nc: NatsConnection;
@@ -76,9 +77,8 @@ describe('batches through a running processor', () => {
   let c: Collected;
 
   beforeAll(async () => {
-    server = await startNatsServer();
-    ledger = await seededLedger(500);
-    nc = await connectTest(server.url);
+    env = await brokerAndLedger(500);
+    ({ server, ledger, nc } = env);
     c = await collect(nc);
     runtime = await startRuntime(runtimeConfig({ dataDir: ledger.dataDir, natsUrl: server.url, rulesPath: false }));
   });
@@ -86,9 +86,7 @@ describe('batches through a running processor', () => {
   afterAll(async () => {
     c?.stop();
     await runtime?.stop();
-    await nc?.close().catch(() => undefined);
-    await server?.cleanup();
-    await ledger?.cleanup();
+    await env?.cleanup();
   });
 
   const balancesNow = async () => new Map([...(await balances(runtime.store))].map(([id, a]) => [id, a.balance]));
@@ -184,9 +182,8 @@ describe('batches through a running processor', () => {
 
 describe('an atomic batch across a crash', () => {
   it('a processor SIGKILLed in the middle of an atomic batch applies it all or none after restart', async () => {
-    const server = await startNatsServer();
-    const ledger = await seededLedger(500);
-    const nc = await connectTest(server.url);
+    const env = await brokerAndLedger(500);
+    const { server, ledger, nc } = env;
     try {
       const c = await collect(nc);
       const orders = batchOf(ledger, 'payroll', 4000, { amount: '1.25' });
@@ -222,9 +219,7 @@ describe('an atomic batch across a crash', () => {
       const model = modelBalances(ledger, [...orders, ...ordinary], (id) => snap.orders.get(id)?.status);
       expect(balanceDiffs(model, snap.balances)).toEqual([]);
     } finally {
-      await nc.close().catch(() => undefined);
-      await server.cleanup();
-      await ledger.cleanup();
+      await env.cleanup();
     }
   }, 90_000);
 });

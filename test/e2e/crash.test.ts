@@ -5,41 +5,37 @@ import type { NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderResult } from '../../src/domain/types.ts';
 import {
+  type BrokerAndLedger,
+  brokerAndLedger,
   type ChildProcessor,
   type SeededLedger,
   balanceDiffs,
   cli,
   collect,
-  connectTest,
   consumerCaughtUp,
   consumerInfo,
   mixedTraffic,
   modelBalances,
   publishAll,
   readStream,
-  seededLedger,
   snapshotLedger,
   startChildProcessor,
   text,
   waitUntil,
 } from './harness.ts';
-import { type NatsServer, startNatsServer } from './nats-server.ts';
+import type { NatsServer } from './nats-server.ts';
 
+let env: BrokerAndLedger | undefined;
 let server: NatsServer;
 let ledger: SeededLedger;
 let nc: NatsConnection;
 
 beforeAll(async () => {
-  server = await startNatsServer();
-  ledger = await seededLedger(500);
-  nc = await connectTest(server.url);
+  env = await brokerAndLedger(500);
+  ({ server, ledger, nc } = env);
 });
 
-afterAll(async () => {
-  await nc?.close().catch(() => undefined);
-  await server?.cleanup();
-  await ledger?.cleanup();
-});
+afterAll(() => env?.cleanup());
 
 describe('a crash in the middle of a long stream', () => {
   it('SIGKILL of the processor and a broker restart mid-stream: every order has exactly one stored result and the money balances', async () => {

@@ -5,40 +5,36 @@ import type { NatsConnection } from 'nats';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
 import {
+  type BrokerAndLedger,
+  brokerAndLedger,
   type Collected,
   type SeededLedger,
   type Traffic,
   balanceDiffs,
   cli,
   collect,
-  connectTest,
   consumerCaughtUp,
   filesContaining,
   mixedTraffic,
   modelBalances,
   publishAll,
-  seededLedger,
   snapshotLedger,
   startChildProcessor,
   waitUntil,
 } from './harness.ts';
-import { type NatsServer, startNatsServer } from './nats-server.ts';
+import type { NatsServer } from './nats-server.ts';
 
+let env: BrokerAndLedger | undefined;
 let server: NatsServer;
 let ledger: SeededLedger;
 let nc: NatsConnection;
 
 beforeEach(async () => {
-  server = await startNatsServer();
-  ledger = await seededLedger(200);
-  nc = await connectTest(server.url);
+  env = await brokerAndLedger(200);
+  ({ server, ledger, nc } = env);
 });
 
-afterEach(async () => {
-  await nc?.close().catch(() => undefined);
-  await server?.cleanup();
-  await ledger?.cleanup();
-});
+afterEach(() => env?.cleanup());
 
 const expectedResults = (t: Traffic) => t.expected.size + [...t.duplicates.values()].reduce((a, b) => a + b, 0);
 const expectedDeadLetters = (t: Traffic) => [...t.dlq.values()].reduce((a, b) => a + b, 0);

@@ -21,6 +21,7 @@ import type { OrderResult } from '../../src/domain/types.ts';
 import { seedLedger } from '../../src/ledger/seed.ts';
 import { LedgerStore } from '../../src/ledger/store.ts';
 import { type VerifyReport, verifyLedger } from '../../src/ledger/verify.ts';
+import { type NatsServer, startNatsServer } from './nats-server.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(here, '../..');
@@ -198,6 +199,39 @@ export async function startChildProcessor(dataDir: string, natsUrl: string, extr
 
 export async function connectTest(url: string): Promise<NatsConnection> {
   return connect({ servers: url, name: 'paystream-e2e', maxReconnectAttempts: -1, reconnectTimeWait: 200 });
+}
+
+/** A test's own broker (free port, temporary store), a seeded ledger, and a connection to the broker. */
+export interface BrokerAndLedger {
+  server: NatsServer;
+  ledger: SeededLedger;
+  nc: NatsConnection;
+  /** closes the connection, stops the broker and removes both directories */
+  cleanup(): Promise<void>;
+}
+
+export async function brokerAndLedger(cards: number): Promise<BrokerAndLedger> {
+  const server = await startNatsServer();
+  let ledger: SeededLedger | undefined;
+  try {
+    ledger = await seededLedger(cards);
+    const nc = await connectTest(server.url);
+    const seeded = ledger;
+    return {
+      server,
+      ledger: seeded,
+      nc,
+      cleanup: async () => {
+        await nc.close().catch(() => undefined);
+        await server.cleanup();
+        await seeded.cleanup();
+      },
+    };
+  } catch (error) {
+    await server.cleanup();
+    await ledger?.cleanup();
+    throw error;
+  }
 }
 
 export interface Collected {

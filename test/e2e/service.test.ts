@@ -7,19 +7,20 @@ import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/r
 import { ServiceCallError, callService } from '../../src/nats/service.ts';
 import { TEST_PANS } from '../domain/builders.ts';
 import {
+  type BrokerAndLedger,
+  brokerAndLedger,
   type Collected,
   type SeededLedger,
   cli,
   collect,
-  connectTest,
   json,
   publishAll,
-  seededLedger,
   text,
   waitUntil,
 } from './harness.ts';
-import { type NatsServer, startNatsServer } from './nats-server.ts';
+import type { NatsServer } from './nats-server.ts';
 
+let env: BrokerAndLedger | undefined;
 let server: NatsServer;
 let ledger: SeededLedger;
 let nc: NatsConnection;
@@ -29,9 +30,8 @@ let c: Collected;
 const call = (op: string, args: Record<string, unknown> = {}) => callService(nc, { prefix: 'pay' }, op, args) as Promise<Record<string, unknown>>;
 
 beforeAll(async () => {
-  server = await startNatsServer();
-  ledger = await seededLedger(100);
-  nc = await connectTest(server.url);
+  env = await brokerAndLedger(100);
+  ({ server, ledger, nc } = env);
   c = await collect(nc);
   runtime = await startRuntime(runtimeConfig({ dataDir: ledger.dataDir, natsUrl: server.url, rulesPath: false }));
   // one order, so there is something to show
@@ -50,9 +50,7 @@ beforeAll(async () => {
 afterAll(async () => {
   c?.stop();
   await runtime?.stop();
-  await nc?.close().catch(() => undefined);
-  await server?.cleanup();
-  await ledger?.cleanup();
+  await env?.cleanup();
 });
 
 describe('the request/reply service', () => {
