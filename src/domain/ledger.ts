@@ -72,6 +72,8 @@ export class WorkingSet {
   readonly cards = new Map<string, Card>();
   readonly orders = new Map<string, OrderRecord>();
   readonly dirtyAccounts = new Set<string>();
+  /** accounts opened in this working set (not in the ledger yet): their static record is written too */
+  readonly createdAccounts = new Set<string>();
   readonly dirtyOrders = new Set<string>();
   readonly transfers: Transfer[] = [];
   /** results to publish, in order (includes duplicates, which are not stored again) */
@@ -91,7 +93,9 @@ export class WorkingSet {
     return this.orders.get(id);
   }
 
+  /** Stores a changed account; one not in the working set yet is a new account. */
   putAccount(account: Account): void {
+    if (!this.accounts.has(account.id)) this.createdAccounts.add(account.id);
     this.accounts.set(account.id, account);
     this.dirtyAccounts.add(account.id);
   }
@@ -128,6 +132,7 @@ export class WorkingSet {
       accounts: new Map(this.accounts),
       orders: new Map(this.orders),
       dirtyAccounts: new Set(this.dirtyAccounts),
+      createdAccounts: new Set(this.createdAccounts),
       dirtyOrders: new Set(this.dirtyOrders),
       transfers: this.transfers.length,
       published: this.published.length,
@@ -139,6 +144,7 @@ export class WorkingSet {
     replace(this.accounts, cp.accounts);
     replace(this.orders, cp.orders);
     replace(this.dirtyAccounts, cp.dirtyAccounts);
+    replace(this.createdAccounts, cp.createdAccounts);
     replace(this.dirtyOrders, cp.dirtyOrders);
     this.transfers.length = cp.transfers;
     this.published.length = cp.published;
@@ -158,6 +164,7 @@ export interface WorkingSetCheckpoint {
   accounts: Map<string, Account>;
   orders: Map<string, OrderRecord>;
   dirtyAccounts: Set<string>;
+  createdAccounts: Set<string>;
   dirtyOrders: Set<string>;
   transfers: number;
   published: number;

@@ -59,6 +59,30 @@ export function decodeAccount(text: string): Account {
   return { ...s, balanceMinor: bigintOf(s.balanceMinor, 'balance'), holdsMinor: bigintOf(s.holdsMinor, 'holds') };
 }
 
+// An account's balance and holds are kept apart from its record: they change with nearly every order, the
+// rest (owner, currency, overdraft, creation time) never does. `balances!<id>` holds "<balance> <holds>" in
+// minor units; the account record is written once, when the account is opened. The balance record, when
+// there is one, is the newer of the two (ledgers written before it existed have account records only).
+
+/** The part of an account that moves: "<balanceMinor> <holdsMinor>". */
+export const encodeBalance = (a: Pick<Account, 'balanceMinor' | 'holdsMinor'>): string => `${a.balanceMinor} ${a.holdsMinor}`;
+
+export function decodeBalance(text: string): Pick<Account, 'balanceMinor' | 'holdsMinor'> {
+  const space = text.indexOf(' ');
+  invariant(space > 0, `stored balance is not "<balance> <holds>": ${text}`);
+  return { balanceMinor: bigintOf(text.slice(0, space), 'balance'), holdsMinor: bigintOf(text.slice(space + 1), 'holds') };
+}
+
+/** An account from its record and its balance record (absent: the record's own balance is current). */
+export function decodeAccountWithBalance(accountText: string, balanceText: string | undefined): Account {
+  const account = decodeAccount(accountText);
+  if (balanceText === undefined) return account;
+  const { balanceMinor, holdsMinor } = decodeBalance(balanceText);
+  account.balanceMinor = balanceMinor;
+  account.holdsMinor = holdsMinor;
+  return account;
+}
+
 export function encodeTransfer(t: Transfer): string {
   const stored: AllKeys<StoredTransfer> = {
     id: t.id,

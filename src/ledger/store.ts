@@ -18,11 +18,12 @@ import {
 import type { Account, Card, CardHolder, Order, OwnerKind, Transfer } from '../domain/types.ts';
 import { currencyExponent } from '../domain/money.ts';
 import {
-  decodeAccount,
+  decodeAccountWithBalance,
   decodeCard,
   decodeOrderRecord,
   decodeTransfer,
   encodeAccount,
+  encodeBalance,
   encodeCard,
   encodeOrderRecord,
   encodeTransfer,
@@ -143,6 +144,8 @@ export class LedgerStore {
   readonly db: ClassicLevel<string, string>;
   readonly cards: Sub;
   readonly accounts: Sub;
+  /** account id -> "<balanceMinor> <holdsMinor>": the moving part of an account (see codec.ts) */
+  readonly balances: Sub;
   readonly transfers: Sub;
   readonly orders: Sub;
   readonly batches: Sub;
@@ -181,6 +184,7 @@ export class LedgerStore {
     this.secret = secret;
     this.cards = openSub(db, 'cards');
     this.accounts = openSub(db, 'accounts');
+    this.balances = openSub(db, 'balances');
     this.transfers = openSub(db, 'transfers');
     this.orders = openSub(db, 'orders');
     this.batches = openSub(db, 'batches');
@@ -291,11 +295,31 @@ export class LedgerStore {
   async getAccount(id: string): Promise<Account | undefined> {
     const cached = this.unwritten.accounts.get(id) ?? this.accountCache.get(id);
     if (cached) return cached;
-    const text = await this.accounts.get(id);
+    const [text, balance] = await Promise.all([this.accounts.get(id), this.balances.get(id)]);
     if (text === undefined) return undefined;
-    const account = decodeAccount(text);
+    const account = decodeAccountWithBalance(text, balance);
     this.accountCache.set(id, account);
     return account;
+  }
+
+  /** Accounts into a working set: staged, cached, else their records and balance records from LevelDB. */
+  private async loadAccounts(ids: Iterable<string>, into: Map<string, Account>): Promise<void> {
+    const missing: string[] = [];
+    for (const id of ids) {
+      if (into.has(id)) continue;
+      const hit = this.unwritten.accounts.get(id) ?? this.accountCache.get(id);
+      if (hit !== undefined) into.set(id, hit);
+      else missing.push(id);
+    }
+    if (missing.length === 0) return;
+    const [texts, balances] = await Promise.all([this.accounts.getMany(missing), this.balances.getMany(missing)]);
+    for (let i = 0; i < missing.length; i++) {
+      const text = texts[i];
+      if (text === undefined) continue;
+      const account = decodeAccountWithBalance(text, balances[i]);
+      this.accountCache.set(missing[i]!, account);
+      into.set(missing[i]!, account);
+    }
   }
 
   async getOrder(id: string): Promise<OrderRecord | undefined> {
@@ -354,7 +378,7 @@ export class LedgerStore {
       if (r.order.cardToken !== undefined && !ws.cards.has(r.order.cardToken)) cardTokens.add(r.order.cardToken);
     }
     await Promise.all([
-      this.loadMany(accountIds, this.accountCache, this.unwritten.accounts, this.accounts, decodeAccount, ws.accounts),
+      this.loadAccounts(accountIds, ws.accounts),
       this.loadMany(cardTokens, this.cardCache, undefined, this.cards, decodeCard, ws.cards),
     ]);
     return ws;
@@ -417,6 +441,7 @@ export class LedgerStore {
   /** Puts every change of the working set into the batch; true when the review index is touched. */
   private fill(batch: LevelBatch, ws: WorkingSet, extraOps: BatchOp[]): boolean {
     const accounts = this.accounts.prefix;
+    const balances = this.balances.prefix;
     const orders = this.orders.prefix;
     const index = this.index.prefix;
     const holds = this.holds.prefix;
@@ -428,7 +453,9 @@ export class LedgerStore {
       // the last check before the write; messages built only on failure (this runs for every dirty account)
       if (!a.overdraftAllowed && available(a) < 0n) invariantFailed(`account ${id} would be overdrawn: ${available(a)}`);
       if (a.holdsMinor < 0n) invariantFailed(`account ${id} holds negative`);
-      batch.put(accounts + id, encodeAccount(a));
+      // the static record once, when the account is opened; the balance record every time
+      if (ws.createdAccounts.has(id)) batch.put(accounts + id, encodeAccount(a));
+      batch.put(balances + id, encodeBalance(a));
     }
     for (const id of ws.dirtyOrders) {
       const r = ws.orders.get(id)!;
@@ -577,9 +604,11 @@ export class LedgerStore {
       const fundingId = `${FUNDING_ACCOUNT_ID}-${account.currency}`;
       const ws = new WorkingSet();
       ws.accounts.set(account.id, account);
-      ws.accounts.set(
-        fundingId,
-        (await this.getAccount(fundingId)) ?? {
+      const funding = await this.getAccount(fundingId);
+      if (funding) ws.accounts.set(fundingId, funding);
+      else {
+        // opened with its first deposit: putAccount marks it created, so its record is written
+        ws.putAccount({
           id: fundingId,
           currency: account.currency,
           balanceMinor: 0n,
@@ -587,9 +616,8 @@ export class LedgerStore {
           owner: { kind: 'system', name: 'funding' },
           overdraftAllowed: true,
           createdAt: new Date(nowMs).toISOString(),
-        },
-      );
-      ws.dirtyAccounts.add(fundingId);
+        });
+      }
       if (kind === 'withdrawal' && available(account) < amountMinor) {
         throw new LedgerError('insufficient_funds', `available ${available(account)} < ${amountMinor} (minor units)`);
       }
@@ -659,11 +687,14 @@ export class LedgerStore {
   }
 
   async listAccounts(options: { limit?: number } = {}): Promise<Account[]> {
-    const accounts: Account[] = [];
-    for await (const value of this.accounts.values({ limit: Math.min(options.limit ?? 50, 10_000) })) {
-      accounts.push(decodeAccount(value));
+    const ids: string[] = [];
+    const texts: string[] = [];
+    for await (const [id, text] of this.accounts.iterator({ limit: Math.min(options.limit ?? 50, 10_000) })) {
+      ids.push(id);
+      texts.push(text);
     }
-    return accounts;
+    const balances = await this.balances.getMany(ids);
+    return texts.map((text, i) => decodeAccountWithBalance(text, balances[i]));
   }
 
   /** Open holds whose time has come, oldest first. */

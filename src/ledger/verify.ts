@@ -1,7 +1,7 @@
 // Walks the whole ledger and checks its invariants; the report is deterministic (no timings, sorted).
 
 import { RESULT_STATUSES } from '../domain/types.ts';
-import { decodeAccount, decodeCard, decodeOrderRecord, decodeTransfer } from './codec.ts';
+import { decodeAccount, decodeBalance, decodeCard, decodeOrderRecord, decodeTransfer } from './codec.ts';
 import type { LedgerStore } from './store.ts';
 
 export interface Violation {
@@ -46,6 +46,21 @@ export async function verifyLedger(store: LedgerStore): Promise<VerifyReport> {
       balances.set(key, { currency: a.currency, balance: a.balanceMinor, holds: a.holdsMinor, overdraft: a.overdraftAllowed });
     } catch (error) {
       add({ code: 'unreadable', message: `account ${key}: ${(error as Error).message}` });
+    }
+  }
+  // the balance records, where there are any, are the current balances
+  for await (const [key, value] of store.balances.iterator()) {
+    const account = balances.get(key);
+    if (!account) {
+      add({ code: 'unreadable', message: `balance record ${key} belongs to no account` });
+      continue;
+    }
+    try {
+      const { balanceMinor, holdsMinor } = decodeBalance(value);
+      account.balance = balanceMinor;
+      account.holds = holdsMinor;
+    } catch (error) {
+      add({ code: 'unreadable', message: `balance of account ${key}: ${(error as Error).message}` });
     }
   }
 

@@ -4,8 +4,10 @@ import { ALLOW, type RiskVerdict, applyOrder } from '../../src/domain/ledger.ts'
 import type { Order } from '../../src/domain/types.ts';
 import {
   decodeAccount,
+  decodeAccountWithBalance,
   decodeOrderRecord,
   encodeAccount,
+  encodeBalance,
   encodeCard,
   encodeOrderRecord,
 } from '../../src/ledger/codec.ts';
@@ -81,6 +83,10 @@ async function buffer(orders: Order[], risk: RiskVerdict = ALLOW): Promise<void>
 }
 
 const codes = (violations: Violation[]) => [...new Set(violations.map((v) => v.code))].sort();
+/** An account as the ledger holds it now: its record and, where there is one, its balance record. */
+const storedAccount = async (id: string) => decodeAccountWithBalance((await store.accounts.get(id))!, await store.balances.get(id));
+/** Edits an account's balance by hand, where the current balance lives: its balance record. */
+const editBalance = (id: string, b: { balanceMinor: bigint; holdsMinor: bigint }) => store.balances.put(id, encodeBalance(b));
 
 describe('verifyLedger', () => {
   it('passes a healthy ledger and counts what it walked', async () => {
@@ -98,19 +104,13 @@ describe('verifyLedger', () => {
 
   it('gives the same report twice: nothing in it depends on when it ran', async () => {
     expect(await verifyLedger(store)).toEqual(await verifyLedger(store));
-    await store.accounts.put(
-      aliceAccount,
-      encodeAccount({ ...decodeAccount((await store.accounts.get(aliceAccount))!), balanceMinor: 1n }),
-    );
+    await editBalance(aliceAccount, { ...(await storedAccount(aliceAccount)), balanceMinor: 1n });
     expect(await verifyLedger(store)).toEqual(await verifyLedger(store));
   });
 
   it('catches a balance edited by hand: the balance no longer matches its transfers, and the sum is not zero', async () => {
-    const account = decodeAccount((await store.accounts.get(aliceAccount))!);
-    await store.accounts.put(
-      aliceAccount,
-      encodeAccount({ ...account, balanceMinor: account.balanceMinor + 100n }),
-    );
+    const account = await storedAccount(aliceAccount);
+    await editBalance(aliceAccount, { ...account, balanceMinor: account.balanceMinor + 100n });
     const report = await verifyLedger(store);
     expect(report.ok).toBe(false);
     expect(codes(report.violations)).toEqual(['balance_mismatch', 'sum_not_zero']);
@@ -128,9 +128,9 @@ describe('verifyLedger', () => {
   });
 
   it("catches holds that disagree with the open orders: an account's holds edited", async () => {
-    const account = decodeAccount((await store.accounts.get(aliceAccount))!);
+    const account = await storedAccount(aliceAccount);
     expect(account.holdsMinor).toBe(1_700n);
-    await store.accounts.put(aliceAccount, encodeAccount({ ...account, holdsMinor: 1_000n }));
+    await editBalance(aliceAccount, { ...account, holdsMinor: 1_000n });
     expect(codes((await verifyLedger(store)).violations)).toEqual(['holds_mismatch']);
   });
 
@@ -150,12 +150,38 @@ describe('verifyLedger', () => {
   });
 
   it('catches an overdrawn account', async () => {
-    const account = decodeAccount((await store.accounts.get(aliceAccount))!);
-    await store.accounts.put(
-      aliceAccount,
-      encodeAccount({ ...account, holdsMinor: account.balanceMinor + 1n }),
-    );
+    const account = await storedAccount(aliceAccount);
+    await editBalance(aliceAccount, { ...account, holdsMinor: account.balanceMinor + 1n });
     expect(codes((await verifyLedger(store)).violations)).toContain('overdrawn');
+  });
+
+  it('keeps balances in balance records: the account record stays as opened, the balance record moves', async () => {
+    const record = decodeAccount((await store.accounts.get(aliceAccount))!);
+    const now = await storedAccount(aliceAccount);
+    expect(now.balanceMinor).not.toBe(record.balanceMinor);
+    expect(await store.balances.get(aliceAccount)).toBe(`${now.balanceMinor} ${now.holdsMinor}`);
+    expect((await store.getAccount(aliceAccount))?.balanceMinor).toBe(now.balanceMinor);
+  });
+
+  it('reads a ledger written before balance records (account records only) as it was', async () => {
+    const before = await verifyLedger(store);
+    const current = await storedAccount(aliceAccount);
+    // the old layout: the balance in the account record, no balance record
+    await store.accounts.put(aliceAccount, encodeAccount(current));
+    await store.balances.del(aliceAccount);
+    expect(await verifyLedger(store)).toEqual(before);
+    const reopened = (await store.listAccounts({ limit: 100 })).find((a) => a.id === aliceAccount);
+    expect(reopened).toEqual(current);
+  });
+
+  it('catches a balance record of no account, and an unreadable one', async () => {
+    await store.balances.put('acct_nobody', '100 0');
+    await store.balances.put(aliceAccount, '12.5 0');
+    const report = await verifyLedger(store);
+    // (the unreadable balance leaves the account at its record's balance, which then mismatches too)
+    expect(codes(report.violations)).toContain('unreadable');
+    expect(report.violations.map((v) => v.message)).toContain('balance record acct_nobody belongs to no account');
+    expect(report.violations.map((v) => v.message).join('\n')).toContain(`balance of account ${aliceAccount}`);
   });
 
   it('catches a card without its account, an unreadable record and a result filed under another id', async () => {
