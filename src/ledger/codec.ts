@@ -14,17 +14,22 @@ export interface StoredTransfer extends Omit<Transfer, 'amountMinor'> {
 export interface StoredOrder extends Omit<Order, 'amountMinor'> {
   amountMinor?: string;
 }
+/**
+ * An order record as stored. Written once per order and kept (rewritten by compaction at every level), so
+ * it leaves out what it can say by omission: the result's orderId when it is the order's id, amounts
+ * that are zero, `open` when false. Records written before that have them all; both read the same.
+ */
 export interface StoredOrderRecord {
   order: StoredOrder;
-  result: OrderResult;
+  result: Omit<OrderResult, 'orderId'> & { orderId?: string };
   accountId?: string;
   holdAccountId?: string;
-  holdMinor: string;
-  open: boolean;
+  holdMinor?: string;
+  open?: boolean;
   closedBy?: OrderRecord['closedBy'];
-  paidMinor: string;
-  refundedMinor: string;
-  capturedMinor: string;
+  paidMinor?: string;
+  refundedMinor?: string;
+  capturedMinor?: string;
   holdExpiresAtMs?: number;
   reviewRule?: string;
 }
@@ -122,18 +127,28 @@ export function loadOrder(s: StoredOrder): Order {
   return amountMinor === undefined ? rest : { ...rest, amountMinor: bigintOf(amountMinor, 'order amount') };
 }
 
+const nonZero = (minor: bigint): string | undefined => (minor === 0n ? undefined : minor.toString());
+const minorOr0 = (text: string | undefined, what: string): bigint => (text === undefined ? 0n : bigintOf(text, what));
+
+/** The result as stored: without its orderId when that is the order's (it is the first key either way). */
+function storeResult(result: OrderResult, orderId: string): StoredOrderRecord['result'] {
+  if (result.orderId !== orderId) return result;
+  const { orderId: _same, ...rest } = result;
+  return rest;
+}
+
 export function encodeOrderRecord(r: OrderRecord): string {
   const stored: AllKeys<StoredOrderRecord> = {
     order: storeOrder(r.order),
-    result: r.result,
+    result: storeResult(r.result, r.order.id),
     accountId: r.accountId,
     holdAccountId: r.holdAccountId,
-    holdMinor: r.holdMinor.toString(),
-    open: r.open,
+    holdMinor: nonZero(r.holdMinor),
+    open: r.open ? true : undefined,
     closedBy: r.closedBy,
-    paidMinor: r.paidMinor.toString(),
-    refundedMinor: r.refundedMinor.toString(),
-    capturedMinor: r.capturedMinor.toString(),
+    paidMinor: nonZero(r.paidMinor),
+    refundedMinor: nonZero(r.refundedMinor),
+    capturedMinor: nonZero(r.capturedMinor),
     holdExpiresAtMs: r.holdExpiresAtMs,
     reviewRule: r.reviewRule,
   };
@@ -141,14 +156,17 @@ export function encodeOrderRecord(r: OrderRecord): string {
 }
 export function decodeOrderRecord(text: string): OrderRecord {
   const s = JSON.parse(text) as StoredOrderRecord;
-  return {
+  const record: OrderRecord = {
     ...s,
     order: loadOrder(s.order),
-    holdMinor: bigintOf(s.holdMinor, 'hold'),
-    paidMinor: bigintOf(s.paidMinor, 'paid'),
-    refundedMinor: bigintOf(s.refundedMinor, 'refunded'),
-    capturedMinor: bigintOf(s.capturedMinor, 'captured'),
+    result: { orderId: s.result.orderId ?? s.order.id, ...s.result },
+    open: s.open === true,
+    holdMinor: minorOr0(s.holdMinor, 'hold'),
+    paidMinor: minorOr0(s.paidMinor, 'paid'),
+    refundedMinor: minorOr0(s.refundedMinor, 'refunded'),
+    capturedMinor: minorOr0(s.capturedMinor, 'captured'),
   };
+  return record;
 }
 
 export const encodeCard = (c: Card): string => JSON.stringify(c);

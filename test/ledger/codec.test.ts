@@ -1,8 +1,16 @@
 // The stored forms that every order rewrites: exact in minor units, and refused when not well formed.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeAccountWithBalance, decodeBalance, encodeAccount, encodeBalance } from '../../src/ledger/codec.ts';
+import type { OrderRecord } from '../../src/domain/ledger.ts';
 import type { Account } from '../../src/domain/types.ts';
+import {
+  decodeAccountWithBalance,
+  decodeBalance,
+  decodeOrderRecord,
+  encodeAccount,
+  encodeBalance,
+  encodeOrderRecord,
+} from '../../src/ledger/codec.ts';
 
 const account: Account = {
   id: 'acct_alice',
@@ -34,5 +42,50 @@ describe('balance records', () => {
     const record = encodeAccount(account);
     expect(decodeAccountWithBalance(record, undefined)).toEqual(account);
     expect(decodeAccountWithBalance(record, '2500 700')).toEqual({ ...account, balanceMinor: 2500n, holdsMinor: 700n });
+  });
+});
+
+const payment: OrderRecord = {
+  order: { id: 'pay-1', type: 'payment', cardToken: 'a'.repeat(64), merchant: 'm_coffee', amountMinor: 1234n, currency: 'USD', createdAtMs: 1_796_116_000_000 },
+  result: { orderId: 'pay-1', status: 'approved', transferId: 'tx_pay-1', available: '87.66', processedAt: '2026-12-01T09:00:00.123Z', latencyMs: 12 },
+  accountId: 'acct_alice',
+  holdMinor: 0n,
+  open: false,
+  paidMinor: 1234n,
+  refundedMinor: 0n,
+  capturedMinor: 0n,
+};
+
+describe('order records', () => {
+  it('leave out the result orderId that is the order id, zero amounts and open: false, and read back whole', () => {
+    const text = encodeOrderRecord(payment);
+    expect(JSON.parse(text)).toEqual({
+      order: { id: 'pay-1', type: 'payment', cardToken: 'a'.repeat(64), merchant: 'm_coffee', amountMinor: '1234', currency: 'USD', createdAtMs: 1_796_116_000_000 },
+      result: { status: 'approved', transferId: 'tx_pay-1', available: '87.66', processedAt: '2026-12-01T09:00:00.123Z', latencyMs: 12 },
+      accountId: 'acct_alice',
+      paidMinor: '1234',
+    });
+    expect(decodeOrderRecord(text)).toEqual(payment);
+    // the result's keys in their usual order, orderId first: a duplicate's answer is the stored result
+    expect(Object.keys(decodeOrderRecord(text).result)).toEqual(Object.keys(payment.result));
+  });
+
+  it('keep what differs from the default: an open hold, a result filed under another id', () => {
+    const held: OrderRecord = { ...payment, open: true, holdMinor: 500n, capturedMinor: 7n, refundedMinor: 1n, result: { ...payment.result, orderId: 'other' } };
+    expect(decodeOrderRecord(encodeOrderRecord(held))).toEqual(held);
+  });
+
+  it('read records written in full (before the short form) the same', () => {
+    const full = JSON.stringify({
+      order: { ...payment.order, amountMinor: '1234' },
+      result: payment.result,
+      accountId: 'acct_alice',
+      holdMinor: '0',
+      open: false,
+      paidMinor: '1234',
+      refundedMinor: '0',
+      capturedMinor: '0',
+    });
+    expect(decodeOrderRecord(full)).toEqual(payment);
   });
 });
