@@ -125,6 +125,12 @@ export class FloorAcker {
         this.gapWaitMs = progressed ? this.gapCheckMs : Math.min(this.gapWaitMs * 2, GAP_WAIT_MS_MAX);
         this.gapSinceMs = this.watermark.hasGap ? this.clock() : undefined;
       })
+      .catch((error: unknown) => {
+        // the stream could not be read (a broker restart): ask again later, less and less often
+        this.gapWaitMs = Math.min(this.gapWaitMs * 2, GAP_WAIT_MS_MAX);
+        this.gapSinceMs = this.clock();
+        throw error;
+      })
       .finally(() => {
         this.resolving = undefined;
       });

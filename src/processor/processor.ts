@@ -332,7 +332,10 @@ export class Processor {
       this.publishResults(results);
       const timedOut = await this.batches.sweep(this.options.clock(), this.options.apply);
       // a gap below applied messages that no buffer has closed: ask the stream whether its messages still exist
-      await this.acker.checkGaps();
+      // (a lookup that fails, with the broker away, must not cost the rest of the sweep: it is tried again)
+      await this.acker.checkGaps().catch((error: unknown) => {
+        log().warn({ err: error }, 'could not look the missing messages up in the stream; trying again later');
+      });
       for (const { batchId, report } of timedOut) this.publisher?.report(batchId, report);
       if (performance.now() >= this.reviewCountDueAtMs) {
         const started = performance.now();

@@ -311,6 +311,25 @@ describe('FloorAcker: AckPolicy.All acks never pass a message that has not arriv
     expect(asked).toEqual([[1], [1]]);
   });
 
+  it('asks again, less and less often, when the stream cannot be read', async () => {
+    let readable = false;
+    const { acker, askedAtMs, clock } = gapAcker(() => {
+      if (!readable) throw new Error('no responders');
+      return { firstSeq: 1, absent: [1] };
+    });
+    acker.applied(stream([2], []).map(anItem));
+    const failures: number[] = [];
+    for (clock.nowMs = 0; clock.nowMs <= 8000; clock.nowMs += 500) {
+      await acker.checkGaps().catch(() => failures.push(clock.nowMs));
+    }
+    // after 1 s, then 2 s, 4 s later; each failure is the caller's to log
+    expect(askedAtMs).toEqual([1000, 3000, 7000]);
+    expect(failures).toEqual([1000, 3000, 7000]);
+    readable = true;
+    for (; clock.nowMs <= 20_000; clock.nowMs += 500) await acker.checkGaps();
+    expect(acker.floorSeq).toBe(2);
+  });
+
   it('without refill, what the stream still holds is left to the redelivery', async () => {
     const { acker, clock } = gapAcker(() => ({ firstSeq: 1, holds: true }));
     acker.applied(stream([2], []).map(anItem));
