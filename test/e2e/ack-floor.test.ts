@@ -4,14 +4,11 @@
 // Messages the broker counted as delivered but that never reached the processor (what a broker restart
 // leaves) are read from the stream and applied, long before ack_wait would bring them back.
 
-import type { NatsConnection } from 'nats';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_TOPOLOGY, ensureTopology } from '../../src/nats/setup.ts';
 import { runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
 import {
-  type BrokerAndLedger,
-  brokerAndLedger,
-  type SeededLedger,
+  withBrokerAndLedger,
   collect,
   consumerCaughtUp,
   consumerInfo,
@@ -19,40 +16,29 @@ import {
   publishAll,
   waitUntil,
 } from './harness.ts';
-import type { NatsServer } from './nats-server.ts';
 
-let env: BrokerAndLedger | undefined;
-let server: NatsServer;
-let ledger: SeededLedger;
-let nc: NatsConnection;
-
-beforeEach(async () => {
-  env = await brokerAndLedger(50);
-  ({ server, ledger, nc } = env);
-});
-
-afterEach(() => env?.cleanup());
+const env = withBrokerAndLedger(50, 'each');
 
 describe('acks up to the ack floor', () => {
   it('closes a gap the stream no longer holds: the consumer ends with nothing pending and nothing unacknowledged', async () => {
-    await ensureTopology(nc, DEFAULT_TOPOLOGY);
-    const t = mixedTraffic(ledger, 20, 'gap');
-    await publishAll(nc, t.out);
-    const jsm = await nc.jetstreamManager();
+    await ensureTopology(env.nc, DEFAULT_TOPOLOGY);
+    const t = mixedTraffic(env.ledger, 20, 'gap');
+    await publishAll(env.nc, t.out);
+    const jsm = await env.nc.jetstreamManager();
     const { state } = await jsm.streams.info('PAY_ORDERS');
     const deletedSeq = Math.floor((state.first_seq + state.last_seq) / 2);
     expect(await jsm.streams.deleteMessage('PAY_ORDERS', deletedSeq)).toBe(true);
 
-    const c = await collect(nc);
-    const runtime = await startRuntime(runtimeConfig({ dataDir: ledger.dataDir, natsUrl: server.url, rulesPath: false }));
+    const c = await collect(env.nc);
+    const runtime = await startRuntime(runtimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false }));
     try {
       // every message but the deleted one is answered (some orders refer to others, so count messages)
       await waitUntil('the messages after the gap answered', async () => c.all.length >= state.messages - 1, 20_000);
-      const heldBack = await consumerInfo(nc);
+      const heldBack = await consumerInfo(env.nc);
       expect(heldBack?.num_pending).toBe(0);
       // the lookup (1 s after the gap is seen, from the sweep timer) lets the floor past the deleted message
-      await waitUntil('the consumer caught up', () => consumerCaughtUp(nc), 10_000);
-      expect((await consumerInfo(nc))?.ack_floor.stream_seq).toBe(state.last_seq);
+      await waitUntil('the consumer caught up', () => consumerCaughtUp(env.nc), 10_000);
+      expect((await consumerInfo(env.nc))?.ack_floor.stream_seq).toBe(state.last_seq);
     } finally {
       await runtime.stop();
     }
@@ -61,22 +47,22 @@ describe('acks up to the ack floor', () => {
   it('fills a gap of messages delivered elsewhere (never received) from the stream, without waiting for ack_wait', async () => {
     // ack_wait far beyond the test's waits: only reading the stream can close the gap in time
     const topology = { ...DEFAULT_TOPOLOGY, ackWaitMs: 300_000 };
-    await ensureTopology(nc, topology);
-    const c = await collect(nc);
-    const runtime = await startRuntime(runtimeConfig({ dataDir: ledger.dataDir, natsUrl: server.url, rulesPath: false, topology }));
+    await ensureTopology(env.nc, topology);
+    const c = await collect(env.nc);
+    const runtime = await startRuntime(runtimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false, topology }));
     try {
       // a second puller on the durable consumer, queued behind the processor's first pull: it takes a few
       // messages and never acks them, as messages lost with a dying broker's connection
-      const consumer = await (await nc.jetstream()).consumers.get('PAY_ORDERS', topology.durable);
+      const consumer = await (await env.nc.jetstream()).consumers.get('PAY_ORDERS', topology.durable);
       const stolenSeqs: number[] = [];
       const thief = (async () => {
         const batch = await consumer.fetch({ max_messages: 5, expires: 30_000 });
         for await (const m of batch) stolenSeqs.push(m.info.streamSequence);
       })();
       await new Promise((r) => setTimeout(r, 200));
-      const t = mixedTraffic(ledger, 2000, 'lost');
-      await publishAll(nc, t.out);
-      const { state } = await (await nc.jetstreamManager()).streams.info('PAY_ORDERS');
+      const t = mixedTraffic(env.ledger, 2000, 'lost');
+      await publishAll(env.nc, t.out);
+      const { state } = await (await env.nc.jetstreamManager()).streams.info('PAY_ORDERS');
       await waitUntil('the puller to take its messages', () => stolenSeqs.length === 5, 20_000);
       await thief;
       expect(Math.min(...stolenSeqs)).toBeGreaterThan(1);
@@ -86,14 +72,14 @@ describe('acks up to the ack floor', () => {
       await waitUntil(
         'the consumer caught up',
         async () => {
-          const info = await consumerInfo(nc);
+          const info = await consumerInfo(env.nc);
           last = JSON.stringify({ pending: info?.num_pending, ackPending: info?.num_ack_pending, ackFloor: info?.ack_floor });
-          return consumerCaughtUp(nc);
+          return consumerCaughtUp(env.nc);
         },
         20_000,
         () => last,
       );
-      expect((await consumerInfo(nc))?.ack_floor.stream_seq).toBe(state.last_seq);
+      expect((await consumerInfo(env.nc))?.ack_floor.stream_seq).toBe(state.last_seq);
       await waitUntil('every order answered', () => [...t.expected.keys()].every((id) => c.byId.has(id)), 10_000);
       // each answered once (the stolen ones too): nothing was applied twice, nothing is left out
       const missing = [...t.expected.keys()].filter((id) => (c.byId.get(id) ?? []).filter((r) => !r.duplicate).length !== 1);

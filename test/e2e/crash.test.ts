@@ -1,14 +1,11 @@
 // The crash test: a long stream, the processor SIGKILLed mid-stream and restarted, the broker killed and
 // restarted mid-stream once: nothing lost, nothing applied twice, the ledger balances to the cent.
 
-import type { NatsConnection } from 'nats';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { OrderResult } from '../../src/domain/types.ts';
 import {
-  type BrokerAndLedger,
-  brokerAndLedger,
+  withBrokerAndLedger,
   type ChildProcessor,
-  type SeededLedger,
   balanceDiffs,
   cli,
   collect,
@@ -23,23 +20,12 @@ import {
   text,
   waitUntil,
 } from './harness.ts';
-import type { NatsServer } from './nats-server.ts';
 
-let env: BrokerAndLedger | undefined;
-let server: NatsServer;
-let ledger: SeededLedger;
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  env = await brokerAndLedger(500);
-  ({ server, ledger, nc } = env);
-});
-
-afterAll(() => env?.cleanup());
+const env = withBrokerAndLedger(500, 'all');
 
 describe('a crash in the middle of a long stream', () => {
   it('SIGKILL of the processor and a broker restart mid-stream: every order has exactly one stored result and the money balances', async () => {
-    const t = mixedTraffic(ledger, 9000, 'crash');
+    const t = mixedTraffic(env.ledger, 9000, 'crash');
     expect(t.expected.size).toBeGreaterThanOrEqual(20_000);
     // the first part before the broker restart, the rest after it: the processor has to carry on
     const cut = Math.floor(t.out.length * 0.6);
@@ -47,28 +33,28 @@ describe('a crash in the middle of a long stream', () => {
     const partB = t.out.slice(cut);
     const idsA = new Set(partA.map((o) => JSON.parse(text(o.data)).id as string));
 
-    const c = await collect(nc);
+    const c = await collect(env.nc);
     const answeredA = () => {
       let n = 0;
       for (const id of idsA) if (c.byId.has(id)) n++;
       return n;
     };
-    let child: ChildProcessor = await startChildProcessor(ledger.dataDir, server.url);
+    let child: ChildProcessor = await startChildProcessor(env.ledger.dataDir, env.server.url);
     try {
-      const published = publishAll(nc, partA);
+      const published = publishAll(env.nc, partA);
       await waitUntil('results before the SIGKILL', () => c.all.length >= 3000, 40_000, () => `(${c.all.length})`);
       await child.kill('SIGKILL');
       await published;
       expect(c.all.length, 'killed mid-stream, not after it').toBeLessThan(partA.length);
-      child = await startChildProcessor(ledger.dataDir, server.url);
+      child = await startChildProcessor(env.ledger.dataDir, env.server.url);
       await waitUntil('more results after the restart', () => answeredA() >= idsA.size * 0.7, 40_000, () => `(${answeredA()}/${idsA.size})`);
 
       // the broker goes away (SIGKILL) and comes back on the same port with the same store
-      await server.kill('SIGKILL');
-      await server.restart();
+      await env.server.kill('SIGKILL');
+      await env.server.restart();
       await waitUntil('the test connection back', async () => {
         try {
-          await nc.flush();
+          await env.nc.flush();
           return true;
         } catch {
           return false;
@@ -78,21 +64,21 @@ describe('a crash in the middle of a long stream', () => {
       // in between are not captured by any stream (core publish is at most once: the wire contract says so)
       await waitUntil('JetStream to have PAY_ORDERS back', async () => {
         try {
-          await (await nc.jetstreamManager()).streams.info('PAY_ORDERS');
+          await (await env.nc.jetstreamManager()).streams.info('PAY_ORDERS');
           return true;
         } catch {
           return false;
         }
       });
-      await publishAll(nc, partB);
+      await publishAll(env.nc, partB);
       // results sent while the test's own connection was down are not seen live: the consumer state tells
       let last = '';
       await waitUntil(
         'the processor to apply and acknowledge everything',
         async () => {
-          const info = await consumerInfo(nc);
+          const info = await consumerInfo(env.nc);
           last = JSON.stringify({ pending: info?.num_pending, ackPending: info?.num_ack_pending, ackFloor: info?.ack_floor, delivered: info?.delivered });
-          return consumerCaughtUp(nc);
+          return consumerCaughtUp(env.nc);
         },
         60_000,
         () => `(${last}; ${child.stderr().slice(-500)})`,
@@ -105,12 +91,12 @@ describe('a crash in the middle of a long stream', () => {
 
     // the results as kept by PAY_RESULTS (the live subscription missed what was sent while the broker was down)
     const kept = new Map<string, OrderResult[]>();
-    for (const m of await readStream(nc, 'PAY_RESULTS')) {
+    for (const m of await readStream(env.nc, 'PAY_RESULTS')) {
       if (!m.subject.startsWith('pay.results.')) continue;
       const r = m.json<OrderResult>();
       kept.set(r.orderId, [...(kept.get(r.orderId) ?? []), r]);
     }
-    const snap = await snapshotLedger(ledger.dataDir);
+    const snap = await snapshotLedger(env.ledger.dataDir);
     const problems: string[] = [];
     for (const [id, want] of t.expected) {
       const stored = snap.orders.get(id);
@@ -128,12 +114,12 @@ describe('a crash in the middle of a long stream', () => {
     expect(snap.orders.size).toBe(t.expected.size);
     expect(snap.verify.violations).toEqual([]);
     expect(snap.verify.ok).toBe(true);
-    const model = modelBalances(ledger, t.orders, (id) => snap.orders.get(id)?.status);
+    const model = modelBalances(env.ledger, t.orders, (id) => snap.orders.get(id)?.status);
     expect(balanceDiffs(model, snap.balances).slice(0, 20)).toEqual([]);
 
     // a sample through the CLI, on the store directly
     const sample = t.orders[12_345]!.id as string;
-    const shown = await cli(['--data', ledger.dataDir, 'orders', 'show', sample, '--json']);
+    const shown = await cli(['--data', env.ledger.dataDir, 'orders', 'show', sample, '--json']);
     expect(shown.code, shown.stderr).toBe(0);
     expect(JSON.parse(shown.stdout).order).toMatchObject({ orderId: sample, status: t.expected.get(sample)!.status });
   }, 150_000);

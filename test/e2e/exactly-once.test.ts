@@ -1,14 +1,11 @@
 // Exactly once against a real nats-server: every order type, duplicates, bad payloads, a processor in-process
 // and one as a child process killed with SIGKILL; results, dead letters and balances checked independently.
 
-import type { NatsConnection } from 'nats';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
 import {
-  type BrokerAndLedger,
-  brokerAndLedger,
+  withBrokerAndLedger,
   type Collected,
-  type SeededLedger,
   type Traffic,
   balanceDiffs,
   cli,
@@ -22,19 +19,8 @@ import {
   startChildProcessor,
   waitUntil,
 } from './harness.ts';
-import type { NatsServer } from './nats-server.ts';
 
-let env: BrokerAndLedger | undefined;
-let server: NatsServer;
-let ledger: SeededLedger;
-let nc: NatsConnection;
-
-beforeEach(async () => {
-  env = await brokerAndLedger(200);
-  ({ server, ledger, nc } = env);
-});
-
-afterEach(() => env?.cleanup());
+const env = withBrokerAndLedger(200, 'each');
 
 const expectedResults = (t: Traffic) => t.expected.size + [...t.duplicates.values()].reduce((a, b) => a + b, 0);
 const expectedDeadLetters = (t: Traffic) => [...t.dlq.values()].reduce((a, b) => a + b, 0);
@@ -43,11 +29,11 @@ const expectedDeadLetters = (t: Traffic) => [...t.dlq.values()].reduce((a, b) =>
 async function allAnswered(t: Traffic, c: Collected, timeoutMs = 45_000): Promise<void> {
   await waitUntil(
     'every result and dead letter',
-    async () => c.all.length >= expectedResults(t) && c.dlq.length >= expectedDeadLetters(t) && (await consumerCaughtUp(nc)),
+    async () => c.all.length >= expectedResults(t) && c.dlq.length >= expectedDeadLetters(t) && (await consumerCaughtUp(env.nc)),
     timeoutMs,
     () => `(results ${c.all.length}/${expectedResults(t)}, dlq ${c.dlq.length}/${expectedDeadLetters(t)})`,
   );
-  await nc.flush();
+  await env.nc.flush();
 }
 
 /**
@@ -92,7 +78,7 @@ function expectDeadLetters(t: Traffic, c: Collected, lossy = false): void {
 }
 
 async function expectLedgerAgrees(t: Traffic): Promise<void> {
-  const snap = await snapshotLedger(ledger.dataDir);
+  const snap = await snapshotLedger(env.ledger.dataDir);
   expect(snap.verify.violations).toEqual([]);
   expect(snap.verify.ok).toBe(true);
   // every order id stored once, with the status the wire said
@@ -103,22 +89,22 @@ async function expectLedgerAgrees(t: Traffic): Promise<void> {
   }
   expect(wrong.slice(0, 20)).toEqual([]);
   expect(snap.orders.size).toBe(t.expected.size);
-  const model = modelBalances(ledger, t.orders, (id) => snap.orders.get(id)?.status);
+  const model = modelBalances(env.ledger, t.orders, (id) => snap.orders.get(id)?.status);
   expect(balanceDiffs(model, snap.balances).slice(0, 20)).toEqual([]);
   // every authorization ended (captured, voided, canceled): no hold is left anywhere
   expect([...snap.balances].filter(([, a]) => a.holds !== 0n).map(([id]) => id)).toEqual([]);
   // the PAN sent inline is nowhere in the data dir
-  for (const pan of t.inlinePans) expect(await filesContaining(ledger.dataDir, pan)).toEqual([]);
+  for (const pan of t.inlinePans) expect(await filesContaining(env.ledger.dataDir, pan)).toEqual([]);
 }
 
 describe('exactly once through a real broker', () => {
   it('gives every order of every type exactly one result, answers duplicates with the original, dead-letters bad input, and moves money once', async () => {
-    const t = mixedTraffic(ledger, 1100, 'inproc', { duplicates: true, bad: true });
+    const t = mixedTraffic(env.ledger, 1100, 'inproc', { duplicates: true, bad: true });
     expect(t.expected.size).toBeGreaterThan(2000);
-    const c = await collect(nc);
-    const runtime = await startRuntime(runtimeConfig({ dataDir: ledger.dataDir, natsUrl: server.url, rulesPath: false }));
+    const c = await collect(env.nc);
+    const runtime = await startRuntime(runtimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false }));
     try {
-      const brokerDuplicates = await publishAll(nc, t.out);
+      const brokerDuplicates = await publishAll(env.nc, t.out);
       expect(brokerDuplicates).toBe(t.brokerDuplicates);
       await allAnswered(t, c);
     } finally {
@@ -131,22 +117,22 @@ describe('exactly once through a real broker', () => {
   }, 90_000);
 
   it('a child-process processor killed with SIGKILL mid-stream and restarted loses nothing and applies nothing twice; verify passes', async () => {
-    const t = mixedTraffic(ledger, 1100, 'child', { duplicates: true, bad: true });
-    const c = await collect(nc);
-    let child = await startChildProcessor(ledger.dataDir, server.url);
+    const t = mixedTraffic(env.ledger, 1100, 'child', { duplicates: true, bad: true });
+    const c = await collect(env.nc);
+    let child = await startChildProcessor(env.ledger.dataDir, env.server.url);
     try {
-      const published = publishAll(nc, t.out);
+      const published = publishAll(env.nc, t.out);
       await waitUntil('some results before the kill', () => c.all.length > 600, 30_000);
       await child.kill('SIGKILL');
       await published;
-      child = await startChildProcessor(ledger.dataDir, server.url);
+      child = await startChildProcessor(env.ledger.dataDir, env.server.url);
       await waitUntil(
         'every order answered after the restart',
-        async () => [...t.expected.keys()].every((id) => c.byId.has(id)) && (await consumerCaughtUp(nc)),
+        async () => [...t.expected.keys()].every((id) => c.byId.has(id)) && (await consumerCaughtUp(env.nc)),
         45_000,
         () => `(${[...t.expected.keys()].filter((id) => !c.byId.has(id)).length} unanswered)`,
       );
-      await nc.flush();
+      await env.nc.flush();
       expect(await child.stop()).toBe(0);
     } finally {
       await child.kill('SIGKILL');
@@ -155,7 +141,7 @@ describe('exactly once through a real broker', () => {
     expectExactlyOnceOnTheWire(t, c, true);
     expectDeadLetters(t, c, true);
     await expectLedgerAgrees(t);
-    const verify = await cli(['--data', ledger.dataDir, 'verify', '--json']);
+    const verify = await cli(['--data', env.ledger.dataDir, 'verify', '--json']);
     expect(verify.code, verify.stderr).toBe(0);
     expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, violations: [] });
   }, 120_000);

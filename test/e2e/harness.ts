@@ -14,6 +14,7 @@ import {
   type Subscription,
   connect,
 } from 'nats';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { tokenizePan } from '../../src/domain/cards.ts';
 import { DEMO_SEED, demoCardCurrency, demoCardPans, demoMerchants } from '../../src/domain/generate.ts';
 import { parseAmount } from '../../src/domain/money.ts';
@@ -208,6 +209,22 @@ export interface BrokerAndLedger {
   nc: NatsConnection;
   /** closes the connection, stops the broker and removes both directories */
   cleanup(): Promise<void>;
+}
+
+/**
+ * Registers hooks that give the file (`all`) or each test (`each`) its own broker and seeded ledger. The
+ * object returned is filled in by the time a test runs (and replaced for each test with `each`).
+ */
+export function withBrokerAndLedger(cards: number, scope: 'all' | 'each'): BrokerAndLedger {
+  const env = {} as BrokerAndLedger;
+  const [before, after] = scope === 'all' ? [beforeAll, afterAll] : [beforeEach, afterEach];
+  before(async () => {
+    Object.assign(env, await brokerAndLedger(cards));
+  });
+  after(async () => {
+    await env.cleanup?.();
+  });
+  return env;
 }
 
 export async function brokerAndLedger(cards: number): Promise<BrokerAndLedger> {
