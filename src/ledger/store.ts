@@ -45,6 +45,12 @@ function putOps(batch: LevelBatch, ops: readonly BatchOp[]): void {
   }
 }
 
+/** Reads keys of one sublevel in a getMany and decodes what is there. */
+const readEach =
+  <T>(sub: Sub, decode: (text: string) => T) =>
+  async (keys: string[]): Promise<(T | undefined)[]> =>
+    (await sub.getMany(keys)).map((text) => (text === undefined ? undefined : decode(text)));
+
 export interface StoreOptions {
   /** fsync every write (survives power loss, costs throughput) @default false */
   sync?: boolean;
@@ -302,24 +308,10 @@ export class LedgerStore {
     return account;
   }
 
-  /** Accounts into a working set: staged, cached, else their records and balance records from LevelDB. */
-  private async loadAccounts(ids: Iterable<string>, into: Map<string, Account>): Promise<void> {
-    const missing: string[] = [];
-    for (const id of ids) {
-      if (into.has(id)) continue;
-      const hit = this.unwritten.accounts.get(id) ?? this.accountCache.get(id);
-      if (hit !== undefined) into.set(id, hit);
-      else missing.push(id);
-    }
-    if (missing.length === 0) return;
-    const [texts, balances] = await Promise.all([this.accounts.getMany(missing), this.balances.getMany(missing)]);
-    for (let i = 0; i < missing.length; i++) {
-      const text = texts[i];
-      if (text === undefined) continue;
-      const account = decodeAccountWithBalance(text, balances[i]);
-      this.accountCache.set(missing[i]!, account);
-      into.set(missing[i]!, account);
-    }
+  /** Accounts by id from LevelDB: each record with its balance record, in two getMany calls. */
+  private async readAccounts(ids: string[]): Promise<(Account | undefined)[]> {
+    const [texts, balances] = await Promise.all([this.accounts.getMany(ids), this.balances.getMany(ids)]);
+    return texts.map((text, i) => (text === undefined ? undefined : decodeAccountWithBalance(text, balances[i])));
   }
 
   async getOrder(id: string): Promise<OrderRecord | undefined> {
@@ -337,8 +329,8 @@ export class LedgerStore {
     cache: LRUCache<string, T>,
     /** records staged but not yet written (cards have none: the pipeline never changes a card) */
     unwritten: Map<string, T> | undefined,
-    sub: Sub,
-    decode: (text: string) => T,
+    /** reads the keys found neither staged nor cached, in their order (undefined: not in the ledger) */
+    read: (missing: string[]) => Promise<(T | undefined)[]>,
     into: Map<string, T>,
   ): Promise<void> {
     const missing: string[] = [];
@@ -349,11 +341,10 @@ export class LedgerStore {
       else missing.push(key);
     }
     if (missing.length === 0) return;
-    const texts = await sub.getMany(missing);
+    const values = await read(missing);
     for (let i = 0; i < missing.length; i++) {
-      const text = texts[i];
-      if (text === undefined) continue;
-      const value = decode(text);
+      const value = values[i];
+      if (value === undefined) continue;
       cache.set(missing[i]!, value);
       into.set(missing[i]!, value);
     }
@@ -365,8 +356,8 @@ export class LedgerStore {
     const { orderIds, cardTokens } = keysNeeded(orders);
     for (const id of extraOrderIds) orderIds.add(id);
     await Promise.all([
-      this.loadMany(orderIds, this.orderCache, this.unwritten.orders, this.orders, decodeOrderRecord, ws.orders),
-      this.loadMany(cardTokens, this.cardCache, undefined, this.cards, decodeCard, ws.cards),
+      this.loadMany(orderIds, this.orderCache, this.unwritten.orders, readEach(this.orders, decodeOrderRecord), ws.orders),
+      this.loadMany(cardTokens, this.cardCache, undefined, readEach(this.cards, decodeCard), ws.cards),
     ]);
     const accountIds = new Set<string>();
     for (const card of ws.cards.values()) accountIds.add(card.accountId);
@@ -378,8 +369,8 @@ export class LedgerStore {
       if (r.order.cardToken !== undefined && !ws.cards.has(r.order.cardToken)) cardTokens.add(r.order.cardToken);
     }
     await Promise.all([
-      this.loadAccounts(accountIds, ws.accounts),
-      this.loadMany(cardTokens, this.cardCache, undefined, this.cards, decodeCard, ws.cards),
+      this.loadMany(accountIds, this.accountCache, this.unwritten.accounts, (ids) => this.readAccounts(ids), ws.accounts),
+      this.loadMany(cardTokens, this.cardCache, undefined, readEach(this.cards, decodeCard), ws.cards),
     ]);
     return ws;
   }
