@@ -122,12 +122,13 @@ export class FloorAcker {
         if (refill && refilled.length > 0) refill(refilled);
         // progress: look again soon; else they come with the redelivery (ack_wait): ask less and less often
         const progressed = this.watermark.floorSeq > before || refilled.length > 0;
-        this.gapWaitMs = progressed ? this.gapCheckMs : Math.min(this.gapWaitMs * 2, GAP_WAIT_MS_MAX);
+        if (progressed) this.gapWaitMs = this.gapCheckMs;
+        else this.backOff();
         this.gapSinceMs = this.watermark.hasGap ? this.clock() : undefined;
       })
       .catch((error: unknown) => {
         // the stream could not be read (a broker restart): ask again later, less and less often
-        this.gapWaitMs = Math.min(this.gapWaitMs * 2, GAP_WAIT_MS_MAX);
+        this.backOff();
         this.gapSinceMs = this.clock();
         throw error;
       })
@@ -135,6 +136,11 @@ export class FloorAcker {
         this.resolving = undefined;
       });
     return this.resolving;
+  }
+
+  /** The next lookup waits twice as long, up to GAP_WAIT_MS_MAX. */
+  private backOff(): void {
+    this.gapWaitMs = Math.min(this.gapWaitMs * 2, GAP_WAIT_MS_MAX);
   }
 
   private noteGap(): void {
