@@ -9,7 +9,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
 import type { JetStreamManager, NatsConnection } from 'nats';
 import { type EmbeddedNats, natsServerBinary, startNatsServer } from '../../src/nats/embedded.ts';
-import { connectNats, DEFAULT_TOPOLOGY, ensureTopology, streamNames } from '../../src/nats/setup.ts';
+import { connectNats, DEFAULT_TOPOLOGY, ensureTopology, streamNames, subjects } from '../../src/nats/setup.ts';
 import { DASHBOARD_FRAME_MS } from '../../streams/metrics.ts';
 import type { MemorySample } from './worker.ts';
 import {
@@ -28,7 +28,7 @@ import {
 
 // ---- options --------------------------------------------------------------------------------------------
 
-const PHASES = ['risk', 'storage', 'broker', 'e2e', 'latency', 'dashboard', 'sync', 'memory'] as const;
+const PHASES = ['risk', 'storage', 'broker', 'floor', 'e2e', 'latency', 'dashboard', 'sync', 'memory'] as const;
 type Phase = (typeof PHASES)[number];
 
 export interface BenchOptions {
@@ -350,6 +350,39 @@ async function phaseBroker(b: Bench, o: BenchOptions, firstSeq: number, lastSeq:
   });
   void o;
   return batched;
+}
+
+/**
+ * The floor of the fixed parts (nats.js, JSON, LevelDB, the results stream): consume, parse, one put and one
+ * published result an order, batched acks, nothing else. What paystream could reach if its own work were free.
+ */
+async function phaseFloor(b: Bench, o: BenchOptions, workDir: string, brokerLimit: number | undefined, backlog: { firstSeq: number; lastSeq: number }): Promise<void> {
+  const dataDir = path.join(workDir, 'floor-db');
+  const w = new Worker('floor', {
+    natsUrl: b.nats.url,
+    stream: b.stream,
+    durable: 'bench-floor',
+    ack: 'all',
+    ackEvery: 2000,
+    pullBatch: 4000,
+    maxAckPending: DEFAULT_TOPOLOGY.maxAckPending,
+    expected: backlog.lastSeq - backlog.firstSeq + 1,
+    dataDir,
+    resultsSubject: subjects(DEFAULT_TOPOLOGY).results,
+    bufferItems: 2000,
+  });
+  const r = await w.next<{ type: 'done'; count: number; seconds: number; maxRssMB: number }>('done');
+  await w.exited;
+  await rm(dataDir, { recursive: true, force: true });
+  const rate = r.count / r.seconds;
+  add({
+    id: 'floor.ordersPerSecond',
+    label: 'floor of the parts: consume + JSON.parse + 1 LevelDB put + 1 result + batched ack',
+    value: rate,
+    unit: 'orders/s',
+    note: `${brokerLimit ? `${((rate / brokerLimit) * 100).toFixed(0)} % of the broker limit; ` : ''}no validation, risk, reads or ledger work: the most any design on nats.js + LevelDB + a results stream gets here (peak RSS ${r.maxRssMB.toFixed(0)} MB)`,
+  });
+  void o;
 }
 
 /** Half of the measured maximum, offered for `seconds`; latency from publish to the result at a subscriber. */
@@ -690,13 +723,14 @@ async function main(): Promise<void> {
     const template = await seededTemplate(o.cards, log);
     if (o.only.has('risk')) await phaseRisk();
     if (o.only.has('storage')) await phaseStorage(o, template, workDir);
-    const needsBroker = ['broker', 'e2e', 'latency', 'dashboard', 'sync'].some((p) => o.only.has(p as Phase));
+    const needsBroker = ['broker', 'floor', 'e2e', 'latency', 'dashboard', 'sync'].some((p) => o.only.has(p as Phase));
     if (needsBroker) {
       await b.startBroker('main');
       const ledger = await workingCopy(template, path.join(workDir, 'ledger-e2e'));
       const backlog = await b.backlog(o.orders, o.cards);
       extra.publish = { orders: o.orders, ordersPerSecond: backlog.rate };
       const brokerLimit = o.only.has('broker') ? await phaseBroker(b, o, backlog.firstSeq, backlog.lastSeq) : undefined;
+      if (o.only.has('floor')) await phaseFloor(b, o, workDir, brokerLimit, backlog);
       if (o.only.has('e2e')) await phaseE2e(b, o, ledger, brokerLimit, backlog);
       else {
         // the arms need the backlog consumed first

@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { PassThrough, Writable } from 'node:stream';
+import { ClassicLevel } from 'classic-level';
 import { AckPolicy, DeliverPolicy, type JsMsg, nanos } from 'nats';
 import { tokenizePan } from '../../src/domain/cards.ts';
 import { DEFAULT_PAYLOAD_BYTES_MAX } from '../../src/domain/decode.ts';
@@ -84,6 +85,85 @@ async function broker(a: BrokerArgs): Promise<void> {
   const seconds = (performance.now() - started) / 1000;
   const info = await jsm.consumers.info(a.stream, a.durable);
   await send({ type: 'done', count, seconds, ackFloor: info.ack_floor.stream_seq, maxRssMB: process.resourceUsage().maxRSS / 1024 });
+  await nc.close();
+}
+
+// ---- 1b. the stack's floor: the least any design on these parts does for an order ----------------------
+
+export interface FloorArgs extends BrokerArgs {
+  dataDir: string;
+  resultsSubject: string;
+  bufferItems: number;
+}
+
+/**
+ * Consume (as the broker limit does), then for each order what no design can leave out: decode the payload
+ * and parse its JSON, one LevelDB put (the order as received, in a batch of `bufferItems`, written while the
+ * next batch fills, at most two in flight), one result published to the results stream, one ack a batch,
+ * after its write. No validation, risk, reads, ledger arithmetic or second encoding: paystream's own work
+ * is what the end-to-end figure adds to this.
+ */
+async function floor(a: FloorArgs): Promise<void> {
+  const nc = await connectNats({ url: a.natsUrl, name: 'bench-floor' });
+  const jsm = await nc.jetstreamManager();
+  await jsm.consumers.add(a.stream, {
+    durable_name: a.durable,
+    ack_policy: AckPolicy.All,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(30_000),
+    max_ack_pending: a.maxAckPending,
+  });
+  const db = new ClassicLevel<string, string>(a.dataDir, { valueEncoding: 'utf8', writeBufferSize: 16 * 1024 * 1024 });
+  await db.open();
+  const consumer = await nc.jetstream().consumers.get(a.stream, a.durable);
+  const decoder = new TextDecoder();
+  const encoder = new TextEncoder();
+  const started = performance.now();
+  const messages = await consumer.consume({ max_messages: a.pullBatch });
+  let count = 0;
+  let batch = db.batch();
+  let ids: string[] = [];
+  const inFlight: Promise<void>[] = [];
+  // writes one after the other, so an ack (AckPolicy.All) never covers a batch still being written
+  let writes = Promise.resolve();
+  const flush = (last: JsMsg) => {
+    const full = batch;
+    const written = writes.then(() => full.write());
+    writes = written;
+    const batchIds = ids;
+    batch = db.batch();
+    ids = [];
+    inFlight.push(
+      written.then(() => {
+        for (const id of batchIds) nc.publish(`${a.resultsSubject}.accepted.${id}`, encoder.encode(`{"orderId":"${id}","status":"accepted"}`));
+        last.ack();
+        inFlight.shift();
+      }),
+    );
+  };
+  for await (const m of messages) {
+    count++;
+    const text = decoder.decode(m.data);
+    let id = `seq-${m.seq}`;
+    try {
+      const order = JSON.parse(text) as { id?: unknown };
+      if (typeof order.id === 'string') id = order.id;
+    } catch {
+      // the bench traffic's malformed payloads: kept under their stream sequence, as a dead letter would be
+    }
+    batch.put(`o!${id}`, text);
+    ids.push(id);
+    if (ids.length >= a.bufferItems || count >= a.expected) {
+      flush(m);
+      if (inFlight.length >= 2) await inFlight[0];
+    }
+    if (count >= a.expected) break;
+  }
+  await Promise.all(inFlight);
+  await nc.flush();
+  const seconds = (performance.now() - started) / 1000;
+  await send({ type: 'done', count, seconds, maxRssMB: process.resourceUsage().maxRSS / 1024 });
+  await db.close();
   await nc.close();
 }
 
@@ -315,7 +395,7 @@ async function risk(): Promise<void> {
 
 const [role, json] = process.argv.slice(2);
 const args = JSON.parse(json ?? '{}');
-const roles: Record<string, (a: never) => Promise<void>> = { broker, storage, processor, risk };
+const roles: Record<string, (a: never) => Promise<void>> = { broker, floor, storage, processor, risk };
 const run = roles[role ?? ''];
 if (!run) throw new Error(`unknown worker role ${role}`);
 run(args as never).then(
