@@ -224,8 +224,7 @@ class Bench {
         if (share >= 0.9 && marks.at90 === undefined) marks.at90 = Date.now();
       },
     });
-    worker.send({ type: 'cpu' });
-    const cpu = await worker.next<{ type: 'cpu'; cpuMs: number; threadsCpuMs: Record<string, number> }>('cpu');
+    const cpu = await processorCpu(worker);
     const cpuMicrosPerOrder = ((cpu.cpuMs - ready.cpuMs) * 1000) / messages;
     const threadsMicrosPerOrder = threadSplit(ready.threadsCpuMs, cpu.threadsCpuMs, worker.child.pid, messages);
     const seconds = (doneAt - ready.atMs) / 1000;
@@ -386,21 +385,28 @@ async function phaseFloor(b: Bench, o: BenchOptions, workDir: string, brokerLimi
 }
 
 /** Half of the measured maximum, offered for `seconds`; latency from publish to the result at a subscriber. */
-/** The whole machine's busy share of CPU time (all cores) over `ms`, from /proc/stat; undefined off Linux. */
-async function machineBusyShare(ms: number): Promise<number | undefined> {
-  const read = async () => {
-    const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    const idle = (line[3] ?? 0) + (line[4] ?? 0);
-    return { idle, total: line.reduce((a, b) => a + b, 0) };
-  };
+/** The machine's CPU time so far (all cores, in clock ticks) and the idle part of it, from /proc/stat; undefined off Linux. */
+async function procStat(): Promise<{ idle: number; total: number } | undefined> {
   try {
-    const a = await read();
-    await sleep(ms);
-    const b = await read();
-    return b.total > a.total ? 1 - (b.idle - a.idle) / (b.total - a.total) : undefined;
+    const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { idle: (line[3] ?? 0) + (line[4] ?? 0), total: line.reduce((a, b) => a + b, 0) };
   } catch {
     return undefined;
   }
+}
+
+/** The whole machine's busy share of CPU time (all cores) over `ms`; undefined off Linux. */
+async function machineBusyShare(ms: number): Promise<number | undefined> {
+  const a = await procStat();
+  await sleep(ms);
+  const b = await procStat();
+  return a && b && b.total > a.total ? 1 - (b.idle - a.idle) / (b.total - a.total) : undefined;
+}
+
+/** The processor worker's CPU time so far: all its threads, and each thread's. */
+async function processorCpu(worker: Worker): Promise<{ cpuMs: number; threadsCpuMs: Record<string, number> }> {
+  worker.send({ type: 'cpu' });
+  return worker.next<{ type: 'cpu'; cpuMs: number; threadsCpuMs: Record<string, number> }>('cpu');
 }
 
 /**
@@ -418,7 +424,7 @@ async function waitForIdle(maxMs: number): Promise<{ idle: boolean; waitedMs: nu
   return { idle: false, waitedMs: performance.now() - started };
 }
 
-async function phaseLatency(b: Bench, o: BenchOptions, rate: number): Promise<void> {
+async function phaseLatency(b: Bench, o: BenchOptions, rate: number, worker: Worker): Promise<void> {
   const sentAt = new Map<string, number>();
   const published = new Set<string>();
   // A batch's orders are answered when the batch is settled, which needs all of it: their latency runs from
@@ -465,6 +471,9 @@ async function phaseLatency(b: Bench, o: BenchOptions, rate: number): Promise<vo
   // the bench's own event loop: a stall here delays sends and receipts alike and would count as latency
   const benchLoop = monitorEventLoopDelay({ resolution: 5 });
   benchLoop.enable();
+  // what the processor and the whole machine spend while it keeps up (or not) with the offered load
+  const cpuBefore = await processorCpu(worker);
+  const machineBefore = await procStat();
   t0 = performance.now();
   let sent = 0;
   for (let elapsed = 0; elapsed < o.seconds * 1000; elapsed = performance.now() - t0) {
@@ -497,6 +506,11 @@ async function phaseLatency(b: Bench, o: BenchOptions, rate: number): Promise<vo
     await sleep(100);
   }
   await waitAckFloor(b.jsm, b.stream, DEFAULT_TOPOLOGY.durable, last);
+  const cpuAfter = await processorCpu(worker);
+  const machineAfter = await procStat();
+  const processorMicrosPerOrder = ((cpuAfter.cpuMs - cpuBefore.cpuMs) * 1000) / sent;
+  const threads = threadSplit(cpuBefore.threadsCpuMs, cpuAfter.threadsCpuMs, worker.child.pid, sent);
+  const machineBusy = machineBefore && machineAfter ? 1 - (machineAfter.idle - machineBefore.idle) / (machineAfter.total - machineBefore.total) : undefined;
   await sleep(500);
   sub.unsubscribe();
   benchLoop.disable();
@@ -515,6 +529,9 @@ async function phaseLatency(b: Bench, o: BenchOptions, rate: number): Promise<vo
     publishToResultMs: { p50: ms(toResult, 50), p90: ms(toResult, 90), p99: ms(toResult, 99), p999: ms(toResult, 99.9), max: toResult.maxValue / 1000 },
     processorReportedMs: { p50: ms(reported, 50), p99: ms(reported, 99), max: reported.maxValue / 1000 },
     benchEventLoopDelayMs: { p99: benchLoop.percentile(99) / 1e6, max: benchLoop.max / 1e6 },
+    processorMicrosPerOrder,
+    threadsMicrosPerOrder: threads,
+    machineBusyShare: machineBusy,
     batchOrdersFromBatchComplete: { samples: batchToResult.totalCount, p50: ms(batchToResult, 50), p99: ms(batchToResult, 99), max: batchToResult.maxValue / 1000 },
     load: load1(),
   };
@@ -526,7 +543,9 @@ async function phaseLatency(b: Bench, o: BenchOptions, rate: number): Promise<vo
     unit: 'ms',
     target: '< 50 ms',
     pass: ms(toResult, 99) < 50,
-    note: `${fmt(toResult.totalCount)} single orders after ${warmupMs / 1000} s warm-up (${fmt(batchToResult.totalCount)} batch orders apart: p99 ${ms(batchToResult, 99).toFixed(1)} ms from their batch's last message); processor-side p99 ${ms(reported, 99).toFixed(1)} ms; bench event loop delay p99 ${(benchLoop.percentile(99) / 1e6).toFixed(1)} ms, max ${(benchLoop.max / 1e6).toFixed(0)} ms; ${sentAt.size} unanswered (${unansweredBatchMembers} of them in a batch the run's end cut off)`,
+    note: `${fmt(toResult.totalCount)} single orders after ${warmupMs / 1000} s warm-up (${fmt(batchToResult.totalCount)} batch orders apart: p99 ${ms(batchToResult, 99).toFixed(1)} ms from their batch's last message); processor-side p99 ${ms(reported, 99).toFixed(1)} ms; processor CPU ${fmt(processorMicrosPerOrder)} µs an order${
+      threads ? ` (main ${fmt(threads.main)}, busiest other ${fmt(threads.busiestOther)}, rest ${fmt(threads.rest)})` : ''
+    }, machine ${machineBusy === undefined ? '?' : `${(machineBusy * 100).toFixed(0)} %`} busy; bench event loop delay p99 ${(benchLoop.percentile(99) / 1e6).toFixed(1)} ms, max ${(benchLoop.max / 1e6).toFixed(0)} ms; ${sentAt.size} unanswered (${unansweredBatchMembers} of them in a batch the run's end cut off)`,
   });
   toResult.destroy();
   reported.destroy();
@@ -561,7 +580,7 @@ async function phaseE2e(b: Bench, o: BenchOptions, dataDir: string, brokerLimit:
       const settle = await waitForIdle(o.quick ? 30_000 : 300_000);
       extra.latencySettle = settle;
       log(`machine quiet after the backlog: ${settle.idle ? 'yes' : 'no'}, after ${(settle.waitedMs / 1000).toFixed(0)} s`);
-      await phaseLatency(b, o, o.latencyRate ?? Math.round(r.ordersPerSecond / 2));
+      await phaseLatency(b, o, o.latencyRate ?? Math.round(r.ordersPerSecond / 2), worker);
     }
     const done = await b.stopProcessor(worker);
     await keepProfile(prof);
