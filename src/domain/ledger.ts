@@ -202,6 +202,7 @@ const copyAccount = (a: Account, balanceMinor: bigint, holdsMinor: bigint): Acco
   owner: a.owner,
   overdraftAllowed: a.overdraftAllowed,
   createdAt: a.createdAt,
+  historyHead: a.historyHead,
 });
 const withBalance = (a: Account, balanceMinor: bigint): Account => copyAccount(a, balanceMinor, a.holdsMinor);
 const withHolds = (a: Account, holdsMinor: bigint): Account => copyAccount(a, a.balanceMinor, holdsMinor);

@@ -47,6 +47,8 @@ export interface Account {
   /** only the system account `funding` may go below zero */
   overdraftAllowed: boolean;
   createdAt: string;
+  /** the ledger's key of the newest transfer that moved this account (its history starts there); set by the store */
+  historyHead?: string;
 }
 
 export type TransferKind =

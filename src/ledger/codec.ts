@@ -56,40 +56,90 @@ export function encodeAccount(a: Account): string {
     owner: a.owner,
     overdraftAllowed: a.overdraftAllowed,
     createdAt: a.createdAt,
+    // moves with every transfer: kept in the balance record, never in this one
+    historyHead: undefined,
   };
   return JSON.stringify(stored);
 }
+/** Built as one literal with every field (as the ledger's copies are): accounts read and accounts changed share one shape. */
 export function decodeAccount(text: string): Account {
   const s = JSON.parse(text) as StoredAccount;
-  return { ...s, balanceMinor: bigintOf(s.balanceMinor, 'balance'), holdsMinor: bigintOf(s.holdsMinor, 'holds') };
+  return {
+    id: s.id,
+    currency: s.currency,
+    balanceMinor: bigintOf(s.balanceMinor, 'balance'),
+    holdsMinor: bigintOf(s.holdsMinor, 'holds'),
+    owner: s.owner,
+    overdraftAllowed: s.overdraftAllowed,
+    createdAt: s.createdAt,
+    historyHead: undefined,
+  };
 }
 
 // An account's balance and holds are kept apart from its record: they change with nearly every order, the
-// rest (owner, currency, overdraft, creation time) never does. `balances!<id>` holds "<balance> <holds>" in
-// minor units; the account record is written once, when the account is opened. The balance record, when
-// there is one, is the newer of the two (ledgers written before it existed have account records only).
+// rest (owner, currency, overdraft, creation time) never does. `balances!<id>` holds
+// "<balance> <holds> <head>" in minor units, head being the key of the newest transfer that moved the
+// account (see "transfer chains" below; absent until one did); the account record is written once, when the
+// account is opened. The balance record, when there is one, is the newer of the two (ledgers written before
+// it existed have account records only).
 
-/** The part of an account that moves: "<balanceMinor> <holdsMinor>". */
-export const encodeBalance = (a: Pick<Account, 'balanceMinor' | 'holdsMinor'>): string => `${a.balanceMinor} ${a.holdsMinor}`;
+/** The part of an account that moves: "<balanceMinor> <holdsMinor>[ <historyHead>]". */
+export const encodeBalance = (a: Pick<Account, 'balanceMinor' | 'holdsMinor' | 'historyHead'>): string =>
+  a.historyHead === undefined ? `${a.balanceMinor} ${a.holdsMinor}` : `${a.balanceMinor} ${a.holdsMinor} ${a.historyHead}`;
 
-export function decodeBalance(text: string): Pick<Account, 'balanceMinor' | 'holdsMinor'> {
-  const space = text.indexOf(' ');
-  invariant(space > 0, `stored balance is not "<balance> <holds>": ${text}`);
-  return { balanceMinor: bigintOf(text.slice(0, space), 'balance'), holdsMinor: bigintOf(text.slice(space + 1), 'holds') };
+export function decodeBalance(text: string): Pick<Account, 'balanceMinor' | 'holdsMinor' | 'historyHead'> {
+  const parts = text.split(' ');
+  invariant(
+    parts.length === 2 || (parts.length === 3 && chainSeq(parts[2]!) !== undefined),
+    `stored balance is not "<balance> <holds>[ <head>]": ${text}`,
+  );
+  const balance = { balanceMinor: bigintOf(parts[0]!, 'balance'), holdsMinor: bigintOf(parts[1]!, 'holds') };
+  return parts.length === 3 ? { ...balance, historyHead: parts[2]! } : balance;
 }
 
 /** An account from its record and its balance record (absent: the record's own balance is current). */
 export function decodeAccountWithBalance(accountText: string, balanceText: string | undefined): Account {
   const account = decodeAccount(accountText);
   if (balanceText === undefined) return account;
-  const { balanceMinor, holdsMinor } = decodeBalance(balanceText);
+  const { balanceMinor, holdsMinor, historyHead } = decodeBalance(balanceText);
   account.balanceMinor = balanceMinor;
   account.holdsMinor = holdsMinor;
+  if (historyHead !== undefined) account.historyHead = historyHead;
   return account;
 }
 
-export function encodeTransfer(t: Transfer): string {
-  const stored: AllKeys<StoredTransfer> = {
+// Transfer chains. A transfer is stored under a key that grows with each write (`chainKey`), so LevelDB
+// appends them instead of merging them into the whole key space at every compaction, and each one names the
+// previous transfer of its debit and of its credit account. An account's history is then its chain, walked
+// from the head in its balance record, newest first: no index entry per account and transfer. (Those
+// entries, `acct!<account>!<time>!<transfer>`, were two keys an order landing all over the key space, the
+// most rewritten part of the ledger; transfers written before the chains, and the seed's, still have them.)
+
+const CHAIN_KEY_PREFIX = '~';
+const CHAIN_SEQ_DIGITS = 16;
+
+/** The key of the `seq`-th chained transfer: after every transfer id, in write order. */
+export const chainKey = (seq: number): string => `${CHAIN_KEY_PREFIX}${seq.toString().padStart(CHAIN_SEQ_DIGITS, '0')}`;
+
+/** The sequence number of a chained transfer's key; undefined for any other key. */
+export function chainSeq(key: string): number | undefined {
+  if (key.length !== CHAIN_SEQ_DIGITS + 1 || !key.startsWith(CHAIN_KEY_PREFIX)) return undefined;
+  const seq = Number(key.slice(1));
+  return Number.isSafeInteger(seq) ? seq : undefined;
+}
+
+/** The lowest chained transfer key (for ranges over them). */
+export const CHAIN_KEYS_FROM = CHAIN_KEY_PREFIX;
+
+export interface TransferLinks {
+  /** the debit account's transfer before this one */
+  prevDebit?: string;
+  /** the credit account's transfer before this one */
+  prevCredit?: string;
+}
+
+export function encodeTransfer(t: Transfer, links: TransferLinks = {}): string {
+  const stored: AllKeys<StoredTransfer & TransferLinks> = {
     id: t.id,
     debit: t.debit,
     credit: t.credit,
@@ -98,13 +148,32 @@ export function encodeTransfer(t: Transfer): string {
     kind: t.kind,
     orderId: t.orderId,
     atMs: t.atMs,
+    prevDebit: links.prevDebit,
+    prevCredit: links.prevCredit,
   };
   return JSON.stringify(stored);
 }
-export function decodeTransfer(text: string): Transfer {
-  const s = JSON.parse(text) as StoredTransfer;
-  return { ...s, amountMinor: bigintOf(s.amountMinor, 'transfer amount') };
+
+/** A stored transfer and its links (none for a transfer stored before the chains). */
+export function decodeTransferWithLinks(text: string): { transfer: Transfer; links: TransferLinks } {
+  const s = JSON.parse(text) as StoredTransfer & TransferLinks;
+  const transfer: Transfer = {
+    id: s.id,
+    debit: s.debit,
+    credit: s.credit,
+    amountMinor: bigintOf(s.amountMinor, 'transfer amount'),
+    currency: s.currency,
+    kind: s.kind,
+    orderId: s.orderId,
+    atMs: s.atMs,
+  };
+  const links: TransferLinks = {};
+  if (s.prevDebit !== undefined) links.prevDebit = s.prevDebit;
+  if (s.prevCredit !== undefined) links.prevCredit = s.prevCredit;
+  return { transfer, links };
 }
+
+export const decodeTransfer = (text: string): Transfer => decodeTransferWithLinks(text).transfer;
 
 export function storeOrder(o: Order): StoredOrder {
   const stored: AllKeys<StoredOrder> = {

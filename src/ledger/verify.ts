@@ -1,7 +1,7 @@
 // Walks the whole ledger and checks its invariants; the report is deterministic (no timings, sorted).
 
 import { RESULT_STATUSES } from '../domain/types.ts';
-import { decodeAccount, decodeBalance, decodeCard, decodeOrderRecord, decodeTransfer } from './codec.ts';
+import { chainSeq, decodeAccount, decodeBalance, decodeCard, decodeOrderRecord, decodeTransferWithLinks } from './codec.ts';
 import type { LedgerStore } from './store.ts';
 
 export interface Violation {
@@ -14,6 +14,7 @@ export interface Violation {
     | 'orphan_transfer'
     | 'orphan_card'
     | 'transfer_currency'
+    | 'broken_chain'
     | 'unreadable';
   message: string;
 }
@@ -49,6 +50,7 @@ export async function verifyLedger(store: LedgerStore): Promise<VerifyReport> {
     }
   }
   // the balance records, where there are any, are the current balances
+  const heads: [account: string, head: string][] = [];
   for await (const [key, value] of store.balances.iterator()) {
     const account = balances.get(key);
     if (!account) {
@@ -56,9 +58,10 @@ export async function verifyLedger(store: LedgerStore): Promise<VerifyReport> {
       continue;
     }
     try {
-      const { balanceMinor, holdsMinor } = decodeBalance(value);
+      const { balanceMinor, holdsMinor, historyHead } = decodeBalance(value);
       account.balance = balanceMinor;
       account.holds = holdsMinor;
+      if (historyHead !== undefined) heads.push([key, historyHead]);
     } catch (error) {
       add({ code: 'unreadable', message: `balance of account ${key}: ${(error as Error).message}` });
     }
@@ -66,10 +69,21 @@ export async function verifyLedger(store: LedgerStore): Promise<VerifyReport> {
 
   const fromTransfers = new Map<string, bigint>();
   let transfers = 0;
+  let lastChainSeq = 0;
   for await (const [key, value] of store.transfers.iterator()) {
     transfers++;
     try {
-      const t = decodeTransfer(value);
+      const { transfer: t, links } = decodeTransferWithLinks(value);
+      // a chained transfer links only to earlier ones: the chains end, and have no loops
+      const seq = chainSeq(key);
+      if (seq !== undefined) lastChainSeq = Math.max(lastChainSeq, seq);
+      for (const link of [links.prevDebit, links.prevCredit]) {
+        if (link === undefined) continue;
+        const linked = chainSeq(link);
+        if (seq === undefined || linked === undefined || linked >= seq) {
+          add({ code: 'broken_chain', message: `transfer ${key} links to ${link}, which is not an earlier chained transfer` });
+        }
+      }
       const debit = balances.get(t.debit);
       const credit = balances.get(t.credit);
       if (!debit || !credit) {
@@ -84,6 +98,12 @@ export async function verifyLedger(store: LedgerStore): Promise<VerifyReport> {
       fromTransfers.set(t.credit, (fromTransfers.get(t.credit) ?? 0n) + t.amountMinor);
     } catch (error) {
       add({ code: 'unreadable', message: `transfer ${key}: ${(error as Error).message}` });
+    }
+  }
+
+  for (const [account, head] of heads) {
+    if ((chainSeq(head) ?? Number.POSITIVE_INFINITY) > lastChainSeq) {
+      add({ code: 'broken_chain', message: `account ${account}: its history starts at ${head}, after the last chained transfer` });
     }
   }
 

@@ -4,12 +4,17 @@ import { describe, expect, it } from 'vitest';
 import type { OrderRecord } from '../../src/domain/ledger.ts';
 import type { Account } from '../../src/domain/types.ts';
 import {
+  chainKey,
+  chainSeq,
   decodeAccountWithBalance,
   decodeBalance,
   decodeOrderRecord,
+  decodeTransfer,
+  decodeTransferWithLinks,
   encodeAccount,
   encodeBalance,
   encodeOrderRecord,
+  encodeTransfer,
 } from '../../src/ledger/codec.ts';
 
 const account: Account = {
@@ -33,9 +38,18 @@ describe('balance records', () => {
   });
 
   it('refuse what is not "<balance> <holds>" in integers', () => {
-    for (const bad of ['', '100', '100 ', ' 100 0', '12.5 0', '100 0 0', '1e3 0', 'x y']) {
+    for (const bad of ['', '100', '100 ', ' 100 0', '12.5 0', '100 0 0', '100 0 ', '100 0 ~12', `100 0 ${chainKey(1)} x`, '1e3 0', 'x y']) {
       expect(() => decodeBalance(bad), bad).toThrow();
     }
+  });
+
+  it('carry the head of the account\'s transfer chain when it has one', () => {
+    const head = chainKey(42);
+    expect(encodeBalance({ balanceMinor: 5n, holdsMinor: 0n, historyHead: head })).toBe(`5 0 ${head}`);
+    expect(decodeBalance(`5 0 ${head}`)).toEqual({ balanceMinor: 5n, holdsMinor: 0n, historyHead: head });
+    expect(decodeAccountWithBalance(encodeAccount(account), `5 0 ${head}`)).toEqual({ ...account, balanceMinor: 5n, historyHead: head });
+    // the static record never carries it: it would be stale after the next transfer
+    expect(JSON.parse(encodeAccount({ ...account, historyHead: head }))).not.toHaveProperty('historyHead');
   });
 
   it('override the balance in the account record when there is one, and leave it when there is none', () => {
@@ -87,5 +101,26 @@ describe('order records', () => {
       capturedMinor: '0',
     });
     expect(decodeOrderRecord(full)).toEqual(payment);
+  });
+});
+
+describe('transfer chains', () => {
+  it('key transfers in write order, after every transfer id, and read the sequence back', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER - 1 }), (seq) => {
+        expect(chainSeq(chainKey(seq))).toBe(seq);
+        expect(chainKey(seq) < chainKey(seq + 1)).toBe(true);
+      }),
+    );
+    for (const id of ['dep_000001', 'seed_99', 'tx_g1-zz', 'ZZZZ']) expect(id < chainKey(1)).toBe(true);
+    for (const other of ['tx_1', '~12', `~${'0'.repeat(15)}x`, `${chainKey(1)}0`]) expect(chainSeq(other)).toBeUndefined();
+  });
+
+  it('store the links beside the transfer and leave them out of the transfer read back', () => {
+    const t = { id: 'tx_1', debit: 'a', credit: 'b', amountMinor: 12_345n, currency: 'USD', kind: 'payment' as const, orderId: 'o1', atMs: 1 };
+    const links = { prevDebit: chainKey(3), prevCredit: chainKey(7) };
+    expect(decodeTransferWithLinks(encodeTransfer(t, links))).toEqual({ transfer: t, links });
+    expect(decodeTransfer(encodeTransfer(t, links))).toEqual(t);
+    expect(decodeTransferWithLinks(encodeTransfer(t))).toEqual({ transfer: t, links: {} });
   });
 });

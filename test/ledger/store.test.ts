@@ -4,7 +4,9 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ALLOW, DEFAULT_APPLY_OPTIONS, applyOrder, decideReview } from '../../src/domain/ledger.ts';
 import type { Order } from '../../src/domain/types.ts';
-import { LedgerError, LedgerStore, type RegisterCardInput } from '../../src/ledger/store.ts';
+import { chainKey, encodeTransfer, newestFirstKey } from '../../src/ledger/codec.ts';
+import { type BatchOp, LedgerError, LedgerStore, type RegisterCardInput } from '../../src/ledger/store.ts';
+import { verifyLedger } from '../../src/ledger/verify.ts';
 import { TEST_NOW_MS, TEST_PANS, anOrder } from '../domain/builders.ts';
 import { aContext, aDataDir, removeDataDir } from './builders.ts';
 
@@ -341,6 +343,54 @@ describe('accounts and deposits', () => {
     ]);
     expect(amounts(await store.transfersOf('funding-USD', { limit: 1 }))).toEqual([500n]);
     expect(await store.transfersOf('acct_nobody')).toEqual([]);
+  });
+
+  it('keeps each account\'s history as a chain of transfers under keys in write order, continued after a reopen', async () => {
+    for (const id of ['acct_a', 'acct_b', 'acct_c']) await store.openAccount({ id, owner: id, kind: 'cardholder', currency: 'USD' });
+    await store.deposit('acct_a', 100n, TEST_NOW_MS + 1_000);
+    await store.deposit('acct_b', 200n, TEST_NOW_MS + 2_000);
+    await store.close();
+    store = await LedgerStore.open(dataDir);
+    await store.deposit('acct_a', 300n, TEST_NOW_MS + 3_000);
+    await store.deposit('acct_c', 400n, TEST_NOW_MS + 4_000);
+    await store.deposit('acct_a', 50n, TEST_NOW_MS + 5_000, 'withdrawal');
+    const keys: string[] = [];
+    for await (const key of store.transfers.keys()) keys.push(key);
+    expect(keys).toEqual([1, 2, 3, 4, 5].map(chainKey));
+    const amounts = (ts: { amountMinor: bigint }[]) => ts.map((t) => t.amountMinor);
+    expect(amounts(await store.transfersOf('acct_a'))).toEqual([50n, 300n, 100n]);
+    expect(amounts(await store.transfersOf('acct_b'))).toEqual([200n]);
+    expect(amounts(await store.transfersOf('funding-USD'))).toEqual([50n, 400n, 300n, 200n, 100n]);
+    expect(amounts(await store.transfersOf('funding-USD', { limit: 2 }))).toEqual([50n, 400n]);
+    expect(amounts(await store.transfersOf('funding-USD', { sinceMs: TEST_NOW_MS + 3_000 }))).toEqual([50n, 400n, 300n]);
+    expect(await store.balances.get('acct_a')).toBe(`350 0 ${chainKey(5)}`);
+    expect((await verifyLedger(store)).ok).toBe(true);
+  });
+
+  it('merges transfers indexed before the chains (older ledgers, the seed) into the history by time', async () => {
+    await store.openAccount({ id: 'acct_a', owner: 'A', kind: 'cardholder', currency: 'USD' });
+    await store.deposit('acct_a', 300n, TEST_NOW_MS + 3_000);
+    // as written before the chains: keyed by id, one index entry per account
+    const legacy = (amountMinor: bigint, atMs: number, id: string): BatchOp[] => {
+      const t = { id, debit: 'funding-USD', credit: 'acct_a', amountMinor, currency: 'USD', kind: 'deposit' as const, orderId: '', atMs };
+      return [
+        { type: 'put', sublevel: store.transfers, key: id, value: encodeTransfer(t) },
+        ...[t.debit, t.credit].map((acct): BatchOp => ({ type: 'put', sublevel: store.index, key: `acct!${acct}!${newestFirstKey(atMs)}!${id}`, value: '' })),
+      ];
+    };
+    await store.write([...legacy(100n, TEST_NOW_MS + 1_000, 'dep_old1'), ...legacy(500n, TEST_NOW_MS + 5_000, 'seed_1')]);
+    const amounts = (ts: { amountMinor: bigint }[]) => ts.map((t) => t.amountMinor);
+    expect(amounts(await store.transfersOf('acct_a'))).toEqual([500n, 300n, 100n]);
+    expect(amounts(await store.transfersOf('funding-USD', { limit: 2 }))).toEqual([500n, 300n]);
+    expect(amounts(await store.transfersOf('acct_a', { sinceMs: TEST_NOW_MS + 2_000 }))).toEqual([500n, 300n]);
+  });
+
+  it('says which link is missing when an account\'s chain is broken', async () => {
+    await store.openAccount({ id: 'acct_a', owner: 'A', kind: 'cardholder', currency: 'USD' });
+    await store.deposit('acct_a', 100n, TEST_NOW_MS);
+    await store.deposit('acct_a', 200n, TEST_NOW_MS + 1);
+    await store.transfers.del(chainKey(1));
+    await expect(store.transfersOf('acct_a')).rejects.toThrow(`acct_a: its transfer chain names ${chainKey(1)}, which is not in the ledger`);
   });
 });
 

@@ -5,10 +5,14 @@ import type { Order } from '../../src/domain/types.ts';
 import {
   decodeAccount,
   decodeAccountWithBalance,
+  chainKey,
   decodeOrderRecord,
+  decodeTransfer,
+  decodeTransferWithLinks,
   encodeAccount,
   encodeBalance,
   encodeCard,
+  encodeTransfer,
   encodeOrderRecord,
 } from '../../src/ledger/codec.ts';
 import type { LedgerStore } from '../../src/ledger/store.ts';
@@ -86,7 +90,12 @@ const codes = (violations: Violation[]) => [...new Set(violations.map((v) => v.c
 /** An account as the ledger holds it now: its record and, where there is one, its balance record. */
 const storedAccount = async (id: string) => decodeAccountWithBalance((await store.accounts.get(id))!, await store.balances.get(id));
 /** Edits an account's balance by hand, where the current balance lives: its balance record. */
-const editBalance = (id: string, b: { balanceMinor: bigint; holdsMinor: bigint }) => store.balances.put(id, encodeBalance(b));
+/** The ledger key a transfer is stored under (chained transfers are keyed by write order, not by id). */
+async function transferKeyOf(id: string): Promise<string> {
+  for await (const [key, value] of store.transfers.iterator()) if (decodeTransfer(value).id === id) return key;
+  throw new Error(`no transfer ${id}`);
+}
+const editBalance = (id: string, b: { balanceMinor: bigint; holdsMinor: bigint; historyHead?: string }) => store.balances.put(id, encodeBalance(b));
 
 describe('verifyLedger', () => {
   it('passes a healthy ledger and counts what it walked', async () => {
@@ -119,12 +128,23 @@ describe('verifyLedger', () => {
   });
 
   it('catches a deleted transfer: both of its accounts no longer add up', async () => {
-    await store.transfers.del(`tx_${paymentId}`);
+    await store.transfers.del(await transferKeyOf(`tx_${paymentId}`));
     const report = await verifyLedger(store);
     expect(codes(report.violations)).toEqual(['balance_mismatch']);
     expect(report.violations.map((v) => v.message).join('\n')).toMatch(
       new RegExp(`${aliceAccount}[^]*m_coffee|m_coffee[^]*${aliceAccount}`),
     );
+  });
+
+  it('catches a broken transfer chain: a head past the last transfer, a link forward', async () => {
+    const account = await storedAccount(aliceAccount);
+    await editBalance(aliceAccount, { ...account, historyHead: chainKey(10_000) });
+    expect(codes((await verifyLedger(store)).violations)).toEqual(['broken_chain']);
+    await editBalance(aliceAccount, account);
+    const key = await transferKeyOf(`tx_${paymentId}`);
+    const { transfer } = decodeTransferWithLinks((await store.transfers.get(key))!);
+    await store.transfers.put(key, encodeTransfer(transfer, { prevDebit: key }));
+    expect(codes((await verifyLedger(store)).violations)).toEqual(['broken_chain']);
   });
 
   it("catches holds that disagree with the open orders: an account's holds edited", async () => {
@@ -159,7 +179,7 @@ describe('verifyLedger', () => {
     const record = decodeAccount((await store.accounts.get(aliceAccount))!);
     const now = await storedAccount(aliceAccount);
     expect(now.balanceMinor).not.toBe(record.balanceMinor);
-    expect(await store.balances.get(aliceAccount)).toBe(`${now.balanceMinor} ${now.holdsMinor}`);
+    expect(await store.balances.get(aliceAccount)).toBe(`${now.balanceMinor} ${now.holdsMinor} ${now.historyHead}`);
     expect((await store.getAccount(aliceAccount))?.balanceMinor).toBe(now.balanceMinor);
   });
 
@@ -171,7 +191,9 @@ describe('verifyLedger', () => {
     await store.balances.del(aliceAccount);
     expect(await verifyLedger(store)).toEqual(before);
     const reopened = (await store.listAccounts({ limit: 100 })).find((a) => a.id === aliceAccount);
-    expect(reopened).toEqual(current);
+    // an old ledger has no transfer chains: the head lived in the balance record
+    const { historyHead: _head, ...asWritten } = current;
+    expect(reopened).toEqual(asWritten);
   });
 
   it('catches a balance record of no account, and an unreadable one', async () => {
