@@ -50,6 +50,11 @@ function putOps(batch: LevelBatch, ops: readonly BatchOp[]): void {
   }
 }
 
+/** reads of one prefetch round in parallel at most (libuv's pool has 4 threads) */
+const READ_PARTS_MAX = 4;
+/** a round is split only into parts of at least this many keys */
+const READ_PART_KEYS_MIN = 1000;
+
 export interface StoreOptions {
   /** fsync every write (survives power loss, costs throughput) @default false */
   sync?: boolean;
@@ -356,7 +361,14 @@ export class LedgerStore {
     const keys: string[] = [];
     for (const [sub, subKeys] of groups) for (const key of subKeys) keys.push(sub.prefix + key);
     if (keys.length === 0) return groups.map(() => []);
-    const values = await this.db.getMany(keys);
+    // a large round is split to be read on several libuv threads at once (a full buffer reads ~6,000
+    // keys; one call for all of them made the apply stage 7 % slower than a call per sublevel)
+    const parts = Math.min(READ_PARTS_MAX, Math.ceil(keys.length / READ_PART_KEYS_MIN));
+    const size = Math.ceil(keys.length / parts);
+    const values =
+      parts === 1
+        ? await this.db.getMany(keys)
+        : (await Promise.all(Array.from({ length: parts }, (_, i) => this.db.getMany(keys.slice(i * size, (i + 1) * size))))).flat();
     const out: (string | undefined)[][] = [];
     let at = 0;
     for (const [, subKeys] of groups) {

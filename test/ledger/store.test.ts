@@ -6,7 +6,9 @@ import { ALLOW, DEFAULT_APPLY_OPTIONS, applyOrder, decideReview } from '../../sr
 import type { Order } from '../../src/domain/types.ts';
 import { chainKey, encodeTransfer, newestFirstKey } from '../../src/ledger/codec.ts';
 import { type BatchOp, LedgerError, LedgerStore, type RegisterCardInput } from '../../src/ledger/store.ts';
+import { seedLedger } from '../../src/ledger/seed.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
+import { demoCardPans } from '../../src/domain/generate.ts';
 import { TEST_NOW_MS, TEST_PANS, anOrder } from '../domain/builders.ts';
 import { aContext, aDataDir, removeDataDir } from './builders.ts';
 
@@ -395,6 +397,20 @@ describe('accounts and deposits', () => {
 });
 
 describe('prefetch, decide, commit', () => {
+  it('prefetches a buffer whose reads are split across several LevelDB calls, missing ones and all', async () => {
+    // 2,400 cards: with their accounts, orders and merchants the rounds read more than READ_PART_KEYS_MIN keys
+    await seedLedger(store, { cards: 2_400, merchants: 3, seed: 7, cardBalance: '100', merchantBalance: '1000' }, TEST_NOW_MS);
+    const pans = demoCardPans(2_400, 7);
+    const orders = pans.map((pan, i) => anOrder({ id: `split_${i}`, cardToken: store.tokenize(pan), merchant: 'nobody_yet' }));
+    const ws = await store.prefetch([...orders, anOrder({ id: 'split_unknown_card', cardToken: 'f'.repeat(64) })]);
+    expect(ws.cards.size).toBe(2_400);
+    expect(ws.orders.size).toBe(0);
+    for (const card of ws.cards.values()) {
+      expect(ws.accounts.get(card.accountId)).toMatchObject({ id: card.accountId, balanceMinor: expect.any(BigInt) });
+    }
+    expect(ws.accounts.size).toBe(2_400);
+  });
+
   async function fundedAlice(): Promise<{ token: string; accountId: string }> {
     const { card } = await store.registerCard(ALICE, TEST_NOW_MS);
     await store.deposit(card.accountId, 10_000n, TEST_NOW_MS - 60_000);
