@@ -404,9 +404,15 @@ async function machineBusyShare(ms: number): Promise<number | undefined> {
 }
 
 /** The processor worker's CPU time so far: all its threads, and each thread's. */
-async function processorCpu(worker: Worker): Promise<{ cpuMs: number; threadsCpuMs: Record<string, number> }> {
+interface ProcessorStalls {
+  eventLoopMs: { p99: number; max: number };
+  writes: { count: number; p50Ms: number; p99Ms: number; maxMs: number };
+}
+
+/** The processor worker's CPU time so far (all its threads, and each), and its stalls since the last ask. */
+async function processorCpu(worker: Worker): Promise<{ cpuMs: number; threadsCpuMs: Record<string, number>; stalls: ProcessorStalls }> {
   worker.send({ type: 'cpu' });
-  return worker.next<{ type: 'cpu'; cpuMs: number; threadsCpuMs: Record<string, number> }>('cpu');
+  return worker.next<{ type: 'cpu'; cpuMs: number; threadsCpuMs: Record<string, number>; stalls: ProcessorStalls }>('cpu');
 }
 
 /**
@@ -531,6 +537,7 @@ async function phaseLatency(b: Bench, o: BenchOptions, rate: number, worker: Wor
     benchEventLoopDelayMs: { p99: benchLoop.percentile(99) / 1e6, max: benchLoop.max / 1e6 },
     processorMicrosPerOrder,
     threadsMicrosPerOrder: threads,
+    processorStalls: cpuAfter.stalls,
     machineBusyShare: machineBusy,
     batchOrdersFromBatchComplete: { samples: batchToResult.totalCount, p50: ms(batchToResult, 50), p99: ms(batchToResult, 99), max: batchToResult.maxValue / 1000 },
     load: load1(),
@@ -545,7 +552,7 @@ async function phaseLatency(b: Bench, o: BenchOptions, rate: number, worker: Wor
     pass: ms(toResult, 99) < 50,
     note: `${fmt(toResult.totalCount)} single orders after ${warmupMs / 1000} s warm-up (${fmt(batchToResult.totalCount)} batch orders apart: p99 ${ms(batchToResult, 99).toFixed(1)} ms from their batch's last message); processor-side p99 ${ms(reported, 99).toFixed(1)} ms; processor CPU ${fmt(processorMicrosPerOrder)} µs an order${
       threads ? ` (main ${fmt(threads.main)}, busiest other ${fmt(threads.busiestOther)}, rest ${fmt(threads.rest)})` : ''
-    }, machine ${machineBusy === undefined ? '?' : `${(machineBusy * 100).toFixed(0)} %`} busy; bench event loop delay p99 ${(benchLoop.percentile(99) / 1e6).toFixed(1)} ms, max ${(benchLoop.max / 1e6).toFixed(0)} ms; ${sentAt.size} unanswered (${unansweredBatchMembers} of them in a batch the run's end cut off)`,
+    }, machine ${machineBusy === undefined ? '?' : `${(machineBusy * 100).toFixed(0)} %`} busy; processor event loop delay p99 ${cpuAfter.stalls.eventLoopMs.p99.toFixed(0)} ms, max ${cpuAfter.stalls.eventLoopMs.max.toFixed(0)}; ${fmt(cpuAfter.stalls.writes.count)} LevelDB writes p50 ${cpuAfter.stalls.writes.p50Ms.toFixed(1)} / p99 ${cpuAfter.stalls.writes.p99Ms.toFixed(0)} / max ${cpuAfter.stalls.writes.maxMs.toFixed(0)} ms; bench event loop delay p99 ${(benchLoop.percentile(99) / 1e6).toFixed(1)} ms, max ${(benchLoop.max / 1e6).toFixed(0)} ms; ${sentAt.size} unanswered (${unansweredBatchMembers} of them in a batch the run's end cut off)`,
   });
   toResult.destroy();
   reported.destroy();

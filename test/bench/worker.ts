@@ -1,7 +1,7 @@
 // A bench worker in its own process (forked by bench.ts): the broker-limit consumer, the storage limit, the
 // processor under load, the risk micro-bench. Talks to the parent over IPC; wall-clock time is what it measures.
 import { readdirSync, readFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { PassThrough, Writable } from 'node:stream';
 import { ClassicLevel } from 'classic-level';
 import { AckPolicy, DeliverPolicy, type JsMsg, nanos } from 'nats';
@@ -362,12 +362,38 @@ async function processor(a: ProcessorArgs): Promise<void> {
     const c = process.cpuUsage();
     return (c.user + c.system) / 1000;
   };
+  // where a stall comes from: the main thread's event loop, and each LevelDB write (from its call to its
+  // completion), over the time since the bench last asked
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
+  let writeMs: number[] = [];
+  const writeBatch = runtime.store.writeBatch.bind(runtime.store);
+  runtime.store.writeBatch = (batch) => {
+    const started = performance.now();
+    const written = writeBatch(batch);
+    void written.then(
+      () => writeMs.length < 100_000 && writeMs.push(performance.now() - started),
+      () => undefined,
+    );
+    return written;
+  };
+  const stalls = () => {
+    const sorted = writeMs.sort((a, b) => a - b);
+    const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
+    const out = {
+      eventLoopMs: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
+      writes: { count: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: sorted[sorted.length - 1] ?? 0 },
+    };
+    loopDelay.reset();
+    writeMs = [];
+    return out;
+  };
   await send({ type: 'ready', startupMs, atMs: Date.now(), cpuMs: cpuMs(), threadsCpuMs: threadsCpuMs() });
   // the bench asks how much CPU the processor has used when its backlog is drained
   void (async () => {
     for (;;) {
       await receive('cpu');
-      await send({ type: 'cpu', cpuMs: cpuMs(), threadsCpuMs: threadsCpuMs() });
+      await send({ type: 'cpu', cpuMs: cpuMs(), threadsCpuMs: threadsCpuMs(), stalls: stalls() });
     }
   })();
   await receive('stop');
