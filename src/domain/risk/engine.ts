@@ -660,13 +660,12 @@ export class RiskEngine {
             return 1 + ring.countSince(since, rule.typeMask) > rule.maxCount ? rule.decision : undefined;
           }
           for (let i = 0; i < ring.size; i++) {
-            const a = ring.newest(i);
-            if (a.atMs <= since) break;
-            if (a.orderId === order.id || !rule.types.has(a.type)) continue;
+            if (ring.atMsOf(i) <= since) break;
+            if (ring.orderIdOf(i) === order.id || !rule.types.has(ring.typeOf(i))) continue;
             count++;
             // past the count limit the verdict is decided (the count outcome wins over the sum's)
             if (count > rule.maxCount) return rule.decision;
-            if (sumLimit !== undefined && a.currency === currency) sum += a.amountMinor;
+            if (sumLimit !== undefined && ring.currencyOf(i) === currency) sum += ring.amountOf(i);
           }
         }
         if (count > rule.maxCount) return rule.decision;
@@ -678,13 +677,12 @@ export class RiskEngine {
         const since = nowMs - rule.windowMs;
         const ring = card.attempts;
         for (let i = 0; i < ring.size; i++) {
-          const a = ring.newest(i);
-          if (a.atMs <= since) break;
+          if (ring.atMsOf(i) <= since) break;
           if (
-            a.amountMinor === amount &&
-            a.merchant === merchant &&
-            a.currency === currency &&
-            a.orderId !== order.id
+            ring.amountOf(i) === amount &&
+            ring.merchantOf(i) === merchant &&
+            ring.currencyOf(i) === currency &&
+            ring.orderIdOf(i) !== order.id
           ) {
             return rule.decision;
           }

@@ -1,31 +1,35 @@
 // A card's or merchant's recent attempts, newest last, with counts by type over a time window in O(log n).
 
-import type { OrderType } from '../types.ts';
+import { ORDER_TYPES, type OrderType } from '../types.ts';
 import { ATTEMPT_TYPES, type AttemptType } from './rules.ts';
-import { Ring } from './state.ts';
-
-export interface Attempt {
-  atMs: number;
-  amountMinor: bigint;
-  currency: string;
-  merchant: string;
-  orderId: string;
-  type: OrderType;
-  /**
-   * attempts of each type (ATTEMPT_TYPES order: payment, authorize, payout) pushed to this window up to and
-   * including this one, modulo COUNT_WRAP. Three small-integer fields rather than an array: an array costs
-   * ~70 bytes more an attempt, and there are up to windowsMax attempts for each of cardsMax cards.
-   */
-  c0: number;
-  c1: number;
-  c2: number;
-}
 
 /** Counts wrap here so they stay small integers; differences within a window (< its capacity) stay exact. */
 const COUNT_WRAP = 2 ** 30;
-if (ATTEMPT_TYPES.length !== 3) throw new Error('Attempt keeps one count field per attempt type: c0..c2');
+if (ATTEMPT_TYPES.length !== 3) throw new Error('an attempt keeps one running count per attempt type: three');
 
-const countOf = (a: Attempt, typeIndex: number): number => (typeIndex === 0 ? a.c0 : typeIndex === 1 ? a.c1 : a.c2);
+// An attempt is a row of two arrays rather than an object: its numbers in a Float64Array (time in epoch
+// ms, order type index, running count of each attempt type) and its references in a plain array (amount,
+// currency, merchant, order id). There are up to windowsMax attempts for each of cardsMax cards and
+// merchantsMax merchants, ~480,000 of them at 100,000 cards in a heap snapshot, and as objects each came
+// with a boxed time beside it: four heap objects an attempt for the collector to mark, now two (the
+// amount and the order id). The amount stays a bigint: money is exact.
+
+/** numbers of an attempt: time (epoch ms), ORDER_TYPES index, then the running counts c0..c2 */
+const NUMS = 5;
+const AT_MS = 0;
+const TYPE = 1;
+const COUNTS = 2;
+/** references of an attempt: amount in minor units, currency, merchant, order id */
+const REFS = 4;
+const AMOUNT = 0;
+const CURRENCY = 1;
+const MERCHANT = 2;
+const ORDER_ID = 3;
+
+/** windows up to this many attempts are kept in arrays of the exact length (most cards have one or two) */
+const EXACT_SLOTS_MAX = 8;
+
+const NO_NUMS = new Float64Array(0);
 
 /** Bit of an attempt type in a mask of types (ATTEMPT_TYPES order); 0 for a type that is not an attempt. */
 export function typeBit(type: OrderType): number {
@@ -40,14 +44,21 @@ export const typeMask = (types: Iterable<OrderType>): number => {
 };
 
 /**
- * The last `capacity` attempts. Each entry carries running counts per type, so "attempts of these types
- * newer than `sinceMs`" is one binary search and a subtraction instead of a scan of the window: at a busy
- * merchant the velocity rule's scan walked ~70 entries an order (measured: 4.2 million steps for 59,000
- * orders). The search needs entries in time order; pushes out of order (a replay's virtual time going back)
- * turn it off for this window, and callers scan instead (`ordered`).
+ * The last `capacity` attempts, oldest overwritten first; room grows with the attempts (exactly up to 8,
+ * then doubling), so a card seen once costs one row. Each row carries running counts per type, so
+ * "attempts of these types newer than `sinceMs`" is one binary search and a subtraction instead of a scan of
+ * the window: at a busy merchant the velocity rule's scan walked ~70 entries an order (measured: 4.2 million
+ * steps for 59,000 orders). The search needs rows in time order; pushes out of order (a replay's virtual
+ * time going back) turn it off for this window, and callers scan instead (`ordered`).
+ * Rows are read by age: `i` = 0 is the newest, up to `size` - 1.
  */
 export class AttemptWindow {
-  private readonly ring: Ring<Attempt>;
+  private nums: Float64Array = NO_NUMS;
+  private refs: (bigint | string)[] = [];
+  /** rows held */
+  private count = 0;
+  /** row of the oldest attempt once the window is full (rows are in push order before) */
+  private head = 0;
   private p0 = 0;
   private p1 = 0;
   private p2 = 0;
@@ -56,11 +67,10 @@ export class AttemptWindow {
 
   /** @param countWrap where the running counts wrap (a test sets it low); more than the capacity */
   constructor(
-    capacity: number,
+    readonly capacity: number,
     private readonly countWrap = COUNT_WRAP,
   ) {
     if (!(countWrap > capacity)) throw new Error(`counts must wrap above the capacity ${capacity}, got ${countWrap}`);
-    this.ring = new Ring<Attempt>(capacity);
   }
 
   private wrapped(n: number): number {
@@ -68,34 +78,75 @@ export class AttemptWindow {
   }
 
   get size(): number {
-    return this.ring.size;
+    return this.count;
   }
 
-  /** The i-th newest attempt (0 = newest), i < size. */
-  newest(i: number): Attempt {
-    return this.ring.newest(i);
+  /** The row of the i-th newest attempt. */
+  private row(i: number): number {
+    return (this.head + this.count - 1 - i) % this.count;
+  }
+
+  atMsOf(i: number): number {
+    return this.nums[this.row(i) * NUMS + AT_MS]!;
+  }
+  typeOf(i: number): OrderType {
+    return ORDER_TYPES[this.nums[this.row(i) * NUMS + TYPE]!]!;
+  }
+  amountOf(i: number): bigint {
+    return this.refs[this.row(i) * REFS + AMOUNT] as bigint;
+  }
+  currencyOf(i: number): string {
+    return this.refs[this.row(i) * REFS + CURRENCY] as string;
+  }
+  merchantOf(i: number): string {
+    return this.refs[this.row(i) * REFS + MERCHANT] as string;
+  }
+  orderIdOf(i: number): string {
+    return this.refs[this.row(i) * REFS + ORDER_ID] as string;
+  }
+  /** the running count of attempt type `t` (ATTEMPT_TYPES index) up to and including the i-th newest */
+  private countOf(i: number, t: number): number {
+    return this.nums[this.row(i) * NUMS + COUNTS + t]!;
+  }
+
+  /** Room for one more row while below the capacity: exact sizes first, then doubling. */
+  private grow(): void {
+    const rows = this.nums.length / NUMS;
+    const next = rows < EXACT_SLOTS_MAX ? rows + 1 : Math.min(this.capacity, rows * 2);
+    const nums = new Float64Array(next * NUMS);
+    nums.set(this.nums);
+    this.nums = nums;
+    const refs = new Array<bigint | string>(next * REFS);
+    for (let k = 0; k < this.refs.length; k++) refs[k] = this.refs[k]!;
+    this.refs = refs;
   }
 
   push(atMs: number, amountMinor: bigint, currency: string, merchant: string, orderId: string, type: OrderType): void {
-    if (this.ring.size > 0 && atMs < this.ring.newest(0).atMs) this.ordered = false;
+    if (this.count > 0 && atMs < this.atMsOf(0)) this.ordered = false;
     const typeIndex = ATTEMPT_TYPES.indexOf(type as AttemptType);
     if (typeIndex === 0) this.p0 = this.wrapped(this.p0 + 1);
     else if (typeIndex === 1) this.p1 = this.wrapped(this.p1 + 1);
     else if (typeIndex === 2) this.p2 = this.wrapped(this.p2 + 1);
-    const slot = this.ring.recycle();
-    if (slot === undefined) {
-      this.ring.append({ atMs, amountMinor, currency, merchant, orderId, type, c0: this.p0, c1: this.p1, c2: this.p2 });
-      return;
+    let row: number;
+    if (this.count < this.capacity) {
+      if (this.count * NUMS === this.nums.length) this.grow();
+      row = this.count++;
+    } else {
+      // full: the oldest row becomes the newest
+      row = this.head;
+      this.head = (this.head + 1) % this.capacity;
     }
-    slot.atMs = atMs;
-    slot.amountMinor = amountMinor;
-    slot.currency = currency;
-    slot.merchant = merchant;
-    slot.orderId = orderId;
-    slot.type = type;
-    slot.c0 = this.p0;
-    slot.c1 = this.p1;
-    slot.c2 = this.p2;
+    const n = row * NUMS;
+    this.nums[n + AT_MS] = atMs;
+    this.nums[n + TYPE] = ORDER_TYPES.indexOf(type);
+    this.nums[n + COUNTS] = this.p0;
+    this.nums[n + COUNTS + 1] = this.p1;
+    this.nums[n + COUNTS + 2] = this.p2;
+    const r = row * REFS;
+    this.refs[r + AMOUNT] = amountMinor;
+    this.refs[r + CURRENCY] = currency;
+    this.refs[r + MERCHANT] = merchant;
+    this.refs[r + ORDER_ID] = orderId;
   }
 
   /**
@@ -103,25 +154,24 @@ export class AttemptWindow {
    * time order, so they are the newest ones from the first entry past `sinceMs` on.
    */
   countSince(sinceMs: number, mask: number): number {
-    const n = this.ring.size;
+    const n = this.count;
     if (n === 0) return 0;
     // lo: the number of entries at or before sinceMs (they are the oldest); newest(k) is entry n-1-k
     let lo = 0;
     let hi = n;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.ring.newest(n - 1 - mid).atMs <= sinceMs) lo = mid + 1;
+      if (this.atMsOf(n - 1 - mid) <= sinceMs) lo = mid + 1;
       else hi = mid;
     }
     if (lo === n) return 0;
-    const newest = this.ring.newest(0);
-    const first = this.ring.newest(n - 1 - lo);
-    const firstBit = typeBit(first.type);
+    const first = n - 1 - lo;
+    const firstBit = typeBit(this.typeOf(first));
     let count = 0;
     for (let t = 0; t < ATTEMPT_TYPES.length; t++) {
       if ((mask & (1 << t)) === 0) continue;
       // entries after `first` plus `first` itself
-      count += this.wrapped(countOf(newest, t) - countOf(first, t)) + (firstBit === 1 << t ? 1 : 0);
+      count += this.wrapped(this.countOf(0, t) - this.countOf(first, t)) + (firstBit === 1 << t ? 1 : 0);
     }
     return count;
   }

@@ -7,9 +7,8 @@ import { AttemptWindow, typeBit, typeMask } from '../../../src/domain/risk/windo
 function scanCount(w: AttemptWindow, sinceMs: number, mask: number): number {
   let n = 0;
   for (let i = 0; i < w.size; i++) {
-    const a = w.newest(i);
-    if (a.atMs <= sinceMs) break;
-    if ((typeBit(a.type) & mask) !== 0) n++;
+    if (w.atMsOf(i) <= sinceMs) break;
+    if ((typeBit(w.typeOf(i)) & mask) !== 0) n++;
   }
   return n;
 }
@@ -70,11 +69,45 @@ describe('AttemptWindow: counts by type over a time window', () => {
     expect(() => new AttemptWindow(4, 4)).toThrow(/wrap above the capacity/);
   });
 
+  it('gives back every field of the newest `capacity` attempts, newest first, as rows grow and wrap', () => {
+    const attemptArb = fc.record({
+      gapMs: fc.integer({ min: -5, max: 1000 }),
+      amountMinor: fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }),
+      currency: fc.constantFrom('USD', 'EUR', 'JPY'),
+      merchant: fc.constantFrom('m-1', 'm-2', ''),
+      type: fc.constantFrom<OrderType>('payment', 'authorize', 'payout', 'refund', 'capture'),
+    });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.array(attemptArb, { maxLength: 120 }), (capacity, pushes) => {
+        const w = new AttemptWindow(capacity);
+        const model: { atMs: number; amountMinor: bigint; currency: string; merchant: string; orderId: string; type: OrderType }[] = [];
+        let atMs = 1_700_000_000_000;
+        for (const [i, p] of pushes.entries()) {
+          atMs += p.gapMs;
+          w.push(atMs, p.amountMinor, p.currency, p.merchant, `o-${i}`, p.type);
+          model.unshift({ atMs, amountMinor: p.amountMinor, currency: p.currency, merchant: p.merchant, orderId: `o-${i}`, type: p.type });
+          model.length = Math.min(model.length, capacity);
+        }
+        expect(w.size).toBe(model.length);
+        const held = model.map((_, i) => ({
+          atMs: w.atMsOf(i),
+          amountMinor: w.amountOf(i),
+          currency: w.currencyOf(i),
+          merchant: w.merchantOf(i),
+          orderId: w.orderIdOf(i),
+          type: w.typeOf(i),
+        }));
+        expect(held).toEqual(model);
+      }),
+    );
+  });
+
   it('keeps the newest `capacity` attempts, oldest overwritten', () => {
     const w = new AttemptWindow(3);
     for (let i = 0; i < 5; i++) w.push(1000 + i, BigInt(i), 'USD', 'm', `o-${i}`, 'payment');
     expect(w.size).toBe(3);
-    expect([0, 1, 2].map((i) => w.newest(i).orderId)).toEqual(['o-4', 'o-3', 'o-2']);
+    expect([0, 1, 2].map((i) => w.orderIdOf(i))).toEqual(['o-4', 'o-3', 'o-2']);
+    expect([0, 1, 2].map((i) => w.amountOf(i))).toEqual([4n, 3n, 2n]);
     expect(w.countSince(0, typeMask(['payment']))).toBe(3);
     expect(w.countSince(1002, typeMask(['payment']))).toBe(2);
     expect(w.countSince(1004, typeMask(['payment']))).toBe(0);
