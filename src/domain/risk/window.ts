@@ -7,9 +7,10 @@ import { ATTEMPT_TYPES, type AttemptType } from './rules.ts';
 const COUNT_WRAP = 2 ** 30;
 if (ATTEMPT_TYPES.length !== 3) throw new Error('an attempt keeps one running count per attempt type: three');
 
-// An attempt is a row of two arrays rather than an object: its numbers in a Float64Array (time in epoch
-// ms, order type index, running count of each attempt type) and its references in a plain array (amount,
-// currency, merchant, order id). There are up to windowsMax attempts for each of cardsMax cards and
+// An attempt is a row of two arrays rather than an object: its numbers in an array of doubles (time in
+// epoch ms, order type index, running count of each attempt type; V8 keeps an array of only numbers as raw
+// doubles, and unlike a Float64Array it needs no ArrayBuffer object beside it) and its references in a
+// plain array (amount, currency, merchant, order id). There are up to windowsMax attempts for each of cardsMax cards and
 // merchantsMax merchants, ~480,000 of them at 100,000 cards in a heap snapshot, and as objects each came
 // with a boxed time beside it: four heap objects an attempt for the collector to mark, now two (the
 // amount and the order id). The amount stays a bigint: money is exact.
@@ -29,7 +30,6 @@ const ORDER_ID = 3;
 /** windows up to this many attempts are kept in arrays of the exact length (most cards have one or two) */
 const EXACT_SLOTS_MAX = 8;
 
-const NO_NUMS = new Float64Array(0);
 
 /** Bit of an attempt type in a mask of types (ATTEMPT_TYPES order); 0 for a type that is not an attempt. */
 export function typeBit(type: OrderType): number {
@@ -53,7 +53,7 @@ export const typeMask = (types: Iterable<OrderType>): number => {
  * Rows are read by age: `i` = 0 is the newest, up to `size` - 1.
  */
 export class AttemptWindow {
-  private nums: Float64Array = NO_NUMS;
+  private nums: number[] = [];
   private refs: (bigint | string)[] = [];
   /** rows held */
   private count = 0;
@@ -113,8 +113,8 @@ export class AttemptWindow {
   private grow(): void {
     const rows = this.nums.length / NUMS;
     const next = rows < EXACT_SLOTS_MAX ? rows + 1 : Math.min(this.capacity, rows * 2);
-    const nums = new Float64Array(next * NUMS);
-    nums.set(this.nums);
+    const nums = new Array<number>(next * NUMS).fill(0);
+    for (let k = 0; k < this.nums.length; k++) nums[k] = this.nums[k]!;
     this.nums = nums;
     const refs = new Array<bigint | string>(next * REFS);
     for (let k = 0; k < this.refs.length; k++) refs[k] = this.refs[k]!;
