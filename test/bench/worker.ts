@@ -58,8 +58,9 @@ export interface BrokerArgs {
   expected: number;
 }
 
-async function broker(a: BrokerArgs): Promise<void> {
-  const nc = await connectNats({ url: a.natsUrl, name: 'bench-broker' });
+/** A connection and the durable consumer the broker-limit and floor workers read: from the stream's start. */
+async function durableConsumer(a: BrokerArgs, name: string) {
+  const nc = await connectNats({ url: a.natsUrl, name });
   const jsm = await nc.jetstreamManager();
   await jsm.consumers.add(a.stream, {
     durable_name: a.durable,
@@ -68,7 +69,11 @@ async function broker(a: BrokerArgs): Promise<void> {
     ack_wait: nanos(30_000),
     max_ack_pending: a.maxAckPending,
   });
-  const consumer = await nc.jetstream().consumers.get(a.stream, a.durable);
+  return { nc, jsm, consumer: await nc.jetstream().consumers.get(a.stream, a.durable) };
+}
+
+async function broker(a: BrokerArgs): Promise<void> {
+  const { nc, jsm, consumer } = await durableConsumer(a, 'bench-broker');
   const started = performance.now();
   const messages = await consumer.consume({ max_messages: a.pullBatch });
   let count = 0;
@@ -104,18 +109,10 @@ export interface FloorArgs extends BrokerArgs {
  * is what the end-to-end figure adds to this.
  */
 async function floor(a: FloorArgs): Promise<void> {
-  const nc = await connectNats({ url: a.natsUrl, name: 'bench-floor' });
-  const jsm = await nc.jetstreamManager();
-  await jsm.consumers.add(a.stream, {
-    durable_name: a.durable,
-    ack_policy: AckPolicy.All,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(30_000),
-    max_ack_pending: a.maxAckPending,
-  });
+  if (a.ack !== 'all') throw new Error('the floor acks a batch at a time: ack must be "all"');
+  const { nc, consumer } = await durableConsumer(a, 'bench-floor');
   const db = new ClassicLevel<string, string>(a.dataDir, { valueEncoding: 'utf8', writeBufferSize: 16 * 1024 * 1024 });
   await db.open();
-  const consumer = await nc.jetstream().consumers.get(a.stream, a.durable);
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
   const started = performance.now();
