@@ -6,7 +6,7 @@ import { demoCardCurrency, demoCardPans, demoMerchants, merchantAccountFor } fro
 import { FUNDING_ACCOUNT_ID } from '../domain/ledger.ts';
 import { parseAmount } from '../domain/money.ts';
 import type { Account, Card, Transfer } from '../domain/types.ts';
-import { encodeAccount, encodeCard, encodeTransfer, newestFirstKey } from './codec.ts';
+import { encodeAccount, encodeBalance, encodeCard, encodeTransfer, newestFirstKey } from './codec.ts';
 import type { BatchOp, LedgerStore } from './store.ts';
 
 export interface SeedOptions {
@@ -68,7 +68,12 @@ export async function seedLedger(store: LedgerStore, options: SeedOptions, nowMs
     return { ...account, balanceMinor: account.balanceMinor + t.amountMinor };
   };
   const flush = async (ops: BatchOp[]): Promise<void> => {
-    for (const f of funding.values()) ops.push({ type: 'put', sublevel: store.accounts, key: f.id, value: encodeAccount(f) });
+    // a funding account read back from the ledger may have a balance record, which reads take over the
+    // account record's balance: both are written (the head of its transfer chain kept as it was)
+    for (const f of funding.values()) {
+      ops.push({ type: 'put', sublevel: store.accounts, key: f.id, value: encodeAccount(f) });
+      ops.push({ type: 'put', sublevel: store.balances, key: f.id, value: encodeBalance(f) });
+    }
     ops.push({ type: 'put', sublevel: store.meta, key: 'seq!seed', value: String(seq) });
     await store.write(ops);
   };

@@ -397,6 +397,20 @@ describe('accounts and deposits', () => {
 });
 
 describe('prefetch, decide, commit', () => {
+  it('seeds more cards into a ledger whose funding account has moved since: the books still balance', async () => {
+    await seedLedger(store, { cards: 3, merchants: 1, seed: 9, cardBalance: '100', merchantBalance: '1000' }, TEST_NOW_MS);
+    const [card] = await store.listCards({ limit: 1 });
+    await store.deposit(card!.accountId, 2_500n, TEST_NOW_MS + 1_000);
+    await store.deposit(card!.accountId, 500n, TEST_NOW_MS + 2_000, 'withdrawal');
+    const report = await seedLedger(store, { cards: 6, merchants: 1, seed: 9, cardBalance: '100', merchantBalance: '1000' }, TEST_NOW_MS + 3_000);
+    expect(report.cardsCreated).toBe(3);
+    expect(await verifyLedger(store)).toMatchObject({ ok: true, violations: [] });
+    // the funding account's history: the deposits on its chain, the seed's own from the index, newest first
+    const history = await store.transfersOf('funding-USD', { limit: 1000 });
+    expect(history.map((t) => t.atMs)).toEqual([...history.map((t) => t.atMs)].sort((a, b) => b - a));
+    expect(history.filter((t) => t.kind === 'withdrawal')).toHaveLength(1);
+  });
+
   it('prefetches a buffer whose reads are split across several LevelDB calls, missing ones and all', async () => {
     // 2,400 cards: with their accounts, orders and merchants the rounds read more than READ_PART_KEYS_MIN keys
     await seedLedger(store, { cards: 2_400, merchants: 3, seed: 7, cardBalance: '100', merchantBalance: '1000' }, TEST_NOW_MS);
