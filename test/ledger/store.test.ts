@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ALLOW, DEFAULT_APPLY_OPTIONS, applyOrder, decideReview } from '../../src/domain/ledger.ts';
 import type { Order } from '../../src/domain/types.ts';
-import { chainKey, encodeTransfer, newestFirstKey } from '../../src/ledger/codec.ts';
+import { chainKey, decodeTransfer, encodeTransfer, newestFirstKey } from '../../src/ledger/codec.ts';
 import { type BatchOp, LedgerError, LedgerStore, type RegisterCardInput } from '../../src/ledger/store.ts';
 import { seedLedger } from '../../src/ledger/seed.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
@@ -444,6 +444,40 @@ describe('prefetch, decide, commit', () => {
     await store.commit(ws);
     return results;
   }
+
+  it('chains every transfer into both accounts\' histories exactly once, with buffers decided while earlier ones are written', async () => {
+    const pans = [TEST_PANS.visa[0], TEST_PANS.mastercard[0], TEST_PANS.amex[0], TEST_PANS.discover[0]];
+    const tokens: string[] = [];
+    for (const [i, pan] of pans.entries()) {
+      const { card } = await store.registerCard({ pan, expiry: '12/30', holder: { name: `Holder ${i}` } }, TEST_NOW_MS);
+      await store.deposit(card.accountId, 1_000_000n, TEST_NOW_MS - 60_000);
+      tokens.push(card.token);
+    }
+    const merchants = ['m_a', 'm_b', 'm_c'];
+    const writes: Promise<void>[] = [];
+    for (let b = 0; b < 12; b++) {
+      const orders = Array.from({ length: 1 + (b % 5) * 7 }, (_, i) =>
+        anOrder({ id: `chain_${b}_${i}`, cardToken: tokens[(b + i) % tokens.length], merchant: merchants[(b * 7 + i) % merchants.length], amountMinor: BigInt(100 + b * 10 + i) }),
+      );
+      // as the pipeline does: the next buffer is prefetched and decided before this one's write lands
+      const ws = await store.prefetch(orders);
+      for (const o of orders) applyOrder(ws, o, ALLOW, aContext({ nowMs: TEST_NOW_MS + b * 1_000 + 1 }));
+      writes.push(store.commit(ws));
+    }
+    await Promise.all(writes);
+    const byAccount = new Map<string, string[]>();
+    for await (const [key, value] of store.transfers.iterator()) {
+      const t = decodeTransfer(value);
+      for (const account of [t.debit, t.credit]) byAccount.set(account, [...(byAccount.get(account) ?? []), `${key}:${t.id}`]);
+    }
+    for (const [account, expected] of byAccount) {
+      const history = await store.transfersOf(account, { limit: 1000 });
+      expect(history.map((t) => t.id).sort(), account).toEqual(expected.map((k) => k.slice(k.indexOf(':') + 1)).sort());
+      expect(history.map((t) => t.atMs)).toEqual([...history.map((t) => t.atMs)].sort((x, y) => y - x));
+    }
+    expect(byAccount.get('m_b')?.length).toBeGreaterThan(10);
+    expect((await verifyLedger(store)).ok).toBe(true);
+  });
 
   it('survives a close and reopen: balances, holds and order results', async () => {
     const { token, accountId } = await fundedAlice();
