@@ -37,7 +37,7 @@ export async function verifyLedger(store: LedgerStore): Promise<VerifyReport> {
   const add = (v: Violation): void => {
     if (violations.length < VIOLATIONS_MAX) violations.push(v);
   };
-  const balances = new Map<string, { currency: string; balance: bigint; holds: bigint; overdraft: boolean }>();
+  const balances = new Map<string, { currency: string; balance: bigint; holds: bigint; overdraft: boolean; head?: string }>();
   let accounts = 0;
   for await (const [key, value] of store.accounts.iterator()) {
     accounts++;
@@ -50,7 +50,6 @@ export async function verifyLedger(store: LedgerStore): Promise<VerifyReport> {
     }
   }
   // the balance records, where there are any, are the current balances
-  const heads: [account: string, head: string][] = [];
   for await (const [key, value] of store.balances.iterator()) {
     const account = balances.get(key);
     if (!account) {
@@ -61,7 +60,7 @@ export async function verifyLedger(store: LedgerStore): Promise<VerifyReport> {
       const { balanceMinor, holdsMinor, historyHead } = decodeBalance(value);
       account.balance = balanceMinor;
       account.holds = holdsMinor;
-      if (historyHead !== undefined) heads.push([key, historyHead]);
+      if (historyHead !== undefined) account.head = historyHead;
     } catch (error) {
       add({ code: 'unreadable', message: `balance of account ${key}: ${(error as Error).message}` });
     }
@@ -101,9 +100,9 @@ export async function verifyLedger(store: LedgerStore): Promise<VerifyReport> {
     }
   }
 
-  for (const [account, head] of heads) {
-    if ((chainSeq(head) ?? Number.POSITIVE_INFINITY) > lastChainSeq) {
-      add({ code: 'broken_chain', message: `account ${account}: its history starts at ${head}, after the last chained transfer` });
+  for (const [id, { head }] of balances) {
+    if (head !== undefined && (chainSeq(head) ?? Number.POSITIVE_INFINITY) > lastChainSeq) {
+      add({ code: 'broken_chain', message: `account ${id}: its history starts at ${head}, after the last chained transfer` });
     }
   }
 
