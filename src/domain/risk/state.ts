@@ -79,8 +79,11 @@ export class LruMap<K, V> {
  * capacity, so a key seen once costs one slot, not `capacity`. Once full, `push` hands back the
  * oldest slot for the caller to overwrite in place: no allocation at steady state.
  */
-/** rings up to this size are kept in arrays of the exact length */
-const EXACT_SLOTS_MAX = 8;
+/**
+ * Risk state up to this many entries (a ring's slots, an attempt window's rows) is kept in arrays of the
+ * exact length: most cards have one or two.
+ */
+export const EXACT_SLOTS_MAX = 8;
 
 export class Ring<E> {
   private slots: E[] = [];
@@ -108,7 +111,7 @@ export class Ring<E> {
   /**
    * Adds an entry while there is room; ignored when full (use `recycle`). Small rings are copied to an
    * array of the exact size: a push onto a full array grows it by 16 slots or more (V8), ~130 bytes wasted
-   * on each of the many cards with one or two attempts.
+   * on each of the many cards with one or two declines.
    */
   append(entry: E): void {
     const n = this.slots.length;

@@ -2,6 +2,7 @@
 
 import { ORDER_TYPES, type OrderType } from '../types.ts';
 import { ATTEMPT_TYPES, type AttemptType } from './rules.ts';
+import { EXACT_SLOTS_MAX } from './state.ts';
 
 /** Counts wrap here so they stay small integers; differences within a window (< its capacity) stay exact. */
 const COUNT_WRAP = 2 ** 30;
@@ -27,8 +28,6 @@ const CURRENCY = 1;
 const MERCHANT = 2;
 const ORDER_ID = 3;
 
-/** windows up to this many attempts are kept in arrays of the exact length (most cards have one or two) */
-const EXACT_SLOTS_MAX = 8;
 
 
 /** Bit of an attempt type in a mask of types (ATTEMPT_TYPES order); 0 for a type that is not an attempt. */
@@ -44,8 +43,8 @@ export const typeMask = (types: Iterable<OrderType>): number => {
 };
 
 /**
- * The last `capacity` attempts, oldest overwritten first; room grows with the attempts (exactly up to 8,
- * then doubling), so a card seen once costs one row. Each row carries running counts per type, so
+ * The last `capacity` attempts, oldest overwritten first; room grows with the attempts (exactly up to
+ * EXACT_SLOTS_MAX, then doubling), so a card seen once costs one row. Each row carries running counts per type, so
  * "attempts of these types newer than `sinceMs`" is one binary search and a subtraction instead of a scan of
  * the window: at a busy merchant the velocity rule's scan walked ~70 entries an order (measured: 4.2 million
  * steps for 59,000 orders). The search needs rows in time order; pushes out of order (a replay's virtual
@@ -156,7 +155,7 @@ export class AttemptWindow {
   countSince(sinceMs: number, mask: number): number {
     const n = this.count;
     if (n === 0) return 0;
-    // lo: the number of entries at or before sinceMs (they are the oldest); newest(k) is entry n-1-k
+    // lo: the number of entries at or before sinceMs (they are the oldest); the k-th oldest is age n-1-k
     let lo = 0;
     let hi = n;
     while (lo < hi) {
