@@ -174,6 +174,21 @@ export interface StorageArgs {
   sync: boolean;
 }
 
+/** Calls `onWritten` with each LevelDB write's operation count and time from its call to its completion. */
+function timeWrites(store: LedgerStore, onWritten: (ops: number, ms: number) => void): void {
+  const writeBatch = store.writeBatch.bind(store);
+  store.writeBatch = (batch) => {
+    const ops = batch.length;
+    const started = performance.now();
+    const written = writeBatch(batch);
+    void written.then(
+      () => onWritten(ops, performance.now() - started),
+      () => undefined,
+    );
+    return written;
+  };
+}
+
 async function storage(a: StorageArgs): Promise<void> {
   const store = await LedgerStore.open(a.dataDir, { sync: a.sync });
   // time spent inside commit (encode + ops + db.batch) and inside db.batch alone, measured by wrapping
@@ -181,18 +196,15 @@ async function storage(a: StorageArgs): Promise<void> {
   let writeMs = 0;
   let opsWritten = 0;
   const commit = store.commit.bind(store);
-  const writeBatch = store.writeBatch.bind(store);
   store.commit = async (...args) => {
     const t = performance.now();
     await commit(...args);
     commitMs += performance.now() - t;
   };
-  store.writeBatch = async (batch) => {
-    const t = performance.now();
-    opsWritten += batch.length;
-    await writeBatch(batch);
-    writeMs += performance.now() - t;
-  };
+  timeWrites(store, (ops, ms) => {
+    opsWritten += ops;
+    writeMs += ms;
+  });
   const deps = {
     store,
     options: DEFAULT_APPLY_OPTIONS,
@@ -364,16 +376,9 @@ async function processor(a: ProcessorArgs): Promise<void> {
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
   let writeMs: number[] = [];
-  const writeBatch = runtime.store.writeBatch.bind(runtime.store);
-  runtime.store.writeBatch = (batch) => {
-    const started = performance.now();
-    const written = writeBatch(batch);
-    void written.then(
-      () => writeMs.length < 100_000 && writeMs.push(performance.now() - started),
-      () => undefined,
-    );
-    return written;
-  };
+  timeWrites(runtime.store, (_ops, ms) => {
+    if (writeMs.length < 100_000) writeMs.push(ms);
+  });
   const stalls = () => {
     const sorted = writeMs.sort((a, b) => a - b);
     const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
