@@ -11,6 +11,8 @@ export interface ValidateOptions {
   clock(): number;
   /** how far in the future createdAt may be @default 30_000 */
   futureSkewMs: number;
+  /** replaying a recording: an order's now is its recorded arrival (createdAt is judged against it) */
+  virtualTime?: boolean;
 }
 
 export function validateOne(item: DecodedItem, options: ValidateOptions, nowMs: number): Item {
@@ -33,4 +35,4 @@ export function validateOne(item: DecodedItem, options: ValidateOptions, nowMs: 
 export const validate =
   (options: ValidateOptions): OperatorFunction<DecodedItem, Item> =>
   (source) =>
-    source.pipe(map((item) => validateOne(item, options, options.clock())));
+    source.pipe(map((item) => validateOne(item, options, options.virtualTime ? item.msg.receivedAtMs : options.clock())));

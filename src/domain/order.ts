@@ -18,6 +18,14 @@ export type ValidateOutcome =
   | { ok: true; order: Order }
   | { ok: false; orderId: string; reason: RejectReason; field: string; message: string; batchId?: string };
 
+/**
+ * The oldest an order may be (createdAt before the processor's now): the longest window any state keeps,
+ * the risk engine's daily figures, rebuilt from this far back after a restart (processor/runtime.ts). An
+ * older order could not be judged against the state it belongs to, so it is rejected `too_old` by
+ * validation, with or without risk rules.
+ */
+export const ORDER_AGE_MAX_MS = 24 * 3600_000;
+
 const ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
 // Extended ISO 8601 with a mandatory offset; calendar ranges are checked in code (Date.parse takes Feb 30).
 const CREATED_AT_RE =
@@ -136,7 +144,8 @@ function missing(field: string, type: OrderType): Rejection {
  * 2. the shape (ajv): id, type, createdAt present; each present field well-formed -> invalid_field
  * 3. per type, in field order: card/pan (exactly one; both is invalid_field 'pan'), merchant, currency,
  *    amount, ref -> invalid_field for a missing one, unknown_currency, the amount reasons, invalid_pan
- * 4. createdAt a real calendar instant (invalid_field), not beyond nowMs + futureSkewMs (future_dated)
+ * 4. createdAt a real calendar instant (invalid_field), not beyond nowMs + futureSkewMs (future_dated),
+ *    not before nowMs - ORDER_AGE_MAX_MS (too_old)
  * Unknown extra fields are ignored. The PAN is tokenized through ctx and never kept or quoted.
  */
 export function validateOrder(raw: Record<string, unknown>, ctx: ValidateContext): ValidateOutcome {
@@ -209,6 +218,9 @@ function buildOrder(raw: Record<string, unknown>, ctx: ValidateContext): Order |
       'createdAt',
       `createdAt is ${createdAtMs - ctx.nowMs} ms ahead of the processor clock (allowed: ${ctx.futureSkewMs} ms)`,
     );
+  }
+  if (createdAtMs < ctx.nowMs - ORDER_AGE_MAX_MS) {
+    return new Rejection('too_old', 'createdAt', `createdAt is more than ${ORDER_AGE_MAX_MS / 3600_000} h before the processor clock`);
   }
 
   // Only the fields present; added in one fixed order (and never deleted) to keep V8 object shapes few and fast.

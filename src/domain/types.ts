@@ -150,6 +150,7 @@ export const REJECT_REASONS = {
   invalid_pan: 'the PAN fails the Luhn check or its length is wrong',
   cvv_forbidden: 'CVV/CVC must never be sent (PCI DSS 3.3)',
   future_dated: 'createdAt is in the future beyond the allowed clock skew',
+  too_old: 'createdAt is older than the longest window any state keeps (24 h)',
 } as const;
 export type RejectReason = keyof typeof REJECT_REASONS;
 

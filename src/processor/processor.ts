@@ -184,7 +184,7 @@ export class Processor {
       .pipe(
         takeUntil(this.stop$),
         decode({ payloadBytesMax: o.payloadBytesMax }, `${subj.batches}.`),
-        validate({ tokenizePan: (pan) => tokenizePan(pan, o.store.secret), clock: o.clock, futureSkewMs: o.futureSkewMs }),
+        validate({ tokenizePan: (pan) => tokenizePan(pan, o.store.secret), clock: o.clock, futureSkewMs: o.futureSkewMs, virtualTime: o.virtualTime }),
         bufferAndApply(deps, o.buffer),
         tap((applied) => {
           if (this.publisher) publishApplied(this.publisher, applied);

@@ -8,6 +8,7 @@ import type { NatsConnection, Service } from 'nats';
 import type { Observable } from 'rxjs';
 import { maskCard } from '../domain/cards.ts';
 import { type ApplyOptions, DEFAULT_APPLY_OPTIONS } from '../domain/ledger.ts';
+import { ORDER_AGE_MAX_MS } from '../domain/order.ts';
 import { RiskEngine } from '../domain/risk/engine.ts';
 import { LedgerApi, orderJson } from '../ledger/api.ts';
 import { LedgerStore } from '../ledger/store.ts';
@@ -27,8 +28,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** The default rule set shipped in data/risk.yaml. */
 export const DEFAULT_RULES_PATH = path.resolve(here, '../../data/risk.yaml');
 
-/** how far back the risk state is rebuilt from (daily limits need a day) */
-export const RISK_HISTORY_MS = 24 * 3600_000;
+/** how far back the risk state is rebuilt from (daily limits need a day): as old as an order may be */
+export const RISK_HISTORY_MS = ORDER_AGE_MAX_MS;
 
 export interface RuntimeConfig {
   dataDir: string;

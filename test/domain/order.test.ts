@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { tokenizePan } from '../../src/domain/cards.ts';
 import { CURRENCY_EXPONENTS } from '../../src/domain/money.ts';
-import { orderToWire, parseCreatedAt, type ValidateOutcome, validateOrder } from '../../src/domain/order.ts';
+import { ORDER_AGE_MAX_MS, orderToWire, parseCreatedAt, type ValidateOutcome, validateOrder } from '../../src/domain/order.ts';
 import { ORDER_TYPES, type Order, REJECT_REASONS, type RejectReason } from '../../src/domain/types.ts';
 import {
   anOrder,
@@ -435,8 +435,16 @@ describe('validateOrder: createdAt', () => {
     expect(outcome.message).toBe('createdAt is 5001 ms ahead of the processor clock (allowed: 5000 ms)');
   });
 
-  it('accepts orders from the past, however old (the ledger decides about staleness)', () => {
-    expect(validate({ createdAt: '2001-01-01T00:00:00Z' }).ok).toBe(true);
+  it('accepts createdAt up to ORDER_AGE_MAX_MS (24 h) before the clock and rejects it 1 s older as too_old', () => {
+    expect(ORDER_AGE_MAX_MS).toBe(24 * 3600_000);
+    const at = (ms: number) => validateOrder(aWireOrder({ createdAt: new Date(ms).toISOString() }), aValidateContext({ nowMs: TEST_NOW_MS }));
+    expect(at(TEST_NOW_MS - ORDER_AGE_MAX_MS).ok).toBe(true);
+    const outcome = expectRejected(at(TEST_NOW_MS - ORDER_AGE_MAX_MS - 1_000), 'too_old', 'createdAt');
+    expect(outcome.message).toBe('createdAt is more than 24 h before the processor clock');
+  });
+
+  it.each(['0001-01-01T00:00:00Z', '2001-01-01T00:00:00Z'])('rejects an order dated %s as too_old', (createdAt) => {
+    expectRejected(validate({ createdAt }), 'too_old', 'createdAt');
   });
 
   it('agrees with Date for every instant written by toISOString (property)', () => {
@@ -490,7 +498,7 @@ describe('orderToWire', () => {
         currency: fc.constantFrom(...Object.keys(CURRENCY_EXPONENTS)),
         ref: idArb,
         batchId: idArb,
-        createdAtMs: fc.integer({ min: 0, max: TEST_NOW_MS }),
+        createdAtMs: fc.integer({ min: TEST_NOW_MS - ORDER_AGE_MAX_MS, max: TEST_NOW_MS }),
         mcc: fc.stringMatching(/^[0-9]{4}$/),
         country: fc.stringMatching(/^[A-Z]{2}$/),
       },
