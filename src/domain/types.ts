@@ -151,6 +151,7 @@ export const REJECT_REASONS = {
   cvv_forbidden: 'CVV/CVC must never be sent (PCI DSS 3.3)',
   future_dated: 'createdAt is in the future beyond the allowed clock skew',
   too_old: 'createdAt is older than the longest window any state keeps (24 h)',
+  internal_error: 'handling the order raised an unexpected error: it was not applied (see its dead letter)',
 } as const;
 export type RejectReason = keyof typeof REJECT_REASONS;
 
@@ -160,6 +161,8 @@ export const DEAD_LETTER_REASONS = {
   not_json: 'the payload is not valid JSON',
   not_object: 'the payload is not a JSON object',
   no_id: 'the payload has no usable order id, so no result can be addressed',
+  too_deep: 'the payload nests arrays and objects deeper than the decode limit (DEFAULT_NESTING_LEVELS_MAX)',
+  internal_error: 'handling the message raised an unexpected error: it is dead-lettered instead of stopping the processor',
 } as const;
 export type DeadLetterReason = keyof typeof DEAD_LETTER_REASONS;
 

@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PAYLOAD_BYTES_MAX, type DecodeOutcome, decodePayload } from '../../src/domain/decode.ts';
+import {
+  DEFAULT_NESTING_LEVELS_MAX,
+  DEFAULT_PAYLOAD_BYTES_MAX,
+  type DecodeOutcome,
+  decodePayload,
+  nestsDeeperThan,
+} from '../../src/domain/decode.ts';
 import { DEAD_LETTER_REASONS } from '../../src/domain/types.ts';
 import { aWireOrder, TEST_PANS } from './builders.ts';
 
@@ -157,6 +163,113 @@ describe('decodePayload', () => {
         fc.pre(bytes(text).byteLength <= DEFAULT_PAYLOAD_BYTES_MAX);
         expect(decode(text)).toEqual({ ok: true, raw: JSON.parse(text), id: orderId });
       }),
+    );
+  });
+});
+
+/** Reference depth of a parsed JSON value: levels of arrays and objects, a scalar is 0. */
+function depthOf(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  return 1 + Math.max(0, ...children.map(depthOf));
+}
+
+const nestedArrays = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+const nestedObjects = (levels: number) => `${'{"a":'.repeat(levels - 1)}{}${'}'.repeat(levels - 1)}`;
+
+describe('decodePayload: nesting depth', () => {
+  it('has a default limit of 32 levels of [ and {', () => {
+    expect(DEFAULT_NESTING_LEVELS_MAX).toBe(32);
+  });
+
+  it('accepts a payload nested exactly to the limit and dead-letters one level more as too_deep', () => {
+    const atLimit = `{"id":"a","x":${nestedArrays(DEFAULT_NESTING_LEVELS_MAX - 1)}}`;
+    expect(decode(atLimit)).toMatchObject({ ok: true, id: 'a' });
+    const beyond = `{"id":"a","x":${nestedArrays(DEFAULT_NESTING_LEVELS_MAX)}}`;
+    expect(expectDeadLetter(decode(beyond), 'too_deep')).toBe('payload nests deeper than 32 levels of [ and {');
+  });
+
+  it('counts arrays and objects together', () => {
+    const mixed = (levels: number) => `${'[{"a":'.repeat(levels / 2)}1${'}]'.repeat(levels / 2)}`;
+    expect(nestsDeeperThan(bytes(mixed(32)), 32)).toBe(false);
+    expect(nestsDeeperThan(bytes(mixed(34)), 32)).toBe(true);
+    expect(nestsDeeperThan(bytes(nestedObjects(33)), 32)).toBe(true);
+    expect(nestsDeeperThan(bytes(nestedObjects(32)), 32)).toBe(false);
+  });
+
+  it('honours a configured limit', () => {
+    const order = '{"id":"a","meta":{"tags":["x"]}}'; // 3 levels
+    expect(decodePayload(bytes(order), { ...limits, nestingLevelsMax: 3 })).toMatchObject({ ok: true, id: 'a' });
+    expectDeadLetter(decodePayload(bytes(order), { ...limits, nestingLevelsMax: 2 }), 'too_deep');
+  });
+
+  it('counts siblings once: many arrays side by side are one level', () => {
+    expect(decode(`{"id":"a","x":[${Array(500).fill('[]').join(',')}]}`)).toMatchObject({ ok: true });
+  });
+
+  it.each([
+    ['brackets inside a string', `{"id":"a","s":"${'[{'.repeat(100)}"}`],
+    ['an escaped quote that does not end the string', `{"id":"a","s":"\\"${'['.repeat(100)}"}`],
+    ['escaped backslashes before an escaped quote', `{"id":"a","s":"\\\\\\"${'{'.repeat(100)}"}`],
+    ['a key made of brackets', `{"id":"a","${'['.repeat(100)}":1}`],
+  ])('does not count %s', (_what, text) => {
+    expect(decode(text)).toMatchObject({ ok: true, id: 'a' });
+  });
+
+  it('ends a string at a quote after an escaped backslash, so brackets after it count', () => {
+    const text = `{"id":"a","s":"\\\\","x":${nestedArrays(40)}}`;
+    expect(JSON.parse(text).s).toBe('\\');
+    expectDeadLetter(decode(text), 'too_deep');
+  });
+
+  it('does not let stray closing brackets lower the count below zero', () => {
+    expect(nestsDeeperThan(bytes(`${']}'.repeat(50)}${'['.repeat(33)}`), 32)).toBe(true);
+  });
+
+  it('checks depth before parsing: deep invalid JSON and deep invalid UTF-8 are too_deep, not not_json', () => {
+    expectDeadLetter(decode('['.repeat(5000)), 'too_deep');
+    const broken = new Uint8Array([...bytes('{"id":"a","m":"'), 0xff, 0xfe, ...bytes(`",${'['.repeat(40)}`)]);
+    expectDeadLetter(decodePayload(broken, limits), 'too_deep');
+  });
+
+  it('checks size before depth: an oversized deep payload is too_large', () => {
+    expectDeadLetter(decode(nestedArrays(6000)), 'too_large');
+  });
+
+  it("refuses the issue's poison: a rejected order with 3,000 nested arrays, without echoing it", () => {
+    const pan = TEST_PANS.visa[0];
+    const poison = `{"id":"p1","type":"payment","pan":"${pan}","amount":"bad","extra":${nestedArrays(3000)}}`;
+    expect(bytes(poison).byteLength).toBeLessThan(DEFAULT_PAYLOAD_BYTES_MAX);
+    const detail = expectDeadLetter(decode(poison), 'too_deep');
+    expect(detail).not.toContain(pan);
+    expect(detail).not.toContain('p1');
+  });
+
+  it('scans an empty payload and plain scalars as depth 0', () => {
+    for (const text of ['', '1', '"[[["', 'true']) expect(nestsDeeperThan(bytes(text), 0)).toBe(false);
+    expect(nestsDeeperThan(bytes('[]'), 0)).toBe(true);
+  });
+
+  it('agrees with the depth of the parsed value for any JSON (property)', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 8 }), fc.integer({ min: 0, max: 9 }), (value, levelsMax) => {
+        const text = JSON.stringify(value);
+        expect(nestsDeeperThan(bytes(text), levelsMax)).toBe(depthOf(value) > levelsMax);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('agrees with the parsed depth for strings full of quotes, backslashes and brackets (property)', () => {
+    const tricky = fc.string({ unit: fc.constantFrom('"', '\\', '[', ']', '{', '}', 'a', 'é') });
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, tricky, fc.array(tie('node'), { maxLength: 3 }), fc.dictionary(tricky, tie('node'), { maxKeys: 3 })),
+    })).node;
+    fc.assert(
+      fc.property(value, fc.integer({ min: 0, max: 6 }), (v, levelsMax) => {
+        expect(nestsDeeperThan(bytes(JSON.stringify(v)), levelsMax)).toBe(depthOf(v) > levelsMax);
+      }),
+      { numRuns: 2000 },
     );
   });
 });
