@@ -82,6 +82,8 @@ export class WorkingSet {
   readonly staleExpiries: { orderId: string; atMs: number }[] = [];
   /** orders the risk engine observed, and when: indexed so its state can be rebuilt after a restart */
   readonly riskObserved: { orderId: string; atMs: number }[] = [];
+  /** what each change since the last mark() replaced, to undo them; absent until the first mark */
+  private journal: JournalEntry[] | undefined;
 
   account(id: string): Account | undefined {
     return this.accounts.get(id);
@@ -95,11 +97,19 @@ export class WorkingSet {
 
   /** Stores a changed account; one not in the working set yet is a new account. */
   putAccount(account: Account): void {
+    this.journal?.push({
+      kind: 'account',
+      id: account.id,
+      before: this.accounts.get(account.id),
+      dirty: this.dirtyAccounts.has(account.id),
+      created: this.createdAccounts.has(account.id),
+    });
     if (!this.accounts.has(account.id)) this.createdAccounts.add(account.id);
     this.accounts.set(account.id, account);
     this.dirtyAccounts.add(account.id);
   }
   putOrder(record: OrderRecord): void {
+    this.journal?.push({ kind: 'order', id: record.order.id, before: this.orders.get(record.order.id), dirty: this.dirtyOrders.has(record.order.id) });
     const before = this.orders.get(record.order.id)?.holdExpiresAtMs;
     if (before !== undefined && before !== record.holdExpiresAtMs) {
       this.staleExpiries.push({ orderId: record.order.id, atMs: before });
@@ -151,6 +161,43 @@ export class WorkingSet {
     this.staleExpiries.length = cp.staleExpiries;
   }
 
+  /**
+   * Starts a journal of the changes that follow, so the per-message guard (streams/guard.ts) can undo what a
+   * message that failed half-way had changed: a few entries a message, where a checkpoint copies every map.
+   * Marks do not nest: each one starts a new journal. Checkpoints and rollbacks may happen in between.
+   */
+  mark(): WorkingSetMark {
+    if (this.journal) this.journal.length = 0;
+    else this.journal = [];
+    return {
+      transfers: this.transfers.length,
+      published: this.published.length,
+      staleExpiries: this.staleExpiries.length,
+      riskObserved: this.riskObserved.length,
+    };
+  }
+
+  /** Puts back every account and order as it was at `mark` (newest change first), and drops what was added since. */
+  undo(mark: WorkingSetMark): void {
+    const journal = this.journal ?? [];
+    for (let i = journal.length - 1; i >= 0; i--) {
+      const e = journal[i]!;
+      if (e.kind === 'account') {
+        restoreEntry(this.accounts, e.id, e.before);
+        restoreMember(this.dirtyAccounts, e.id, e.dirty);
+        restoreMember(this.createdAccounts, e.id, e.created);
+      } else {
+        restoreEntry(this.orders, e.id, e.before);
+        restoreMember(this.dirtyOrders, e.id, e.dirty);
+      }
+    }
+    journal.length = 0;
+    this.transfers.length = Math.min(this.transfers.length, mark.transfers);
+    this.published.length = Math.min(this.published.length, mark.published);
+    this.staleExpiries.length = Math.min(this.staleExpiries.length, mark.staleExpiries);
+    this.riskObserved.length = Math.min(this.riskObserved.length, mark.riskObserved);
+  }
+
   adjustHold(accountId: string, deltaMinor: bigint): void {
     const account = this.accounts.get(accountId);
     if (!account) invariantFailed(`hold on unknown account ${accountId}`);
@@ -169,6 +216,28 @@ export interface WorkingSetCheckpoint {
   transfers: number;
   published: number;
   staleExpiries: number;
+}
+
+/** Where the per-message guard's undo returns to: the lengths of the append-only lists at mark(). */
+export interface WorkingSetMark {
+  transfers: number;
+  published: number;
+  staleExpiries: number;
+  riskObserved: number;
+}
+
+type JournalEntry =
+  | { kind: 'account'; id: string; before: Account | undefined; dirty: boolean; created: boolean }
+  | { kind: 'order'; id: string; before: OrderRecord | undefined; dirty: boolean };
+
+function restoreEntry<V>(map: Map<string, V>, key: string, before: V | undefined): void {
+  if (before === undefined) map.delete(key);
+  else map.set(key, before);
+}
+
+function restoreMember(set: Set<string>, key: string, member: boolean): void {
+  if (member) set.add(key);
+  else set.delete(key);
 }
 
 function replace<K, V>(target: Map<K, V> | Set<K>, source: Map<K, V> | Set<K>): void {
