@@ -11,12 +11,13 @@ import {
   applyRejection,
   decideReview,
   expireHold,
+  isIdConflict,
 } from '../src/domain/ledger.ts';
-import type { Account, Card, Order, OrderResult } from '../src/domain/types.ts';
+import { type Account, type Card, type Order, type OrderResult, REJECT_REASONS } from '../src/domain/types.ts';
 import type { LedgerStore } from '../src/ledger/store.ts';
 import type { BatchTracker } from './batches.ts';
 import { type BufferOptions, bufferWhileBusy } from './buffer.ts';
-import type { AppliedBuffer, DeadLetter, Item, OrderItem } from './types.ts';
+import type { AppliedBuffer, DeadLetter, InboundMessage, Item, OrderItem } from './types.ts';
 
 /** The risk stage's interface: a pure, synchronous verdict per order, and what happened to it afterwards. */
 export interface RiskEvaluator {
@@ -58,6 +59,11 @@ export function riskVerdictFor(deps: ApplyDeps, ws: WorkingSet, item: OrderItem,
   return deps.risk.evaluate(input);
 }
 
+/** The dead letter of a message not applied because a different payload holds its id (never stored: it goes each time). */
+function idConflictLetter(deps: ApplyDeps, msg: InboundMessage, orderId: string): DeadLetter {
+  return { reason: 'id_conflict', detail: `id: ${REJECT_REASONS.id_conflict}`, subject: msg.subject, payload: deps.scrub(msg.data), orderId };
+}
+
 /** Decides every item of a buffer against the working set, in order. Synchronous: no awaits between decisions. */
 export function decideBuffer(deps: ApplyDeps, ws: WorkingSet, items: Item[], bufferNowMs: number): DeadLetter[] {
   const deadLetters: DeadLetter[] = [];
@@ -68,6 +74,7 @@ export function decideBuffer(deps: ApplyDeps, ws: WorkingSet, items: Item[], buf
         const isDuplicate = ws.order(item.order.id) !== undefined;
         const verdict = riskVerdictFor(deps, ws, item, ctx.nowMs);
         const result = applyOrder(ws, item.order, verdict, ctx);
+        if (isIdConflict(result)) deadLetters.push(idConflictLetter(deps, item.msg, item.order.id));
         if (!isDuplicate && deps.risk) {
           deps.risk.observe(item.order, result, ctx.nowMs);
           ws.riskObserved.push({ orderId: item.order.id, atMs: ctx.nowMs });
@@ -75,9 +82,14 @@ export function decideBuffer(deps: ApplyDeps, ws: WorkingSet, items: Item[], buf
         break;
       }
       case 'rejected': {
-        const stub: { id: string; batchId?: string } = { id: item.orderId };
+        const stub: { id: string; batchId?: string; fingerprint?: string } = { id: item.orderId };
         if (item.batchId !== undefined) stub.batchId = item.batchId;
+        if (item.fingerprint !== undefined) stub.fingerprint = item.fingerprint;
         const result = applyRejection(ws, stub, item.reason, item.field, ctx);
+        if (isIdConflict(result)) {
+          deadLetters.push(idConflictLetter(deps, item.msg, item.orderId));
+          break;
+        }
         // a redelivery may follow a crash between the ledger write and the dead letter: send it again
         // (at least once); a client's republish of a rejected order is only answered, not dead-lettered twice
         if (!result.duplicate || item.msg.redelivered) {

@@ -19,7 +19,7 @@ export interface InboundMessage {
 
 export type Item =
   | { kind: 'order'; msg: InboundMessage; order: Order; risk?: RiskVerdict }
-  | { kind: 'rejected'; msg: InboundMessage; orderId: string; reason: string; field: string; message: string; batchId?: string }
+  | { kind: 'rejected'; msg: InboundMessage; orderId: string; reason: string; field: string; message: string; batchId?: string; fingerprint?: string }
   | { kind: 'dead'; msg: InboundMessage; reason: DeadLetterReason; detail: string }
   | { kind: 'batch'; msg: InboundMessage; raw: Record<string, unknown> };
 

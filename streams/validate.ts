@@ -1,6 +1,7 @@
 // Validate stage: a decoded object becomes a typed Order (PAN tokenized, amount in minor units) or a rejection.
 
 import { map, type OperatorFunction } from 'rxjs';
+import { orderFingerprint, payloadFingerprint } from '../src/domain/fingerprint.ts';
 import { type ValidateContext, validateOrder } from '../src/domain/order.ts';
 import type { DecodedItem } from './decode.ts';
 import type { Item } from './types.ts';
@@ -13,13 +14,19 @@ export interface ValidateOptions {
   futureSkewMs: number;
   /** replaying a recording: an order's now is its recorded arrival (createdAt is judged against it) */
   virtualTime?: boolean;
+  /** the ledger's secret: each order (and rejected payload) gets its keyed fingerprint; absent: none (answered as before) */
+  fingerprintKey?: Uint8Array;
 }
 
 export function validateOne(item: DecodedItem, options: ValidateOptions, nowMs: number): Item {
   if (item.kind !== 'decoded') return item;
   const ctx: ValidateContext = { tokenizePan: options.tokenizePan, nowMs, futureSkewMs: options.futureSkewMs };
   const outcome = validateOrder(item.raw, ctx);
-  if (outcome.ok) return { kind: 'order', msg: item.msg, order: outcome.order };
+  const key = options.fingerprintKey;
+  if (outcome.ok) {
+    if (key !== undefined) outcome.order.fingerprint = orderFingerprint(outcome.order, key);
+    return { kind: 'order', msg: item.msg, order: outcome.order };
+  }
   const rejected: Item = {
     kind: 'rejected',
     msg: item.msg,
@@ -29,6 +36,7 @@ export function validateOne(item: DecodedItem, options: ValidateOptions, nowMs: 
     message: outcome.message,
   };
   if (outcome.batchId !== undefined) rejected.batchId = outcome.batchId;
+  if (key !== undefined) rejected.fingerprint = payloadFingerprint(item.msg.data, key);
   return rejected;
 }
 

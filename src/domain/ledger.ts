@@ -3,6 +3,7 @@
 
 import type { Account, Card, Order, OrderResult, ResultStatus, Transfer, TransferKind } from './types.ts';
 import { isExpired } from './cards.ts';
+import { samePayload } from './fingerprint.ts';
 import { formatAmount } from './money.ts';
 
 export const FUNDING_ACCOUNT_ID = 'funding';
@@ -344,7 +345,7 @@ export function applyRejection(
   ctx: ApplyContext,
 ): OrderResult {
   const prior = ws.order(order.id);
-  if (prior) return duplicateOf(ws, prior);
+  if (prior) return answerKnownId(ws, prior, order, ctx);
   const stub: Order = { type: 'payment', createdAtMs: ctx.receivedAtMs, ...order };
   const extra: Partial<OrderResult> = { reason };
   if (field !== undefined) extra.field = field;
@@ -356,6 +357,37 @@ function duplicateOf(ws: WorkingSet, prior: OrderRecord): OrderResult {
   ws.published.push(result);
   return result;
 }
+
+/**
+ * A message under an id the ledger already holds. The same payload (a redelivery, an identical republish:
+ * equal fingerprints) gets the first result again, marked duplicate. A different payload is someone else's
+ * order under a taken id: `rejected` `id_conflict`, published but not stored (the id's record stays the
+ * first order's) and never answered with the first order's result. Either side without a fingerprint
+ * (records from before fingerprints) is answered as a duplicate, as it always was.
+ */
+export function answerKnownId(
+  ws: WorkingSet,
+  prior: OrderRecord,
+  incoming: Pick<Order, 'id' | 'batchId' | 'fingerprint'>,
+  ctx: ApplyContext,
+): OrderResult {
+  if (samePayload(prior.order.fingerprint, incoming.fingerprint) !== 'different') return duplicateOf(ws, prior);
+  const result: OrderResult = {
+    orderId: incoming.id,
+    status: 'rejected',
+    reason: 'id_conflict',
+    field: 'id',
+    processedAt: isoTime(ctx.nowMs),
+    latencyMs: Math.max(0, ctx.nowMs - ctx.receivedAtMs),
+  };
+  if (incoming.batchId !== undefined) result.batchId = incoming.batchId;
+  ws.published.push(result);
+  return result;
+}
+
+/** True when a result is an id conflict (the caller dead-letters it: it was not applied). */
+export const isIdConflict = (result: OrderResult): boolean =>
+  result.status === 'rejected' && result.reason === 'id_conflict' && result.duplicate === undefined;
 
 type CardCheck = { ok: true; card: Card; account: Account } | { ok: false; reason: string };
 
@@ -421,11 +453,12 @@ function decline(ws: WorkingSet, order: Order, reason: string, ctx: ApplyContext
 
 /**
  * Applies one validated order to the working set and returns its result.
- * Idempotent: an order id seen before returns the original result marked duplicate.
+ * Idempotent: an order id seen before with the same payload returns the original result marked duplicate;
+ * with a different payload, `rejected` `id_conflict` (answerKnownId).
  */
 export function applyOrder(ws: WorkingSet, order: Order, risk: RiskVerdict, ctx: ApplyContext): OrderResult {
   const prior = ws.order(order.id);
-  if (prior) return duplicateOf(ws, prior);
+  if (prior) return answerKnownId(ws, prior, order, ctx);
 
   if (risk.outcome === 'expire') {
     return finish(ws, newRecord(order, resultOf(order, 'expired', ctx, { reason: risk.reason, rule: risk.ruleId })));

@@ -97,6 +97,8 @@ export interface Order {
   createdAtMs: number;
   mcc?: string;
   country?: string;
+  /** keyed digest of the payload (src/domain/fingerprint.ts): same id, different fingerprint is an id_conflict */
+  fingerprint?: string;
 }
 
 export const RESULT_STATUSES = [
@@ -152,6 +154,7 @@ export const REJECT_REASONS = {
   future_dated: 'createdAt is in the future beyond the allowed clock skew',
   too_old: 'createdAt is older than the longest window any state keeps (24 h)',
   internal_error: 'handling the order raised an unexpected error: it was not applied (see its dead letter)',
+  id_conflict: 'an order with this id and a different payload came first: this one is not applied (send it under a new id)',
 } as const;
 export type RejectReason = keyof typeof REJECT_REASONS;
 

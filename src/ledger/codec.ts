@@ -188,6 +188,8 @@ export function storeOrder(o: Order): StoredOrder {
     createdAtMs: o.createdAtMs,
     mcc: o.mcc,
     country: o.country,
+    // absent in records written before fingerprints: such an order's id answers duplicate, as it did
+    fingerprint: o.fingerprint,
   };
   return stored as StoredOrder;
 }

@@ -184,7 +184,13 @@ export class Processor {
       .pipe(
         takeUntil(this.stop$),
         decode({ payloadBytesMax: o.payloadBytesMax }, `${subj.batches}.`),
-        validate({ tokenizePan: (pan) => tokenizePan(pan, o.store.secret), clock: o.clock, futureSkewMs: o.futureSkewMs, virtualTime: o.virtualTime }),
+        validate({
+          tokenizePan: (pan) => tokenizePan(pan, o.store.secret),
+          clock: o.clock,
+          futureSkewMs: o.futureSkewMs,
+          virtualTime: o.virtualTime,
+          fingerprintKey: o.store.secret,
+        }),
         bufferAndApply(deps, o.buffer),
         tap((applied) => {
           if (this.publisher) publishApplied(this.publisher, applied);

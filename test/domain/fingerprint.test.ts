@@ -1,0 +1,109 @@
+// Order fingerprints: keyed, stable across spellings of the same order, different on any field that matters.
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { canonicalOrder, orderFingerprint, payloadFingerprint, samePayload } from '../../src/domain/fingerprint.ts';
+import { validateOrder } from '../../src/domain/order.ts';
+import type { Order } from '../../src/domain/types.ts';
+import { TEST_CARD_TOKEN, TEST_PANS, TEST_TOKEN_KEY, aValidateContext, aWireOrder, anOrder } from './builders.ts';
+
+const KEY = TEST_TOKEN_KEY;
+const encoder = new TextEncoder();
+
+function validated(wire: Record<string, unknown>): Order {
+  const outcome = validateOrder(wire, aValidateContext());
+  if (!outcome.ok) throw new Error(`test order invalid: ${outcome.reason} ${outcome.field}`);
+  return outcome.order;
+}
+
+const fp = (wire: Record<string, unknown>): string => orderFingerprint(validated(wire), KEY);
+
+describe('orderFingerprint', () => {
+  it('is the same for the same order however it is spelled on the wire', () => {
+    const wire = aWireOrder({ id: 'o-1', mcc: '5411', country: 'DE', ref: undefined });
+    const reordered = Object.fromEntries(Object.entries(wire).reverse());
+    expect(fp(reordered)).toBe(fp(wire));
+    // the PAN inline or as its token
+    expect(fp({ ...wire, card: undefined, pan: TEST_PANS.visa[0] })).toBe(fp(wire));
+    // the same amount with a different number of decimals, the same instant in another offset
+    expect(fp({ ...wire, amount: '12.5' })).toBe(fp(wire));
+    expect(fp({ ...wire, createdAt: '2026-11-25T11:00:00.000+01:00' })).toBe(fp(wire));
+    // an upper-case token is the same token
+    expect(fp({ ...wire, card: TEST_CARD_TOKEN.toUpperCase() })).toBe(fp(wire));
+    // unknown extra fields are not part of the order
+    expect(fp({ ...wire, note: 'hello' })).toBe(fp(wire));
+  });
+
+  it('differs when any field that decides what the order does differs', () => {
+    const base = anOrder({ id: 'o-1', ref: 'r-1', batchId: 'b-1', mcc: '5411', country: 'DE' });
+    const variants: Partial<Order>[] = [
+      { type: 'authorize' },
+      { cardToken: 'ab'.repeat(32) },
+      { cardToken: undefined },
+      { merchant: 'm_other' },
+      { merchant: undefined },
+      { amountMinor: 1251n },
+      { amountMinor: undefined },
+      { currency: 'EUR' },
+      { ref: 'r-2' },
+      { ref: undefined },
+      { batchId: 'b-2' },
+      { batchId: undefined },
+      { createdAtMs: base.createdAtMs + 1 },
+      { mcc: '5412' },
+      { mcc: undefined },
+      { country: 'FR' },
+      { country: undefined },
+    ];
+    const seen = new Set([orderFingerprint(base, KEY)]);
+    for (const change of variants) {
+      const changed = { ...base };
+      for (const [k, v] of Object.entries(change)) {
+        if (v === undefined) delete changed[k as keyof Order];
+        else Object.assign(changed, { [k]: v });
+      }
+      seen.add(orderFingerprint(changed, KEY));
+    }
+    expect(seen.size).toBe(variants.length + 1);
+  });
+
+  it('does not depend on the id (that is what fingerprints are compared under), nor on a fingerprint already set', () => {
+    const order = anOrder({ id: 'o-1' });
+    expect(orderFingerprint({ ...order, id: 'o-2' }, KEY)).toBe(orderFingerprint(order, KEY));
+    expect(orderFingerprint({ ...order, fingerprint: 'x' }, KEY)).toBe(orderFingerprint(order, KEY));
+  });
+
+  it('is keyed: another key gives another fingerprint, and no unkeyed hash of the order or its card is it', () => {
+    const order = validated(aWireOrder({ card: undefined, pan: TEST_PANS.visa[0] }));
+    const fingerprint = orderFingerprint(order, KEY);
+    expect(orderFingerprint(order, encoder.encode('another-key-another-key-32-bytes'))).not.toBe(fingerprint);
+    expect(fingerprint).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    const unkeyed = [canonicalOrder(order), TEST_PANS.visa[0], order.cardToken!].flatMap((text) =>
+      ['sha256', 'sha1', 'md5'].map((alg) => createHash(alg).update(text).digest()),
+    );
+    for (const hash of unkeyed) {
+      expect(hash.toString('hex')).not.toContain(Buffer.from(fingerprint, 'base64url').toString('hex'));
+    }
+    expect(fingerprint).not.toContain(TEST_PANS.visa[0]);
+  });
+});
+
+describe('payloadFingerprint', () => {
+  it('matches the same bytes, differs on any other bytes, and never equals an order fingerprint', () => {
+    const wire = aWireOrder({ id: 'o-1', amount: 'bad' });
+    const bytes = encoder.encode(JSON.stringify(wire));
+    expect(payloadFingerprint(bytes, KEY)).toBe(payloadFingerprint(encoder.encode(JSON.stringify(wire)), KEY));
+    expect(payloadFingerprint(encoder.encode(JSON.stringify({ ...wire, amount: 'worse' })), KEY)).not.toBe(payloadFingerprint(bytes, KEY));
+    const valid = aWireOrder({ id: 'o-1' });
+    expect(payloadFingerprint(encoder.encode(JSON.stringify(valid)), KEY)).not.toBe(fp(valid));
+    expect(payloadFingerprint(encoder.encode(canonicalOrder(validated(valid))), KEY)).not.toBe(fp(valid));
+  });
+});
+
+describe('samePayload', () => {
+  it('says unknown when either side has none (records from before fingerprints answer as duplicates)', () => {
+    expect(samePayload(undefined, 'a')).toBe('unknown');
+    expect(samePayload('a', undefined)).toBe('unknown');
+    expect(samePayload('a', 'a')).toBe('same');
+    expect(samePayload('a', 'b')).toBe('different');
+  });
+});
