@@ -32,14 +32,30 @@ export interface VerifyReport {
 
 const VIOLATIONS_MAX = 1000;
 
+/**
+ * Verifies the ledger as of one moment: every read goes through one LevelDB snapshot taken when it starts,
+ * so buffers written while it walks (a running processor) are either wholly in what it reads or wholly
+ * not, and never make a true ledger look broken (each sublevel read through its own iterator saw a
+ * different moment, and verify through the service once reported a false violation under traffic).
+ */
 export async function verifyLedger(store: LedgerStore): Promise<VerifyReport> {
+  const snapshot = store.db.snapshot();
+  try {
+    return await verifySnapshot(store, snapshot);
+  } finally {
+    await snapshot.close();
+  }
+}
+
+async function verifySnapshot(store: LedgerStore, snapshot: ReturnType<LedgerStore['db']['snapshot']>): Promise<VerifyReport> {
+  const at = { snapshot };
   const violations: Violation[] = [];
   const add = (v: Violation): void => {
     if (violations.length < VIOLATIONS_MAX) violations.push(v);
   };
   const balances = new Map<string, { currency: string; balance: bigint; holds: bigint; overdraft: boolean; head?: string }>();
   let accounts = 0;
-  for await (const [key, value] of store.accounts.iterator()) {
+  for await (const [key, value] of store.accounts.iterator(at)) {
     accounts++;
     try {
       const a = decodeAccount(value);
@@ -50,7 +66,7 @@ export async function verifyLedger(store: LedgerStore): Promise<VerifyReport> {
     }
   }
   // the balance records, where there are any, are the current balances
-  for await (const [key, value] of store.balances.iterator()) {
+  for await (const [key, value] of store.balances.iterator(at)) {
     const account = balances.get(key);
     if (!account) {
       add({ code: 'unreadable', message: `balance record ${key} belongs to no account` });
@@ -69,7 +85,7 @@ export async function verifyLedger(store: LedgerStore): Promise<VerifyReport> {
   const fromTransfers = new Map<string, bigint>();
   let transfers = 0;
   let lastChainSeq = 0;
-  for await (const [key, value] of store.transfers.iterator()) {
+  for await (const [key, value] of store.transfers.iterator(at)) {
     transfers++;
     try {
       const { transfer: t, links } = decodeTransferWithLinks(value);
@@ -109,7 +125,7 @@ export async function verifyLedger(store: LedgerStore): Promise<VerifyReport> {
   const holdsFromOrders = new Map<string, bigint>();
   let orders = 0;
   const statuses = new Set<string>(RESULT_STATUSES);
-  for await (const [key, value] of store.orders.iterator()) {
+  for await (const [key, value] of store.orders.iterator(at)) {
     orders++;
     try {
       const r = decodeOrderRecord(value);
@@ -128,7 +144,7 @@ export async function verifyLedger(store: LedgerStore): Promise<VerifyReport> {
 
   // the holds sublevel must list exactly the open holds of the orders
   const holdsListed = new Map<string, bigint>();
-  for await (const [key, value] of store.holds.iterator()) {
+  for await (const [key, value] of store.holds.iterator(at)) {
     try {
       const h = JSON.parse(value) as { accountId: string; amountMinor: string };
       holdsListed.set(h.accountId, (holdsListed.get(h.accountId) ?? 0n) + BigInt(h.amountMinor));
@@ -162,7 +178,7 @@ export async function verifyLedger(store: LedgerStore): Promise<VerifyReport> {
   }
 
   let cards = 0;
-  for await (const [key, value] of store.cards.iterator()) {
+  for await (const [key, value] of store.cards.iterator(at)) {
     cards++;
     try {
       const c = decodeCard(value);

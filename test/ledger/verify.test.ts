@@ -111,6 +111,36 @@ describe('verifyLedger', () => {
     });
   });
 
+  it('reads one snapshot: a deposit written between its walk over the balances and its walk over the transfers is not half seen', async () => {
+    // the seam: the write lands right when verify starts reading the transfers (after accounts and balances)
+    const transfers = store.transfers;
+    const iterator = transfers.iterator.bind(transfers);
+    let written: Promise<unknown> | undefined;
+    (transfers as { iterator: unknown }).iterator = (options: Parameters<typeof iterator>[0]) => {
+      written ??= store.deposit(aliceAccount, 1_234n, TEST_NOW_MS);
+      const inner = { it: undefined as ReturnType<typeof iterator> | undefined };
+      return {
+        async *[Symbol.asyncIterator]() {
+          await written;
+          inner.it = iterator(options);
+          yield* inner.it;
+        },
+      };
+    };
+    let report: Awaited<ReturnType<typeof verifyLedger>>;
+    try {
+      report = await verifyLedger(store);
+    } finally {
+      (transfers as { iterator: unknown }).iterator = iterator;
+    }
+    expect(written).toBeDefined();
+    expect(report.violations).toEqual([]);
+    // the deposit is there, and the next verify sees all of it
+    const after = await verifyLedger(store);
+    expect(after.violations).toEqual([]);
+    expect(after.transfers).toBe(report.transfers + 1);
+  });
+
   it('gives the same report twice: nothing in it depends on when it ran', async () => {
     expect(await verifyLedger(store)).toEqual(await verifyLedger(store));
     await editBalance(aliceAccount, { ...(await storedAccount(aliceAccount)), balanceMinor: 1n });
