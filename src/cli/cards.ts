@@ -2,10 +2,15 @@
 
 import type { Command } from 'commander';
 import type { AccountJson, CardDetailJson, CardJson, TransferJson } from '../ledger/api.ts';
+import { COUNT_MAX } from '../processor/ops.ts';
+import { integerArg } from './args.ts';
 import { CliError, EXIT_USAGE, type GlobalOptions, print, readStdinLine, withLedger } from './context.ts';
 import { accountBlock, cardDetail, cardsTable, table, transfersTable } from './format.ts';
 
 type Globals = () => GlobalOptions;
+
+/** --limit and --transfers: what the service accepts (1..COUNT_MAX) */
+const countArg = integerArg(1, COUNT_MAX);
 
 export function registerCards(program: Command, globals: Globals): void {
   const cards = program.command('cards').description('register, look up, freeze and close cards');
@@ -39,7 +44,7 @@ export function registerCards(program: Command, globals: Globals): void {
   cards
     .command('list')
     .description('list cards (masked)')
-    .option('--limit <n>', 'how many', (v) => Number.parseInt(v, 10), 50)
+    .option('--limit <n>', 'how many', countArg, 50)
     .option('--after <token>', 'page after this token')
     .option('--json', 'print JSON')
     .action(async (o: { limit: number; after?: string }) => {
@@ -53,7 +58,7 @@ export function registerCards(program: Command, globals: Globals): void {
   cards
     .command('show <query>')
     .description('one card by token, last 4 digits or holder name: status, balance, holds, last transfers')
-    .option('--transfers <n>', 'how many transfers', (v) => Number.parseInt(v, 10), 10)
+    .option('--transfers <n>', 'how many transfers', countArg, 10)
     .option('--json', 'print JSON')
     .action(async (query: string, o: { transfers: number }) => {
       const g = globals();
@@ -117,7 +122,7 @@ export function registerCards(program: Command, globals: Globals): void {
   accounts
     .command('show <id>')
     .description('balance, holds, available and the last transfers')
-    .option('--transfers <n>', 'how many transfers', (v) => Number.parseInt(v, 10), 10)
+    .option('--transfers <n>', 'how many transfers', countArg, 10)
     .option('--json', 'print JSON')
     .action(async (id: string, o: { transfers: number }) => {
       const g = globals();
@@ -129,7 +134,7 @@ export function registerCards(program: Command, globals: Globals): void {
   accounts
     .command('list')
     .description('list accounts')
-    .option('--limit <n>', 'how many', (v) => Number.parseInt(v, 10), 50)
+    .option('--limit <n>', 'how many', countArg, 50)
     .option('--json', 'print JSON')
     .action(async (o: { limit: number }) => {
       const g = globals();

@@ -19,6 +19,7 @@ import { readRecording } from '../recording/reader.ts';
 import type { Publisher } from '../../streams/publish.ts';
 import { configureLog } from '../log.ts';
 import type { GlobalOptions } from './context.ts';
+import { portArg, positiveArg } from './args.ts';
 import { earlySignals, superviseRuntime } from './run.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -29,11 +30,11 @@ export function registerDemo(program: Command, _globals: () => GlobalOptions): v
   program
     .command('demo')
     .description('the embedded demo: fresh demo ledger, private nats-server, processor, generator, dashboard')
-    .option('--rate <n>', 'generated orders per second', (v) => Number.parseInt(v, 10), 40)
+    .option('--rate <n>', 'generated orders per second', positiveArg(100_000), 40)
     .option('--dir <dir>', 'demo data directory', path.join(PROJECT_ROOT, 'data/demo'))
     .option('--offline', 'replay the bundled recording with no broker, even when nats-server is there')
     .option('--headless', 'no dashboard (prints orders/s when stopped)')
-    .option('--metrics-port <port>', 'serve Prometheus metrics on this port', (v) => Number.parseInt(v, 10))
+    .option('--metrics-port <port>', 'serve Prometheus metrics on this port', portArg)
     .action(async (o: { rate: number; dir: string; offline?: boolean; headless?: boolean; metricsPort?: number }) => {
       const headless = Boolean(o.headless) || !process.stdout.isTTY;
       const early = earlySignals();

@@ -6,7 +6,8 @@ import { seedLedger } from '../ledger/seed.ts';
 import { LedgerStore } from '../ledger/store.ts';
 import type { VerifyReport } from '../ledger/verify.ts';
 import { DEMO_SEED } from '../domain/generate.ts';
-import { CliError, EXIT_USAGE, type GlobalOptions, print, withLedger } from './context.ts';
+import { integerArg, seedArg } from './args.ts';
+import { CliError, type GlobalOptions, print, withLedger } from './context.ts';
 import { orderBlock, table } from './format.ts';
 
 type Globals = () => GlobalOptions;
@@ -34,14 +35,13 @@ export function registerLedger(program: Command, globals: Globals): void {
   program
     .command('seed')
     .description('create N test cards (valid Luhn test PANs only) with funded accounts, and funded merchants')
-    .option('--cards <n>', 'how many cards', (v) => Number.parseInt(v, 10), 500)
-    .option('--merchants <n>', 'how many merchants', (v) => Number.parseInt(v, 10), 60)
-    .option('--seed <n>', 'seed of the deterministic card list', (v) => Number.parseInt(v, 10), DEMO_SEED)
+    .option('--cards <n>', 'how many cards', integerArg(0, 10_000_000), 500)
+    .option('--merchants <n>', 'how many merchants', integerArg(0, 100_000), 60)
+    .option('--seed <n>', 'seed of the deterministic card list', seedArg, DEMO_SEED)
     .option('--balance <amount>', 'opening balance of each card account', '5000')
     .option('--json', 'print JSON')
     .action(async (o: { cards: number; merchants: number; seed: number; balance: string }) => {
       const g = globals();
-      if (!Number.isInteger(o.cards) || o.cards < 0) throw new CliError('--cards must be a non-negative integer', EXIT_USAGE, 'usage');
       const store = await LedgerStore.open(g.data, { owner: { command: 'paystream seed' } });
       try {
         const started = Date.now();

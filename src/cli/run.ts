@@ -9,7 +9,13 @@ import { renderDashboard } from '../../ui/index.tsx';
 import path from 'node:path';
 import { DEFAULT_BUFFER_OPTIONS } from '../../streams/buffer.ts';
 import { configureLog, log } from '../log.ts';
+import { integerArg, portArg, positiveArg } from './args.ts';
 import { CliError, EXIT_USAGE, type GlobalOptions } from './context.ts';
+
+/** an authorization hold lasts at most a year */
+const HOLD_HOURS_MAX = 365 * 24;
+/** an order waits in review at most 30 days */
+const REVIEW_MINUTES_MAX = 30 * 24 * 60;
 
 export interface RunFlags {
   headless?: boolean;
@@ -31,15 +37,15 @@ export function addRunOptions(cmd: Command): Command {
   return cmd
     .option('--headless', 'no dashboard (services, CI); prints orders/s when it ends')
     .option('--sync', 'fsync every ledger write (survives power loss; slower)')
-    .option('--metrics-port <port>', 'serve Prometheus metrics on this port (127.0.0.1)', (v) => Number.parseInt(v, 10))
+    .option('--metrics-port <port>', 'serve Prometheus metrics on this port (127.0.0.1)', portArg)
     .option('--rules <file>', 'risk rules (YAML or JSON)')
     .option('--no-risk', 'run without risk rules')
     .option('--stream-prefix <name>', 'JetStream stream name prefix', DEFAULT_TOPOLOGY.streamPrefix)
     .option('--durable <name>', 'durable consumer name', DEFAULT_TOPOLOGY.durable)
-    .option('--buffer-ms <ms>', 'how long an idle processor lets orders gather (busy, it never waits: buffers grow with load)', (v) => Number.parseInt(v, 10), DEFAULT_BUFFER_OPTIONS.bufferWaitMs)
-    .option('--buffer-max <n>', 'most orders in one ledger write', (v) => Number.parseInt(v, 10), DEFAULT_BUFFER_OPTIONS.bufferItemsMax)
-    .option('--hold-hours <h>', 'how long an authorization hold lasts', Number, DEFAULT_APPLY_OPTIONS.authorizationHoldMs / 3600_000)
-    .option('--review-minutes <m>', 'how long an order may wait in review', Number, DEFAULT_APPLY_OPTIONS.reviewTimeoutMs / 60_000)
+    .option('--buffer-ms <ms>', 'how long an idle processor lets orders gather (busy, it never waits: buffers grow with load)', integerArg(0, 10_000), DEFAULT_BUFFER_OPTIONS.bufferWaitMs)
+    .option('--buffer-max <n>', 'most orders in one ledger write', integerArg(1, 50_000), DEFAULT_BUFFER_OPTIONS.bufferItemsMax)
+    .option('--hold-hours <h>', 'how long an authorization hold lasts', positiveArg(HOLD_HOURS_MAX), DEFAULT_APPLY_OPTIONS.authorizationHoldMs / 3600_000)
+    .option('--review-minutes <m>', 'how long an order may wait in review', positiveArg(REVIEW_MINUTES_MAX), DEFAULT_APPLY_OPTIONS.reviewTimeoutMs / 60_000)
     .option('--review-timeout <action>', 'what a review timeout does: decline or approve', 'decline')
     .option('--no-auto-open-merchants', 'decline orders for merchants without an account');
 }

@@ -17,24 +17,14 @@ import { openRecordingWriter } from '../recording/writer.ts';
 import { payloadBytes, shiftCreatedAt, toRecordLine } from '../recording/line.ts';
 import type { Publisher } from '../../streams/publish.ts';
 import type { OrderResult } from '../domain/types.ts';
+import { integerArg, numberOrMaxArg, parseDurationMs, seedArg, shareArg, sinceArg } from './args.ts';
 import { CliError, EXIT_USAGE, type GlobalOptions, print } from './context.ts';
 import { registerDemo } from './demo.ts';
 
 type Globals = () => GlobalOptions;
 
-export function parseDurationMs(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new CliError(`not a duration: ${text} (e.g. 500ms, 60s, 5m, 1h)`, EXIT_USAGE, 'usage');
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-  return Math.round(Number(m[1]) * unit);
-}
-
-export function parseSpeed(text: string): number {
-  if (text === 'max') return Number.POSITIVE_INFINITY;
-  const speed = Number(text);
-  if (!Number.isFinite(speed) || speed <= 0) throw new CliError('--speed must be a positive number or max', EXIT_USAGE, 'usage');
-  return speed;
-}
+/** replay and generate speeds: up to a million times real time / orders a second */
+const RATE_MAX = 1_000_000;
 
 function headersObject(h: MsgHdrs | undefined): Record<string, string[]> | undefined {
   if (!h) return undefined;
@@ -77,9 +67,9 @@ export function registerTools(program: Command, globals: Globals): void {
     .option('--subject <subject>', 'subject to record', 'pay.>')
     .requiredOption('--out <file>', 'output file (.gz to gzip)')
     .option('--from-stream <stream>', 'read from a JetStream stream instead (with stream sequences)')
-    .option('--since <time>', 'with --from-stream: ISO time or a duration ago (e.g. 10m)')
-    .option('--limit <n>', 'stop after n messages', (v) => Number.parseInt(v, 10))
-    .action(async (o: { subject: string; out: string; fromStream?: string; since?: string; limit?: number }) => {
+    .option('--since <time>', 'with --from-stream: ISO time or a duration ago (e.g. 10m)', sinceArg)
+    .option('--limit <n>', 'stop after n messages', integerArg(1, 1_000_000_000))
+    .action(async (o: { subject: string; out: string; fromStream?: string; since?: Date; limit?: number }) => {
       const g = globals();
       const secret = await loadSecret(g.data);
       const writer = await openRecordingWriter(o.out, { tokenize: (pan) => tokenizePan(pan, secret) });
@@ -96,8 +86,7 @@ export function registerTools(program: Command, globals: Globals): void {
           // one subject as a string: a list becomes filter_subjects, which servers before 2.10 refuse
           const opts: Record<string, unknown> = { filterSubjects: o.subject };
           if (o.since) {
-            const at = /^\d/.test(o.since) && !/^\d+(ms|s|m|h)?$/.test(o.since) ? new Date(o.since) : new Date(Date.now() - parseDurationMs(o.since));
-            if (Number.isNaN(at.getTime())) throw new CliError(`--since: not a time: ${o.since}`, EXIT_USAGE, 'usage');
+            const at = o.since;
             Object.assign(opts, { deliver_policy: DeliverPolicy.StartTime, opt_start_time: at.toISOString() });
           }
           const consumer = await nc.jetstream().consumers.get(o.fromStream, opts as never);
@@ -131,7 +120,7 @@ export function registerTools(program: Command, globals: Globals): void {
   program
     .command('replay <file>')
     .description('republish a recording with its original pacing (scaled), or feed it into a ledger with no broker')
-    .option('--speed <x>', '1, 10, ... or max', '1')
+    .option('--speed <x>', '1, 10, ... or max', numberOrMaxArg(RATE_MAX), 1)
     .option('--subject-prefix <prefix>', 'replace the first subject token (e.g. pay -> staging)')
     .option('--loop', 'start again at the end (later passes get fresh order ids)')
     .option('--offline', 'no broker: feed the file straight into the pipeline and the ledger at --data')
@@ -139,9 +128,9 @@ export function registerTools(program: Command, globals: Globals): void {
     .option('--results <file>', 'with --offline: write every result as NDJSON')
     .option('--no-risk', 'with --offline: without risk rules')
     .option('--json', 'print the summary as JSON')
-    .action(async (file: string, o: { speed: string; subjectPrefix?: string; loop?: boolean; offline?: boolean; keepCreatedAt?: boolean; results?: string; risk: boolean }) => {
+    .action(async (file: string, o: { speed: number; subjectPrefix?: string; loop?: boolean; offline?: boolean; keepCreatedAt?: boolean; results?: string; risk: boolean }) => {
       const g = globals();
-      const speed = parseSpeed(o.speed);
+      const speed = o.speed;
       const total = o.loop ? undefined : await countLines(file);
       const progress = progressLine(total);
       const abort = abortOnSignals();
@@ -204,19 +193,18 @@ export function registerTools(program: Command, globals: Globals): void {
   program
     .command('generate')
     .description('publish realistic, deterministic traffic (cards from `paystream seed`)')
-    .option('--rate <n>', 'orders per second, or max', '2000')
-    .option('--duration <d>', 'how long (e.g. 60s, 5m)', '60s')
-    .option('--cards <n>', 'cards (the first N seeded ones)', (v) => Number.parseInt(v, 10), 500)
-    .option('--merchants <n>', 'merchants', (v) => Number.parseInt(v, 10), 60)
-    .option('--seed <n>', 'seed (same seed, same traffic)', (v) => Number.parseInt(v, 10), 1)
-    .option('--card-seed <n>', 'seed the cards were created with', (v) => Number.parseInt(v, 10), DEMO_SEED)
-    .option('--trouble <share>', 'share of bad payloads, duplicates, stale orders, fraud bursts', Number.parseFloat, 0.02)
+    .option('--rate <n>', 'orders per second, or max', numberOrMaxArg(RATE_MAX), 2000)
+    .option('--duration <d>', 'how long (e.g. 60s, 5m)', parseDurationMs, 60_000)
+    .option('--cards <n>', 'cards (the first N seeded ones)', integerArg(1, 10_000_000), 500)
+    .option('--merchants <n>', 'merchants', integerArg(1, 100_000), 60)
+    .option('--seed <n>', 'seed (same seed, same traffic)', seedArg, 1)
+    .option('--card-seed <n>', 'seed the cards were created with', seedArg, DEMO_SEED)
+    .option('--trouble <share>', 'share of bad payloads, duplicates, stale orders, fraud bursts', shareArg, 0.02)
     .option('--json', 'print the summary as JSON')
-    .action(async (o: { rate: string; duration: string; cards: number; merchants: number; seed: number; cardSeed: number; trouble: number }) => {
+    .action(async (o: { rate: number; duration: number; cards: number; merchants: number; seed: number; cardSeed: number; trouble: number }) => {
       const g = globals();
-      const rate = o.rate === 'max' ? Number.POSITIVE_INFINITY : Number(o.rate);
-      if (!(rate > 0)) throw new CliError('--rate must be positive or max', EXIT_USAGE, 'usage');
-      const durationMs = parseDurationMs(o.duration);
+      const rate = o.rate;
+      const durationMs = o.duration;
       const secret = await loadSecret(g.data);
       const cards = demoCardPans(o.cards, o.cardSeed).map((pan, i) => ({ token: tokenizePan(pan, secret), currency: demoCardCurrency(i) }));
       const nc = await connectNats({ url: g.nats, name: 'paystream-generate' });
@@ -247,12 +235,12 @@ export function registerTools(program: Command, globals: Globals): void {
     .option('--mode <mode>', 'atomic or independent')
     .option('--currency <ccy>', 'batch currency when the file does not say')
     .option('--type <type>', 'order type for lines without one', 'payout')
-    .option('--count <n>', 'expected number of orders (checked before sending)', (v) => Number.parseInt(v, 10))
+    .option('--count <n>', 'expected number of orders (checked before sending)', integerArg(1, 1_000_000))
     .option('--control-sum <amount>', 'expected sum (checked before sending)')
     .option('--no-wait', 'return once published')
-    .option('--timeout <d>', 'how long to wait for the report', '60s')
+    .option('--timeout <d>', 'how long to wait for the report', parseDurationMs, 60_000)
     .option('--json', 'print the report as JSON')
-    .action(async (file: string, o: { id?: string; mode?: string; currency?: string; type: string; count?: number; controlSum?: string; wait: boolean; timeout: string }) => {
+    .action(async (file: string, o: { id?: string; mode?: string; currency?: string; type: string; count?: number; controlSum?: string; wait: boolean; timeout: number }) => {
       const g = globals();
       if (o.mode && o.mode !== 'atomic' && o.mode !== 'independent') throw new CliError('--mode must be atomic or independent', EXIT_USAGE, 'usage');
       let parsed: ReturnType<typeof parseBatchFile>;
@@ -286,12 +274,12 @@ export function registerTools(program: Command, globals: Globals): void {
           print(g, { batchId: id, published: parsed.orders.length }, (s: { batchId: string; published: number }) => `published batch ${s.batchId} (${s.published} orders)`);
           return;
         }
-        const timeoutMs = parseDurationMs(o.timeout);
+        const timeoutMs = o.timeout;
         const timer = setTimeout(() => reportSub.unsubscribe(), timeoutMs);
         let report: { status?: string; perStatus?: Record<string, { count: number; amount: string }>; reason?: string } | undefined;
         for await (const m of reportSub) report = m.json();
         clearTimeout(timer);
-        if (!report) throw new CliError(`no report for batch ${id} within ${o.timeout}: is a processor running?`);
+        if (!report) throw new CliError(`no report for batch ${id} within ${o.timeout / 1000} s: is a processor running?`);
         print(g, report, (r: NonNullable<typeof report>) =>
           `batch ${id}: ${r.status}${r.reason ? ` (${r.reason})` : ''}\n${Object.entries(r.perStatus ?? {}).map(([s, t]) => `  ${s.padEnd(10)} ${String(t.count).padStart(6)}  ${t.amount}`).join('\n')}`,
         );

@@ -40,7 +40,21 @@ const str = (args: Args, key: string): string => {
   return value;
 };
 const optStr = (args: Args, key: string): string | undefined => (typeof args[key] === 'string' ? (args[key] as string) : undefined);
-const optNum = (args: Args, key: string): number | undefined => (typeof args[key] === 'number' ? (args[key] as number) : undefined);
+
+/**
+ * Counts a request may ask for (`limit`, `transfers`): whole numbers within 1..COUNT_MAX. The largest reply,
+ * 1,000 cards or accounts or transfers of ~300 bytes, stays well under the broker's 1 MB message limit.
+ */
+export const COUNT_MAX = 1000;
+/** A count argument: absent means the default; anything but an integer within 1..COUNT_MAX is refused. */
+export const optCount = (args: Args, key: string, defaultCount: number): number => {
+  const value = args[key];
+  if (value === undefined) return defaultCount;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > COUNT_MAX) {
+    throw new LedgerError('invalid_request', `${key} must be a whole number within 1..${COUNT_MAX}`);
+  }
+  return value;
+};
 
 /** JSON-safe: bigints become decimal strings of minor units. */
 export const plain = <T>(value: T): unknown => JSON.parse(JSON.stringify(value, bigintReplacer));
@@ -79,16 +93,19 @@ export function makeOps(ctx: OpsContext): OpTable {
   return {
     'cards.register': (a) =>
       api.registerCard({ ...pick(a, ['email', 'phone', 'account', 'currency']), pan: str(a, 'pan'), expiry: str(a, 'expiry'), holder: str(a, 'holder') }),
-    'cards.list': (a) => api.listCards(pick(a, ['limit', 'after'])),
-    'cards.lookup': (a) => api.lookupCards({ query: str(a, 'query'), limit: optNum(a, 'limit') ?? 20 }),
-    'cards.show': (a) => api.showCard({ query: str(a, 'query'), transfers: optNum(a, 'transfers') ?? 10 }),
+    'cards.list': (a) => {
+      if (a.after !== undefined && typeof a.after !== 'string') throw new LedgerError('invalid_request', 'after must be a card token');
+      return api.listCards({ limit: optCount(a, 'limit', 50), ...(a.after === undefined ? {} : { after: a.after as string }) });
+    },
+    'cards.lookup': (a) => api.lookupCards({ query: str(a, 'query'), limit: optCount(a, 'limit', 20) }),
+    'cards.show': (a) => api.showCard({ query: str(a, 'query'), transfers: optCount(a, 'transfers', 10) }),
     'cards.freeze': (a) => api.setCardStatus(str(a, 'token'), 'frozen'),
     'cards.unfreeze': (a) => api.setCardStatus(str(a, 'token'), 'active'),
     'cards.close': (a) => api.setCardStatus(str(a, 'token'), 'closed'),
     'accounts.open': (a) => api.openAccount({ ...pick(a, ['id', 'kind']), owner: str(a, 'owner'), currency: str(a, 'currency') }),
     'accounts.deposit': (a) => api.deposit({ id: str(a, 'id'), amount: str(a, 'amount') }),
-    'accounts.get': (a) => api.getAccount({ id: str(a, 'id'), transfers: optNum(a, 'transfers') ?? 10 }),
-    'accounts.list': (a) => api.listAccounts(pick(a, ['limit'])),
+    'accounts.get': (a) => api.getAccount({ id: str(a, 'id'), transfers: optCount(a, 'transfers', 10) }),
+    'accounts.list': (a) => api.listAccounts({ limit: optCount(a, 'limit', 50) }),
     'orders.get': (a) => api.getOrder({ id: str(a, 'id') }),
     'review.list': async () => ({ orders: (await api.store.reviewQueue()).map(orderJson) }),
     'review.approve': (a) => decide(a, 'approve'),

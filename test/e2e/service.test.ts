@@ -14,7 +14,9 @@ import {
   cli,
   collect,
   json,
+  mixedTraffic,
   publishAll,
+  sleep,
   text,
   waitUntil,
 } from './harness.ts';
@@ -98,6 +100,62 @@ describe('the request/reply service', () => {
     await expect(call('cards.register', { pan: '4111111111111112', expiry: '12/39', holder: 'X' })).rejects.toBeInstanceOf(ServiceCallError);
     expect(Date.now() - started).toBeLessThan(4000);
   });
+
+  it('refuses a count that is not a whole number within 1..1000 with invalid_request, service and CLI alike', async () => {
+    const token = ledger.usdCards[0]!.token;
+    const requests: [string, Record<string, unknown>, string][] = [
+      ['cards.list', {}, 'limit'],
+      ['accounts.list', {}, 'limit'],
+      ['cards.lookup', { query: ledger.usdCards[0]!.last4 }, 'limit'],
+      ['cards.show', { query: token }, 'transfers'],
+      ['accounts.get', { id: ledger.usdCards[0]!.accountId }, 'transfers'],
+    ];
+    for (const [op, args, key] of requests) {
+      for (const bad of [-1, 'abc', 2.5, 1e9, 0, null, '10']) {
+        const reply = await nc.request(`pay.svc.${op}`, json({ ...args, [key]: bad }), { timeout: 5000 });
+        expect(JSON.parse(text(reply.data)), `${op} ${key}=${JSON.stringify(bad)}`).toEqual({
+          error: { code: 'invalid_request', message: `${key} must be a whole number within 1..1000` },
+        });
+      }
+      // within the range, and absent (the default), it answers
+      await expect(call(op, { ...args, [key]: 1000 })).resolves.toBeDefined();
+      await expect(call(op, args)).resolves.toBeDefined();
+    }
+    expect(((await call('cards.list', { limit: 2 })).cards as unknown[]).length).toBe(2);
+    expect(((await call('cards.list', { limit: 1000 })).cards as unknown[]).length).toBeLessThanOrEqual(1000);
+    // the CLI refuses the same before it calls anything (exit 2, the reason)
+    for (const bad of ['-1', 'abc', '2.5', '1000000000']) {
+      const out = await cli(['--data', ledger.dataDir, 'cards', 'list', '--limit', bad]);
+      expect(out.code, out.stderr).toBe(2);
+      expect(out.stderr).toContain(`argument '${bad}' is invalid. must be a whole number within 1..1000`);
+    }
+  }, 60_000);
+
+  it('verify through the service, again and again while a processor applies traffic, always finds the ledger sound', async () => {
+    // traffic in waves, so it goes on for a while; verify is called over and over meanwhile
+    const waves = Array.from({ length: 20 }, (_, w) => mixedTraffic(ledger, 100, `vfy${w}`));
+    let publishing = true;
+    const published = (async () => {
+      for (const wave of waves) {
+        await publishAll(nc, wave.out);
+        await sleep(50);
+      }
+      publishing = false;
+    })();
+    const reports: { ok: boolean; violations: unknown[] }[] = [];
+    let duringTraffic = 0;
+    const done = () => !publishing && waves.every((w) => w.orders.every((o) => c.byId.has(o.id as string)));
+    while (!done()) {
+      const before = c.all.length;
+      reports.push((await call('verify')) as { ok: boolean; violations: unknown[] });
+      if (c.all.length > before) duringTraffic++;
+    }
+    await published;
+    reports.push((await call('verify')) as { ok: boolean; violations: unknown[] });
+    expect(reports.filter((r) => !r.ok).map((r) => r.violations)).toEqual([]);
+    // verify ran while results were coming in, not only before or after
+    expect(duringTraffic).toBeGreaterThanOrEqual(3);
+  }, 90_000);
 
   it('the CLI prints byte-identical JSON through the service (processor running) and on the store (stopped)', async () => {
     const unique = ledger.cards.find((x) => ledger.cards.filter((y) => y.last4 === x.last4).length === 1 && x.index === ledger.usdCards[0]!.index)

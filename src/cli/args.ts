@@ -1,0 +1,80 @@
+// Every numeric (and duration) flag of every command is read by one of these parsers. Each is a commander
+// argParser: a bad value throws InvalidArgumentError while commander parses the command line, so the
+// command fails with the reason and exit 2 (main.ts) before it opens a ledger, connects or starts anything.
+
+import { InvalidArgumentError } from 'commander';
+
+/** what a whole number flag may look like: digits, an optional minus (so "-1" is refused by range, not shape) */
+const INTEGER_RE = /^-?\d{1,16}$/;
+/** a plain decimal: no exponent, hex, Infinity or spaces */
+const DECIMAL_RE = /^-?\d{1,16}(?:\.\d{1,9})?$/;
+
+/** A whole number within min..max (both inclusive). */
+export function integerArg(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = INTEGER_RE.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`must be a whole number within ${min}..${max}`);
+    return n;
+  };
+}
+
+/** A decimal number above 0 and at most max. */
+export function positiveArg(max: number): (value: string) => number {
+  return (value) => {
+    const n = DECIMAL_RE.test(value) ? Number(value) : Number.NaN;
+    if (!(n > 0) || n > max) throw new InvalidArgumentError(`must be a number above 0 and at most ${max}`);
+    return n;
+  };
+}
+
+/** A share: a decimal number within 0..1. */
+export function shareArg(value: string): number {
+  const n = DECIMAL_RE.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('must be a number within 0..1');
+  return n;
+}
+
+/** A positive number at most max, or `max` (as fast as possible: Infinity). */
+export function numberOrMaxArg(max: number): (value: string) => number {
+  const positive = positiveArg(max);
+  return (value) => {
+    if (value === 'max') return Number.POSITIVE_INFINITY;
+    try {
+      return positive(value);
+    } catch {
+      throw new InvalidArgumentError(`must be a number above 0 and at most ${max}, or max`);
+    }
+  };
+}
+
+/** The longest duration a flag takes: a week. */
+export const DURATION_MS_MAX = 7 * 24 * 3_600_000;
+
+/** A duration: a number with an optional unit (ms, s, m, h; seconds by default), above 0 and at most a week. */
+export function parseDurationMs(text: string): number {
+  const m = /^(\d{1,9}(?:\.\d{1,9})?)(ms|s|m|h)?$/.exec(text.trim());
+  const unit = m ? { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'] : 0;
+  const ms = m ? Math.round(Number(m[1]) * unit) : Number.NaN;
+  if (!(ms > 0) || ms > DURATION_MS_MAX) throw new InvalidArgumentError(`not a duration within 1ms..168h: ${text} (e.g. 500ms, 60s, 5m, 1h)`);
+  return ms;
+}
+
+/** An instant: an ISO 8601 time, or a duration ago (e.g. 10m). */
+export function sinceArg(text: string): Date {
+  const notATime = new InvalidArgumentError(`not a time: ${text} (an ISO time or a duration ago, e.g. 10m)`);
+  if (/^\d/.test(text) && !/^\d+(?:\.\d+)?(ms|s|m|h)?$/.test(text)) {
+    const at = new Date(text);
+    if (Number.isNaN(at.getTime())) throw notATime;
+    return at;
+  }
+  try {
+    return new Date(Date.now() - parseDurationMs(text));
+  } catch {
+    throw notATime;
+  }
+}
+
+/** A TCP port to listen on. */
+export const portArg = integerArg(1, 65_535);
+/** A seed of the deterministic generators. */
+export const seedArg = integerArg(0, 2 ** 31 - 1);
