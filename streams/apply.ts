@@ -15,8 +15,9 @@ import {
 } from '../src/domain/ledger.ts';
 import { type Account, type Card, type Order, type OrderResult, REJECT_REASONS } from '../src/domain/types.ts';
 import type { LedgerStore } from '../src/ledger/store.ts';
-import type { BatchTracker } from './batches.ts';
+import type { BatchPlan, BatchTracker } from './batches.ts';
 import { type BufferOptions, bufferWhileBusy } from './buffer.ts';
+import { type FaultHook, deadLetterOf, reportInternalError } from './guard.ts';
 import type { AppliedBuffer, DeadLetter, InboundMessage, Item, OrderItem } from './types.ts';
 
 /** The risk stage's interface: a pure, synchronous verdict per order, and what happened to it afterwards. */
@@ -36,6 +37,8 @@ export interface ApplyDeps {
   scrub: (payload: Uint8Array) => Uint8Array;
   /** batch handling (the batches stage), when enabled */
   batches?: BatchTracker;
+  /** test seam: makes a stage throw on purpose for the orders it names (streams/guard.ts) */
+  faults?: FaultHook;
 }
 
 export function contextFor(deps: ApplyDeps, item: Item, bufferNowMs: number): ApplyContext {
@@ -61,63 +64,151 @@ export function riskVerdictFor(deps: ApplyDeps, ws: WorkingSet, item: OrderItem,
 
 /** The dead letter of a message not applied because a different payload holds its id (never stored: it goes each time). */
 function idConflictLetter(deps: ApplyDeps, msg: InboundMessage, orderId: string): DeadLetter {
-  return { reason: 'id_conflict', detail: `id: ${REJECT_REASONS.id_conflict}`, subject: msg.subject, payload: deps.scrub(msg.data), orderId };
+  return deadLetterOf(deps.scrub, msg, 'id_conflict', `id: ${REJECT_REASONS.id_conflict}`, orderId, deps.faults);
 }
 
-/** Decides every item of a buffer against the working set, in order. Synchronous: no awaits between decisions. */
+/**
+ * Decides every item of a buffer against the working set, in order. Synchronous: no awaits between decisions.
+ * Each item under the per-message guard: one that throws is taken back (WorkingSet.undo) and becomes its own
+ * internal_error outcome, and the items after it are decided as if it had not been there.
+ */
 export function decideBuffer(deps: ApplyDeps, ws: WorkingSet, items: Item[], bufferNowMs: number): DeadLetter[] {
   const deadLetters: DeadLetter[] = [];
   for (const item of items) {
     const ctx = contextFor(deps, item, bufferNowMs);
-    switch (item.kind) {
-      case 'order': {
-        const isDuplicate = ws.order(item.order.id) !== undefined;
-        const verdict = riskVerdictFor(deps, ws, item, ctx.nowMs);
-        const result = applyOrder(ws, item.order, verdict, ctx);
-        if (isIdConflict(result)) deadLetters.push(idConflictLetter(deps, item.msg, item.order.id));
-        if (!isDuplicate && deps.risk) {
-          deps.risk.observe(item.order, result, ctx.nowMs);
-          ws.riskObserved.push({ orderId: item.order.id, atMs: ctx.nowMs });
-        }
-        break;
-      }
-      case 'rejected': {
-        const stub: { id: string; batchId?: string; fingerprint?: string } = { id: item.orderId };
-        if (item.batchId !== undefined) stub.batchId = item.batchId;
-        if (item.fingerprint !== undefined) stub.fingerprint = item.fingerprint;
-        const result = applyRejection(ws, stub, item.reason, item.field, ctx);
-        if (isIdConflict(result)) {
-          deadLetters.push(idConflictLetter(deps, item.msg, item.orderId));
-          break;
-        }
-        // a redelivery may follow a crash between the ledger write and the dead letter: send it again
-        // (at least once); a client's republish of a rejected order is only answered, not dead-lettered twice
-        if (!result.duplicate || item.msg.redelivered) {
-          deadLetters.push({
-            reason: item.reason,
-            detail: `${item.field}: ${item.message}`,
-            subject: item.msg.subject,
-            payload: deps.scrub(item.msg.data),
-            orderId: item.orderId,
-          });
-        }
-        break;
-      }
-      case 'dead':
-        deadLetters.push({ reason: item.reason, detail: item.detail, subject: item.msg.subject, payload: deps.scrub(item.msg.data) });
-        break;
-      case 'batch':
-        // reaches here only when no batch stage runs: a header nobody can honour is a dead letter
-        deadLetters.push({
-          reason: 'batches_disabled',
-          detail: 'batch headers are not accepted by this processor',
-          subject: item.msg.subject,
-          payload: deps.scrub(item.msg.data),
-        });
-        break;
+    const mark = ws.mark();
+    const lettersBefore = deadLetters.length;
+    try {
+      decideItem(deps, ws, item, ctx, deadLetters);
+    } catch (error) {
+      ws.undo(mark);
+      deadLetters.length = lettersBefore;
+      deadLetters.push(failedItem(deps, ws, item, ctx, error));
     }
   }
   return deadLetters;
+}
+
+function decideItem(deps: ApplyDeps, ws: WorkingSet, item: Item, ctx: ApplyContext, deadLetters: DeadLetter[]): void {
+  switch (item.kind) {
+    case 'order': {
+      const isDuplicate = ws.order(item.order.id) !== undefined;
+      const verdict = riskVerdictFor(deps, ws, item, ctx.nowMs);
+      const result = applyOrder(ws, item.order, verdict, ctx);
+      deps.faults?.('apply', item.order.id);
+      if (isIdConflict(result)) deadLetters.push(idConflictLetter(deps, item.msg, item.order.id));
+      if (!isDuplicate && deps.risk) {
+        deps.risk.observe(item.order, result, ctx.nowMs);
+        ws.riskObserved.push({ orderId: item.order.id, atMs: ctx.nowMs });
+      }
+      return;
+    }
+    case 'rejected': {
+      const stub: { id: string; batchId?: string; fingerprint?: string } = { id: item.orderId };
+      if (item.batchId !== undefined) stub.batchId = item.batchId;
+      if (item.fingerprint !== undefined) stub.fingerprint = item.fingerprint;
+      // validation that threw (streams/validate.ts) names no field; its message is the guard's detail
+      const failed = item.reason === 'internal_error';
+      const result = applyRejection(ws, stub, item.reason, failed ? undefined : item.field, ctx);
+      deps.faults?.('apply', item.orderId);
+      if (isIdConflict(result)) {
+        deadLetters.push(idConflictLetter(deps, item.msg, item.orderId));
+        return;
+      }
+      // a redelivery may follow a crash between the ledger write and the dead letter: send it again
+      // (at least once); a client's republish of a rejected order is only answered, not dead-lettered twice
+      if (!result.duplicate || item.msg.redelivered) {
+        const detail = failed ? item.message : `${item.field}: ${item.message}`;
+        deadLetters.push(deadLetterOf(deps.scrub, item.msg, item.reason, detail, item.orderId, deps.faults));
+      }
+      return;
+    }
+    case 'dead':
+      deadLetters.push(deadLetterOf(deps.scrub, item.msg, item.reason, item.detail, undefined, deps.faults));
+      return;
+    case 'batch':
+      // reaches here only when no batch stage runs: a header nobody can honour is a dead letter
+      deadLetters.push(deadLetterOf(deps.scrub, item.msg, 'batches_disabled', 'batch headers are not accepted by this processor', undefined, deps.faults));
+      return;
+  }
+}
+
+/**
+ * The outcome of an item whose decision threw (its changes already taken back): an internal_error dead letter
+ * with its stream sequence and a scrubbed prefix of its payload. An order with an id also gets a `rejected`
+ * `internal_error` result, stored like any rejection, so its sender is answered and a redelivery gets the same
+ * answer (duplicate) rather than a second decision: still one result per id.
+ */
+function failedItem(deps: ApplyDeps, ws: WorkingSet, item: Item, ctx: ApplyContext, error: unknown): DeadLetter {
+  const orderId = item.kind === 'order' ? item.order.id : item.kind === 'rejected' ? item.orderId : undefined;
+  const detail = reportInternalError('apply', error, item.msg, orderId);
+  if (orderId !== undefined) {
+    const batchId = item.kind === 'order' ? item.order.batchId : item.kind === 'rejected' ? item.batchId : undefined;
+    const mark = ws.mark();
+    try {
+      applyRejection(ws, batchId === undefined ? { id: orderId } : { id: orderId, batchId }, 'internal_error', undefined, ctx);
+    } catch (again) {
+      // not even a rejection could be recorded: the dead letter alone says what happened
+      ws.undo(mark);
+      reportInternalError('apply', again, item.msg, orderId);
+    }
+  }
+  return deadLetterOf(deps.scrub, item.msg, 'internal_error', detail, orderId, deps.faults);
+}
+
+/**
+ * Settles the batches that complete at `cut` (in the order BatchTracker.settle would), one batch at a time
+ * under the per-message guard: a batch whose settling throws is taken back (working set, reports, ledger ops)
+ * and rejected whole with reason internal_error, so each of its orders still gets a result, plus one
+ * internal_error dead letter. Should even that throw, the batch's orders stay pending in the ledger, where the
+ * next start finds them.
+ */
+function settleGuarded(deps: ApplyDeps, tracker: BatchTracker, plan: BatchPlan, ws: WorkingSet, bufferNowMs: number, cut: number): DeadLetter[] {
+  const settle = (part: BatchPlan) =>
+    tracker.settle(
+      part,
+      ws,
+      (item) => contextFor(deps, item, bufferNowMs),
+      (item) => {
+        deps.faults?.('settle', item.order.id);
+        return riskVerdictFor(deps, ws, item, contextFor(deps, item, bufferNowMs).nowMs);
+      },
+      (atMs) => (deps.virtualTime ? atMs : bufferNowMs),
+      cut,
+    );
+  // a part shares the plan's reports and ops, so what it settles lands in the plan
+  const attempt = (part: BatchPlan): { error: unknown } | undefined => {
+    const mark = ws.mark();
+    const reports = plan.reports.length;
+    const ops = plan.ops.length;
+    try {
+      settle(part);
+      return undefined;
+    } catch (error) {
+      ws.undo(mark);
+      plan.reports.length = reports;
+      plan.ops.length = ops;
+      return { error };
+    }
+  };
+  const letters: DeadLetter[] = [];
+  const parts = [
+    ...plan.complete.filter((e) => e.at === cut).map((e) => ({ batch: e.batch, atMs: e.atMs, part: { ...plan, complete: [e], rejected: [] } })),
+    ...plan.rejected.filter((e) => e.at === cut).map((e) => ({ batch: e.batch, atMs: e.atMs, part: { ...plan, complete: [], rejected: [e] } })),
+  ];
+  for (const { batch, atMs, part } of parts) {
+    const failed = attempt(part);
+    if (!failed) continue;
+    const msg = { subject: '', data: new Uint8Array(0), receivedAtMs: atMs };
+    let detail = `batch ${batch.id}: ${reportInternalError('settle', failed.error, msg)}`;
+    const fallback = attempt({ ...plan, complete: [], rejected: [{ batch, reason: 'internal_error', at: cut, atMs }] });
+    if (fallback) {
+      reportInternalError('settle', fallback.error, msg);
+      detail += '; rejecting it failed too: its orders stay pending in the ledger until the next start';
+    } else detail += '; the batch is rejected whole, internal_error';
+    letters.push({ reason: 'internal_error', detail, subject: '', payload: new Uint8Array(0) });
+  }
+  return letters;
 }
 
 export async function applyBuffer(deps: ApplyDeps, items: Item[]): Promise<AppliedBuffer> {
@@ -141,21 +232,12 @@ export async function applyBuffer(deps: ApplyDeps, items: Item[]): Promise<Appli
   let deadLetters: DeadLetter[];
   if (plan && tracker) {
     // batches settle where they completed in the stream, between the direct items around them
-    const settleAt = (at: number) =>
-      tracker.settle(
-        plan,
-        ws,
-        (item) => contextFor(deps, item, bufferNowMs),
-        (item) => riskVerdictFor(deps, ws, item, contextFor(deps, item, bufferNowMs).nowMs),
-        (atMs) => (deps.virtualTime ? atMs : bufferNowMs),
-        at,
-      );
     const cuts = [...new Set([...plan.complete, ...plan.rejected].map((e) => e.at))].sort((a, b) => a - b);
     deadLetters = [];
     let from = 0;
     for (const cut of cuts) {
       deadLetters.push(...decideBuffer(deps, ws, direct.slice(from, cut), bufferNowMs));
-      settleAt(cut);
+      deadLetters.push(...settleGuarded(deps, tracker, plan, ws, bufferNowMs, cut));
       from = cut;
     }
     deadLetters.push(...decideBuffer(deps, ws, direct.slice(from), bufferNowMs), ...plan.deadLetters);

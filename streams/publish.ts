@@ -36,6 +36,7 @@ export function natsPublisher(nc: NatsConnection, subjects: PublishSubjects): Pu
       h.set('Paystream-Detail', letter.detail.slice(0, 200));
       h.set('Paystream-Subject', letter.subject);
       if (letter.orderId !== undefined) h.set('Paystream-Order-Id', letter.orderId);
+      if (letter.streamSeq !== undefined) h.set('Paystream-Stream-Seq', String(letter.streamSeq));
       nc.publish(`${subjects.dlq}.${token(letter.reason)}`, letter.payload, { headers: h });
     },
   };

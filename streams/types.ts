@@ -32,6 +32,8 @@ export interface DeadLetter {
   subject: string;
   payload: Uint8Array;
   orderId?: string;
+  /** the message's stream sequence, when it came from the stream (header Paystream-Stream-Seq) */
+  streamSeq?: number;
 }
 
 /** What one committed buffer produced. */

@@ -4,6 +4,7 @@ import { map, type OperatorFunction } from 'rxjs';
 import { orderFingerprint, payloadFingerprint } from '../src/domain/fingerprint.ts';
 import { type ValidateContext, validateOrder } from '../src/domain/order.ts';
 import type { DecodedItem } from './decode.ts';
+import { type FaultHook, reportInternalError } from './guard.ts';
 import type { Item } from './types.ts';
 
 export interface ValidateOptions {
@@ -16,10 +17,26 @@ export interface ValidateOptions {
   virtualTime?: boolean;
   /** the ledger's secret: each order (and rejected payload) gets its keyed fingerprint; absent: none (answered as before) */
   fingerprintKey?: Uint8Array;
+  /** test seam: throws on purpose for the orders it names (streams/guard.ts) */
+  faults?: FaultHook;
 }
 
+/**
+ * One decoded message validated; whatever validation throws (a bug, not bad input: that is a reject reason)
+ * makes the order `rejected` `internal_error`, dead-lettered by the apply stage with its stream sequence.
+ */
 export function validateOne(item: DecodedItem, options: ValidateOptions, nowMs: number): Item {
   if (item.kind !== 'decoded') return item;
+  try {
+    options.faults?.('validate', item.id);
+    return validateDecoded(item, options, nowMs);
+  } catch (error) {
+    const message = reportInternalError('validate', error, item.msg, item.id);
+    return { kind: 'rejected', msg: item.msg, orderId: item.id, reason: 'internal_error', field: '', message };
+  }
+}
+
+function validateDecoded(item: Extract<DecodedItem, { kind: 'decoded' }>, options: ValidateOptions, nowMs: number): Item {
   const ctx: ValidateContext = { tokenizePan: options.tokenizePan, nowMs, futureSkewMs: options.futureSkewMs };
   const outcome = validateOrder(item.raw, ctx);
   const key = options.fingerprintKey;

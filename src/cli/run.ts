@@ -31,6 +31,7 @@ export interface RunFlags {
   reviewMinutes: number;
   reviewTimeout: string;
   autoOpenMerchants: boolean;
+  keepOrders?: boolean;
 }
 
 export function addRunOptions(cmd: Command): Command {
@@ -47,7 +48,8 @@ export function addRunOptions(cmd: Command): Command {
     .option('--hold-hours <h>', 'how long an authorization hold lasts', positiveArg(HOLD_HOURS_MAX), DEFAULT_APPLY_OPTIONS.authorizationHoldMs / 3600_000)
     .option('--review-minutes <m>', 'how long an order may wait in review', positiveArg(REVIEW_MINUTES_MAX), DEFAULT_APPLY_OPTIONS.reviewTimeoutMs / 60_000)
     .option('--review-timeout <action>', 'what a review timeout does: decline or approve', 'decline')
-    .option('--no-auto-open-merchants', 'decline orders for merchants without an account');
+    .option('--no-auto-open-merchants', 'decline orders for merchants without an account')
+    .option('--keep-orders', 'keep orders in the orders stream for 7 days (PANs sent inline included), e.g. for record --from-stream; by default each leaves once applied');
 }
 
 export function runtimeFrom(g: GlobalOptions, f: RunFlags) {
@@ -63,7 +65,7 @@ export function runtimeFrom(g: GlobalOptions, f: RunFlags) {
   return runtimeConfig({
     dataDir: g.data,
     natsUrl: g.nats,
-    topology: { ...DEFAULT_TOPOLOGY, prefix: g.prefix, streamPrefix: f.streamPrefix, durable: f.durable },
+    topology: { ...DEFAULT_TOPOLOGY, prefix: g.prefix, streamPrefix: f.streamPrefix, durable: f.durable, ordersRetention: f.keepOrders ? 'limits' : 'applied' },
     sync: Boolean(f.sync),
     ...(f.risk === false ? { rulesPath: false as const } : f.rules ? { rulesPath: f.rules } : {}),
     ...(f.metricsPort !== undefined ? { metricsPort: f.metricsPort } : {}),

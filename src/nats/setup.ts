@@ -27,7 +27,26 @@ export interface Topology {
   maxAckPending: number;
   /** a message not acked in this time is redelivered @default 30_000 */
   ackWaitMs: number;
+  /**
+   * what PAY_ORDERS keeps. 'applied': the processor purges every order once it is in the ledger and acked
+   * (within about a second), and the broker drops any order older than ORDERS_MAX_AGE_MS.applied (24 h)
+   * even unapplied: a PAN sent inline sits in the broker only that long. 'limits': orders are kept for
+   * ORDERS_MAX_AGE_MS.limits (7 days), e.g. for `record --from-stream`, PANs included. @default 'applied'
+   */
+  ordersRetention: OrdersRetention;
 }
+
+export type OrdersRetention = 'applied' | 'limits';
+
+/**
+ * The orders stream's max_age by retention. 24 h when orders go once applied: a backstop for a processor
+ * that is not running, and no order is lost to it that validation would still take (orders older than
+ * 24 h are rejected too_old). 7 days when orders are kept for re-recording.
+ */
+export const ORDERS_MAX_AGE_MS: Readonly<Record<OrdersRetention, number>> = {
+  applied: 24 * 3600_000,
+  limits: 7 * 24 * 3600_000,
+};
 
 export const DEFAULT_TOPOLOGY: Topology = {
   prefix: 'pay',
@@ -36,6 +55,7 @@ export const DEFAULT_TOPOLOGY: Topology = {
   duplicateWindowMs: 120_000,
   maxAckPending: 20_000,
   ackWaitMs: 30_000,
+  ordersRetention: 'applied',
 };
 
 export const streamNames = (t: Pick<Topology, 'streamPrefix'>) => ({
@@ -53,12 +73,21 @@ export const subjects = (t: Pick<Topology, 'prefix'>) => ({
   service: `${t.prefix}.svc`,
 });
 
-async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string; subjects: string[] }): Promise<void> {
+async function ensureStream(
+  jsm: JetStreamManager,
+  config: Partial<StreamConfig> & { name: string; subjects: string[] },
+  maxAgeEnforced = false,
+): Promise<void> {
   try {
     const info = await jsm.streams.info(config.name);
     const missing = config.subjects.filter((s) => !info.config.subjects.includes(s));
-    if (missing.length > 0) {
-      await jsm.streams.update(config.name, { ...info.config, subjects: [...info.config.subjects, ...missing] });
+    const maxAge = maxAgeEnforced && config.max_age !== undefined && info.config.max_age !== config.max_age ? config.max_age : undefined;
+    if (missing.length > 0 || maxAge !== undefined) {
+      await jsm.streams.update(config.name, {
+        ...info.config,
+        subjects: [...info.config.subjects, ...missing],
+        ...(maxAge === undefined ? {} : { max_age: maxAge }),
+      });
     }
   } catch (error) {
     if (!/stream not found/i.test(String((error as Error).message))) throw error;
@@ -88,15 +117,23 @@ export async function ensureTopology(
   }
   const names = streamNames(t);
   const subj = subjects(t);
-  await ensureStream(jsm, {
-    name: names.orders,
-    subjects: [`${subj.orders}.>`, `${subj.batches}.>`],
-    storage: StorageType.File,
-    retention: RetentionPolicy.Limits,
-    duplicate_window: nanos(t.duplicateWindowMs),
-    max_msg_size: 64 * 1024,
-    max_age: nanos(7 * 24 * 3600_000),
-  });
+  // Limits retention, not WorkQueue or Interest: a stream's retention cannot change once it exists,
+  // WorkQueue refuses AckPolicy.All, and under Interest deleting the durable consumer (as the processor does
+  // to redeliver from the ledger's floor) drops every message it had not acked. Orders leave by purge
+  // (purgeAppliedOrders) and by max_age.
+  await ensureStream(
+    jsm,
+    {
+      name: names.orders,
+      subjects: [`${subj.orders}.>`, `${subj.batches}.>`],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      duplicate_window: nanos(t.duplicateWindowMs),
+      max_msg_size: 64 * 1024,
+      max_age: nanos(ORDERS_MAX_AGE_MS[t.ordersRetention]),
+    },
+    true,
+  );
   await ensureStream(jsm, {
     name: names.results,
     subjects: [`${subj.results}.>`, `${subj.reports}.>`],
@@ -139,6 +176,18 @@ export async function ensureTopology(
     );
   }
   return { redeliveredUpToSeq: info.delivered.stream_seq, ackFloorSeq: info.ack_floor.stream_seq };
+}
+
+/**
+ * Removes every message of the orders stream below `belowSeq` (a purge up to a sequence: later messages
+ * stay). The caller passes one past the ledger's applied floor, so only orders in the ledger go. Returns
+ * how many went. Nats-Msg-Id de-duplication is unaffected while the broker runs (its window is kept in
+ * memory); after a broker restart it covers only the messages still in the stream, and the ledger answers
+ * a republish of a purged order as its duplicate.
+ */
+export async function purgeAppliedOrders(nc: NatsConnection, t: Pick<Topology, 'streamPrefix'>, belowSeq: number): Promise<number> {
+  const jsm = await nc.jetstreamManager();
+  return (await jsm.streams.purge(streamNames(t).orders, { seq: belowSeq })).purged;
 }
 
 /** What a stream says of some of its sequences. */

@@ -15,6 +15,7 @@ import { ackStage, FloorAcker } from '../../streams/ack.ts';
 import { type ApplyDeps, type RiskEvaluator, bufferAndApply, sweepExpiredHolds } from '../../streams/apply.ts';
 import { type BufferOptions, DEFAULT_BUFFER_OPTIONS } from '../../streams/buffer.ts';
 import { decode } from '../../streams/decode.ts';
+import { type FaultHook, faultsFromSpec } from '../../streams/guard.ts';
 import { type Publisher, natsPublisher, publishApplied } from '../../streams/publish.ts';
 import { jetStreamSource, storedToInbound } from '../../streams/source.ts';
 import type { AppliedBuffer, InboundMessage, Item } from '../../streams/types.ts';
@@ -47,6 +48,8 @@ export interface ProcessorOptions {
   metrics?: MetricsAggregator;
   /** how often held/authorized holds are checked for expiry @default 1000 */
   sweepIntervalMs: number;
+  /** test seam: stages throw on purpose for the orders it names @default from PAYSTREAM_TEST_FAULT (stage:orderId,...) */
+  faults?: FaultHook;
 }
 
 export function processorOptions(
@@ -66,6 +69,10 @@ export function processorOptions(
     sweepIntervalMs: 1000,
     ...partial,
   };
+  if (!('faults' in partial)) {
+    const faults = faultsFromSpec(process.env.PAYSTREAM_TEST_FAULT);
+    if (faults) options.faults = faults;
+  }
   if (options.buffer.bufferItemsMax < 1 || options.buffer.bufferItemsMax > 50_000) {
     throw new Error(`bufferItemsMax must be within 1..50000, got ${options.buffer.bufferItemsMax}`);
   }
@@ -179,17 +186,19 @@ export class Processor {
       batches: this.batches,
     };
     if (o.risk) deps.risk = o.risk;
+    if (o.faults) deps.faults = o.faults;
     const nc = o.nc;
     source
       .pipe(
         takeUntil(this.stop$),
-        decode({ payloadBytesMax: o.payloadBytesMax }, `${subj.batches}.`),
+        decode({ payloadBytesMax: o.payloadBytesMax }, `${subj.batches}.`, o.faults),
         validate({
           tokenizePan: (pan) => tokenizePan(pan, o.store.secret),
           clock: o.clock,
           futureSkewMs: o.futureSkewMs,
           virtualTime: o.virtualTime,
           fingerprintKey: o.store.secret,
+          ...(o.faults ? { faults: o.faults } : {}),
         }),
         bufferAndApply(deps, o.buffer),
         tap((applied) => {

@@ -1,7 +1,7 @@
 // A private nats-server with JetStream for one test file: free port, fresh store dir, kill and restart.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, waitForPort } from '../../src/nats/embedded.ts';
@@ -10,6 +10,8 @@ export interface NatsServer {
   readonly url: string;
   readonly port: number;
   readonly storeDir: string;
+  /** what the running (or last) nats-server wrote to stderr, up to 64 KB */
+  log(): string;
   /** sends a signal and waits for the process to exit */
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** starts again on the same port with the same store dir */
@@ -18,17 +20,30 @@ export interface NatsServer {
   cleanup(): Promise<void>;
 }
 
+export interface NatsServerOptions {
+  /** a configuration file's text for this store dir (it must set jetstream.store_dir to it); absent: -js -sd */
+  config?: (storeDir: string) => string;
+  /** extra environment for nats-server (variables the configuration refers to) */
+  env?: Record<string, string>;
+}
 
-export async function startNatsServer(): Promise<NatsServer> {
+export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServer> {
   const storeDir = await mkdtemp(path.join(os.tmpdir(), 'paystream-nats-'));
   const port = await freePort();
   let child: ChildProcess | undefined;
   let stderr = '';
+  // the configuration lives beside the store dir, not in it: the store dir is what tests read
+  const configFile = options.config ? `${storeDir}.conf` : undefined;
+  if (configFile && options.config) await writeFile(configFile, options.config(storeDir), { mode: 0o600 });
+  const args = configFile
+    ? ['-c', configFile, '-a', '127.0.0.1', '-p', String(port)]
+    : ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir];
 
   const launch = async (): Promise<void> => {
     stderr = '';
-    const proc = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], {
+    const proc = spawn('nats-server', args, {
       stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, ...options.env },
     });
     proc.stderr?.on('data', (chunk: Buffer) => {
       if (stderr.length < 64 * 1024) stderr += chunk.toString('utf8');
@@ -58,6 +73,7 @@ export async function startNatsServer(): Promise<NatsServer> {
     url: `nats://127.0.0.1:${port}`,
     port,
     storeDir,
+    log: () => stderr,
     kill,
     async restart() {
       await kill();
@@ -66,6 +82,7 @@ export async function startNatsServer(): Promise<NatsServer> {
     async cleanup() {
       await kill('SIGKILL');
       await rm(storeDir, { recursive: true, force: true });
+      if (configFile) await rm(configFile, { force: true });
     },
   };
 }

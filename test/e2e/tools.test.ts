@@ -12,7 +12,7 @@ import { DEMO_SECRET_HEX, DEMO_SEED, demoCardPans } from '../../src/domain/gener
 import { seedLedger } from '../../src/ledger/seed.ts';
 import { LedgerStore } from '../../src/ledger/store.ts';
 import { type EmbeddedNats, startNatsServer } from '../../src/nats/embedded.ts';
-import { connectNats } from '../../src/nats/setup.ts';
+import { DEFAULT_TOPOLOGY, connectNats } from '../../src/nats/setup.ts';
 import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
 
 const exec = promisify(execFile);
@@ -41,7 +41,9 @@ beforeAll(async () => {
   const store = await LedgerStore.open(ledger());
   await seedLedger(store, { cards: 500, merchants: 60, seed: DEMO_SEED, cardBalance: '5000', merchantBalance: '1000000' });
   await store.close();
-  runtime = await startRuntime(runtimeConfig({ dataDir: ledger(), natsUrl: nats.url, rulesPath: false }));
+  // orders kept in the stream (as `run --keep-orders`): record --from-stream below reads them back
+  const topology = { ...DEFAULT_TOPOLOGY, ordersRetention: 'limits' as const };
+  runtime = await startRuntime(runtimeConfig({ dataDir: ledger(), natsUrl: nats.url, rulesPath: false, topology }));
 }, 60_000);
 
 afterAll(async () => {

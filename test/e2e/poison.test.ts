@@ -1,0 +1,144 @@
+// Poison messages against a real nats-server: one hostile payload must be that message's outcome (a dead
+// letter), never the processor's end. Before the depth cap and the per-message guard, the first poison below
+// killed the processor in the dead-letter scrub (RangeError: Maximum call stack size exceeded), and every
+// restart died again on the same redelivered message.
+
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_TOPOLOGY, ensureTopology } from '../../src/nats/setup.ts';
+import { runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
+import type { Msg } from 'nats';
+import { collect, consumerCaughtUp, snapshotLedger, waitUntil, withBrokerAndLedger } from './harness.ts';
+
+const env = withBrokerAndLedger(20, 'each');
+const encoder = new TextEncoder();
+
+describe('poison messages', () => {
+  it('dead-letters a deeply nested rejected order and a 12,000-deep object, answers the orders around them, and keeps running', async () => {
+    await ensureTopology(env.nc, DEFAULT_TOPOLOGY);
+    const card = env.ledger.usdCards[0]!;
+    const merchant = env.ledger.merchants[0]!;
+    const createdAt = new Date().toISOString();
+    const order = (id: string) => ({ id, type: 'payment', card: card.token, merchant, currency: 'USD', amount: '1.25', createdAt });
+    // the issue's first finding: a rejected order ("amount":"bad") with an extra field of 3,000 nested arrays
+    const nestedArrays = `${'['.repeat(3000)}${']'.repeat(3000)}`;
+    const poisonArrays = `{"id":"poison-arrays","type":"payment","card":"${card.token}","merchant":"${merchant}","currency":"USD","amount":"bad","extra":${nestedArrays}}`;
+    // an object nested 12,000 deep, under the stream's 64 KiB message limit
+    const poisonObject = `${'{"":'.repeat(12_000)}{}${'}'.repeat(12_000)}`;
+    expect(poisonArrays.length).toBeGreaterThan(6000);
+    expect(poisonArrays.length).toBeLessThan(8192);
+    expect(poisonObject.length).toBeLessThan(64 * 1024);
+
+    const c = await collect(env.nc);
+    const runtime = await startRuntime(runtimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false }));
+    let died: unknown;
+    runtime.processor.done.catch((error: unknown) => {
+      died = error;
+    });
+    try {
+      const js = env.nc.jetstream();
+      const payloads = [
+        JSON.stringify(order('o6')),
+        JSON.stringify(order('o7')),
+        poisonArrays,
+        JSON.stringify(order('o8')),
+        JSON.stringify(order('o9')),
+        poisonObject,
+        JSON.stringify(order('o10')),
+      ];
+      for (const p of payloads) await js.publish('pay.orders.e2e', encoder.encode(p));
+      const ids = ['o6', 'o7', 'o8', 'o9', 'o10'];
+      await waitUntil(
+        'every order answered and both poison messages dead-lettered',
+        () => died !== undefined || (ids.every((id) => c.byId.has(id)) && c.dlq.length >= 2),
+        30_000,
+        () => JSON.stringify({ results: [...c.byId.keys()], dlq: c.dlq.map((d) => d.reason) }),
+      );
+      expect(died).toBeUndefined();
+      for (const id of ids) expect(c.byId.get(id)).toEqual([expect.objectContaining({ orderId: id, status: 'approved' })]);
+      // deeper than the decode limit: refused before JSON.parse; the 12,000-deep object is over the 8 KiB payload limit
+      expect(c.dlq.map((d) => d.reason)).toEqual(['too_deep', 'too_large']);
+      // what a dead letter keeps of a refused payload is a bounded prefix
+      for (const d of c.dlq) expect(encoder.encode(d.payload).byteLength).toBeLessThanOrEqual(1024);
+      expect(c.dlq[0]!.payload.startsWith('{"id":"poison-arrays"')).toBe(true);
+      await waitUntil('the consumer caught up', () => consumerCaughtUp(env.nc), 20_000);
+      expect(runtime.processor.metrics.snapshot(Date.now()).status.state).toBe('running');
+    } finally {
+      await runtime.stop();
+      c.stop();
+    }
+    expect(died).toBeUndefined();
+    const after = await snapshotLedger(env.ledger.dataDir);
+    expect(after.verify.ok).toBe(true);
+    expect([...after.orders.keys()].sort()).toEqual(['o10', 'o6', 'o7', 'o8', 'o9']);
+  });
+
+  it('turns a stage made to throw (PAYSTREAM_TEST_FAULT) into the internal_error outcome of that message, with its stream sequence, and answers the rest', async () => {
+    await ensureTopology(env.nc, DEFAULT_TOPOLOGY);
+    const card = env.ledger.usdCards[0]!;
+    const merchant = env.ledger.merchants[0]!;
+    const createdAt = new Date().toISOString();
+    const order = (id: string, amount = '1.25') => ({ id, type: 'payment', card: card.token, merchant, currency: 'USD', amount, createdAt });
+    const letters: { reason: string | undefined; orderId: string | undefined; seq: string | undefined; detail: string | undefined; bytes: number }[] = [];
+    const sub = env.nc.subscribe('pay.dlq.>', {
+      callback: (_e, m: Msg) => {
+        letters.push({
+          reason: m.headers?.get('Paystream-Reason'),
+          orderId: m.headers?.get('Paystream-Order-Id') || undefined,
+          seq: m.headers?.get('Paystream-Stream-Seq'),
+          detail: m.headers?.get('Paystream-Detail'),
+          bytes: m.data.byteLength,
+        });
+      },
+    });
+    const c = await collect(env.nc);
+    process.env.PAYSTREAM_TEST_FAULT = 'decode:f2,validate:f3,apply:f4,scrub:f6';
+    let runtime: Awaited<ReturnType<typeof startRuntime>>;
+    try {
+      runtime = await startRuntime(runtimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false }));
+    } finally {
+      delete process.env.PAYSTREAM_TEST_FAULT;
+    }
+    let died: unknown;
+    runtime.processor.done.catch((error: unknown) => {
+      died = error;
+    });
+    const seqOf = new Map<string, number>();
+    try {
+      const js = env.nc.jetstream();
+      const wire = [order('f1'), order('f2'), order('f3'), order('f4'), order('f5'), order('f6', 'bad'), order('f7'), order('f8')];
+      // published together, so the faulty messages share buffers with good ones
+      const acks = await Promise.all(wire.map((o) => js.publish('pay.orders.e2e', encoder.encode(JSON.stringify(o)))));
+      for (const [i, o] of wire.entries()) seqOf.set(o.id, acks[i]!.seq);
+      const answered = ['f1', 'f3', 'f4', 'f5', 'f6', 'f7', 'f8'];
+      await waitUntil(
+        'the results and the four dead letters',
+        () => died !== undefined || (answered.every((id) => c.byId.has(id)) && letters.length >= 4),
+        30_000,
+        () => JSON.stringify({ results: [...c.byId.keys()], letters }),
+      );
+      expect(died).toBeUndefined();
+      const outcome = (id: string) => c.byId.get(id)?.map((r) => `${r.status}${r.reason ? `:${r.reason}` : ''}`);
+      for (const id of ['f1', 'f5', 'f7', 'f8']) expect(outcome(id)).toEqual(['approved']);
+      expect(outcome('f3')).toEqual(['rejected:internal_error']);
+      expect(outcome('f4')).toEqual(['rejected:internal_error']);
+      expect(outcome('f6')).toEqual(['rejected:invalid_amount']);
+      expect(c.byId.has('f2')).toBe(false);
+      const letterOf = (id: string) => letters.find((l) => l.seq === String(seqOf.get(id)));
+      expect(letterOf('f2')).toMatchObject({ reason: 'internal_error', detail: `decode failed at stream sequence ${seqOf.get('f2')} (InjectedFault)` });
+      expect(letterOf('f3')).toMatchObject({ reason: 'internal_error', orderId: 'f3', detail: `validate failed at stream sequence ${seqOf.get('f3')} (InjectedFault)` });
+      expect(letterOf('f4')).toMatchObject({ reason: 'internal_error', orderId: 'f4', detail: `apply failed at stream sequence ${seqOf.get('f4')} (InjectedFault)` });
+      expect(letterOf('f6')).toMatchObject({ reason: 'internal_error', orderId: 'f6', bytes: 0 });
+      expect(letterOf('f6')!.detail).toContain(`scrub failed at stream sequence ${seqOf.get('f6')} (InjectedFault), payload withheld`);
+      await waitUntil('the consumer caught up', () => consumerCaughtUp(env.nc), 20_000);
+    } finally {
+      await runtime.stop();
+      c.stop();
+      sub.unsubscribe();
+    }
+    expect(died).toBeUndefined();
+    const after = await snapshotLedger(env.ledger.dataDir);
+    expect(after.verify.violations).toEqual([]);
+    // four payments of 1.25 moved; f4's decision was taken back
+    expect(env.ledger.initial.get(card.accountId)! - after.balances.get(card.accountId)!.balance).toBe(500n);
+  });
+});
