@@ -4,6 +4,7 @@ import {
   type ApplyContext,
   type RiskVerdict,
   type WorkingSet,
+  answerKnownId,
   applyOrder,
   finish,
   newRecord,
@@ -114,12 +115,9 @@ export function applyBatch(ws: WorkingSet, header: BatchHeader, members: BatchMe
       if (result.reason !== undefined) failure.reason = result.reason;
       const declined = members.map((x) => {
         // an id the ledger already knows (from before the batch, or earlier in it) keeps its first result
+        // (its duplicate when the payload is the same, else id_conflict: never another order's result)
         const prior = ws.order(x.order.id);
-        if (prior) {
-          const duplicate: OrderResult = { ...prior.result, duplicate: true };
-          ws.published.push(duplicate);
-          return { result: duplicate, amountMinor: x.order.amountMinor ?? 0n };
-        }
+        if (prior) return { result: answerKnownId(ws, prior, x.order, x.ctx), amountMinor: x.order.amountMinor ?? 0n };
         const own = x === m;
         const reason = own && result.reason !== undefined && !result.duplicate ? result.reason : 'batch_declined';
         const r = finish(ws, newRecord(x.order, resultOf(x.order, 'declined', x.ctx, { reason })));
@@ -144,9 +142,8 @@ export function rejectBatch(
     const stub: Order = { type: 'payment', createdAtMs: m.ctx.receivedAtMs, ...m.order };
     let result: OrderResult;
     if (prior) {
-      // a known id gets its original result again, published like any duplicate
-      result = { ...prior.result, duplicate: true };
-      ws.published.push(result);
+      // a known id gets its original result again, published like any duplicate (id_conflict when the payload differs)
+      result = answerKnownId(ws, prior, m.order, m.ctx);
     } else result = finish(ws, newRecord(stub, resultOf(stub, 'rejected', m.ctx, { reason, field: 'batchId' })));
     return { result, amountMinor: m.order.amountMinor ?? 0n };
   });

@@ -1,5 +1,6 @@
 // Id conflicts: a second message under a known id is a duplicate only when its payload is the same.
 import { describe, expect, it } from 'vitest';
+import { type BatchHeader, applyBatch, rejectBatch } from '../../src/domain/batch.ts';
 import { orderFingerprint, payloadFingerprint } from '../../src/domain/fingerprint.ts';
 import { ALLOW, applyOrder, applyRejection, isIdConflict } from '../../src/domain/ledger.ts';
 import type { Order } from '../../src/domain/types.ts';
@@ -117,5 +118,42 @@ describe('the fingerprint in the stored order record', () => {
     const decoded = decodeOrderRecord(JSON.stringify(old));
     expect(decoded.order.fingerprint).toBeUndefined();
     expect(decoded.order).toEqual({ ...record.order, fingerprint: undefined });
+  });
+});
+
+describe('id conflicts inside batches', () => {
+  const header = (mode: 'atomic' | 'independent', count: number, sumMinor: bigint): BatchHeader => ({
+    id: 'b-1',
+    count,
+    controlSumMinor: sumMinor,
+    currency: 'USD',
+    mode,
+  });
+  const member = (order: Order) => ({ order: withFingerprint(order), risk: ALLOW, ctx: later });
+
+  it('an atomic batch with a member whose id a different order holds: declined, that member id_conflict (not the other order duplicate)', () => {
+    const ws = aFundedWorld();
+    const first = applyOrder(ws, withFingerprint(anOrder({ id: 'taken' })), ALLOW, ctx);
+    const before = balancesOf(ws);
+    const members = [member(anOrder({ id: 'm-1', batchId: 'b-1' })), member(anOrder({ id: 'taken', batchId: 'b-1', amountMinor: 500n }))];
+    const report = applyBatch(ws, header('atomic', 2, 1750n), members, later.nowMs);
+    expect(report).toMatchObject({ status: 'declined', firstFailure: { orderId: 'taken', status: 'rejected', reason: 'id_conflict' } });
+    const answers = ws.published.slice(1).filter((r) => r.orderId === 'taken');
+    expect(answers.at(-1)).toMatchObject({ status: 'rejected', reason: 'id_conflict', batchId: 'b-1' });
+    expect(answers.every((r) => r.duplicate === undefined)).toBe(true);
+    expect(ws.order('taken')!.result).toEqual(first);
+    expect(balancesOf(ws)).toEqual(before);
+  });
+
+  it('a rejected batch answers a member whose id a different order holds with id_conflict, and a true redelivery with its duplicate', () => {
+    const ws = aFundedWorld();
+    const first = applyOrder(ws, withFingerprint(anOrder({ id: 'taken' })), ALLOW, ctx);
+    const same = withFingerprint(anOrder({ id: 'taken' }));
+    const other = withFingerprint(anOrder({ id: 'taken', batchId: 'b-1', amountMinor: 1n }));
+    rejectBatch(ws, header('independent', 3, 0n), [{ order: other, ctx: later }, { order: same, ctx: later }], 'count_mismatch', later.nowMs);
+    expect(ws.published.slice(1)).toMatchObject([
+      { orderId: 'taken', status: 'rejected', reason: 'id_conflict', batchId: 'b-1' },
+      { ...first, duplicate: true },
+    ]);
   });
 });
