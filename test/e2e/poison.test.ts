@@ -130,6 +130,8 @@ describe('poison messages', () => {
       expect(letterOf('f6')).toMatchObject({ reason: 'internal_error', orderId: 'f6', bytes: 0 });
       expect(letterOf('f6')!.detail).toContain(`scrub failed at stream sequence ${seqOf.get('f6')} (InjectedFault), payload withheld`);
       await waitUntil('the consumer caught up', () => consumerCaughtUp(env.nc), 20_000);
+      // counted on the dashboard (and /metrics) by reason
+      expect(runtime.processor.metrics.snapshot(Date.now()).alerts.deadLetters).toContainEqual({ reason: 'internal_error', count: 4 });
     } finally {
       await runtime.stop();
       c.stop();
