@@ -1,10 +1,20 @@
 // Batch stage: holds orders of open batches (persisted in the same LevelDB write as the buffer, so acks
 // never outrun them) until their header's count is reached, then applies them atomically or independently.
+//
+// Only a header opens a batch. Orders naming a batch no header has opened wait in a bounded area (per
+// source, and in all) for unknownBatchWaitMs, then are rejected batch_unknown: junk batch ids in orders
+// open nothing. Open batches are bounded per source, so one publisher's junk headers cannot use up the
+// batches of another. A source is a subject token, the one thing broker permissions can pin a publisher to:
+// an order's is the token after `<prefix>.orders.`, a header's the token between `<prefix>.batches.` and the
+// batch id (`pay.batches.<source>.<batchId>`). A header without one (`pay.batches.<batchId>`) opens a batch
+// of the unnamed source, shared by every such publisher, which takes orders from any source; a batch of a
+// named source takes orders from that source only, so another publisher cannot fill or spoil it either.
 
-import { type BatchHeader, type BatchReport, applyBatch, checkBatchHeader, rejectBatch } from '../src/domain/batch.ts';
-import type { ApplyContext, ApplyOptions, RiskVerdict, WorkingSet } from '../src/domain/ledger.ts';
+import { type BatchHeader, type BatchReport, applyBatch, batchSubjectParts, checkBatchHeader, rejectBatch } from '../src/domain/batch.ts';
+import { type ApplyContext, type ApplyOptions, type RiskVerdict, type WorkingSet, applyRejection } from '../src/domain/ledger.ts';
+import { orderToWire } from '../src/domain/order.ts';
 import { parseAmount } from '../src/domain/money.ts';
-import type { Order } from '../src/domain/types.ts';
+import type { Order, OrderResult } from '../src/domain/types.ts';
 import { loadOrder, storeOrder, type StoredOrder } from '../src/ledger/codec.ts';
 import type { LedgerStore } from '../src/ledger/store.ts';
 import type { BatchProgress } from '../src/domain/metrics.ts';
@@ -14,20 +24,72 @@ import type { AppliedBuffer, DeadLetter, InboundMessage, Item, OrderItem } from 
 export interface BatchLimits {
   /** most orders in one batch @default 10_000 */
   batchOrdersMax: number;
-  /** most batches open at once (header or orders seen, not complete) @default 100 */
+  /** most batches open at once, all sources together (a header opens one; complete or rejected closes it) @default 1000 */
   openBatchesMax: number;
+  /** most batches one source may have open at once; a header beyond it is rejected too_many_open_batches @default 100 */
+  openBatchesPerSourceMax: number;
   /** an open batch not complete after this is rejected whole @default 300_000 */
   batchTimeoutMs: number;
   /** finished batches remembered in memory for the dashboard @default 50 */
   finishedShownMax: number;
+  /** how long an order naming a batch no header has opened waits for it, then it is rejected batch_unknown @default 30_000 */
+  unknownBatchWaitMs: number;
+  /** most orders of one source waiting for headers (a whole batch may come before its header) @default 10_000 */
+  waitingOrdersPerSourceMax: number;
+  /** most distinct batch ids one source's waiting orders may name @default 100 */
+  waitingBatchesPerSourceMax: number;
+  /** most orders waiting for headers, all sources together; beyond any bound an order is rejected batch_unknown at once @default 50_000 */
+  waitingOrdersMax: number;
 }
 
 export const DEFAULT_BATCH_LIMITS: BatchLimits = {
   batchOrdersMax: 10_000,
-  openBatchesMax: 100,
+  openBatchesMax: 1000,
+  openBatchesPerSourceMax: 100,
   batchTimeoutMs: 300_000,
   finishedShownMax: 50,
+  unknownBatchWaitMs: 30_000,
+  waitingOrdersPerSourceMax: 10_000,
+  waitingBatchesPerSourceMax: 100,
+  waitingOrdersMax: 50_000,
 };
+
+/** Each limit's bounds: whole numbers only. */
+const LIMIT_BOUNDS: Record<keyof BatchLimits, [min: number, max: number]> = {
+  batchOrdersMax: [1, 100_000],
+  openBatchesMax: [1, 100_000],
+  openBatchesPerSourceMax: [1, 100_000],
+  batchTimeoutMs: [1_000, 24 * 3_600_000],
+  finishedShownMax: [0, 10_000],
+  unknownBatchWaitMs: [0, 3_600_000],
+  waitingOrdersPerSourceMax: [0, 1_000_000],
+  waitingBatchesPerSourceMax: [0, 100_000],
+  waitingOrdersMax: [0, 1_000_000],
+};
+
+/**
+ * The batch limits, parsed: documented defaults for what is missing; each a whole number within its bounds;
+ * a per-source bound above its total is a contradiction. Throws with the offending name and value.
+ */
+export function parseBatchLimits(partial: Partial<BatchLimits> = {}): BatchLimits {
+  const limits: BatchLimits = { ...DEFAULT_BATCH_LIMITS };
+  for (const [key, value] of Object.entries(partial) as [keyof BatchLimits, unknown][]) {
+    if (value === undefined) continue;
+    const bounds = LIMIT_BOUNDS[key];
+    if (!bounds) throw new Error(`batch limits: unknown limit ${String(key)}`);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < bounds[0] || value > bounds[1]) {
+      throw new Error(`batch limits: ${key} must be a whole number within ${bounds[0]}..${bounds[1]}, got ${String(value)}`);
+    }
+    limits[key] = value;
+  }
+  if (limits.openBatchesPerSourceMax > limits.openBatchesMax) {
+    throw new Error(`batch limits: openBatchesPerSourceMax (${limits.openBatchesPerSourceMax}) exceeds openBatchesMax (${limits.openBatchesMax})`);
+  }
+  if (limits.waitingOrdersPerSourceMax > limits.waitingOrdersMax) {
+    throw new Error(`batch limits: waitingOrdersPerSourceMax (${limits.waitingOrdersPerSourceMax}) exceeds waitingOrdersMax (${limits.waitingOrdersMax})`);
+  }
+  return limits;
+}
 
 interface PendingOrder {
   order: Order;
@@ -36,6 +98,8 @@ interface PendingOrder {
 
 interface OpenBatch {
   id: string;
+  /** the header's subject token ('' for pay.batches.<batchId>: takes orders from any source) */
+  source: string;
   header?: BatchHeader;
   orders: PendingOrder[];
   ids: Set<string>;
@@ -45,6 +109,8 @@ interface OpenBatch {
 
 interface StoredBatchState {
   id: string;
+  /** absent in batches stored before sources: the unnamed source */
+  source?: string;
   header?: Omit<BatchHeader, 'controlSumMinor'> & { controlSumMinor: string };
   openedAtMs: number;
   report?: BatchReport;
@@ -65,37 +131,138 @@ export interface BatchPlan {
 
 const pad = (n: number): string => n.toString().padStart(6, '0');
 
+/** An order naming a batch no header has opened yet; stored under `wait!<batchId>!<orderId>`. */
+interface WaitingOrder {
+  order: Order;
+  source: string;
+  receivedAtMs: number;
+}
+
+/** The orders waiting for one batch id's header, and what each source has waiting. */
+interface Waiting {
+  byBatch: Map<string, Map<string, WaitingOrder>>;
+  bySource: Map<string, { orders: number; batches: Map<string, number> }>;
+  orders: number;
+}
+
+const waitKey = (batchId: string, orderId: string): string => `wait!${batchId}!${orderId}`;
+/** most waiting orders one sweep rejects (the rest go in the next, a second later) */
+const WAITING_SWEEP_MAX = 5000;
+const encoder = new TextEncoder();
+
 export class BatchTracker {
   private readonly open = new Map<string, OpenBatch>();
+  /** open batches by source, counted for the per-source bound */
+  private readonly openBySource = new Map<string, number>();
+  /** orders waiting for their batch's header (bounded: BatchLimits.waiting*) */
+  private readonly waiting: Waiting = { byBatch: new Map(), bySource: new Map(), orders: 0 };
   /** finished batches, newest last, bounded: their reports, for duplicates and the dashboard */
   private readonly finished = new Map<string, BatchReport>();
   private readonly batchSubjectPrefix: string;
+  private readonly orderSubjectPrefix: string;
+  readonly limits: BatchLimits;
 
   constructor(
     private readonly store: LedgerStore,
-    readonly limits: BatchLimits,
+    limits: Partial<BatchLimits>,
     topology: Pick<Topology, 'prefix'>,
   ) {
+    this.limits = parseBatchLimits(limits);
     this.batchSubjectPrefix = `${subjects(topology).batches}.`;
+    this.orderSubjectPrefix = `${subjects(topology).orders}.`;
+  }
+
+  /** An order's source: the subject token after `<prefix>.orders.` (the whole subject if it has none). */
+  private orderSource(subject: string): string {
+    if (!subject.startsWith(this.orderSubjectPrefix)) return subject;
+    const rest = subject.slice(this.orderSubjectPrefix.length);
+    const dot = rest.indexOf('.');
+    return dot < 0 ? rest : rest.slice(0, dot);
+  }
+
+  private addOpen(batch: OpenBatch): void {
+    this.open.set(batch.id, batch);
+    this.openBySource.set(batch.source, (this.openBySource.get(batch.source) ?? 0) + 1);
+  }
+
+  private closeOpen(id: string): void {
+    const batch = this.open.get(id);
+    if (!batch) return;
+    this.open.delete(id);
+    const n = (this.openBySource.get(batch.source) ?? 1) - 1;
+    if (n > 0) this.openBySource.set(batch.source, n);
+    else this.openBySource.delete(batch.source);
+  }
+
+  /** Why an order of `source` naming `batchId` cannot wait, or undefined when it can. */
+  private waitRefusal(source: string, batchId: string): string | undefined {
+    const mine = this.waiting.bySource.get(source);
+    const l = this.limits;
+    if (this.waiting.orders >= l.waitingOrdersMax) return `no batch ${batchId} is open, and ${l.waitingOrdersMax} orders already wait for headers`;
+    if ((mine?.orders ?? 0) >= l.waitingOrdersPerSourceMax) {
+      return `no batch ${batchId} is open, and ${l.waitingOrdersPerSourceMax} orders of this source already wait for headers`;
+    }
+    if (!mine?.batches.has(batchId) && (mine?.batches.size ?? 0) >= l.waitingBatchesPerSourceMax) {
+      return `no batch ${batchId} is open, and this source's orders already wait for ${l.waitingBatchesPerSourceMax} batch headers`;
+    }
+    return undefined;
+  }
+
+  private addWaiting(batchId: string, w: WaitingOrder): void {
+    const forBatch = this.waiting.byBatch.get(batchId) ?? new Map<string, WaitingOrder>();
+    this.waiting.byBatch.set(batchId, forBatch);
+    forBatch.set(w.order.id, w);
+    const mine = this.waiting.bySource.get(w.source) ?? { orders: 0, batches: new Map<string, number>() };
+    this.waiting.bySource.set(w.source, mine);
+    mine.orders++;
+    mine.batches.set(batchId, (mine.batches.get(batchId) ?? 0) + 1);
+    this.waiting.orders++;
+  }
+
+  private removeWaiting(batchId: string, orderId: string): void {
+    const forBatch = this.waiting.byBatch.get(batchId);
+    const w = forBatch?.get(orderId);
+    if (!forBatch || !w) return;
+    forBatch.delete(orderId);
+    if (forBatch.size === 0) this.waiting.byBatch.delete(batchId);
+    const mine = this.waiting.bySource.get(w.source)!;
+    mine.orders--;
+    const n = (mine.batches.get(batchId) ?? 1) - 1;
+    if (n > 0) mine.batches.set(batchId, n);
+    else mine.batches.delete(batchId);
+    if (mine.orders === 0) this.waiting.bySource.delete(w.source);
+    this.waiting.orders--;
+  }
+
+  /** How many orders wait for headers (all sources, or one). */
+  waitingCount(source?: string): number {
+    return source === undefined ? this.waiting.orders : (this.waiting.bySource.get(source)?.orders ?? 0);
   }
 
   /** Rebuilds open batches from the ledger after a restart. */
   async load(): Promise<void> {
-    for await (const [key, value] of this.store.batches.iterator({ gte: 'batch!', lt: 'batch!~' })) {
+    for await (const value of this.store.batches.values({ gte: 'batch!', lt: 'batch!~' })) {
       const s = JSON.parse(value) as StoredBatchState;
       if (s.report) {
         this.remember(s.id, s.report);
         continue;
       }
-      const batch: OpenBatch = { id: s.id, orders: [], ids: new Set(), sumMinor: 0n, openedAtMs: s.openedAtMs };
+      const batch: OpenBatch = { id: s.id, source: s.source ?? '', orders: [], ids: new Set(), sumMinor: 0n, openedAtMs: s.openedAtMs };
       if (s.header) batch.header = { ...s.header, controlSumMinor: BigInt(s.header.controlSumMinor) };
-      this.open.set(key.slice(6), batch);
+      this.addOpen(batch);
     }
     for (const batch of this.open.values()) {
       for await (const value of this.store.batches.values({ gte: `pending!${batch.id}!`, lt: `pending!${batch.id}!~` })) {
         const p = JSON.parse(value) as { order: StoredOrder; receivedAtMs: number };
         this.addPending(batch, { order: loadOrder(p.order), receivedAtMs: p.receivedAtMs });
       }
+    }
+    // orders that were waiting for their header: stored with the buffer that took them, like pending ones
+    for await (const [key, value] of this.store.batches.iterator({ gte: 'wait!', lt: 'wait!~' })) {
+      const w = JSON.parse(value) as { order: StoredOrder; source: string; receivedAtMs: number };
+      const order = loadOrder(w.order);
+      const batchId = key.slice(5, key.length - order.id.length - 1);
+      this.addWaiting(batchId, { order, source: w.source, receivedAtMs: w.receivedAtMs });
     }
   }
 
@@ -116,6 +283,7 @@ export class BatchTracker {
 
   private stateOps(batch: OpenBatch, plan: BatchPlan, report?: BatchReport): void {
     const state: StoredBatchState = { id: batch.id, openedAtMs: batch.openedAtMs };
+    if (batch.source !== '') state.source = batch.source;
     if (batch.header) state.header = { ...batch.header, controlSumMinor: batch.header.controlSumMinor.toString() };
     if (report) state.report = report;
     plan.ops.push({ type: 'put', key: `batch!${batch.id}`, value: JSON.stringify(state) });
@@ -128,17 +296,21 @@ export class BatchTracker {
     return text === undefined ? undefined : (JSON.parse(text) as StoredBatchState).report;
   }
 
-  /** Sorts a buffer's items: ordinary ones, batch orders to hold back, batches now complete. */
+  /** Sorts a buffer's items: ordinary ones, batch orders to hold back or to wait for headers, batches now complete. */
   plan(items: Item[], nowMs: number, finishedInLedger: Map<string, BatchReport>): BatchPlan {
     const plan: BatchPlan = { direct: [], complete: [], rejected: [], reports: [], deadLetters: [], ops: [] };
     const touched = new Set<OpenBatch>();
+    const closing = new Set<string>();
+    const close = (batch: OpenBatch): void => {
+      this.closeOpen(batch.id);
+      closing.add(batch.id);
+      touched.delete(batch);
+    };
     // a batch completes where its last piece arrives, so replays settle it at the same point in the stream
     const settleIfComplete = (batch: OpenBatch, msg: InboundMessage): void => {
       const h = batch.header;
       if (!h || batch.orders.length !== h.count || !this.open.has(batch.id)) return;
-      this.open.delete(batch.id);
-      closing.add(batch.id);
-      touched.delete(batch);
+      close(batch);
       const where = { at: plan.direct.length, atMs: msg.receivedAtMs };
       const mismatch =
         batch.sumMinor !== h.controlSumMinor
@@ -154,21 +326,41 @@ export class BatchTracker {
           ...where,
         });
     };
-    const openBatch = (id: string, msg: InboundMessage): OpenBatch | string => {
-      const existing = this.open.get(id);
-      if (existing) return existing;
-      if (this.open.size >= this.limits.openBatchesMax) return 'too_many_open_batches';
-      const batch: OpenBatch = { id, orders: [], ids: new Set(), sumMinor: 0n, openedAtMs: msg.receivedAtMs };
-      this.open.set(id, batch);
-      return batch;
+    /** Holds an order in its open batch; one beyond its count rejects the batch whole. */
+    const hold = (batch: OpenBatch, order: Order, msg: InboundMessage, receivedAtMs: number): void => {
+      if (batch.ids.has(order.id)) return; // redelivered: already held
+      const cap = batch.header?.count ?? this.limits.batchOrdersMax;
+      if (batch.orders.length >= cap) {
+        plan.rejected.push({ batch, reason: 'count_exceeded', at: plan.direct.length, atMs: msg.receivedAtMs });
+        plan.direct.push({ kind: 'rejected', msg, orderId: order.id, reason: 'batch_rejected', field: 'batchId', message: 'more orders than the batch count', batchId: batch.id });
+        close(batch);
+        return;
+      }
+      this.addPending(batch, { order, receivedAtMs });
+      plan.ops.push({
+        type: 'put',
+        key: `pending!${batch.id}!${pad(batch.orders.length)}`,
+        value: JSON.stringify({ order: storeOrder(order), receivedAtMs }),
+      });
+      touched.add(batch);
+      settleIfComplete(batch, msg);
     };
-    const closing = new Set<string>();
+    const unknown = (msg: InboundMessage, orderId: string, batchId: string, message: string): Item => ({
+      kind: 'rejected',
+      msg,
+      orderId,
+      reason: 'batch_unknown',
+      field: 'batchId',
+      message,
+      batchId,
+    });
     const finishedReport = (id: string) =>
       this.finished.get(id) ?? finishedInLedger.get(id) ?? (closing.has(id) ? ({} as BatchReport) : undefined);
 
     for (const item of items) {
       if (item.kind === 'batch') {
-        const subjectId = item.msg.subject.slice(this.batchSubjectPrefix.length);
+        const rest = item.msg.subject.slice(this.batchSubjectPrefix.length);
+        const { source, id: subjectId } = batchSubjectParts(rest) ?? { source: '', id: rest };
         const check = checkBatchHeader(item.raw, subjectId, this.limits.batchOrdersMax);
         const id = check.ok ? check.header.id : (check.id ?? subjectId);
         const done = finishedReport(id);
@@ -181,14 +373,47 @@ export class BatchTracker {
           plan.deadLetters.push({ reason: check.reason, detail: check.message, subject: item.msg.subject, payload: item.msg.data });
           continue;
         }
-        const batch = openBatch(id, item.msg);
-        if (typeof batch === 'string') {
-          plan.reports.push({ batchId: id, report: headerRejection(id, batch, `at most ${this.limits.openBatchesMax} batches may be open`, nowMs) });
+        const existing = this.open.get(id);
+        if (existing?.header) {
+          // a redelivered header; one from another source cannot take the batch over
+          if (existing.source !== source) {
+            plan.deadLetters.push({ reason: 'invalid_batch', detail: `batch ${id} is already open for another source`, subject: item.msg.subject, payload: item.msg.data });
+          }
           continue;
         }
-        if (batch.header) continue; // a redelivered header
+        let batch = existing;
+        if (!batch) {
+          const l = this.limits;
+          const refusal =
+            (this.openBySource.get(source) ?? 0) >= l.openBatchesPerSourceMax
+              ? `at most ${l.openBatchesPerSourceMax} batches of one source may be open`
+              : this.open.size >= l.openBatchesMax
+                ? `at most ${l.openBatchesMax} batches may be open`
+                : undefined;
+          if (refusal) {
+            plan.reports.push({ batchId: id, report: headerRejection(id, 'too_many_open_batches', refusal, nowMs) });
+            continue;
+          }
+          batch = { id, source, orders: [], ids: new Set(), sumMinor: 0n, openedAtMs: item.msg.receivedAtMs };
+          this.addOpen(batch);
+        }
         batch.header = check.header;
         touched.add(batch);
+        // the orders that came before their header join it now, in the order they came
+        const waited = [...(this.waiting.byBatch.get(id)?.values() ?? [])];
+        for (const w of waited) {
+          this.removeWaiting(id, w.order.id);
+          plan.ops.push({ type: 'del', key: waitKey(id, w.order.id) });
+          const msg: InboundMessage = { subject: `${this.orderSubjectPrefix}${w.source}`, data: encoder.encode(JSON.stringify(orderToWire(w.order))), receivedAtMs: w.receivedAtMs };
+          if (batch.source !== '' && w.source !== batch.source) {
+            plan.direct.push(unknown(msg, w.order.id, id, `batch ${id} was opened by another source`));
+          } else if (this.open.has(id)) {
+            hold(batch, w.order, msg, w.receivedAtMs);
+          } else {
+            // the batch closed (over its count) while its waiting orders joined: the rest go with it
+            plan.direct.push({ kind: 'rejected', msg, orderId: w.order.id, reason: 'batch_rejected', field: 'batchId', message: 'more orders than the batch count', batchId: id });
+          }
+        }
         settleIfComplete(batch, item.msg);
         continue;
       }
@@ -206,36 +431,41 @@ export class BatchTracker {
         );
         continue;
       }
-      const batch = openBatch(batchId, item.msg);
-      if (typeof batch === 'string') {
-        plan.direct.push({ kind: 'rejected', msg: item.msg, orderId: item.kind === 'order' ? item.order.id : item.orderId, reason: batch, field: 'batchId', message: 'too many open batches' });
+      const source = this.orderSource(item.msg.subject);
+      const batch = this.open.get(batchId);
+      if (batch && batch.source !== '' && batch.source !== source) {
+        // a batch of a named source takes its own source's orders only: nobody else can fill or spoil it
+        plan.direct.push(item.kind === 'order' ? unknown(item.msg, item.order.id, batchId, `batch ${batchId} is not open for this source`) : item);
+        continue;
+      }
+      if (!batch) {
+        if (item.kind === 'rejected') {
+          // invalid anyway: rejected on its own (the batch, once opened, will lack it and time out)
+          plan.direct.push(item);
+          continue;
+        }
+        if (this.waiting.byBatch.get(batchId)?.has(item.order.id)) continue; // redelivered: already waiting
+        const refusal = this.waitRefusal(source, batchId);
+        if (refusal) {
+          plan.direct.push(unknown(item.msg, item.order.id, batchId, refusal));
+          continue;
+        }
+        this.addWaiting(batchId, { order: item.order, source, receivedAtMs: item.msg.receivedAtMs });
+        plan.ops.push({
+          type: 'put',
+          key: waitKey(batchId, item.order.id),
+          value: JSON.stringify({ order: storeOrder(item.order), source, receivedAtMs: item.msg.receivedAtMs }),
+        });
         continue;
       }
       if (item.kind === 'rejected') {
         // an invalid member makes the batch unusable: it is rejected whole, this order with it
         plan.direct.push(item);
         plan.rejected.push({ batch, reason: 'invalid_member', at: plan.direct.length, atMs: item.msg.receivedAtMs });
-        this.open.delete(batch.id);
-        closing.add(batch.id);
+        close(batch);
         continue;
       }
-      if (batch.ids.has(item.order.id)) continue; // redelivered: already held
-      const cap = batch.header?.count ?? this.limits.batchOrdersMax;
-      if (batch.orders.length >= cap) {
-        plan.rejected.push({ batch, reason: 'count_exceeded', at: plan.direct.length, atMs: item.msg.receivedAtMs });
-        plan.direct.push({ kind: 'rejected', msg: item.msg, orderId: item.order.id, reason: 'batch_rejected', field: 'batchId', message: 'more orders than the batch count', batchId });
-        this.open.delete(batch.id);
-        closing.add(batch.id);
-        continue;
-      }
-      this.addPending(batch, { order: item.order, receivedAtMs: item.msg.receivedAtMs });
-      plan.ops.push({
-        type: 'put',
-        key: `pending!${batch.id}!${pad(batch.orders.length)}`,
-        value: JSON.stringify({ order: storeOrder(item.order), receivedAtMs: item.msg.receivedAtMs }),
-      });
-      touched.add(batch);
-      settleIfComplete(batch, item.msg);
+      hold(batch, item.order, item.msg, item.msg.receivedAtMs);
     }
 
     for (const batch of touched) if (this.open.has(batch.id)) this.stateOps(batch, plan);
@@ -285,20 +515,43 @@ export class BatchTracker {
     return [...this.open.values()].filter((b) => nowMs - b.openedAtMs > this.limits.batchTimeoutMs).map((b) => b.id);
   }
 
-  /** Rejects batches open too long, whole, through the store's write lock. */
-  async sweep(nowMs: number, options: ApplyOptions): Promise<{ batchId: string; report: unknown }[]> {
-    if (this.overdue(nowMs).length === 0) return [];
+  /** Waiting orders whose header did not come in time, oldest first, at most `limit`. */
+  expiredWaiting(nowMs: number, limit = WAITING_SWEEP_MAX): { batchId: string; w: WaitingOrder }[] {
+    const out: { batchId: string; w: WaitingOrder }[] = [];
+    for (const [batchId, forBatch] of this.waiting.byBatch) {
+      for (const w of forBatch.values()) {
+        if (nowMs - w.receivedAtMs > this.limits.unknownBatchWaitMs) out.push({ batchId, w });
+      }
+    }
+    return out.sort((a, b) => a.w.receivedAtMs - b.w.receivedAtMs).slice(0, limit);
+  }
+
+  /**
+   * Through the store's write lock: rejects batches open too long, whole (batch_incomplete), and orders that
+   * waited for a header in vain (batch_unknown). Returns the reports and the orders' results to publish.
+   */
+  async sweep(nowMs: number, options: ApplyOptions): Promise<{ reports: AppliedBuffer['reports']; results: OrderResult[] }> {
+    if (this.overdue(nowMs).length === 0 && this.expiredWaiting(nowMs, 1).length === 0) return { reports: [], results: [] };
     return this.store.exclusive(async () => {
       const plan: BatchPlan = { direct: [], complete: [], rejected: [], reports: [], deadLetters: [], ops: [] };
       for (const id of this.overdue(nowMs)) {
         const batch = this.open.get(id)!;
-        this.open.delete(id);
+        this.closeOpen(id);
         plan.rejected.push({ batch, reason: 'batch_incomplete', at: 0, atMs: nowMs });
       }
-      const ws = await this.store.prefetch(plan.rejected.flatMap(({ batch }) => batch.orders.map((p) => p.order)));
+      const expired = this.expiredWaiting(nowMs);
+      const ws = await this.store.prefetch(
+        plan.rejected.flatMap(({ batch }) => batch.orders.map((p) => p.order)),
+        expired.map(({ w }) => w.order.id),
+      );
       this.settle(plan, ws, (item) => ({ nowMs, receivedAtMs: item.msg.receivedAtMs, options }), () => ({ outcome: 'allow' }), () => nowMs);
+      for (const { batchId, w } of expired) {
+        this.removeWaiting(batchId, w.order.id);
+        plan.ops.push({ type: 'del', key: waitKey(batchId, w.order.id) });
+        applyRejection(ws, { id: w.order.id, batchId }, 'batch_unknown', 'batchId', { nowMs, receivedAtMs: w.receivedAtMs, options });
+      }
       await this.store.commit(ws, this.ops(plan));
-      return plan.reports;
+      return { reports: plan.reports, results: ws.published };
     });
   }
 
@@ -366,14 +619,15 @@ export class BatchTracker {
     ];
   }
 
-  openBatches(): { id: string; header?: BatchHeader; received: number; sumMinor: bigint; openedAtMs: number }[] {
+  openBatches(): { id: string; source?: string; header?: BatchHeader; received: number; sumMinor: bigint; openedAtMs: number }[] {
     return [...this.open.values()].map((b) => {
-      const view: { id: string; header?: BatchHeader; received: number; sumMinor: bigint; openedAtMs: number } = {
+      const view: { id: string; source?: string; header?: BatchHeader; received: number; sumMinor: bigint; openedAtMs: number } = {
         id: b.id,
         received: b.orders.length,
         sumMinor: b.sumMinor,
         openedAtMs: b.openedAtMs,
       };
+      if (b.source !== '') view.source = b.source;
       if (b.header) view.header = b.header;
       return view;
     });

@@ -74,6 +74,12 @@ export function sinceArg(text: string): Date {
   }
 }
 
+/** A subject token naming a publisher (batch sources): letters, digits, _ and -, at most 64. */
+export function sourceArg(value: string): string {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) throw new InvalidArgumentError('must be 1-64 of A-Z a-z 0-9 _ -');
+  return value;
+}
+
 /** A TCP port to listen on. */
 export const portArg = integerArg(1, 65_535);
 /** A seed of the deterministic generators. */

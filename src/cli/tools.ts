@@ -17,7 +17,7 @@ import { openRecordingWriter } from '../recording/writer.ts';
 import { payloadBytes, shiftCreatedAt, toRecordLine } from '../recording/line.ts';
 import type { Publisher } from '../../streams/publish.ts';
 import type { OrderResult } from '../domain/types.ts';
-import { integerArg, numberOrMaxArg, parseDurationMs, seedArg, shareArg, sinceArg } from './args.ts';
+import { integerArg, numberOrMaxArg, parseDurationMs, seedArg, shareArg, sinceArg, sourceArg } from './args.ts';
 import { CliError, EXIT_USAGE, type GlobalOptions, print } from './context.ts';
 import { registerDemo } from './demo.ts';
 
@@ -237,10 +237,11 @@ export function registerTools(program: Command, globals: Globals): void {
     .option('--type <type>', 'order type for lines without one', 'payout')
     .option('--count <n>', 'expected number of orders (checked before sending)', integerArg(1, 1_000_000))
     .option('--control-sum <amount>', 'expected sum (checked before sending)')
+    .option('--source <token>', 'publish as this source: the header on <prefix>.batches.<source>.<id>, the orders on <prefix>.orders.<source> (the batch then takes orders from this source only)', sourceArg)
     .option('--no-wait', 'return once published')
     .option('--timeout <d>', 'how long to wait for the report', parseDurationMs, 60_000)
     .option('--json', 'print the report as JSON')
-    .action(async (file: string, o: { id?: string; mode?: string; currency?: string; type: string; count?: number; controlSum?: string; wait: boolean; timeout: number }) => {
+    .action(async (file: string, o: { id?: string; mode?: string; currency?: string; type: string; count?: number; controlSum?: string; source?: string; wait: boolean; timeout: number }) => {
       const g = globals();
       if (o.mode && o.mode !== 'atomic' && o.mode !== 'independent') throw new CliError('--mode must be atomic or independent', EXIT_USAGE, 'usage');
       let parsed: ReturnType<typeof parseBatchFile>;
@@ -266,7 +267,10 @@ export function registerTools(program: Command, globals: Globals): void {
         const enc = new TextEncoder();
         await pacedPublish(
           nc,
-          [{ subject: `${g.prefix}.batches.${id}`, payload: parsed.header, msgId: `batch-${id}` }, ...parsed.orders.map((order) => ({ subject: `${g.prefix}.orders.batch`, payload: order, msgId: order.id }))],
+          [
+            { subject: o.source ? `${g.prefix}.batches.${o.source}.${id}` : `${g.prefix}.batches.${id}`, payload: parsed.header, msgId: `batch-${id}` },
+            ...parsed.orders.map((order) => ({ subject: `${g.prefix}.orders.${o.source ?? 'batch'}`, payload: order, msgId: order.id })),
+          ],
           (m) => ({ subject: m.subject, data: enc.encode(JSON.stringify(m.payload)), msgId: m.msgId, atMs: 0 }),
           { speed: Number.POSITIVE_INFINITY },
         );

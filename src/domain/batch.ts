@@ -15,6 +15,19 @@ import type { Order, OrderResult } from './types.ts';
 
 export const BATCH_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
+/**
+ * A header's subject after `<prefix>.batches.`: `<batchId>` (the unnamed source) or `<source>.<batchId>`.
+ * The source is a subject token, so broker permissions can pin a publisher to its own; undefined when the
+ * subject has more tokens (the header is then refused: its id cannot match).
+ */
+export function batchSubjectParts(rest: string): { source: string; id: string } | undefined {
+  const dot = rest.indexOf('.');
+  if (dot < 0) return { source: '', id: rest };
+  const source = rest.slice(0, dot);
+  const id = rest.slice(dot + 1);
+  return source === '' || id.includes('.') ? undefined : { source, id };
+}
+
 export interface BatchHeader {
   id: string;
   count: number;

@@ -153,6 +153,7 @@ export const REJECT_REASONS = {
   cvv_forbidden: 'CVV/CVC must never be sent (PCI DSS 3.3)',
   future_dated: 'createdAt is in the future beyond the allowed clock skew',
   too_old: 'createdAt is older than the longest window any state keeps (24 h)',
+  batch_unknown: 'no header opened the named batch within the wait, or the waiting area was full',
   internal_error: 'handling the order raised an unexpected error: it was not applied (see its dead letter)',
   id_conflict: 'an order with this id and a different payload came first: this one is not applied (send it under a new id)',
 } as const;

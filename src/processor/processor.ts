@@ -20,7 +20,7 @@ import { type Publisher, natsPublisher, publishApplied } from '../../streams/pub
 import { jetStreamSource, storedToInbound } from '../../streams/source.ts';
 import type { AppliedBuffer, InboundMessage, Item } from '../../streams/types.ts';
 import { validate } from '../../streams/validate.ts';
-import { BatchTracker, type BatchLimits, DEFAULT_BATCH_LIMITS } from '../../streams/batches.ts';
+import { BatchTracker, type BatchLimits, DEFAULT_BATCH_LIMITS, parseBatchLimits } from '../../streams/batches.ts';
 
 export interface ProcessorOptions {
   store: LedgerStore;
@@ -79,6 +79,7 @@ export function processorOptions(
   if (options.buffer.bufferWaitMs < 0 || options.buffer.bufferWaitMs > 10_000) {
     throw new Error(`bufferWaitMs must be within 0..10000, got ${options.buffer.bufferWaitMs}`);
   }
+  options.batches = parseBatchLimits(options.batches);
   if (!options.nc && !options.source) throw new Error('a processor needs a NATS connection or an offline source');
   return options;
 }
@@ -351,7 +352,8 @@ export class Processor {
       await this.acker.checkGaps().catch((error: unknown) => {
         log().warn({ err: error }, 'could not look the missing messages up in the stream; trying again later');
       });
-      for (const { batchId, report } of timedOut) this.publisher?.report(batchId, report);
+      for (const { batchId, report } of timedOut.reports) this.publisher?.report(batchId, report);
+      this.publishResults(timedOut.results);
       if (performance.now() >= this.reviewCountDueAtMs) {
         const started = performance.now();
         this.metrics.setReviewQueueSize(await this.options.store.reviewQueueSize());

@@ -5,6 +5,7 @@ import type { NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderResult } from '../../src/domain/types.ts';
 import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
+import { DEFAULT_BATCH_LIMITS } from '../../streams/batches.ts';
 import {
   type BrokerAndLedger,
   brokerAndLedger,
@@ -178,6 +179,35 @@ describe('batches through a running processor', () => {
     await waitUntil('the dead letter', () => c.dlq.some((d) => d.subject === 'pay.dlq.batch_too_large'));
     expect(c.dlq.find((d) => d.subject === 'pay.dlq.batch_too_large')!.reason).toBe('batch_too_large');
   });
+});
+
+describe("one publisher's junk against another's batch", () => {
+  it("junk batch ids in orders and a source's junk headers do not block another source's batch; the junk orders are rejected batch_unknown after the wait", async () => {
+    const env = await brokerAndLedger(500);
+    const { server, ledger, nc } = env;
+    let runtime: Runtime | undefined;
+    try {
+      const c = await collect(nc);
+      runtime = await startRuntime(runtimeConfig({ dataDir: ledger.dataDir, natsUrl: server.url, rulesPath: false, batches: { ...DEFAULT_BATCH_LIMITS, unknownBatchWaitMs: 1_000 } }));
+      const junk = batchOf(ledger, 'unused', 100).map((o, i) => ({ ...o, id: `junk-${i}`, batchId: `junk-batch-${i}` }));
+      const junkHeaders = Array.from({ length: 101 }, (_, i) => ({ id: `jh-${i}`, count: 10, controlSum: '10.00', currency: 'USD', mode: 'atomic' }));
+      const real = batchOf(ledger, 'real-payroll', 50);
+      await publishAll(nc, [
+        ...junk.map((o): Outgoing => ({ subject: 'pay.orders.junk', data: json(o), via: 'js', msgId: o.id as string })),
+        ...junkHeaders.map((h): Outgoing => ({ subject: `pay.batches.junk.${h.id}`, data: json(h), via: 'js' })),
+        { subject: 'pay.batches.erp.real-payroll', data: json(header('real-payroll', real, 'atomic')), via: 'js' },
+        ...real.map(orderOut),
+      ]);
+      expect(await reportFor(c, 'real-payroll')).toMatchObject({ status: 'completed', perStatus: { approved: { count: 50, amount: '50.00' } } });
+      expect(await reportFor(c, 'jh-100')).toMatchObject({ status: 'rejected', reason: 'too_many_open_batches' });
+      const results = await resultsFor(c, junk);
+      expect(new Set(results.map((r) => `${r.status}:${r.reason}`))).toEqual(new Set(['rejected:batch_unknown']));
+      expect(runtime.processor.batches.waitingCount()).toBe(0);
+    } finally {
+      await runtime?.stop();
+      await env.cleanup();
+    }
+  }, 60_000);
 });
 
 describe('an atomic batch across a crash', () => {
