@@ -10,6 +10,7 @@ import {
   newRecord,
   resultOf,
 } from './ledger.ts';
+import { containsPan } from './cards.ts';
 import { formatAmount, parseAmount } from './money.ts';
 import type { Order, OrderResult } from './types.ts';
 
@@ -41,6 +42,7 @@ export type HeaderCheck = { ok: true; header: BatchHeader } | { ok: false; reaso
 export function checkBatchHeader(raw: Record<string, unknown>, subjectId: string, countMax: number): HeaderCheck {
   const id = raw.id;
   if (typeof id !== 'string' || !BATCH_ID_RE.test(id)) return { ok: false, reason: 'invalid_batch', message: 'id must be 1-64 of [A-Za-z0-9_-]' };
+  if (containsPan(id) || containsPan(subjectId)) return { ok: false, reason: 'invalid_batch', message: 'id must not contain a card number' };
   const fail = (reason: string, message: string): HeaderCheck => ({ ok: false, reason, message, id });
   if (id !== subjectId) return fail('invalid_batch', `header id ${id} differs from the subject's ${subjectId}`);
   const count = raw.count;

@@ -178,16 +178,21 @@ export function isExpired(expiry: string, nowMs: number): boolean {
   return nowMs >= Date.UTC(parsed.year, parsed.month, 1);
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Sensitive authentication data (PCI DSS 3.3: never stored after authorization, so never accepted here):
+// card verification codes, track data, PINs and PIN blocks.
+
 /**
- * Names of card-verification fields, normalized (lowercase, without '_', '-', '.' or spaces).
- * findCvvField also flags any key containing 'cvv' or 'cvc' (cardCvv, cvv_code, ...) and any key starting
- * with 'cardverification'.
+ * Names of card-verification fields, normalized (lowercase letters and digits only: 'Security-Code',
+ * 'security_code' and 'SECURITY CODE' are all 'securitycode'). isSadKey also flags any key containing 'cvv',
+ * 'cvc' or 'securitycode', and any key starting with 'cardverification'.
  */
 export const CVV_FIELD_NAMES: readonly string[] = Object.freeze([
   'cvv',
   'cvv2',
   'cvc',
   'cvc2',
+  'cv2',
   'cid',
   'cav2',
   'cvn',
@@ -204,54 +209,380 @@ export const CVV_FIELD_NAMES: readonly string[] = Object.freeze([
   'verificationvalue',
 ]);
 
-const CVV_NAME_SET: ReadonlySet<string> = new Set(CVV_FIELD_NAMES);
-const KEY_NOISE_RE = /[-_.\s]/g;
+/**
+ * Names of the other sensitive authentication data, normalized as above: track (magnetic stripe or chip
+ * equivalent) data and PINs. isSadKey also flags any key containing 'track1', 'track2', 'track3',
+ * 'trackdata', 'magstripe', 'magneticstripe' or 'pinblock'.
+ */
+export const SAD_FIELD_NAMES: readonly string[] = Object.freeze([
+  'track',
+  'track1',
+  'track2',
+  'track3',
+  'trackdata',
+  'magstripe',
+  'magneticstripe',
+  'pin',
+  'pinblock',
+  'pindata',
+  'pincode',
+  'pinnumber',
+  'encryptedpin',
+  'epb',
+]);
 
-function isCvvKey(key: string): boolean {
-  const k = key.replace(KEY_NOISE_RE, '').toLowerCase();
-  return CVV_NAME_SET.has(k) || k.includes('cvv') || k.includes('cvc') || k.startsWith('cardverification');
+/** What kind of sensitive authentication data a key or value is: a verification code, or track/PIN data. */
+export type SadKind = 'cvv' | 'sad';
+
+const CVV_NAME_SET: ReadonlySet<string> = new Set(CVV_FIELD_NAMES);
+const SAD_NAME_SET: ReadonlySet<string> = new Set(SAD_FIELD_NAMES);
+const CVV_PARTS = ['cvv', 'cvc', 'securitycode'] as const;
+const SAD_PARTS = ['track1', 'track2', 'track3', 'trackdata', 'magstripe', 'magneticstripe', 'pinblock'] as const;
+const NOT_ALNUM_ASCII_RE = /[^a-z0-9]/g;
+const ASCII_RE = /^[\x00-\x7f]*$/;
+
+/** A key as compared with the name lists: NFKC (fullwidth letters), lowercase, letters and digits only. */
+function normalizeKey(key: string): string {
+  const ascii = ASCII_RE.test(key) ? key : key.normalize('NFKC');
+  return ascii.toLowerCase().replace(NOT_ALNUM_ASCII_RE, '');
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/** Whether a field name names sensitive authentication data, in any letter case or separator style. */
+export function isSadKey(key: string): SadKind | undefined {
+  if (key.length > 256) return undefined;
+  const k = normalizeKey(key);
+  if (k.length === 0) return undefined;
+  if (CVV_NAME_SET.has(k) || k.startsWith('cardverification')) return 'cvv';
+  for (const part of CVV_PARTS) if (k.includes(part)) return 'cvv';
+  if (SAD_NAME_SET.has(k)) return 'sad';
+  for (const part of SAD_PARTS) if (k.includes(part)) return 'sad';
+  return undefined;
+}
+
+// Track 1: format code B, the PAN, ^, the name, ^, expiry YYMM. Track 2: the PAN, =, expiry YYMM. Sentinels
+// (% ; ?) optional, since they are often stripped. The PAN must pass Luhn: then it is clearly track data.
+const TRACK1_RE = /B(\d{12,19})\^[^^]{0,26}\^\d{4}/;
+const TRACK2_RE = /(?<!\d)(\d{12,19})[=D]\d{4}/;
+
+/** Whether a string holds magnetic-stripe track data (track 1 or 2 layout around a Luhn-valid PAN). */
+export function looksLikeTrackData(text: string): boolean {
+  // cheap first: every track layout needs a '^' or a '=' (or a 'D' separator in the chip equivalent)
+  if (text.length < 17) return false;
+  if (text.indexOf('^') !== -1) {
+    const m = TRACK1_RE.exec(text);
+    if (m !== null && luhnValid(m[1]!)) return true;
+  }
+  if (text.indexOf('=') !== -1 || text.indexOf('D') !== -1) {
+    const m = TRACK2_RE.exec(text);
+    if (m !== null && luhnValid(m[1]!)) return true;
+  }
+  return false;
+}
+
+/** The fields of an order or a batch header, which are never sensitive names: the walk skips their names. */
+const KNOWN_FIELDS: ReadonlySet<string> = new Set([
+  'id',
+  'type',
+  'card',
+  'pan',
+  'merchant',
+  'amount',
+  'currency',
+  'ref',
+  'batchId',
+  'createdAt',
+  'mcc',
+  'country',
+  'count',
+  'controlSum',
+  'mode',
+]);
+
+/** Where sensitive authentication data was found: its kind and a path fit to report (no PAN, bounded). */
+export interface SadFinding {
+  kind: SadKind;
+  /** e.g. 'payment.cards[0].cvv'; PAN runs redacted, at most PATH_CHARS_MAX characters */
+  path: string;
+}
+
+const PATH_CHARS_MAX = 100;
+
+interface WalkFrame {
+  value: unknown;
+  parent: WalkFrame | undefined;
+  step: string;
+}
+
+function pathOf(frame: WalkFrame | undefined, last: string): string {
+  const steps = [last];
+  for (let f = frame; f !== undefined && f.parent !== undefined; f = f.parent) steps.push(f.step);
+  let path = '';
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const step = steps[i]!;
+    path += step.startsWith('[') || path === '' ? step : `.${step}`;
+    if (path.length > PATH_CHARS_MAX) break;
+  }
+  const clean = replacePanRuns(path, () => '[PAN]');
+  return clean.length > PATH_CHARS_MAX ? `${clean.slice(0, PATH_CHARS_MAX - 1)}…` : clean;
 }
 
 /**
- * The first CVV-like key, case-insensitive: top-level keys first, then one level down into object values
- * (reported as 'card.cvv'). Arrays are not searched. The key's presence is enough, whatever its value.
+ * The first sensitive authentication data in a decoded JSON value, at any depth: a key naming it (any case or
+ * separator style, inside objects and arrays) or a string (value or key) holding track data. One iterative
+ * pass with an explicit stack, no recursion; a plain order (known field names, flat string values) costs one
+ * Set lookup and one or two indexOf a field. The key's presence is enough, whatever its value.
  */
-export function findCvvField(obj: Record<string, unknown>): string | undefined {
-  for (const key in obj) {
-    if (Object.hasOwn(obj, key) && isCvvKey(key)) return key;
-  }
-  for (const key in obj) {
-    if (!Object.hasOwn(obj, key)) continue;
-    const inner = obj[key];
-    if (!isPlainObject(inner)) continue;
-    for (const innerKey in inner) {
-      if (Object.hasOwn(inner, innerKey) && isCvvKey(innerKey)) return `${key}.${innerKey}`;
+export function findSensitiveAuthData(root: unknown): SadFinding | undefined {
+  if (typeof root === 'string') return looksLikeTrackData(root) ? { kind: 'sad', path: '' } : undefined;
+  if (typeof root !== 'object' || root === null) return undefined;
+  const stack: WalkFrame[] = [{ value: root, parent: undefined, step: '' }];
+  while (stack.length > 0) {
+    const frame = stack.pop()!;
+    const value = frame.value;
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const item = value[i];
+        if (typeof item === 'string') {
+          if (looksLikeTrackData(item)) return { kind: 'sad', path: pathOf(frame, `[${i}]`) };
+        } else if (typeof item === 'object' && item !== null) {
+          stack.push({ value: item, parent: frame, step: `[${i}]` });
+        }
+      }
+      continue;
+    }
+    const record = value as Record<string, unknown>;
+    for (const key in record) {
+      if (!Object.hasOwn(record, key)) continue;
+      if (!KNOWN_FIELDS.has(key)) {
+        const kind = isSadKey(key) ?? (looksLikeTrackData(key) ? 'sad' : undefined);
+        if (kind !== undefined) return { kind, path: pathOf(frame, key) };
+      }
+      const inner = record[key];
+      if (typeof inner === 'string') {
+        if (looksLikeTrackData(inner)) return { kind: 'sad', path: pathOf(frame, key) };
+      } else if (typeof inner === 'object' && inner !== null) {
+        stack.push({ value: inner, parent: frame, step: key });
+      }
     }
   }
   return undefined;
 }
 
 /**
- * Whether the whole text is a plausible PAN: 12-19 digits once spaces and dashes are stripped, passing Luhn.
- * For scrubbing logs and recordings: it errs on the side of scrubbing (see redactPans for free text).
+ * The first CVV-like or other sensitive-authentication-data key or value at any depth, as a path
+ * ('card.cvv', 'items[0].track2'); see findSensitiveAuthData.
+ */
+export function findCvvField(obj: Record<string, unknown>): string | undefined {
+  return findSensitiveAuthData(obj)?.path;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// PANs in free text: runs of 12-19 decimal digits passing Luhn, wherever they stand.
+
+/** ISO/IEC 7812 lengths: the shortest PAN any brand issues (Maestro) and the longest. */
+export const PAN_DIGITS_MIN = 12;
+export const PAN_DIGITS_MAX = 19;
+/** A card token (tokenizePan) is this many hex characters; a run of exactly this many is never taken for a PAN. */
+const TOKEN_HEX_CHARS = 64;
+
+const ND_RE = /^\p{Nd}$/u;
+/** Values of the non-ASCII decimal digits met so far, by code point (bounded: Unicode has under 700). */
+const unicodeDigitValues = new Map<number, number>();
+
+function isUnicodeDigit(codePoint: number): boolean {
+  return ND_RE.test(String.fromCodePoint(codePoint));
+}
+
+/**
+ * The value 0-9 of a decimal digit in any script (ASCII, Arabic-Indic, Devanagari, fullwidth, mathematical...),
+ * or -1. Unicode lays out every script's decimal digits (\p{Nd}) as runs of 0-9, some runs back to back (the
+ * mathematical digits: five runs), so the value is the distance to the start of the run, modulo 10.
+ */
+export function digitValue(codePoint: number): number {
+  if (codePoint >= 48 && codePoint <= 57) return codePoint - 48;
+  if (codePoint < 0x660) return -1;
+  const known = unicodeDigitValues.get(codePoint);
+  if (known !== undefined) return known;
+  if (!isUnicodeDigit(codePoint)) return -1;
+  let first = codePoint;
+  while (first > 0x660 && codePoint - first < 60 && isUnicodeDigit(first - 1)) first--;
+  const value = (codePoint - first) % 10;
+  unicodeDigitValues.set(codePoint, value);
+  return value;
+}
+
+const SEPARATOR_RE = /^[\p{Zs}\p{Pd}\p{Cf}\s]$/u;
+const SEPARATOR_NFKC = new Set([' ', '-', '.', '/', '_']);
+
+/**
+ * Whether a character may stand between digit groups of a PAN: ASCII space, tab, '-', '.', '/', '_', any
+ * Unicode space (NBSP, thin space...), dash or invisible format character (soft hyphen, zero-width space),
+ * and what NFKC maps to one of these (fullwidth full stop, one-dot leader...).
+ */
+function isSeparator(cp: number): boolean {
+  if (cp < 0x80) return cp === 32 || cp === 9 || cp === 45 || cp === 46 || cp === 47 || cp === 95;
+  const ch = String.fromCodePoint(cp);
+  return SEPARATOR_RE.test(ch) || SEPARATOR_NFKC.has(ch.normalize('NFKC')) || cp === 0x2212 || cp === 0x2044 || cp === 0x2215;
+}
+
+function isAsciiHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+}
+
+/** A PAN found in text: [start, end) in UTF-16 code units, and its digits in ASCII. */
+export interface PanRun {
+  start: number;
+  end: number;
+  digits: string;
+}
+
+interface Group {
+  start: number;
+  end: number;
+  digits: string;
+}
+
+/**
+ * Whether ASCII digits are a card number: Luhn, and the issuer prefix and length of a card brand (detectBrand,
+ * PAN_LENGTHS). `anyIssuer` drops the brand rule (any 12-19 digits passing Luhn), for fields that name a PAN.
+ * The brand rule is what keeps ids like 'ord-1764583200123' (an epoch-ms time, which passes Luhn one time in
+ * ten) from reading as a PAN: no card brand issues numbers starting with 1, 7, 9 or 0.
+ */
+export function isCardNumber(digits: string, anyIssuer = false): boolean {
+  if (digits.length < PAN_DIGITS_MIN || digits.length > PAN_DIGITS_MAX || !luhnValid(digits)) return false;
+  if (anyIssuer) return true;
+  const brand = detectBrand(digits);
+  return brand !== 'unknown' && PAN_LENGTHS[brand].includes(digits.length);
+}
+
+/** Adds to `out` the PANs among a run's digit groups: windows of whole groups, longest first, left to right. */
+function pansInGroups(groups: Group[], out: PanRun[], anyIssuer: boolean): void {
+  let a = 0;
+  while (a < groups.length) {
+    let found: PanRun | undefined;
+    let digits = '';
+    let b = a;
+    for (; b < groups.length; b++) {
+      digits += groups[b]!.digits;
+      if (digits.length > PAN_DIGITS_MAX) break;
+      if (isCardNumber(digits, anyIssuer)) found = { start: groups[a]!.start, end: groups[b]!.end, digits };
+    }
+    if (found === undefined) {
+      a++;
+      continue;
+    }
+    out.push(found);
+    while (a < groups.length && groups[a]!.start < found.end) a++;
+  }
+}
+
+/**
+ * Every PAN in `text`: a run of 12-19 decimal digits (any script) that isCardNumber (Luhn, and a card brand's
+ * issuer prefix and length, unless `anyIssuer`), whatever stands around it
+ * (letters included: 'xx4900000000000169yy'), its digit groups joined by single separators (spaces of any kind,
+ * dashes, dots, slashes, underscores, invisible characters). A run of more than 19 digits with no separator is
+ * a number, not a PAN; where separators split a longer run, any window of whole groups with 12-19 digits counts
+ * ('4111 1111 1111 1111 2026'). A run of exactly 64 ASCII hex characters is a card token and skipped whole.
+ */
+export function findPanRuns(text: string, anyIssuer = false): PanRun[] {
+  const out: PanRun[] = [];
+  if (!mayHoldPan(text)) return out;
+  const groups: Group[] = [];
+  let group: Group | undefined;
+  const flush = () => {
+    if (group !== undefined) {
+      groups.push(group);
+      group = undefined;
+    }
+    if (groups.length > 0) {
+      pansInGroups(groups, out, anyIssuer);
+      groups.length = 0;
+    }
+  };
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    // a card token is skipped whole, so its digits never read as a PAN
+    if (isAsciiHex(c) && (i === 0 || !isAsciiHex(text.charCodeAt(i - 1)))) {
+      let j = i + 1;
+      while (j < n && isAsciiHex(text.charCodeAt(j))) j++;
+      if (j - i === TOKEN_HEX_CHARS) {
+        flush();
+        i = j;
+        continue;
+      }
+    }
+    const cp = c >= 0xd800 && c <= 0xdbff ? (text.codePointAt(i) ?? c) : c;
+    const width = cp > 0xffff ? 2 : 1;
+    const d = digitValue(cp);
+    if (d >= 0) {
+      if (group === undefined) group = { start: i, end: i + width, digits: '' };
+      group.digits += String.fromCharCode(48 + d);
+      group.end = i + width;
+      i += width;
+      continue;
+    }
+    if (group !== undefined && isSeparator(cp) && i + width < n) {
+      const next = text.codePointAt(i + width)!;
+      if (digitValue(next) >= 0) {
+        // one separator between two digits: the run goes on in a new group
+        groups.push(group);
+        group = undefined;
+        i += width;
+        continue;
+      }
+    }
+    flush();
+    i += width;
+  }
+  flush();
+  return out;
+}
+
+/** Cheap test first: fewer than 12 ASCII digits and nothing outside ASCII cannot hold a PAN. */
+function mayHoldPan(text: string): boolean {
+  if (text.length < PAN_DIGITS_MIN) return false;
+  let digits = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++digits >= PAN_DIGITS_MIN) return true;
+    } else if (c >= 0x80) return true;
+  }
+  return false;
+}
+
+/** Whether `text` holds a PAN anywhere (see findPanRuns). */
+export function containsPan(text: string): boolean {
+  return mayHoldPan(text) && findPanRuns(text).length > 0;
+}
+
+/** `text` with every PAN (see findPanRuns) replaced by what `replace` makes of it. */
+export function replacePanRuns(text: string, replace: (run: PanRun) => string): string {
+  const runs = findPanRuns(text);
+  if (runs.length === 0) return text;
+  let out = '';
+  let copied = 0;
+  for (const run of runs) {
+    out += text.slice(copied, run.start) + replace(run);
+    copied = run.end;
+  }
+  return out + text.slice(copied);
+}
+
+/**
+ * Whether the whole text is a plausible PAN: one run of 12-19 digits (any script, groups joined by single
+ * separators, see findPanRuns) passing Luhn, whatever its issuer. For a field that names a PAN (`pan`): it
+ * errs on the side of scrubbing, as checkPan accepts numbers of no known brand.
  */
 export function looksLikePan(text: string): boolean {
   if (text.length > 64) return false;
-  const digits = normalizePan(text);
-  return PAN_DIGITS_RE.test(digits) && luhnValid(digits);
+  const runs = findPanRuns(text, true);
+  return runs.length === 1 && runs[0]!.start === 0 && runs[0]!.end === text.length;
 }
 
-const PAN_IN_TEXT_RE = /(?<![\d])\d(?:[ -]?\d){11,18}(?![\d])/g;
-
-/** Replaces every PAN-looking run of digits in free text (12-19 digits passing Luhn) with a mask. */
+/** Replaces every PAN in free text (see findPanRuns) with its mask, first six and last four digits. */
 export function redactPans(text: string): string {
-  return text.replace(PAN_IN_TEXT_RE, (run) => {
-    if (!looksLikePan(run)) return run;
-    const digits = normalizePan(run);
-    return panDisplay(digits.slice(0, 6), digits.slice(-4));
-  });
+  return replacePanRuns(text, (run) => panDisplay(run.digits.slice(0, 6), run.digits.slice(-4)));
 }

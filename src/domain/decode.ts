@@ -1,4 +1,5 @@
 // The decode stage's pure core: bytes to a JSON object with a usable order id, or a dead-letter reason.
+import { containsPan } from './cards.ts';
 import type { DeadLetterReason } from './types.ts';
 
 export interface DecodeLimits {
@@ -68,6 +69,8 @@ export function decodePayload(data: Uint8Array, limits: DecodeLimits): DecodeOut
     );
   }
   if (!ORDER_ID_RE.test(id)) return deadLetter('no_id', 'id must be 1-64 characters of A-Z a-z 0-9 _ -');
+  // a PAN as id would be stored as the order's key and published in its result subject: not an id we can use
+  if (containsPan(id)) return deadLetter('no_id', 'id must not contain a card number');
   return { ok: true, raw, id };
 }
 

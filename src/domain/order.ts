@@ -1,6 +1,6 @@
 // The validate stage's pure core: a decoded wire object to a typed Order (PAN tokenized), or a rejection.
 import { Ajv, type ErrorObject } from 'ajv';
-import { checkPan, findCvvField } from './cards.ts';
+import { checkPan, containsPan, findSensitiveAuthData } from './cards.ts';
 import { ORDER_ID_RE } from './decode.ts';
 import { currencyExponent, formatAmount, parseAmount } from './money.ts';
 import { ORDER_TYPES, type Order, type OrderType, type RejectReason } from './types.ts';
@@ -114,13 +114,14 @@ function reject(raw: Record<string, unknown>, rejection: Rejection): ValidateOut
   const batchId = raw.batchId;
   const outcome: ValidateOutcome = {
     ok: false,
-    orderId: typeof id === 'string' ? id : '',
+    // an id holding a card number is never echoed (decode dead-letters such an id before validation anyway)
+    orderId: typeof id === 'string' && !containsPan(id) ? id : '',
     reason: rejection.reason,
     field: rejection.field,
     message: rejection.message,
   };
   // A rejected member must still be attributable to its batch, so a well-formed batchId travels with it.
-  if (typeof batchId === 'string' && ORDER_ID_RE.test(batchId)) outcome.batchId = batchId;
+  if (typeof batchId === 'string' && ORDER_ID_RE.test(batchId) && !containsPan(batchId)) outcome.batchId = batchId;
   return outcome;
 }
 
@@ -140,8 +141,11 @@ function missing(field: string, type: OrderType): Rejection {
 
 /**
  * Checks a decoded wire order and builds the Order. First failure wins, in this order:
- * 1. a CVV-like field anywhere (top level or one level down) -> cvv_forbidden, before anything else
- * 2. the shape (ajv): id, type, createdAt present; each present field well-formed -> invalid_field
+ * 1. sensitive authentication data at any depth (cards.findSensitiveAuthData), before anything else: a
+ *    card-verification key (cvv, cvc, cv2, cid, securityCode, any case or separators) -> cvv_forbidden; a
+ *    track-data or PIN key, or a value holding track data -> sad_forbidden
+ * 2. the shape (ajv): id, type, createdAt present; each present field well-formed -> invalid_field; then
+ *    id, merchant, ref, batchId holding a card number (cards.containsPan) -> invalid_field
  * 3. per type, in field order: card/pan (exactly one; both is invalid_field 'pan'), merchant, currency,
  *    amount, ref -> invalid_field for a missing one, unknown_currency, the amount reasons, invalid_pan
  * 4. createdAt a real calendar instant (invalid_field), not beyond nowMs + futureSkewMs (future_dated),
@@ -149,13 +153,31 @@ function missing(field: string, type: OrderType): Rejection {
  * Unknown extra fields are ignored. The PAN is tokenized through ctx and never kept or quoted.
  */
 export function validateOrder(raw: Record<string, unknown>, ctx: ValidateContext): ValidateOutcome {
-  const cvvField = findCvvField(raw);
-  if (cvvField !== undefined) {
-    return reject(raw, new Rejection('cvv_forbidden', cvvField, `${cvvField}: CVV/CVC must never be sent`));
+  const sad = findSensitiveAuthData(raw);
+  if (sad !== undefined) {
+    return sad.kind === 'cvv'
+      ? reject(raw, new Rejection('cvv_forbidden', sad.path, `${sad.path}: CVV/CVC must never be sent`))
+      : reject(raw, new Rejection('sad_forbidden', sad.path, `${sad.path}: track data and PINs must never be sent`));
   }
   if (!checkShape(raw)) return reject(raw, shapeRejection(checkShape.errors![0]!));
+  const panField = fieldHoldingPan(raw);
+  if (panField !== undefined) {
+    return reject(raw, new Rejection('invalid_field', panField, `${panField} must not contain a card number`));
+  }
   const result = buildOrder(raw, ctx);
   return result instanceof Rejection ? reject(raw, result) : { ok: true, order: result };
+}
+
+/** The identifying fields that end up in the ledger, results and subjects: none may carry a PAN. */
+const ID_FIELDS = ['id', 'merchant', 'ref', 'batchId'] as const;
+
+/** The first id field (checked strings by now) holding a card number (cards.containsPan: Luhn, brand prefix and length). */
+function fieldHoldingPan(raw: Record<string, unknown>): string | undefined {
+  for (const field of ID_FIELDS) {
+    const value = raw[field];
+    if (typeof value === 'string' && containsPan(value)) return field;
+  }
+  return undefined;
 }
 
 function buildOrder(raw: Record<string, unknown>, ctx: ValidateContext): Order | Rejection {

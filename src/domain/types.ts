@@ -151,6 +151,7 @@ export const REJECT_REASONS = {
   unknown_currency: 'not an ISO 4217 currency code paystream knows',
   invalid_pan: 'the PAN fails the Luhn check or its length is wrong',
   cvv_forbidden: 'CVV/CVC must never be sent (PCI DSS 3.3)',
+  sad_forbidden: 'track data, PINs and PIN blocks must never be sent (PCI DSS 3.3)',
   future_dated: 'createdAt is in the future beyond the allowed clock skew',
   too_old: 'createdAt is older than the longest window any state keeps (24 h)',
   batch_unknown: 'no header opened the named batch within the wait, or the waiting area was full',

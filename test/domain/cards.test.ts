@@ -5,8 +5,14 @@ import {
   CVV_FIELD_NAMES,
   checkPan,
   detectBrand,
+  containsPan,
+  digitValue,
   findCvvField,
+  findPanRuns,
+  findSensitiveAuthData,
   isExpired,
+  isSadKey,
+  looksLikeTrackData,
   looksLikePan,
   luhnValid,
   maskCard,
@@ -28,6 +34,11 @@ function withCheckDigit(body: string): string {
   for (let d = 0; d <= 9; d++) if (luhnValid(`${body}${d}`)) return `${body}${d}`;
   throw new Error('unreachable: one check digit always fits');
 }
+
+/** Luhn-valid PANs of the card brands (issuer prefix and a length the brand issues), random digits between. */
+const brandPan = fc
+  .constantFrom(['4', 16], ['4', 13], ['4', 19], ['51', 16], ['2221', 16], ['37', 15], ['6011', 16], ['3528', 17], ['62', 19], ['36', 14], ['50', 12], ['2200', 16])
+  .chain(([iin, length]) => digitString(length - 1 - iin.length, length - 1 - iin.length).map((rest) => withCheckDigit(`${iin}${rest}`)));
 
 /** A Luhn-valid PAN starting with `iin`, `length` digits long. */
 function panWith(iin: string, length: number): string {
@@ -405,12 +416,18 @@ describe('findCvvField', () => {
   it.each([
     { id: 'o1', type: 'payment', amount: '1.00', currency: 'USD', merchant: 'm', card: 'ab' },
     { decided: true, incident: 'x', accident: 1, service: 's', device: 'd' },
+    { shipping: 'x', spinner: 1, pinned: true, tracking: 'T1', trackingNumber: 'z', opinion: 'o' },
     { card: ['cvv'] },
-    { cards: [{ cvv: '123' }] },
-    { a: { b: { cvv: '123' } } },
     { note: 'my cvv is 123' },
-  ])('finds nothing in %j (values, arrays and deeper levels are not keys one level down)', (obj) => {
+  ])('finds nothing in %j (a word in a value is not a field)', (obj) => {
     expect(findCvvField(obj)).toBeUndefined();
+  });
+
+  it('finds a CVV at any depth, inside arrays, and names its path (issue 14: these were accepted)', () => {
+    expect(findCvvField({ cards: [{ cvv: '123' }] })).toBe('cards[0].cvv');
+    expect(findCvvField({ a: { b: { cvv: '123' } } })).toBe('a.b.cvv');
+    expect(findCvvField({ payment: { card: { cv2: '987' } } })).toBe('payment.card.cv2');
+    expect(findCvvField({ x: [[[{ y: [{ 'Security-Code': '543' }] }]]] })).toBe('x[0][0][0].y[0].Security-Code');
   });
 
   it('lists the names it knows in normalized form', () => {
@@ -422,6 +439,126 @@ describe('findCvvField', () => {
   });
 });
 
+describe('findSensitiveAuthData', () => {
+  it.each([
+    ['cv2', 'cvv'],
+    ['CVV2', 'cvv'],
+    ['Security-Code', 'cvv'],
+    ['security code', 'cvv'],
+    ['ＣＶＶ', 'cvv'],
+    ['track2', 'sad'],
+    ['Track_1', 'sad'],
+    ['trackData', 'sad'],
+    ['TRACK-2-DATA', 'sad'],
+    ['pinBlock', 'sad'],
+    ['pin_block', 'sad'],
+    ['PIN', 'sad'],
+    ['encryptedPin', 'sad'],
+  ] as const)('names %j as %s sensitive authentication data, at the top and two levels down in an array', (key, kind) => {
+    expect(isSadKey(key)).toBe(kind);
+    expect(findSensitiveAuthData({ id: 'o1', [key]: '1' })).toEqual({ kind, path: key });
+    expect(findSensitiveAuthData({ id: 'o1', extra: { list: [1, { [key]: '1' }] } })).toEqual({ kind, path: `extra.list[1].${key}` });
+  });
+
+  it.each([
+    '%B4111111111111111^DOE/JOHN^2512101000000000000000?',
+    'B4111111111111111^DOE/JOHN^25121010000',
+    ';4111111111111111=25121010000000000000?',
+    '4111111111111111=2512101',
+    '4111111111111111D25121010000',
+  ])('sees track data in the value %j, also inside an array and as a key', (value) => {
+    expect(looksLikeTrackData(value)).toBe(true);
+    expect(findSensitiveAuthData({ id: 'o1', note: value })).toEqual({ kind: 'sad', path: 'note' });
+    expect(findSensitiveAuthData({ id: 'o1', notes: ['x', value] })).toEqual({ kind: 'sad', path: 'notes[1]' });
+    expect(findSensitiveAuthData({ id: 'o1', [value]: 1 })?.kind).toBe('sad');
+  });
+
+  it.each(['4111111111111112=2512101', 'a=b^c^d', 'USD', '2026-11-25T10:00:00.000Z', 'x=4111111111111111'])(
+    'sees no track data in %j (no Luhn-valid PAN in a track layout)',
+    (value) => {
+      expect(looksLikeTrackData(value)).toBe(false);
+    },
+  );
+
+  it('never quotes a PAN it meets on the path it reports', () => {
+    const found = findSensitiveAuthData({ '4111111111111111': { cvv: '1' } });
+    expect(found?.path).toBe('[PAN].cvv');
+  });
+
+  it('walks 100,000 nested arrays and objects without recursion, finding a CVV at the bottom', () => {
+    let value: unknown = { cvv: '1' };
+    for (let i = 0; i < 100_000; i++) value = i % 2 === 0 ? [value] : { a: value };
+    const found = findSensitiveAuthData({ id: 'o1', deep: value });
+    expect(found?.kind).toBe('cvv');
+    expect(found!.path.length).toBeLessThanOrEqual(100);
+  });
+});
+
+describe('findPanRuns and containsPan', () => {
+  const PAN = TEST_PANS.visa[0];
+  it.each([
+    ['touching letters', 'xx4900000000000169yy', '4900000000000169'],
+    ['split by dots', '4111.1111.1111.1111', PAN],
+    ['split by slashes', '4111/1111/1111/1111', PAN],
+    ['split by underscores', 'ord_4111_1111_1111_1111', PAN],
+    ['split by NBSP', '4111\u00a01111\u00a01111\u00a01111', PAN],
+    ['split by thin spaces', '4111\u20091111\u20091111\u20091111', PAN],
+    ['split by ideographic spaces', '4111\u30001111\u30001111\u30001111', PAN],
+    ['split by zero-width spaces', '4111\u200b1111\u200b1111\u200b1111', PAN],
+    ['split by en dashes', '4111\u20131111\u20131111\u20131111', PAN],
+    ['in fullwidth digits', '\uff14\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11', PAN],
+    ['in Arabic-Indic digits', 'card \u0664\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661', PAN],
+    ['followed by more digit groups', 'card 4111 1111 1111 1111 2026-12', PAN],
+    ['an amex at the end of a key', 'acct378282246310005', '378282246310005'],
+  ])('finds a PAN %s', (_what, text, digits) => {
+    expect(findPanRuns(text).map((r) => r.digits)).toEqual([digits]);
+    expect(containsPan(text)).toBe(true);
+  });
+
+  it.each([
+    'id 411111111111111111111',
+    'order 123456789012 at 2026-06-01',
+    'o-17',
+    '12.50 USD',
+    '4111111111111112',
+    // an epoch-ms time passes Luhn one time in ten: no brand issues numbers starting with 1 (or 0, 7, 9)
+    'ord-1764583200123-7',
+    '17645832001237',
+    // a brand prefix with a length the brand does not issue (Mastercard is 16 digits)
+    '555555555555442',
+  ])(
+    'finds none in %j (a longer number, a Luhn failure, too few digits, no card brand)',
+    (text) => {
+      expect(containsPan(text)).toBe(false);
+    },
+  );
+
+  it('leaves a 64-hex card token alone even when a Luhn-valid run sits inside it', () => {
+    const token = `abc${PAN}${'d'.repeat(45)}`;
+    expect(token).toMatch(/^[0-9a-f]{64}$/);
+    expect(containsPan(token)).toBe(false);
+    expect(containsPan(`card ${token} ok`)).toBe(false);
+    // one hex character more and it is no token: the PAN shows
+    expect(containsPan(`${token}e`)).toBe(true);
+  });
+
+  it('finds every card-brand PAN glued between letters (property)', () => {
+    fc.assert(
+      fc.property(brandPan, fc.stringMatching(/^[g-z]{0,4}$/), fc.stringMatching(/^[g-z]{0,4}$/), (pan, before, after) => {
+        expect(findPanRuns(`${before}${pan}${after}`).map((r) => r.digits)).toEqual([pan]);
+      }),
+    );
+  });
+
+  it('reads digits of every script by their value', () => {
+    expect(digitValue(0x0664)).toBe(4);
+    expect(digitValue(0x096d)).toBe(7);
+    expect(digitValue(0xff19)).toBe(9);
+    expect(digitValue(0x1d7ce + 23)).toBe(3);
+    expect(digitValue(0x41)).toBe(-1);
+  });
+});
+
 describe('looksLikePan', () => {
   it.each([
     '4111111111111111',
@@ -429,6 +566,8 @@ describe('looksLikePan', () => {
     '4111-1111-1111-1111',
     '378282246310005',
     '6304000000000',
+    '4111.1111.1111.1111',
+    '4111\u00a01111\u00a01111\u00a01111',
   ])('sees a PAN in %j', (text) => {
     expect(looksLikePan(text)).toBe(true);
   });
@@ -467,10 +606,9 @@ describe('redactPans', () => {
     expect(redactPans('id 411111111111111111111')).toBe('id 411111111111111111111');
   });
 
-  it('leaves no Luhn-valid PAN behind in a line (property)', () => {
+  it('leaves no card-brand PAN behind in a line (property)', () => {
     fc.assert(
-      fc.property(digitString(11, 18), fc.string({ maxLength: 10 }), (body, noise) => {
-        const pan = withCheckDigit(body);
+      fc.property(brandPan, fc.string({ maxLength: 10 }), (pan, noise) => {
         const text = `x ${noise.replace(/\d/g, '')} ${pan} y`;
         expect(redactPans(text)).not.toContain(pan);
       }),

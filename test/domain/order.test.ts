@@ -190,6 +190,56 @@ describe('validateOrder: CVV is forbidden', () => {
   });
 });
 
+describe('validateOrder: sensitive authentication data at any depth (issue 14)', () => {
+  it.each([
+    ['a CVV two levels down', { payment: { card: { cvv: '987' } } }, 'cvv_forbidden', 'payment.card.cvv'],
+    ['a CVV inside an array', { items: [{ sku: 'a' }, { cvv: '987' }] }, 'cvv_forbidden', 'items[1].cvv'],
+    ['a cv2 field', { cv2: '987' }, 'cvv_forbidden', 'cv2'],
+    ['a securityCode field', { securityCode: '543' }, 'cvv_forbidden', 'securityCode'],
+    ['a Security-Code field', { 'Security-Code': '543' }, 'cvv_forbidden', 'Security-Code'],
+    ['a CVV2 field', { CVV2: '543' }, 'cvv_forbidden', 'CVV2'],
+    ['a track2 field', { track2: '4111111111111111=25121010000000000' }, 'sad_forbidden', 'track2'],
+    ['a trackData field', { meta: { trackData: 'x' } }, 'sad_forbidden', 'meta.trackData'],
+    ['a pinBlock field', { pinBlock: '0412AC89ABCDEF67' }, 'sad_forbidden', 'pinBlock'],
+    ['a pin_block field in an array', { auth: [{ pin_block: 'x' }] }, 'sad_forbidden', 'auth[0].pin_block'],
+    ['track 1 data as a value', { note: '%B4111111111111111^DOE/JOHN^2512101000?' }, 'sad_forbidden', 'note'],
+    ['track 2 data as a value in an array', { notes: [';4111111111111111=2512101000?'] }, 'sad_forbidden', 'notes[0]'],
+    ['track 2 data in the pan field', { card: undefined, pan: ';4111111111111111=2512101000?' }, 'sad_forbidden', 'pan'],
+  ] as const)('rejects %s', (_what, extra, reason, field) => {
+    const outcome = expectRejected(validate({ id: 'ord_1', ...(extra as Record<string, unknown>) }), reason, field);
+    expect(outcome.orderId).toBe('ord_1');
+    expect(outcome.message).not.toMatch(/987|543|4111/);
+  });
+
+  it('keeps a plain order valid, and a word like cvv in a value is no field', () => {
+    expectOrder(validate({ note: 'my cvv is 123', tracking: 'T-1', shipping: 'fast' }));
+  });
+});
+
+describe('validateOrder: no card number in ids (issue 14)', () => {
+  it.each([
+    ['merchant', '4111111111111111'],
+    ['merchant', 'acct-4111-1111-1111-1111'],
+    ['ref', 'xx4900000000000169yy'],
+    ['batchId', '4111111111111111'],
+  ])('rejects a %s holding a PAN (%s) with invalid_field, never quoting it', (field, value) => {
+    const order = field === 'ref' ? minimal('capture', { ref: value }) : aWireOrder({ [field]: value });
+    const outcome = validateOrder(order, ctx);
+    const rejected = expectRejected(outcome, 'invalid_field', field);
+    expect(rejected.message).toBe(`${field} must not contain a card number`);
+    expect(JSON.stringify(rejected)).not.toContain(value);
+  });
+
+  it('rejects an id holding a PAN without echoing it as the order id', () => {
+    const outcome = expectRejected(validate({ id: '4111111111111111' }), 'invalid_field', 'id');
+    expect(outcome.orderId).toBe('');
+  });
+
+  it('accepts ids with digits that are no PAN: short runs, Luhn failures, a token-like hex', () => {
+    expectOrder(validate({ id: 'ord-1764583200123-7', merchant: 'm-4111111111111112', batchId: 'b-2026-11-25' }));
+  });
+});
+
 describe('validateOrder: the shape', () => {
   it.each(['id', 'type', 'createdAt'])('rejects an order without %s with invalid_field on it', (field) => {
     const outcome = expectRejected(validate({ [field]: undefined }), 'invalid_field', field);
