@@ -3,6 +3,7 @@
 import { headers, type NatsConnection } from 'nats';
 import { type OperatorFunction, tap } from 'rxjs';
 import type { OrderResult } from '../src/domain/types.ts';
+import { redactPanRuns, scrubSubject, scrubText } from '../src/recording/scrub.ts';
 import type { AppliedBuffer, DeadLetter } from './types.ts';
 
 export interface PublishSubjects {
@@ -28,14 +29,15 @@ export function natsPublisher(nc: NatsConnection, subjects: PublishSubjects): Pu
       nc.publish(`${subjects.results}.${result.status}.${result.orderId}`, encoder.encode(JSON.stringify(result)));
     },
     report(batchId, report) {
-      nc.publish(`${subjects.reports}.${batchId}`, encoder.encode(JSON.stringify(report, bigintReplacer)));
+      // a batch id comes from a subject anyone may publish on: a PAN in it must not reach the report
+      nc.publish(`${subjects.reports}.${scrubSubject(batchId)}`, encoder.encode(redactPanRuns(JSON.stringify(report, bigintReplacer))));
     },
     deadLetter(letter) {
       const h = headers();
       h.set('Paystream-Reason', letter.reason);
-      h.set('Paystream-Detail', letter.detail.slice(0, 200));
-      h.set('Paystream-Subject', letter.subject);
-      if (letter.orderId !== undefined) h.set('Paystream-Order-Id', letter.orderId);
+      h.set('Paystream-Detail', scrubText(letter.detail).slice(0, 200));
+      h.set('Paystream-Subject', scrubSubject(letter.subject));
+      if (letter.orderId !== undefined) h.set('Paystream-Order-Id', redactPanRuns(letter.orderId));
       if (letter.streamSeq !== undefined) h.set('Paystream-Stream-Seq', String(letter.streamSeq));
       nc.publish(`${subjects.dlq}.${token(letter.reason)}`, letter.payload, { headers: h });
     },

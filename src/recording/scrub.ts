@@ -1,60 +1,195 @@
-// Keeps card data out of recordings: a `pan` field becomes a `card` token, any other PAN is redacted.
-import { looksLikePan, normalizePan } from '../domain/cards.ts';
+// Keeps card data out of every sink. Recordings keep their shape (replayable): a `pan` field becomes a `card`
+// token, any other PAN is redacted, sensitive authentication data is blanked. Dead letters keep an allow-list
+// of fields and the names of the others. Every walk here uses an explicit stack: no input nests too deep.
+import {
+  checkPan,
+  findPanRuns,
+  isSadKey,
+  looksLikeTrackData,
+  replacePanRuns,
+} from '../domain/cards.ts';
 import type { RecordLine } from './line.ts';
 
 export const PAN_REDACTED = '[PAN REDACTED]';
+/** what stands in place of a CVV, track data or a PIN (the key stays, so a replay is refused the same way) */
+export const SAD_REDACTED = '[SAD REDACTED]';
 /** in subjects, where spaces and brackets are not allowed */
 const PAN_REDACTED_TOKEN = 'PAN-REDACTED';
 
-// A run of 12-19 digits, optionally grouped by single spaces or dashes, standing on its own. Letters count as
-// part of a word, so the digit runs inside a hex card token are never taken for a PAN.
-const PAN_RUN_RE = /(?<![0-9A-Za-z])\d(?:[ -]?\d){11,18}(?![0-9A-Za-z])/g;
-
-/** Replaces every PAN-looking run (12-19 digits passing Luhn) in free text. */
+/**
+ * Replaces every PAN in free text (cards.findPanRuns: Luhn-valid runs of 12-19 digits in any script, next to
+ * letters or split by spaces of any kind, dashes, dots, slashes; a 64-hex card token is left whole).
+ */
 export function redactPanRuns(text: string, replacement: string = PAN_REDACTED): string {
-  return text.replace(PAN_RUN_RE, (run) => (looksLikePan(run) ? replacement : run));
+  return replacePanRuns(text, () => replacement);
 }
 
-// Integer literals of 12+ digits lose precision in JSON.parse; they are carried through as marked strings.
-const LONG_INT_MARK = '\u0000int:';
-const LONG_INT_RESTORE_RE = /"\\u0000int:(-?\d+)"/g;
+/** A NATS subject with no PAN in it (each PAN becomes PAN-REDACTED, a valid subject token). */
+export function scrubSubject(subject: string): string {
+  return redactPanRuns(subject, PAN_REDACTED_TOKEN);
+}
+
+// `name: value`, `name=value` or `"name":"value"` in free text, where the name is sensitive authentication data.
+const SAD_PAIR_RE = /([A-Za-z][A-Za-z0-9_. -]{0,40}?)("?\s*[:=]\s*"?)([^\s"&,;}]*)/g;
+// track-data layouts in free text (whole runs, sentinels included)
+const TRACK_TEXT_RE = /%?B\d{12,19}\^[^^\n]{0,26}\^[^\s?"]*\??|;?\d{12,19}[=D]\d{4}[^\s?"]*\??/g;
+
+/** Free text (non-JSON payloads, header values) with no track data, no value of a CVV/PIN pair and no PAN. */
+export function scrubText(text: string): string {
+  let out = text;
+  if (out.indexOf('^') !== -1 || out.indexOf('=') !== -1 || out.indexOf('D') !== -1) {
+    out = out.replace(TRACK_TEXT_RE, (run) => (looksLikeTrackData(run) ? SAD_REDACTED : run));
+  }
+  if (out.indexOf(':') !== -1 || out.indexOf('=') !== -1) {
+    out = out.replace(SAD_PAIR_RE, (pair, name: string, sep: string, value: string) =>
+      value.length > 0 && (isSadKey(name) ?? isSadKey(lastWord(name))) !== undefined ? `${name}${sep}${SAD_REDACTED}` : pair,
+    );
+  }
+  return redactPanRuns(out);
+}
+
+function lastWord(name: string): string {
+  const words = name.trim().split(/[\s&?]+/);
+  return words[words.length - 1] ?? '';
+}
+
+// Number literals of 12+ digits lose precision in JSON.parse (and may be a PAN written as a number, even as
+// 4111111111111111.0): they are carried through as marked strings holding their literal text.
+const NUMBER_MARK = '\u0000num:';
+const NUMBER_LITERAL_RE = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+/** A JSON value whose payload was parsed with marked long numbers, or undefined if it is not JSON. */
+function parseMarked(payload: string): unknown {
+  try {
+    return JSON.parse(markLongNumbers(payload));
+  } catch {
+    return undefined;
+  }
+}
+
+type Container = unknown[] | Record<string, unknown>;
+
+interface ScrubState {
+  changed: boolean;
+  tokenize: ((pan: string) => string) | undefined;
+}
+
+/** A string value of a recording: track data blanked, PANs redacted; a marked number stays a number if clean. */
+function scrubLeafString(value: string, state: ScrubState): string {
+  if (value.startsWith(NUMBER_MARK)) {
+    if (findPanRuns(value.slice(NUMBER_MARK.length)).length === 0) return value;
+    state.changed = true;
+    return PAN_REDACTED;
+  }
+  if (looksLikeTrackData(value)) {
+    state.changed = true;
+    return SAD_REDACTED;
+  }
+  const redacted = redactPanRuns(value);
+  if (redacted !== value) state.changed = true;
+  return redacted;
+}
+
+/** A key of a recording: PAN runs redacted (the key of a sensitive value stays, its value is blanked). */
+function scrubKey(key: string, state: ScrubState): string {
+  const redacted = looksLikeTrackData(key) ? SAD_REDACTED : redactPanRuns(key);
+  if (redacted !== key) state.changed = true;
+  return redacted;
+}
+
+/**
+ * The recording form of one parsed object's field `pan`: a checked PAN becomes `card` (its token) or
+ * PAN_REDACTED without a tokenizer; a PAN that checkPan refuses (dots, other scripts...) is redacted, so a
+ * replay is still rejected for it; a value that is no PAN at all is kept.
+ */
+function scrubPanField(input: Record<string, unknown>, inner: unknown, out: Record<string, unknown>, state: ScrubState): boolean {
+  if (typeof inner !== 'string') return false;
+  const literal = inner.startsWith(NUMBER_MARK) ? inner.slice(NUMBER_MARK.length) : inner;
+  // a field that names a PAN: any Luhn-valid run counts, brand or not (checkPan accepts numbers of no brand)
+  if (findPanRuns(literal, true).length === 0) return false;
+  state.changed = true;
+  const checked = checkPan(literal);
+  if (checked.ok && state.tokenize !== undefined && literal === inner) {
+    // a token in place of the PAN keeps the order replayable; never both card and pan
+    if (!Object.hasOwn(input, 'card')) define(out, 'card', state.tokenize(checked.pan));
+  } else {
+    define(out, 'pan', PAN_REDACTED);
+  }
+  return true;
+}
+
+/** Rebuilds a parsed JSON value with no card data left, iteratively (one frame a container, no recursion). */
+function scrubTree(root: unknown, state: ScrubState): unknown {
+  if (typeof root === 'string') return scrubLeafString(root, state);
+  if (typeof root !== 'object' || root === null) return root;
+  const rootOut: Container = Array.isArray(root) ? [] : {};
+  const stack: { input: Container; out: Container }[] = [{ input: root as Container, out: rootOut }];
+  while (stack.length > 0) {
+    const { input, out } = stack.pop()!;
+    if (Array.isArray(input)) {
+      const list = out as unknown[];
+      for (const item of input) list.push(scrubChild(item, state, stack));
+      continue;
+    }
+    const record = out as Record<string, unknown>;
+    for (const key of Object.keys(input)) {
+      const inner = input[key];
+      if (key === 'pan' && scrubPanField(input, inner, record, state)) continue;
+      const cleanKey = scrubKey(key, state);
+      if (isSadKey(key) !== undefined) {
+        // the key stays, so a replay is refused (cvv_forbidden, sad_forbidden) as the original was
+        if (inner !== SAD_REDACTED) state.changed = true;
+        define(record, cleanKey, SAD_REDACTED);
+        continue;
+      }
+      define(record, cleanKey, scrubChild(inner, state, stack));
+    }
+  }
+  return rootOut;
+}
+
+/** A leaf scrubbed now, or an empty container for a frame pushed to fill later (its place is kept). */
+function scrubChild(value: unknown, state: ScrubState, stack: { input: Container; out: Container }[]): unknown {
+  if (typeof value === 'string') return scrubLeafString(value, state);
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Container = Array.isArray(value) ? [] : {};
+  stack.push({ input: value as Container, out });
+  return out;
+}
 
 /**
  * The payload with no card data left: in JSON, a valid PAN in a `pan` field becomes `card` (its token, from
- * `tokenize`) in the same place, or `[PAN REDACTED]` without `tokenize`; a `pan` that is not a valid PAN is
- * kept, so a replay is still rejected for it; PAN-looking runs in any other string or number are redacted.
- * Non-JSON text gets the run redaction. A payload with nothing to scrub is returned unchanged, byte for byte.
+ * `tokenize`) in the same place, or `[PAN REDACTED]` without `tokenize`; a `pan` that is not a PAN is kept, so
+ * a replay is still rejected for it; PANs in any other key, string or number are redacted; the value of a
+ * sensitive-authentication-data key (cvv, track2, pinBlock... at any depth) and any track data become
+ * `[SAD REDACTED]`. Non-JSON text gets scrubText. A payload with nothing to scrub is returned byte for byte.
+ * Any depth: the walks are iterative.
  */
 export function scrubPayload(payload: string, tokenize?: (pan: string) => string): string {
   const start = payload.trimStart()[0];
-  if (start === '{' || start === '[') {
-    const marked = markLongIntegers(payload);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(marked);
-    } catch {
-      return redactPanRuns(payload);
-    }
-    const state = { changed: false };
-    const scrubbed = scrubValue(parsed, state, tokenize);
-    if (!state.changed) return payload;
-    return JSON.stringify(scrubbed).replace(LONG_INT_RESTORE_RE, '$1');
-  }
-  return redactPanRuns(payload);
+  if (start !== '{' && start !== '[') return scrubText(payload);
+  const parsed = parseMarked(payload);
+  if (parsed === undefined) return scrubText(payload);
+  const state: ScrubState = { changed: false, tokenize };
+  const scrubbed = scrubTree(parsed, state);
+  return state.changed ? stringifyMarked(scrubbed) : payload;
 }
 
-/** A whole record line scrubbed: subject, header values, and the payload (text or bytes). */
+/** A whole record line scrubbed: subject, header names and values, and the payload (text or bytes). */
 export function scrubRecordLine(line: RecordLine, tokenize?: (pan: string) => string): RecordLine {
-  const out: RecordLine = { ...line, subject: redactPanRuns(line.subject, PAN_REDACTED_TOKEN) };
+  const out: RecordLine = { ...line, subject: scrubSubject(line.subject) };
   if (line.headers !== undefined) {
     out.headers = Object.fromEntries(
-      Object.entries(line.headers).map(([name, values]) => [name, values.map((v) => redactPanRuns(v))]),
+      Object.entries(line.headers).map(([name, values]) => [
+        redactPanRuns(name, PAN_REDACTED_TOKEN),
+        isSadKey(name) !== undefined ? values.map(() => SAD_REDACTED) : values.map((v) => scrubText(v)),
+      ]),
     );
   }
   if (line.payloadBase64 !== undefined) {
-    // Not UTF-8: scrub the ASCII digits in place, one byte a character.
+    // Not UTF-8: scrub in place, one byte a character (ASCII digits, NBSP as a separator).
     const latin1 = Buffer.from(line.payloadBase64, 'base64').toString('latin1');
-    const scrubbed = redactPanRuns(latin1);
+    const scrubbed = scrubText(latin1);
     if (scrubbed !== latin1) out.payloadBase64 = Buffer.from(scrubbed, 'latin1').toString('base64');
   } else {
     out.payload = scrubPayload(line.payload, tokenize);
@@ -62,51 +197,299 @@ export function scrubRecordLine(line: RecordLine, tokenize?: (pan: string) => st
   return out;
 }
 
-function scrubValue(
-  value: unknown,
-  state: { changed: boolean },
-  tokenize?: (pan: string) => string,
-): unknown {
-  if (typeof value === 'string') {
-    if (value.startsWith(LONG_INT_MARK)) {
-      if (!looksLikePan(value.slice(LONG_INT_MARK.length).replace('-', ''))) return value;
-      state.changed = true;
-      return PAN_REDACTED;
+// ---------------------------------------------------------------------------------------------------------
+// Dead letters: an allow-list, never a deny-list.
+
+/** The order fields a dead letter keeps (a valid `pan` is kept as its token, `card`). */
+export const DEAD_LETTER_ORDER_FIELDS: readonly string[] = Object.freeze([
+  'id',
+  'type',
+  'card',
+  'merchant',
+  'amount',
+  'currency',
+  'ref',
+  'batchId',
+  'createdAt',
+  'mcc',
+  'country',
+]);
+/** The batch-header fields a dead letter keeps. */
+export const DEAD_LETTER_BATCH_FIELDS: readonly string[] = Object.freeze(['id', 'count', 'controlSum', 'currency', 'mode']);
+
+export type DeadLetterKind = 'order' | 'batch';
+
+/** a kept value longer than this is cut (every valid one fits: ids are at most 64, a token 64) */
+const KEPT_VALUE_CHARS_MAX = 64;
+/** names of dropped fields listed, at most; `droppedFieldCount` says how many there were */
+const DROPPED_NAMES_MAX = 12;
+const DROPPED_NAME_CHARS_MAX = 32;
+/** what a dead letter's payload may weigh, whatever the input (a header-sized JSON object) */
+export const DEAD_LETTER_PAYLOAD_BYTES_MAX = 1024;
+
+const ORDER_FIELD_SET: ReadonlySet<string> = new Set(DEAD_LETTER_ORDER_FIELDS);
+const BATCH_FIELD_SET: ReadonlySet<string> = new Set(DEAD_LETTER_BATCH_FIELDS);
+
+function truncate(text: string, charsMax: number): string {
+  return text.length > charsMax ? `${text.slice(0, charsMax - 1)}…` : text;
+}
+
+/** A top-level field as scanTopLevel reads it: a string, a number's literal text, a JSON literal, or a container. */
+type TopValue = { kind: 'string'; text: string } | { kind: 'number'; text: string } | { kind: 'literal'; value: boolean | null } | { kind: 'container' };
+
+const JSON_NUMBER_RE = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+/**
+ * The top-level fields of a JSON object, in order, read with a cursor (no JSON.parse, no recursion: nested
+ * arrays and objects are skipped by counting brackets, however deep). Tolerant: it stops at the first thing
+ * that is not JSON or at the end of a cut payload (a prefix), returning the fields read whole until then; a
+ * field whose value was cut or broken is returned as a container (its name known, its value not kept).
+ */
+function scanTopLevel(text: string): { key: string; value: TopValue }[] | undefined {
+  const fields: { key: string; value: TopValue }[] = [];
+  const n = text.length;
+  let i = 0;
+  const skipSpace = () => {
+    while (i < n && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t')) i++;
+  };
+  /** the end of the string literal starting at i (a quote), or -1 if it does not end */
+  const stringEnd = (from: number): number => {
+    for (let j = from + 1; j < n; j++) {
+      const c = text.charCodeAt(j);
+      if (c === 92) j++;
+      else if (c === 34) return j + 1;
     }
-    const redacted = redactPanRuns(value);
-    if (redacted !== value) state.changed = true;
-    return redacted;
-  }
-  if (Array.isArray(value)) return value.map((item) => scrubValue(item, state, tokenize));
-  if (typeof value !== 'object' || value === null) return value;
-  const input = value as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const [key, inner] of Object.entries(input)) {
-    if (key === 'pan' && (typeof inner === 'string' || typeof inner === 'number')) {
-      const text = typeof inner === 'string' ? inner.replace(LONG_INT_MARK, '') : String(inner);
-      if (looksLikePan(text)) {
-        state.changed = true;
-        // A token in place of the PAN keeps the order replayable; never both card and pan.
-        if (tokenize !== undefined && typeof inner === 'string' && !inner.startsWith(LONG_INT_MARK)) {
-          if (!Object.hasOwn(input, 'card')) define(out, 'card', tokenize(normalizePan(text)));
-        } else {
-          define(out, key, PAN_REDACTED);
+    return -1;
+  };
+  const readString = (): string | undefined => {
+    const end = stringEnd(i);
+    if (end < 0) return undefined;
+    try {
+      const value = JSON.parse(text.slice(i, end)) as string;
+      i = end;
+      return value;
+    } catch {
+      return undefined;
+    }
+  };
+  skipSpace();
+  if (text[i] !== '{') return undefined;
+  i++;
+  while (i < n) {
+    skipSpace();
+    if (text[i] === '}') break;
+    if (text[i] !== '"') break;
+    const key = readString();
+    if (key === undefined) break;
+    skipSpace();
+    if (text[i] !== ':') {
+      fields.push({ key, value: { kind: 'container' } });
+      break;
+    }
+    i++;
+    skipSpace();
+    const c = text[i];
+    let value: TopValue | undefined;
+    if (c === '"') {
+      const str = readString();
+      if (str !== undefined) value = { kind: 'string', text: str };
+    } else if (c === '{' || c === '[') {
+      let depth = 0;
+      while (i < n) {
+        const b = text.charCodeAt(i);
+        if (b === 34) {
+          const end = stringEnd(i);
+          if (end < 0) break;
+          i = end;
+          continue;
         }
+        if (b === 123 || b === 91) depth++;
+        else if (b === 125 || b === 93) depth--;
+        i++;
+        if (depth === 0) break;
+      }
+      value = { kind: 'container' };
+      if (depth !== 0) {
+        fields.push({ key, value });
+        break;
+      }
+    } else if (c !== undefined && (c === '-' || (c >= '0' && c <= '9'))) {
+      let j = i;
+      while (j < n && /[0-9eE+.-]/.test(text[j]!)) j++;
+      const literal = text.slice(i, j);
+      if (JSON_NUMBER_RE.test(literal) && j < n) {
+        value = { kind: 'number', text: literal };
+        i = j;
+      }
+    } else {
+      for (const [word, literal] of [['true', true], ['false', false], ['null', null]] as const) {
+        if (text.startsWith(word, i)) {
+          value = { kind: 'literal', value: literal };
+          i += word.length;
+          break;
+        }
+      }
+    }
+    if (value === undefined) {
+      fields.push({ key, value: { kind: 'container' } });
+      break;
+    }
+    skipSpace();
+    // a value is whole only once what follows it is seen: a cut right after it could have cut it short
+    if (text[i] !== ',' && text[i] !== '}') {
+      fields.push({ key, value: { kind: 'container' } });
+      break;
+    }
+    fields.push({ key, value });
+    if (text[i] === '}') break;
+    i++;
+  }
+  return fields;
+}
+
+/** A kept field's value: strings, numbers, booleans and null only, PAN-free and short; else undefined (dropped). */
+function keptValue(value: TopValue): unknown {
+  switch (value.kind) {
+    case 'literal':
+      return value.value;
+    case 'container':
+      return undefined;
+    case 'number': {
+      if (findPanRuns(value.text).length > 0) return PAN_REDACTED;
+      const number = Number(value.text);
+      return String(number) === value.text ? number : truncate(value.text, KEPT_VALUE_CHARS_MAX);
+    }
+    case 'string':
+      if (looksLikeTrackData(value.text)) return undefined;
+      return truncate(redactPanRuns(value.text), KEPT_VALUE_CHARS_MAX);
+  }
+}
+
+const utf8Bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
+
+/**
+ * What a dead letter keeps of a payload: a JSON object with the allow-listed top-level fields of an order (or
+ * of a batch header) whose values are strings, numbers, booleans or null, each PAN-free and at most 64
+ * characters; a `pan` that checkPan accepts becomes `card` (its token, when there is no `card` already). Every
+ * other field is dropped and its name listed in `droppedFields` (names PAN-redacted, cut to 32 characters, at
+ * most 12 listed; `droppedFieldCount` counts them all when more). A payload that is not a JSON object (not JSON,
+ * an array) keeps nothing: `{"kept":"nothing","payloadChars":n}`. A cut or broken object (a prefix of a payload
+ * too large or too deep, say) keeps the fields read whole before the cut. Nested values are never read (no
+ * recursion, any depth), and the result is at most DEAD_LETTER_PAYLOAD_BYTES_MAX bytes.
+ */
+export function deadLetterPayload(payload: string, kind: DeadLetterKind, tokenize?: (pan: string) => string): string {
+  const fields = scanTopLevel(payload);
+  if (fields === undefined) return JSON.stringify({ kept: 'nothing', payloadChars: payload.length });
+  const allowed = kind === 'order' ? ORDER_FIELD_SET : BATCH_FIELD_SET;
+  const hasCard = fields.some((f) => f.key === 'card');
+  const out: Record<string, unknown> = {};
+  const kept: string[] = [];
+  const dropped: string[] = [];
+  const droppedNames = new Set<string>();
+  let droppedCount = 0;
+  const drop = (key: string) => {
+    const name = truncate(redactPanRuns(looksLikeTrackData(key) ? SAD_REDACTED : key), DROPPED_NAME_CHARS_MAX);
+    if (droppedNames.has(name)) return;
+    droppedNames.add(name);
+    droppedCount++;
+    if (dropped.length < DROPPED_NAMES_MAX) dropped.push(name);
+  };
+  for (const { key, value } of fields) {
+    if (kind === 'order' && key === 'pan' && value.kind === 'string' && tokenize !== undefined && !hasCard) {
+      const checked = checkPan(value.text);
+      if (checked.ok) {
+        if (!Object.hasOwn(out, 'card')) kept.push('card');
+        define(out, 'card', tokenize(checked.pan));
         continue;
       }
     }
-    define(out, key, scrubValue(inner, state, tokenize));
+    const clean = allowed.has(key) ? keptValue(value) : undefined;
+    if (clean === undefined) drop(key);
+    else {
+      if (!Object.hasOwn(out, key)) kept.push(key);
+      define(out, key, clean);
+    }
   }
-  return out;
+  const render = () => {
+    const letter: Record<string, unknown> = {};
+    for (const key of kept) define(letter, key, out[key]);
+    if (droppedCount > 0) {
+      letter.droppedFields = dropped;
+      if (droppedCount > dropped.length) letter.droppedFieldCount = droppedCount;
+    }
+    return JSON.stringify(letter);
+  };
+  let text = render();
+  // bounded whatever the input: names go first, then kept fields from the last (ids stay longest)
+  while (utf8Bytes(text) > DEAD_LETTER_PAYLOAD_BYTES_MAX) {
+    if (dropped.length > 0) dropped.pop();
+    else {
+      droppedCount++;
+      kept.pop();
+    }
+    text = render();
+  }
+  return text;
 }
+
+// ---------------------------------------------------------------------------------------------------------
 
 /** Own enumerable property even for '__proto__', which a plain assignment would turn into a prototype. */
 function define(target: Record<string, unknown>, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
-/** Wraps integer literals of 12 or more digits outside strings as marked strings, so no digit is lost. */
-function markLongIntegers(text: string): string {
+/**
+ * JSON text of a scrubbed tree, iteratively (JSON.stringify recurses and throws past ~10,000 levels); marked
+ * numbers are written back as the literal they were.
+ */
+function stringifyMarked(root: unknown): string {
+  const parts: string[] = [];
+  // each frame: a container and the index of its next entry; closing brackets are written when it is done
+  const stack: { value: Container; keys: string[] | undefined; index: number }[] = [];
+  const open = (value: unknown): void => {
+    if (typeof value === 'string') {
+      const literal = value.startsWith(NUMBER_MARK) ? value.slice(NUMBER_MARK.length) : undefined;
+      // only what markLongNumbers made goes out raw: a string that merely starts with the mark stays a string
+      parts.push(literal !== undefined && NUMBER_LITERAL_RE.test(literal) ? literal : JSON.stringify(value));
+    } else if (Array.isArray(value)) {
+      parts.push('[');
+      stack.push({ value, keys: undefined, index: 0 });
+    } else if (typeof value === 'object' && value !== null) {
+      parts.push('{');
+      stack.push({ value: value as Record<string, unknown>, keys: Object.keys(value), index: 0 });
+    } else {
+      parts.push(JSON.stringify(value) ?? 'null');
+    }
+  };
+  open(root);
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1]!;
+    if (frame.keys === undefined) {
+      const list = frame.value as unknown[];
+      if (frame.index >= list.length) {
+        parts.push(']');
+        stack.pop();
+        continue;
+      }
+      if (frame.index > 0) parts.push(',');
+      open(list[frame.index++]);
+      continue;
+    }
+    if (frame.index >= frame.keys.length) {
+      parts.push('}');
+      stack.pop();
+      continue;
+    }
+    const key = frame.keys[frame.index++]!;
+    parts.push(`${frame.index > 1 ? ',' : ''}${JSON.stringify(key)}:`);
+    open((frame.value as Record<string, unknown>)[key]);
+  }
+  return parts.join('');
+}
+
+/** Wraps number literals with 12 or more digits outside strings as marked strings of their text. */
+function markLongNumbers(text: string): string {
   let out = '';
   let copied = 0;
   let inString = false;
@@ -128,16 +511,19 @@ function markLongIntegers(text: string): string {
       continue;
     }
     if (c === 45 || isDigit(c)) {
-      let j = c === 45 ? i + 1 : i;
-      const digitsStart = j;
-      while (j < text.length && isDigit(text.charCodeAt(j))) j++;
-      let k = j;
-      while (k < text.length && /[0-9eE+.-]/.test(text[k]!)) k++;
-      if (k === j && j - digitsStart >= 12) {
-        out += `${text.slice(copied, i)}"${LONG_INT_MARK.replace('\u0000', '\\u0000')}${text.slice(i, j)}"`;
+      let j = i;
+      let digits = 0;
+      while (j < text.length) {
+        const d = text.charCodeAt(j);
+        if (isDigit(d)) digits++;
+        else if (d !== 45 && d !== 43 && d !== 46 && d !== 101 && d !== 69) break; // - + . e E
+        j++;
+      }
+      if (digits >= 12) {
+        out += `${text.slice(copied, i)}"${NUMBER_MARK.replace('\u0000', '\\u0000')}${text.slice(i, j)}"`;
         copied = j;
       }
-      i = k;
+      i = j;
       continue;
     }
     i++;
