@@ -1,6 +1,8 @@
 // Structured logs (pino): to stderr when headless, to <data>/paystream.log under the dashboard.
 // Never log a payload: it may hold a PAN. Log ids, counts, reasons.
 
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import path from 'node:path';
 import { pino, type Logger } from 'pino';
 
 let current: Logger = pino({ level: process.env.PAYSTREAM_LOG ?? 'info' }, pino.destination({ fd: 2, sync: false }));
@@ -10,8 +12,16 @@ export function configureLog(destination: 'stderr' | { file: string }): Logger {
   current =
     destination === 'stderr'
       ? pino({ level }, pino.destination({ fd: 2, sync: false }))
-      : pino({ level }, pino.destination({ dest: destination.file, mkdir: true, sync: false }));
+      : pino({ level }, pino.destination({ dest: privateLogFile(destination.file), mkdir: true, sync: false, mode: 0o600 }));
   return current;
 }
 
 export const log = (): Logger => current;
+
+/** Creates the log file with mode 0600 (or sets an existing one to it, whatever the umask): logs name orders. */
+function privateLogFile(file: string): string {
+  mkdirSync(path.dirname(file), { recursive: true });
+  closeSync(openSync(file, 'a', 0o600));
+  chmodSync(file, 0o600);
+  return file;
+}

@@ -1,6 +1,6 @@
 // `paystream record | replay | generate | batch submit`: developer tools around the wire contract.
 
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { DeliverPolicy, type MsgHdrs } from 'nats';
@@ -13,7 +13,7 @@ import { pacedPublish, publishGenerated, recordLineMsgId, recordingSource, relab
 import { connectNats, DEFAULT_TOPOLOGY } from '../nats/setup.ts';
 import { runtimeConfig, startRuntime } from '../processor/runtime.ts';
 import { readRecording } from '../recording/reader.ts';
-import { openRecordingWriter } from '../recording/writer.ts';
+import { openRecordingWriter, writePrivateFile } from '../recording/writer.ts';
 import { payloadBytes, shiftCreatedAt, toRecordLine } from '../recording/line.ts';
 import type { Publisher } from '../../streams/publish.ts';
 import type { OrderResult } from '../domain/types.ts';
@@ -154,7 +154,7 @@ export function registerTools(program: Command, globals: Globals): void {
         const stats = { ...runtime.processor.stats };
         const verify = await verifyLedger(runtime.store);
         await runtime.stop();
-        if (o.results) await writeFile(o.results, results.map((r) => JSON.stringify(r)).join('\n') + (results.length ? '\n' : ''));
+        if (o.results) await writePrivateFile(o.results, results.map((r) => JSON.stringify(r)).join('\n') + (results.length ? '\n' : ''));
         if (process.stderr.isTTY) process.stderr.write('\n');
         const summary = { file: path.basename(file), orders: stats.orders, deadLetters: stats.deadLetters, results: results.length, verify };
         print(g, summary, (s: typeof summary) => `replayed ${s.file}: ${s.orders} orders, ${s.deadLetters} dead letters; ledger ${s.verify.ok ? 'verifies' : 'HAS VIOLATIONS'}`);

@@ -1,6 +1,7 @@
 // Appends record lines to an NDJSON file (gzip when the name ends in .gz), scrubbed, with backpressure.
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
+import { chmod, writeFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -30,14 +31,28 @@ export interface RecordingWriter {
 
 export const RECORDING_BUFFERED_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
 
-/** Creates (or truncates) `path`; resolves once the file is open, so a bad path fails here. */
+/** A file paystream writes that may hold order data (recordings, results, logs): owner read and write only. */
+export const PRIVATE_FILE_MODE = 0o600;
+
+/** Writes a whole file (a results file, say) with mode 0600, an existing one included. */
+export async function writePrivateFile(path: string, text: string): Promise<void> {
+  await writeFile(path, text, { mode: PRIVATE_FILE_MODE });
+  await chmod(path, PRIVATE_FILE_MODE);
+}
+
+/**
+ * Creates (or truncates) `path` with mode 0600 (an existing file is set to 0600 too, whatever the umask);
+ * resolves once the file is open, so a bad path fails here.
+ */
 export async function openRecordingWriter(
   path: string,
   options: RecordingWriterOptions = {},
 ): Promise<RecordingWriter> {
   const bufferedBytesMax = options.bufferedBytesMax ?? RECORDING_BUFFERED_BYTES_MAX_DEFAULT;
-  const file = createWriteStream(path);
+  const file = createWriteStream(path, { mode: PRIVATE_FILE_MODE });
   await once(file, 'open');
+  // the mode above applies only to a file it creates, and through the umask: set it outright
+  await chmod(path, PRIVATE_FILE_MODE);
   let failure: Error | undefined;
   let sink: Writable = file;
   let done: Promise<void>;
