@@ -2,6 +2,7 @@
 // (the store directly, or the running processor's NATS service when it holds the store).
 
 import path from 'node:path';
+import { redactPans } from '../domain/cards.ts';
 import { LedgerApi } from '../ledger/api.ts';
 import { LedgerError, LedgerLockedError, LedgerStore, readLockHolder } from '../ledger/store.ts';
 import { ServiceCallError, callService } from '../nats/service.ts';
@@ -77,7 +78,13 @@ export async function withLedger<T>(g: GlobalOptions, fn: (call: Call, via: 'sto
   }
 }
 
+/** What the CLI prints for an error: no message echoes a card number (masked to its first six and last four). */
 export function describeError(error: unknown): { code: string; message: string; exitCode: number } {
+  const described = describeErrorRaw(error);
+  return { ...described, message: redactPans(described.message) };
+}
+
+function describeErrorRaw(error: unknown): { code: string; message: string; exitCode: number } {
   if (error instanceof CliError) return { code: error.code, message: error.message, exitCode: error.exitCode };
   if (error instanceof LedgerError || error instanceof ServiceCallError) {
     return { code: error.code, message: error.message, exitCode: EXIT_OPERATIONAL };

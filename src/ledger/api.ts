@@ -1,7 +1,7 @@
 // The operations operators and tools run on the ledger, with JSON views: the CLI (on the store directly)
 // and the NATS service (while the processor holds the store) both call these, so their output is the same.
 
-import { maskCard } from '../domain/cards.ts';
+import { checkPan, containsPan, maskCard, redactPans } from '../domain/cards.ts';
 import { available } from '../domain/ledger.ts';
 import { formatAmount, parseAmount } from '../domain/money.ts';
 import type { Account, Card, OrderResult, Transfer } from '../domain/types.ts';
@@ -170,14 +170,22 @@ export class LedgerApi {
   }
 
   async lookupCards(req: ApiRequests['cards.lookup']): Promise<{ cards: CardJson[] }> {
-    return { cards: (await this.store.findCards(req.query, req.limit ?? 20)).map(cardJson) };
+    return { cards: (await this.store.findCards(this.cardQuery(req.query), req.limit ?? 20)).map(cardJson) };
+  }
+
+  /** A query that is a card number looks its card up by token (the PAN itself is never a key). */
+  private cardQuery(query: string): string {
+    const pan = checkPan(query.trim());
+    return pan.ok ? this.store.tokenize(pan.pan) : query;
   }
 
   async showCard(req: ApiRequests['cards.show']): Promise<CardDetailJson> {
-    const cards = await this.store.findCards(req.query, 2);
-    if (cards.length === 0) throw new LedgerError('unknown_card', `no card matches ${JSON.stringify(req.query)}`);
+    const cards = await this.store.findCards(this.cardQuery(req.query), 2);
+    // a query holding a card number is never echoed back
+    const what = containsPan(req.query) || checkPan(req.query).ok ? 'the given card number' : JSON.stringify(redactPans(req.query));
+    if (cards.length === 0) throw new LedgerError('unknown_card', `no card matches ${what}`);
     if (cards.length > 1) {
-      throw new LedgerError('ambiguous', `several cards match ${JSON.stringify(req.query)}: use the token (cards list)`);
+      throw new LedgerError('ambiguous', `several cards match ${what}: use the token (cards list)`);
     }
     const card = cards[0]!;
     const account = await this.store.getAccount(card.accountId);

@@ -1,6 +1,7 @@
 // The request/reply service (nats `services` API, so $SRV.PING/INFO/STATS work): the operations table over NATS.
 
 import type { Msg, NatsConnection, Service } from 'nats';
+import { redactPans } from '../domain/cards.ts';
 import { OP_NAMES, type OpTable, plain } from '../processor/ops.ts';
 import { subjects, type Topology } from './setup.ts';
 
@@ -16,7 +17,8 @@ export interface ServiceError {
 export function errorBody(error: unknown): ServiceError {
   const e = error as { code?: unknown; message?: unknown };
   const code = typeof e.code === 'string' ? e.code : 'internal';
-  const message = typeof e.message === 'string' ? e.message : String(error);
+  // no reply echoes a card number it was sent (a PAN as a query, an id, a name)
+  const message = redactPans(typeof e.message === 'string' ? e.message : String(error));
   return { error: { code, message } };
 }
 

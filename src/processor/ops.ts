@@ -1,6 +1,7 @@
 // One table of operations, by name: the CLI runs them on the store directly, the NATS service runs the
 // same ones inside the processor, so a request and a command give the same JSON.
 
+import { containsPan, findSensitiveAuthData } from '../domain/cards.ts';
 import { DEFAULT_APPLY_OPTIONS, type ApplyOptions } from '../domain/ledger.ts';
 import { type LedgerApi, orderJson } from '../ledger/api.ts';
 import { LedgerError } from '../ledger/store.ts';
@@ -56,6 +57,26 @@ export const optCount = (args: Args, key: string, defaultCount: number): number 
   return value;
 };
 
+/**
+ * Refuses a request carrying card data where none belongs (throws, so it returns nothing): sensitive
+ * authentication data under any key at any depth (a `cvv` next to the PAN: cvv_forbidden; track data or a PIN:
+ * sad_forbidden), and a card number inside the named fields (invalid_field). Messages name the field, never
+ * the value.
+ */
+function refuseCardData(args: Args, fields: readonly string[]): undefined {
+  const sad = findSensitiveAuthData(args);
+  if (sad !== undefined) {
+    throw sad.kind === 'cvv'
+      ? new LedgerError('cvv_forbidden', `${sad.path}: CVV/CVC must never be sent, not even to register a card`)
+      : new LedgerError('sad_forbidden', `${sad.path}: track data and PINs must never be sent`);
+  }
+  for (const field of fields) {
+    const value = args[field];
+    if (typeof value === 'string' && containsPan(value)) throw new LedgerError('invalid_field', `${field} must not contain a card number`);
+  }
+  return undefined;
+}
+
 /** JSON-safe: bigints become decimal strings of minor units. */
 export const plain = <T>(value: T): unknown => JSON.parse(JSON.stringify(value, bigintReplacer));
 
@@ -92,6 +113,7 @@ export function makeOps(ctx: OpsContext): OpTable {
   };
   return {
     'cards.register': (a) =>
+      refuseCardData(a, ['holder', 'email', 'phone', 'account', 'currency', 'expiry']) ??
       api.registerCard({ ...pick(a, ['email', 'phone', 'account', 'currency']), pan: str(a, 'pan'), expiry: str(a, 'expiry'), holder: str(a, 'holder') }),
     'cards.list': (a) => {
       if (a.after !== undefined && typeof a.after !== 'string') throw new LedgerError('invalid_request', 'after must be a card token');
@@ -102,7 +124,7 @@ export function makeOps(ctx: OpsContext): OpTable {
     'cards.freeze': (a) => api.setCardStatus(str(a, 'token'), 'frozen'),
     'cards.unfreeze': (a) => api.setCardStatus(str(a, 'token'), 'active'),
     'cards.close': (a) => api.setCardStatus(str(a, 'token'), 'closed'),
-    'accounts.open': (a) => api.openAccount({ ...pick(a, ['id', 'kind']), owner: str(a, 'owner'), currency: str(a, 'currency') }),
+    'accounts.open': (a) => refuseCardData(a, ['id', 'owner', 'kind', 'currency']) ?? api.openAccount({ ...pick(a, ['id', 'kind']), owner: str(a, 'owner'), currency: str(a, 'currency') }),
     'accounts.deposit': (a) => api.deposit({ id: str(a, 'id'), amount: str(a, 'amount') }),
     'accounts.get': (a) => api.getAccount({ id: str(a, 'id'), transfers: optCount(a, 'transfers', 10) }),
     'accounts.list': (a) => api.listAccounts({ limit: optCount(a, 'limit', 50) }),
