@@ -20,6 +20,12 @@ export interface Publisher {
 
 const encoder = new TextEncoder();
 
+/**
+ * A header value: NATS refuses CR and LF in one (the publish throws, which would stop the pipeline), and a
+ * detail may quote input, such as the path of a forbidden field under a key with a line break in it.
+ */
+const headerValue = (text: string): string => text.replace(/[\r\n]/g, ' ');
+
 /** The subject token for a reason: NATS tokens must not contain '.', '*', '>' or spaces. */
 const token = (text: string): string => text.replace(/[.*>\s]/g, '_') || 'unknown';
 
@@ -35,7 +41,7 @@ export function natsPublisher(nc: NatsConnection, subjects: PublishSubjects): Pu
     deadLetter(letter) {
       const h = headers();
       h.set('Paystream-Reason', letter.reason);
-      h.set('Paystream-Detail', scrubText(letter.detail).slice(0, 200));
+      h.set('Paystream-Detail', headerValue(scrubText(letter.detail)).slice(0, 200));
       h.set('Paystream-Subject', scrubSubject(letter.subject));
       if (letter.orderId !== undefined) h.set('Paystream-Order-Id', redactPanRuns(letter.orderId));
       if (letter.streamSeq !== undefined) h.set('Paystream-Stream-Seq', String(letter.streamSeq));

@@ -143,4 +143,39 @@ describe('poison messages', () => {
     // four payments of 1.25 moved; f4's decision was taken back
     expect(env.ledger.initial.get(card.accountId)! - after.balances.get(card.accountId)!.balance).toBe(500n);
   });
+
+  it('dead-letters a rejection whose detail quotes a key with a line break (NATS refuses CR/LF in a header) and keeps running', async () => {
+    await ensureTopology(env.nc, DEFAULT_TOPOLOGY);
+    const card = env.ledger.usdCards[0]!;
+    const merchant = env.ledger.merchants[0]!;
+    const createdAt = new Date().toISOString();
+    const order = (id: string) => ({ id, type: 'payment', card: card.token, merchant, currency: 'USD', amount: '1.25', createdAt });
+    const c = await collect(env.nc);
+    const runtime = await startRuntime(runtimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false }));
+    let died: unknown;
+    runtime.processor.done.catch((error: unknown) => {
+      died = error;
+    });
+    try {
+      const js = env.nc.jetstream();
+      for (const o of [order('n1'), { ...order('n2'), 'x\r\ny': { cvv: '987' } }, order('n3')]) {
+        await js.publish('pay.orders.e2e', encoder.encode(JSON.stringify(o)));
+      }
+      await waitUntil(
+        'the results and the dead letter',
+        () => died !== undefined || (['n1', 'n2', 'n3'].every((id) => c.byId.has(id)) && c.dlq.length >= 1),
+        30_000,
+        () => JSON.stringify({ results: [...c.byId.keys()], dlq: c.dlq.map((d) => d.reason) }),
+      );
+      expect(died).toBeUndefined();
+      expect(c.byId.get('n2')).toEqual([expect.objectContaining({ status: 'rejected', reason: 'cvv_forbidden' })]);
+      expect(c.dlq).toEqual([expect.objectContaining({ reason: 'cvv_forbidden', orderId: 'n2' })]);
+      expect(c.dlq[0]!.payload).not.toContain('987');
+      for (const id of ['n1', 'n3']) expect(c.byId.get(id)).toEqual([expect.objectContaining({ status: 'approved' })]);
+    } finally {
+      await runtime.stop();
+      c.stop();
+    }
+    expect(died).toBeUndefined();
+  });
 });

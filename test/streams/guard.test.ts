@@ -2,6 +2,7 @@
 // by a scrub or risk engine that fails) becomes its own internal_error outcome; the messages before and
 // after it in the same buffer get their usual results, and the ledger stays consistent.
 
+import type { NatsConnection, PublishOptions } from 'nats';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { tokenizePan } from '../../src/domain/cards.ts';
@@ -23,6 +24,7 @@ import {
   payloadPrefix,
 } from '../../streams/guard.ts';
 import type { AppliedBuffer, InboundMessage, Item } from '../../streams/types.ts';
+import { natsPublisher } from '../../streams/publish.ts';
 import { validate } from '../../streams/validate.ts';
 import { TEST_CARD_TOKEN, TEST_NOW_MS, TEST_PANS, TEST_TOKEN_KEY, aWireOrder } from '../domain/builders.ts';
 import { aCard, aFundingAccount, aMerchant, anAccount, aTempStore, removeDataDir } from '../ledger/builders.ts';
@@ -164,6 +166,21 @@ describe('deadLetterOf', () => {
     } finally {
       errors.mockRestore();
     }
+  });
+});
+
+describe('dead-letter headers', () => {
+  it('never carry a line break, which NATS refuses (the publish would throw and stop the pipeline)', () => {
+    const sent: { subject: string; options?: PublishOptions }[] = [];
+    const nc = { publish: (subject: string, _data: Uint8Array, options?: PublishOptions) => sent.push({ subject, ...(options ? { options } : {}) }) };
+    const publisher = natsPublisher(nc as unknown as NatsConnection, { results: 'pay.results', reports: 'pay.reports', dlq: 'pay.dlq' });
+    // a forbidden field under a key with line breaks in it: its path is quoted in the detail
+    const letter = { reason: 'cvv_forbidden', detail: 'a\r\nb\n.cvv: CVV/CVC must never be sent', subject: 'pay.orders.x', payload: new Uint8Array(0), streamSeq: 7 };
+    expect(() => publisher.deadLetter(letter)).not.toThrow();
+    const h = sent[0]!.options!.headers!;
+    expect(h.get('Paystream-Detail')).not.toMatch(/[\r\n]/);
+    expect(h.get('Paystream-Detail').startsWith('a  b .cvv: ')).toBe(true);
+    expect(h.get('Paystream-Stream-Seq')).toBe('7');
   });
 });
 
