@@ -182,10 +182,12 @@ export function registerRun(program: Command, globals: () => GlobalOptions): voi
   addRunOptions(program.command('run').description('consume payment orders from NATS JetStream into the ledger')).action(
     async (f: RunFlags) => {
       const g = globals();
+      // every flag checked before anything is written, opened or connected
+      const config = runtimeFrom(g, f);
       const headless = Boolean(f.headless) || !process.stdout.isTTY;
       configureLog(headless ? 'stderr' : { file: path.join(g.data, 'paystream.log') });
       const early = earlySignals();
-      const runtime = await startRuntime(runtimeFrom(g, f));
+      const runtime = await startRuntime(config);
       process.exitCode = await superviseRuntime(runtime, headless, undefined, early);
     },
   );
