@@ -34,7 +34,7 @@ export interface ApplyDeps {
   virtualTime: boolean;
   risk?: RiskEvaluator;
   /** turns a raw payload into one fit to keep (PANs replaced by tokens) */
-  scrub: (payload: Uint8Array) => Uint8Array;
+  scrub: (payload: Uint8Array, kind?: 'order' | 'batch') => Uint8Array;
   /** batch handling (the batches stage), when enabled */
   batches?: BatchTracker;
   /** test seam: makes a stage throw on purpose for the orders it names (streams/guard.ts) */
@@ -128,9 +128,20 @@ function decideItem(deps: ApplyDeps, ws: WorkingSet, item: Item, ctx: ApplyConte
       return;
     case 'batch':
       // reaches here only when no batch stage runs: a header nobody can honour is a dead letter
-      deadLetters.push(deadLetterOf(deps.scrub, item.msg, 'batches_disabled', 'batch headers are not accepted by this processor', undefined, deps.faults));
+      deadLetters.push(deadLetterOf((payload) => deps.scrub(payload, 'batch'), item.msg, 'batches_disabled', 'batch headers are not accepted by this processor', undefined, deps.faults));
       return;
   }
+}
+
+/** A rejected batch header's dead letter (streams/batches.ts leaves its payload raw): header fields only. */
+function headerLetter(deps: ApplyDeps, letter: DeadLetter): DeadLetter {
+  let payload: Uint8Array;
+  try {
+    payload = deps.scrub(letter.payload, 'batch');
+  } catch {
+    payload = new Uint8Array(0);
+  }
+  return { ...letter, payload };
 }
 
 /**
@@ -240,7 +251,7 @@ export async function applyBuffer(deps: ApplyDeps, items: Item[]): Promise<Appli
       deadLetters.push(...settleGuarded(deps, tracker, plan, ws, bufferNowMs, cut));
       from = cut;
     }
-    deadLetters.push(...decideBuffer(deps, ws, direct.slice(from), bufferNowMs), ...plan.deadLetters);
+    deadLetters.push(...decideBuffer(deps, ws, direct.slice(from), bufferNowMs), ...plan.deadLetters.map((l) => headerLetter(deps, l)));
   } else {
     deadLetters = decideBuffer(deps, ws, direct, bufferNowMs);
   }

@@ -10,7 +10,7 @@ import type { OrderResult } from '../domain/types.ts';
 import type { LedgerStore } from '../ledger/store.ts';
 import { log } from '../log.ts';
 import { type Topology, DEFAULT_TOPOLOGY, ensureTopology, lookUpSequences, streamNames, subjects } from '../nats/setup.ts';
-import { scrubPayload } from '../recording/scrub.ts';
+import { type DeadLetterKind, deadLetterPayload } from '../recording/scrub.ts';
 import { ackStage, FloorAcker } from '../../streams/ack.ts';
 import { type ApplyDeps, type RiskEvaluator, bufferAndApply, sweepExpiredHolds } from '../../streams/apply.ts';
 import { type BufferOptions, DEFAULT_BUFFER_OPTIONS } from '../../streams/buffer.ts';
@@ -183,7 +183,7 @@ export class Processor {
       options: o.apply,
       clock: o.clock,
       virtualTime: o.virtualTime,
-      scrub: (payload) => scrubBytes(payload, o.store.secret),
+      scrub: (payload, kind) => scrubBytes(payload, kind ?? 'order', o.store.secret),
       batches: this.batches,
     };
     if (o.risk) deps.risk = o.risk;
@@ -415,9 +415,8 @@ async function flushThroughReconnects(nc: NatsConnection, droppedSince: () => bo
   }
 }
 
-function scrubBytes(payload: Uint8Array, secret: Buffer): Uint8Array {
-  const text = decoder.decode(payload);
-  const scrubbed = scrubPayload(text, (pan) => tokenizePan(pan, secret));
-  return scrubbed === text ? payload : encoder.encode(scrubbed);
+/** A dead letter's payload: the allow-listed fields of the order or batch header (recording/scrub.ts). */
+function scrubBytes(payload: Uint8Array, kind: DeadLetterKind, secret: Buffer): Uint8Array {
+  return encoder.encode(deadLetterPayload(decoder.decode(payload), kind, (pan) => tokenizePan(pan, secret)));
 }
 
