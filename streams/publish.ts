@@ -3,7 +3,7 @@
 import { headers, type NatsConnection } from 'nats';
 import { type OperatorFunction, tap } from 'rxjs';
 import type { OrderResult } from '../src/domain/types.ts';
-import { redactPanRuns, scrubSubject, scrubText } from '../src/recording/scrub.ts';
+import { redactPanRuns, scrubSubject } from '../src/recording/scrub.ts';
 import type { AppliedBuffer, DeadLetter } from './types.ts';
 
 export interface PublishSubjects {
@@ -41,7 +41,8 @@ export function natsPublisher(nc: NatsConnection, subjects: PublishSubjects): Pu
     deadLetter(letter) {
       const h = headers();
       h.set('Paystream-Reason', letter.reason);
-      h.set('Paystream-Detail', headerValue(scrubText(letter.detail)).slice(0, 200));
+      // details are the processor's own words (field paths, rules): PANs redacted, nothing else to blank
+      h.set('Paystream-Detail', headerValue(redactPanRuns(letter.detail)).slice(0, 200));
       h.set('Paystream-Subject', scrubSubject(letter.subject));
       if (letter.orderId !== undefined) h.set('Paystream-Order-Id', redactPanRuns(letter.orderId));
       if (letter.streamSeq !== undefined) h.set('Paystream-Stream-Seq', String(letter.streamSeq));

@@ -13,6 +13,7 @@ import {
   connect,
   nanos,
 } from 'nats';
+import { type DeliveryPlan, type LedgerStreamRecord, planDelivery } from '../domain/applied.ts';
 
 export interface Topology {
   /** subject prefix @default 'pay' */
@@ -95,15 +96,24 @@ async function ensureStream(
   }
 }
 
+/** Where the processor starts: the delivery plan (see planDelivery) and the orders stream's creation time. */
+export interface TopologyStart {
+  /** startSeq is set when the consumer was (re)created to deliver from it */
+  plan: DeliveryPlan;
+  streamCreated: string;
+}
+
 /**
- * Creates (or checks) PAY_ORDERS, PAY_RESULTS, PAY_DLQ and the durable consumer. Idempotent. Returns the
- * last stream sequence an earlier processor was delivered (messages up to it are redeliveries) and the
- * consumer's ack floor, from which this processor acks.
+ * Creates (or checks) PAY_ORDERS, PAY_RESULTS, PAY_DLQ and the durable consumer. Idempotent. With the
+ * ledger's record of the stream (`ledger`, as the processor passes it), the consumer is (re)created to
+ * deliver right after what the ledger has applied whenever it disagrees with the ledger; without it, a
+ * missing consumer is created and an existing one left as it is.
  */
 export async function ensureTopology(
   nc: NatsConnection,
   t: Topology,
-): Promise<{ redeliveredUpToSeq: number; ackFloorSeq: number }> {
+  ledger?: { record: LedgerStreamRecord | undefined },
+): Promise<TopologyStart> {
   let jsm: JetStreamManager;
   try {
     jsm = await nc.jetstreamManager();
@@ -158,24 +168,29 @@ export async function ensureTopology(
     max_ack_pending: t.maxAckPending,
     max_deliver: -1,
   };
+  const streamInfo = await jsm.streams.info(names.orders);
+  const stream = { firstSeq: streamInfo.state.first_seq, lastSeq: streamInfo.state.last_seq, created: streamInfo.created };
   const info = await jsm.consumers.info(names.orders, t.durable).catch(() => undefined);
-  if (!info) {
-    await jsm.consumers.add(names.orders, consumer);
-    return { redeliveredUpToSeq: 0, ackFloorSeq: 0 };
-  }
-  // Messages a previous processor received but never acked (it crashed, or stopped with a pull in flight)
-  // would be acked unseen by our first AckPolicy.All ack of a later message, and so lost. The ledger lock
-  // means no other processor owns them: restart delivery right after the ack floor (the ledger answers the
-  // ones already applied as duplicates).
-  if (info.num_ack_pending > 0) {
-    await jsm.consumers.delete(names.orders, t.durable);
-    const floor = info.ack_floor.stream_seq;
+  // Messages a previous processor received but never applied (it crashed, or stopped with a pull in flight)
+  // would be acked unseen by our first AckPolicy.All ack of a later message; a deleted message or a filtered
+  // purge moves the broker's ack floor past messages never applied. So delivery restarts right after the
+  // ledger's floor whenever the consumer says anything else (the ledger lock means no other processor owns
+  // them; the ones applied above the floor are answered from the ledger as duplicates).
+  const plan = planDelivery(
+    ledger?.record,
+    stream,
+    info && { ackFloorSeq: info.ack_floor.stream_seq, deliveredSeq: info.delivered.stream_seq, ackPending: info.num_ack_pending },
+  );
+  const recreate = plan.startSeq !== undefined && (ledger !== undefined || info === undefined);
+  if (recreate) {
+    if (info) await jsm.consumers.delete(names.orders, t.durable);
+    const startSeq = plan.startSeq!;
     await jsm.consumers.add(
       names.orders,
-      floor > 0 ? { ...consumer, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: floor + 1 } : consumer,
+      startSeq > 1 ? { ...consumer, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq } : consumer,
     );
   }
-  return { redeliveredUpToSeq: info.delivered.stream_seq, ackFloorSeq: info.ack_floor.stream_seq };
+  return { plan: recreate ? plan : { ...plan, startSeq: undefined }, streamCreated: stream.created };
 }
 
 /**

@@ -152,18 +152,36 @@ export class Processor {
       state: 'starting',
     });
     await this.batches.load();
-    let redeliveredUpToSeq = 0;
+    // the ledger, not the broker, says what was applied: delivery restarts right after its floor
+    const ledger = o.store.applied;
+    const isApplied = (seq: number): boolean => ledger.isApplied(seq);
     if (o.nc) {
-      const topology = await ensureTopology(o.nc, o.topology);
-      redeliveredUpToSeq = topology.redeliveredUpToSeq;
+      const { plan, streamCreated } = await ensureTopology(o.nc, o.topology, { record: ledger.streamRecord });
+      if (plan.resetLedger) {
+        log().warn({ why: plan.why }, 'the orders stream is not the one the ledger recorded: delivering all of it (orders applied before are answered as duplicates)');
+        this.metrics.alert(o.clock(), 'connection', 'the orders stream was recreated: delivering all of it');
+      } else if (plan.startSeq !== undefined) {
+        log().info({ why: plan.why, startSeq: plan.startSeq }, 'durable consumer (re)created to deliver after the ledger\'s applied floor');
+      }
+      await ledger.startFrom(plan.floorSeq, streamCreated, plan.resetLedger);
+    }
+    // attempts a crash cut short: their messages count towards the crash-loop bound
+    const crashed = await ledger.recoverAttempts();
+    if (crashed.length > 0) {
+      const seqs = crashed.flatMap((note) => note.seqs);
+      log().warn({ attempts: crashed.length, firstSeq: Math.min(...seqs), lastSeq: Math.max(...seqs) }, 'a previous run died deciding these stream messages');
+    }
+    if (o.nc) {
       const nc = o.nc;
       this.acker = new FloorAcker({
-        floorSeq: topology.ackFloorSeq,
+        floorSeq: ledger.answeredSeq,
         waitingMax: o.topology.maxAckPending,
         resolveGaps: async (seqs) => {
           const { firstSeq, absent, found } = await lookUpSequences(nc, names.orders, seqs);
-          return { firstSeq, absent, found: found.map(storedToInbound) };
+          return { firstSeq, absent, found: found.map((m) => storedToInbound(m, isApplied)) };
         },
+        onAbsent: (firstSeq, absent) => ledger.markAbsent(firstSeq, absent),
+        onFloor: (floorSeq) => ledger.markAnswered(floorSeq),
         // unless a test supplies the source, what the stream still holds goes back in: the gap closes now
         ...(o.source ? {} : { refill: (messages: InboundMessage[]) => { for (const m of messages) this.refill$.next(m); } }),
         clock: o.clock,
@@ -177,7 +195,7 @@ export class Processor {
     this.publisher = o.publisher ?? (o.nc ? natsPublisher(o.nc, subj) : undefined);
     const source =
       o.source ??
-      merge(jetStreamSource(o.nc!, { stream: names.orders, durable: o.topology.durable, pullBatch: o.pullBatch, redeliveredUpToSeq }), this.refill$);
+      merge(jetStreamSource(o.nc!, { stream: names.orders, durable: o.topology.durable, pullBatch: o.pullBatch, isApplied }), this.refill$);
     const deps: ApplyDeps = {
       store: o.store,
       options: o.apply,
@@ -188,6 +206,8 @@ export class Processor {
     };
     if (o.risk) deps.risk = o.risk;
     if (o.faults) deps.faults = o.faults;
+    const crashOnOrder = process.env.PAYSTREAM_TEST_CRASH_ON_ORDER;
+    if (crashOnOrder) deps.beforeDecide = crashOn(crashOnOrder);
     const nc = o.nc;
     source
       .pipe(
@@ -375,6 +395,8 @@ export class Processor {
     this.stop$.next();
     await this.finished.catch(() => undefined);
     await this.sweeping;
+    // what the last buffers answered, so the next start need not answer them again
+    await this.options.store.applied.saveAnswered().catch((error: unknown) => log().warn({ err: error }, 'could not record the answered floor'));
   }
 
   private cleanup(): void {
@@ -413,6 +435,16 @@ async function flushThroughReconnects(nc: NatsConnection, droppedSince: () => bo
       await new Promise((resolve) => setTimeout(resolve, retryMs));
     }
   }
+}
+
+/**
+ * A test seam (PAYSTREAM_TEST_CRASH_ON_ORDER=<order id>): the process dies as a crash would (SIGKILL, no
+ * cleanup) when that order is about to be decided, after its attempt was noted in the ledger.
+ */
+function crashOn(orderId: string): (items: readonly Item[]) => void {
+  return (items) => {
+    if (items.some((item) => item.kind === 'order' && item.order.id === orderId)) process.kill(process.pid, 'SIGKILL');
+  };
 }
 
 /** A dead letter's payload: the allow-listed fields of the order or batch header (recording/scrub.ts). */
