@@ -18,7 +18,7 @@ const REFILL_TIMEOUT_MS = 30_000;
 export type GapResolver = (seqs: number[]) => Promise<{ firstSeq: number; absent: number[]; found: InboundMessage[] }>;
 
 export interface FloorAckerOptions {
-  /** the consumer's ack floor when delivery started */
+  /** the ledger's applied floor when delivery started (the consumer delivers from the next one) */
   floorSeq: number;
   /** applied messages that may wait above a gap; the consumer's max_ack_pending bounds them @default 20000 */
   waitingMax?: number;
@@ -34,6 +34,10 @@ export interface FloorAckerOptions {
   /** missing sequences looked up at a time @default 1000 */
   gapLookupsMax?: number;
   clock?: () => number;
+  /** told when the floor moves: results up to it went out (the ledger records it as answered) */
+  onFloor?: (floorSeq: number) => void;
+  /** told what a lookup found gone from the stream (so the ledger's applied record stops waiting for it too) */
+  onAbsent?: (firstSeq: number, absent: number[]) => void;
   /** told when a gap is first seen: an operator should know that acks are held back */
   onGap?: (info: { floorSeq: number; missing: number[]; waiting: number }) => void;
 }
@@ -114,6 +118,7 @@ export class FloorAcker {
         const before = this.watermark.floorSeq;
         this.watermark.skipBelow(firstSeq);
         this.watermark.markDone(absent);
+        this.options.onAbsent?.(firstSeq, absent);
         this.ackUpTo(this.watermark.floorSeq);
         const refill = this.options.refill;
         const refilled = refill ? found.filter((m) => m.streamSeq !== undefined && m.streamSeq > this.watermark.floorSeq) : [];
@@ -155,6 +160,7 @@ export class FloorAcker {
   }
 
   private ackUpTo(floor: number): void {
+    this.options.onFloor?.(floor);
     let best: { seq: number; ack: () => void } | undefined;
     for (const [seq, ack] of this.acks) {
       if (seq > floor) continue;

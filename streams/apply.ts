@@ -6,7 +6,7 @@ import {
   type ApplyContext,
   type ApplyOptions,
   type RiskVerdict,
-  type WorkingSet,
+  WorkingSet,
   applyOrder,
   applyRejection,
   decideReview,
@@ -14,6 +14,7 @@ import {
   isIdConflict,
 } from '../src/domain/ledger.ts';
 import { type Account, type Card, type Order, type OrderResult, REJECT_REASONS } from '../src/domain/types.ts';
+import { type CrashCount, planAttempts } from '../src/domain/applied.ts';
 import type { LedgerStore } from '../src/ledger/store.ts';
 import type { BatchPlan, BatchTracker } from './batches.ts';
 import { type BufferOptions, bufferWhileBusy } from './buffer.ts';
@@ -39,6 +40,8 @@ export interface ApplyDeps {
   batches?: BatchTracker;
   /** test seam: makes a stage throw on purpose for the orders it names (streams/guard.ts) */
   faults?: FaultHook;
+  /** a test seam: called with an attempt's items once its note is written, right before they are decided */
+  beforeDecide?: (items: readonly Item[]) => void;
 }
 
 export function contextFor(deps: ApplyDeps, item: Item, bufferNowMs: number): ApplyContext {
@@ -222,7 +225,71 @@ function settleGuarded(deps: ApplyDeps, tracker: BatchTracker, plan: BatchPlan, 
   return letters;
 }
 
+/**
+ * Decides a buffer and stages its commit. Messages the crash-loop guard suspects (src/domain/applied.ts,
+ * planAttempts) are decided alone, each in its own commit, and a message proven to crash the process is
+ * dead-lettered `poison` without being decided; the rest go as one attempt.
+ */
 export async function applyBuffer(deps: ApplyDeps, items: Item[]): Promise<AppliedBuffer> {
+  const steps = planAttempts(
+    items.map((item) => item.msg.streamSeq),
+    deps.store.applied.crashCounts,
+  );
+  if (steps.length === 1 && steps[0]!.kind === 'together') return applyAttempt(deps, items, false);
+  const parts: AppliedBuffer[] = [];
+  for (const step of steps) {
+    if (step.kind === 'together') parts.push(await applyAttempt(deps, step.at.map((at) => items[at]!), false));
+    else if (step.kind === 'alone') parts.push(await applyAttempt(deps, [items[step.at]!], true));
+    else parts.push(poisoned(deps, items[step.at]!, step.count));
+  }
+  const written = Promise.all(parts.map((p) => p.written)).then(() => undefined);
+  return {
+    written,
+    items,
+    results: parts.flatMap((p) => p.results),
+    deadLetters: parts.flatMap((p) => p.deadLetters),
+    reports: parts.flatMap((p) => p.reports),
+    lastMessage: items[items.length - 1]?.msg,
+    committedAtMs: deps.clock(),
+  };
+}
+
+/**
+ * A message that crashed the process in CRASHED_ATTEMPTS_MAX attempts, alone in at least one: dead-lettered
+ * undecided and recorded as applied, so processing goes on past it. The dead letter carries no payload (the
+ * stream still holds it, at the sequence the detail names): reading it again is what crashed.
+ */
+function poisoned(deps: ApplyDeps, item: Item, count: CrashCount): AppliedBuffer {
+  const seq = item.msg.streamSeq!;
+  const letter: DeadLetter = {
+    reason: 'poison',
+    detail: `stream sequence ${seq} was in ${count.crashes} attempts that crashed the processor (${count.alone} alone): not decided`,
+    subject: item.msg.subject,
+    payload: new Uint8Array(0),
+  };
+  if (item.kind === 'order') letter.orderId = item.order.id;
+  else if (item.kind === 'rejected') letter.orderId = item.orderId;
+  return {
+    written: deps.store.commit(new WorkingSet(), [], { seqs: [seq] }),
+    items: [item],
+    results: [],
+    deadLetters: [letter],
+    reports: [],
+    lastMessage: item.msg,
+    committedAtMs: deps.clock(),
+  };
+}
+
+/**
+ * One attempt: its stream sequences are noted in the ledger before anything is decided (a crash from there
+ * on is counted at the next start), then prefetch, decide, and one commit that records them as applied.
+ */
+async function applyAttempt(deps: ApplyDeps, items: Item[], alone: boolean): Promise<AppliedBuffer> {
+  const seqs: number[] = [];
+  for (const item of items) if (item.msg.streamSeq !== undefined) seqs.push(item.msg.streamSeq);
+  // written while the buffer is prefetched: it costs no wait of its own
+  const noting = seqs.length > 0 ? deps.store.applied.noteAttempt(seqs, alone) : undefined;
+  noting?.catch(() => undefined);
   const bufferNowMs = deps.clock();
   const tracker = deps.batches;
   const plan = tracker
@@ -240,6 +307,8 @@ export async function applyBuffer(deps: ApplyDeps, items: Item[]): Promise<Appli
     for (const r of plan.rejected) for (const p of r.batch.orders) extraIds.push(p.order.id);
   }
   const ws = await deps.store.prefetch(orders, extraIds);
+  const attemptKey = await noting;
+  deps.beforeDecide?.(items);
   let deadLetters: DeadLetter[];
   if (plan && tracker) {
     // batches settle where they completed in the stream, between the direct items around them
@@ -255,7 +324,7 @@ export async function applyBuffer(deps: ApplyDeps, items: Item[]): Promise<Appli
   } else {
     deadLetters = decideBuffer(deps, ws, direct, bufferNowMs);
   }
-  const written = deps.store.commit(ws, plan && tracker ? tracker.ops(plan) : []);
+  const written = deps.store.commit(ws, plan && tracker ? tracker.ops(plan) : [], attemptKey === undefined ? undefined : { seqs, attemptKey });
   return {
     written,
     items,

@@ -9,17 +9,20 @@ export interface JetStreamSourceOptions {
   durable: string;
   /** messages the client pulls ahead @default 4000 */
   pullBatch: number;
-  /** stream sequences up to this one were delivered to an earlier processor: redeliveries */
-  redeliveredUpToSeq?: number;
+  /**
+   * the ledger's answer to "was this stream sequence applied?": a delivery of one is a redelivery (the
+   * broker's own flag says only that it was delivered before, not that it was applied); absent: the broker's flag
+   */
+  isApplied?: (seq: number) => boolean;
 }
 
-export function toInbound(m: JsMsg, redeliveredUpToSeq = 0): InboundMessage {
+export function toInbound(m: JsMsg, isApplied?: (seq: number) => boolean): InboundMessage {
   return {
     subject: m.subject,
     data: m.data,
     receivedAtMs: Math.floor(m.info.timestampNanos / 1e6),
     streamSeq: m.info.streamSequence,
-    redelivered: m.info.redelivered || m.info.streamSequence <= redeliveredUpToSeq,
+    redelivered: isApplied ? isApplied(m.info.streamSequence) : m.info.redelivered,
     pending: m.info.pending,
     ack: () => m.ack(),
   };
@@ -27,10 +30,10 @@ export function toInbound(m: JsMsg, redeliveredUpToSeq = 0): InboundMessage {
 
 /**
  * A message read from the stream by sequence to fill a gap: no ack (the ack of a later message covers it),
- * and marked redelivered (an earlier processor may have applied it).
+ * redelivered when the ledger applied it (without the ledger's answer: marked redelivered, as it may be).
  */
-export function storedToInbound(m: StoredMsg): InboundMessage {
-  return { subject: m.subject, data: m.data, receivedAtMs: m.time.getTime(), streamSeq: m.seq, redelivered: true };
+export function storedToInbound(m: StoredMsg, isApplied?: (seq: number) => boolean): InboundMessage {
+  return { subject: m.subject, data: m.data, receivedAtMs: m.time.getTime(), streamSeq: m.seq, redelivered: isApplied ? isApplied(m.seq) : true };
 }
 
 /** Emits messages until unsubscribed; `stop` on unsubscribe leaves unacked messages to be redelivered. */
@@ -47,7 +50,7 @@ export function jetStreamSource(nc: NatsConnection, options: JetStreamSourceOpti
       }
       for await (const m of messages) {
         if (stopped) break;
-        subscriber.next(toInbound(m, options.redeliveredUpToSeq));
+        subscriber.next(toInbound(m, options.isApplied));
       }
       subscriber.complete();
     })().catch((error: unknown) => {

@@ -19,14 +19,17 @@ export class AckWatermark {
   /**
    * @param floorSeq every sequence up to this one is done (the consumer's ack floor at start)
    * @param aboveMax most sequences that may wait above a gap; the broker's max_ack_pending bounds them
+   * @param above sequences above the floor already done (the ledger's record of those applied above a gap)
    */
   constructor(
     floorSeq: number,
     readonly aboveMax: number,
+    above: Iterable<number> = [],
   ) {
     invariant(Number.isSafeInteger(floorSeq) && floorSeq >= 0, `ack floor must be a sequence, got ${floorSeq}`);
     this.floor = floorSeq;
     this.highest = floorSeq;
+    this.markDone(above);
   }
 
   get floorSeq(): number {
@@ -41,6 +44,16 @@ export class AckWatermark {
   /** True when some applied sequence waits above a missing one. */
   get hasGap(): boolean {
     return this.above.size > 0;
+  }
+
+  /** True when `seq` is done: at or below the floor, or done above a gap. */
+  has(seq: number): boolean {
+    return seq <= this.floor || this.above.has(seq);
+  }
+
+  /** The done sequences above the floor (each waits for a gap below it), ascending. */
+  aboveSeqs(): number[] {
+    return [...this.above].sort((a, b) => a - b);
   }
 
   /** Marks sequences as applied (or as not in the stream). Returns the new floor when it moved. */

@@ -17,6 +17,7 @@ import {
 } from '../domain/ledger.ts';
 import type { Account, Card, CardHolder, Order, OwnerKind, Transfer } from '../domain/types.ts';
 import { currencyExponent } from '../domain/money.ts';
+import { type AppliedStep, AppliedLog } from './applied.ts';
 import {
   CHAIN_KEYS_FROM,
   chainKey,
@@ -164,6 +165,8 @@ export class LedgerStore {
   /** open holds: order id -> { accountId, amountMinor, expiresAtMs } (authorizations and review holds) */
   readonly holds: Sub;
   readonly secret: Buffer;
+  /** the stream sequences applied, written with each buffer's effects, and the crash-loop guard's notes */
+  applied!: AppliedLog;
   private readonly cardCache: LRUCache<string, Card>;
   private readonly accountCache: LRUCache<string, Account>;
   private readonly orderCache: LRUCache<string, OrderRecord>;
@@ -236,6 +239,7 @@ export class LedgerStore {
     await writeFile(path.join(dataDir, OWNER_FILE), JSON.stringify(holder));
     const store = new LedgerStore(dataDir, db, await loadSecret(dataDir), options);
     await store.writeSchemaVersion();
+    store.applied = await AppliedLog.load(db, store.meta.prefix);
     for await (const key of store.transfers.keys({ gte: CHAIN_KEYS_FROM, reverse: true, limit: 1 })) {
       const seq = chainSeq(key);
       if (seq === undefined) throw new LedgerError('unreadable', `transfer key ${key} is not a chained transfer's`);
@@ -431,22 +435,25 @@ export class LedgerStore {
   /**
    * Stages every change of a working set as one atomic LevelDB batch and returns when it is written.
    * Callers that may overlap the next decisions with the write (the pipeline) need not wait for it, but
-   * must not acknowledge anything before it resolves.
+   * must not acknowledge anything before it resolves. `applied`: the stream sequences the working set
+   * decided, recorded in the same batch (see applied.ts).
    */
-  commit(ws: WorkingSet, extraOps: BatchOp[] = []): Promise<void> {
+  commit(ws: WorkingSet, extraOps: BatchOp[] = [], applied?: AppliedStep): Promise<void> {
     try {
-      return this.stage(ws, extraOps);
+      return this.stage(ws, extraOps, applied);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  private stage(ws: WorkingSet, extraOps: BatchOp[]): Promise<void> {
+  private stage(ws: WorkingSet, extraOps: BatchOp[], applied: AppliedStep | undefined): Promise<void> {
     // puts go straight into LevelDB's batch, keys prefixed here (as `write` does for operation lists)
     const batch = this.db.batch();
     let touchesReview: boolean;
     try {
       touchesReview = this.fill(batch, ws, extraOps);
+      // last: nothing after it can fail and leave the in-memory record ahead of an unwritten batch
+      if (applied !== undefined && applied.seqs.length > 0) this.applied.stage(batch, applied);
     } catch (error) {
       void batch.close();
       throw error;
