@@ -9,7 +9,7 @@ import { MetricsAggregator, type ProcessedEvent } from '../domain/metrics.ts';
 import type { OrderResult } from '../domain/types.ts';
 import type { LedgerStore } from '../ledger/store.ts';
 import { log } from '../log.ts';
-import { type Topology, DEFAULT_TOPOLOGY, ensureTopology, lookUpSequences, streamNames, subjects } from '../nats/setup.ts';
+import { type Topology, DEFAULT_TOPOLOGY, ensureTopology, lookUpSequences, purgeAppliedOrders, streamNames, subjects } from '../nats/setup.ts';
 import { type DeadLetterKind, deadLetterPayload } from '../recording/scrub.ts';
 import { ackStage, FloorAcker } from '../../streams/ack.ts';
 import { type ApplyDeps, type RiskEvaluator, bufferAndApply, sweepExpiredHolds } from '../../streams/apply.ts';
@@ -84,6 +84,11 @@ export function processorOptions(
   return options;
 }
 
+/** after a broker disconnect or reconnect, applied orders are purged again only this many ack waits later */
+const PURGE_PAUSE_ACK_WAITS = 2;
+/** under steady traffic (the pipeline never empty at a sweep), applied orders are purged at least this often */
+const PURGE_EVERY_MS_MAX = 10_000;
+
 /** results published in the last this-many ms are sent again after a broker reconnect */
 const RESEND_WINDOW_MS = 5_000;
 /** ...but never more than this many (memory bound) */
@@ -110,6 +115,13 @@ export class Processor {
   /** performance.now() from which the review queue may be counted again */
   private reviewCountDueAtMs = 0;
   private sweeping: Promise<void> | undefined;
+  /** the orders stream holds nothing below this sequence that this processor knows of (its last purge) */
+  private purgedBelowSeq = 0;
+  /** clock time of the last broker disconnect or reconnect: purges wait PURGE_PAUSE_ACK_WAITS ack waits after one */
+  private connectionChangedAtMs = Number.NEGATIVE_INFINITY;
+  /** the highest stream sequence the pipeline has received, and when the last purge went out */
+  private receivedUpToSeq = 0;
+  private purgedAtMs: number | undefined;
   private publisher: Publisher | undefined;
   /** acks up to the ack floor only; replaced at start by one from the consumer's floor */
   private acker = new FloorAcker({ floorSeq: 0 });
@@ -212,6 +224,9 @@ export class Processor {
     source
       .pipe(
         takeUntil(this.stop$),
+        tap((m: InboundMessage) => {
+          if (m.streamSeq !== undefined && m.streamSeq > this.receivedUpToSeq) this.receivedUpToSeq = m.streamSeq;
+        }),
         decode({ payloadBytesMax: o.payloadBytesMax }, `${subj.batches}.`, o.faults),
         validate({
           tokenizePan: (pan) => tokenizePan(pan, o.store.secret),
@@ -298,6 +313,7 @@ export class Processor {
     void (async () => {
       for await (const s of nc.status()) {
         const now = this.options.clock();
+        if (s.type === 'disconnect' || s.type === 'reconnect') this.connectionChangedAtMs = now;
         if (s.type === 'disconnect') {
           this.metrics.setStatus({ connection: 'disconnected' });
           this.metrics.alert(now, 'connection', 'NATS connection lost');
@@ -363,6 +379,7 @@ export class Processor {
   }
 
   private async sweepOnce(): Promise<void> {
+    await this.purgeApplied();
     try {
       const results = await sweepExpiredHolds(this.options.store, this.options.apply, this.options.clock());
       this.publishResults(results);
@@ -388,6 +405,42 @@ export class Processor {
     }
   }
 
+  /**
+   * ordersRetention 'applied': the orders in the ledger and acked (the acker's floor: every sequence up to it
+   * is written to LevelDB) leave the orders stream, PANs with them. One purge a sweep (every sweepIntervalMs),
+   * only when the floor has moved; a failure (the broker away) is logged and the next sweep tries again.
+   *
+   * A purge makes nats-server 2.9.10 ignore later acks of messages delivered before it (the consumer's ack
+   * floor stays at the purge point until the next purge), so purges go when the pipeline has applied all
+   * it received, or PURGE_EVERY_MS_MAX after the last one under steady traffic; never while acks are held
+   * at a gap (the broker's redelivery of a missing message must not be forgotten, see below).
+   *
+   * nats-server 2.9.10 forgets every message an AckPolicy.All consumer has pending (delivered, not acked) when
+   * its stream is purged, above the purge point too, and never redelivers them. Over a live connection that
+   * costs nothing: what was delivered arrives and is applied. Deliveries lost with a broken connection are
+   * redelivered after ack_wait, unless a purge comes first: so purges pause for PURGE_PAUSE_ACK_WAITS ack
+   * waits after a disconnect or reconnect (what is still missing then, the gap lookups and the ledger's floor
+   * at the next start bring back: the stream keeps every order above the applied floor).
+   */
+  private async purgeApplied(force = false): Promise<void> {
+    const o = this.options;
+    if (!o.nc || o.nc.isClosed() || o.source || o.topology.ordersRetention !== 'applied') return;
+    const now = o.clock();
+    if (now - this.connectionChangedAtMs < PURGE_PAUSE_ACK_WAITS * o.topology.ackWaitMs) return;
+    const belowSeq = this.acker.floorSeq + 1;
+    if (belowSeq <= this.purgedBelowSeq || this.acker.waiting > 0) return;
+    this.purgedAtMs ??= now;
+    const idle = this.acker.floorSeq >= this.receivedUpToSeq;
+    if (!idle && !force && now - this.purgedAtMs < PURGE_EVERY_MS_MAX) return;
+    try {
+      await purgeAppliedOrders(o.nc, o.topology, belowSeq);
+      this.purgedBelowSeq = belowSeq;
+      this.purgedAtMs = now;
+    } catch (error) {
+      log().warn({ err: error, belowSeq }, 'could not purge applied orders from the orders stream; trying again at the next sweep');
+    }
+  }
+
   /** Stops taking messages, finishes the buffers in flight (they are committed and acked), then resolves. */
   async drain(): Promise<void> {
     this.metrics.setStatus({ state: 'draining' });
@@ -395,6 +448,8 @@ export class Processor {
     this.stop$.next();
     await this.finished.catch(() => undefined);
     await this.sweeping;
+    // what the last buffers applied leaves the stream now, not at the next start
+    await this.purgeApplied(true);
     // what the last buffers answered, so the next start need not answer them again
     await this.options.store.applied.saveAnswered().catch((error: unknown) => log().warn({ err: error }, 'could not record the answered floor'));
   }

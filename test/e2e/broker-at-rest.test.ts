@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { type NatsConnection, nanos } from 'nats';
+import { AckPolicy, type JsMsg, type NatsConnection, nanos } from 'nats';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_TOPOLOGY, ORDERS_MAX_AGE_MS, type OrdersRetention } from '../../src/nats/setup.ts';
 import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
@@ -192,9 +192,65 @@ describe('PAY_ORDERS retention (default: orders leave once applied)', () => {
   });
 });
 
+describe('why purges pause after a broker disconnect', () => {
+  it('nats-server 2.9: a purge forgets every message an AckPolicy.All consumer has pending, above the purge point too, and never redelivers it', async () => {
+    const server = await startNatsServer();
+    extra.push(() => server.cleanup());
+    const nc = await connectTest(server.url);
+    extra.push(() => nc.close());
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({ name: 'PENDING', subjects: ['pending.>'] });
+    for (let i = 0; i < 10; i++) await nc.jetstream().publish('pending.x', json({ i }));
+    await jsm.consumers.add('PENDING', { durable_name: 'd', ack_policy: AckPolicy.All, ack_wait: nanos(1_000) });
+    const consumer = await nc.jetstream().consumers.get('PENDING', 'd');
+    const delivered: JsMsg[] = [];
+    for await (const m of await consumer.fetch({ max_messages: 10, expires: 2_000 })) delivered.push(m);
+    expect(delivered).toHaveLength(10);
+    delivered[3]!.ack(); // 1..4 acked, 5..10 delivered and "lost"
+    await nc.flush();
+    await waitUntil('the ack counted', async () => (await jsm.consumers.info('PENDING', 'd')).ack_floor.stream_seq === 4, 5_000);
+    expect((await jsm.consumers.info('PENDING', 'd')).num_ack_pending).toBe(6);
+    await jsm.streams.purge('PENDING', { seq: 5 });
+    expect((await jsm.consumers.info('PENDING', 'd')).num_ack_pending).toBe(0);
+    // well past ack_wait: 5..10 are still in the stream, and never come again
+    await new Promise((r) => setTimeout(r, 2_500));
+    const again: number[] = [];
+    for await (const m of await consumer.fetch({ max_messages: 10, expires: 1_500 })) again.push(m.seq);
+    expect(again).toEqual([]);
+    expect((await jsm.streams.info('PENDING')).state.messages).toBe(6);
+  });
+
+  it('the processor purges no applied order for two ack waits after a reconnect, then does', async () => {
+    env = await brokerAndLedger(20);
+    c = await collect(env.nc);
+    const ackWaitMs = 3_000;
+    runtime = await startRuntime(
+      runtimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false, topology: { ...DEFAULT_TOPOLOGY, ackWaitMs } }),
+    );
+    const order = (id: string) => json({ id, type: 'payment', pan: env!.ledger.usdCards[0]!.pan, merchant: env!.ledger.merchants[0]!, amount: '1.00', currency: 'USD', createdAt: new Date().toISOString() });
+    await env.nc.jetstream().publish('pay.orders.e2e', order('r-1'), { msgID: 'r-1' });
+    await waitUntil('r-1 purged', async () => (await streamState(env!.nc)).messages === 0 && c!.byId.has('r-1'), 10_000);
+    await env.server.restart();
+    const restartedAtMs = Date.now();
+    await waitUntil('r-2 stored', async () => {
+      const ack = await env!.nc.jetstream().publish('pay.orders.e2e', order('r-2'), { msgID: 'r-2', timeout: 1_000 }).catch(() => undefined);
+      return ack !== undefined;
+    }, 20_000);
+    await waitUntil('r-2 answered', () => c!.byId.has('r-2'), 20_000);
+    const answeredAtMs = Date.now();
+    const held = (await streamState(env.nc)).messages;
+    await waitUntil('r-2 purged after the pause', async () => (await streamState(env!.nc)).messages === 0, 20_000);
+    const purgedAtMs = Date.now();
+    // still there when answered (if that came within the pause), gone no sooner than two ack waits after the restart
+    if (answeredAtMs - restartedAtMs < 2 * ackWaitMs - 500) expect(held).toBe(1);
+    expect(purgedAtMs - restartedAtMs).toBeGreaterThanOrEqual(2 * ackWaitMs - 1_000);
+  });
+});
+
 describe('data/nats/encrypted.conf: JetStream encryption at rest', () => {
   it('starts with the key from the environment, keeps and serves the orders, and no PAN is in any file under the store dir', async () => {
-    const key = randomBytes(32).toString('hex');
+    // as the sample says: a letter first, or a key like 1e50ab... would parse as a number
+    const key = `k${randomBytes(32).toString('hex')}`;
     const server = await startNatsServer({ config: encryptedConfig, env: { PAYSTREAM_JS_KEY: key } });
     extra.push(() => server.cleanup());
     expect(server.log()).toMatch(/Encryption:\s+ChaCha20-Poly1305/);
@@ -223,9 +279,12 @@ describe('data/nats/encrypted.conf: JetStream encryption at rest', () => {
     expect(await filesWithPans(server.storeDir, t.pans)).toEqual([]);
   });
 
-  it('refuses to start without PAYSTREAM_JS_KEY in the environment', async () => {
+  it('refuses to start without PAYSTREAM_JS_KEY in the environment, or with a key that reads as a number', async () => {
     const { PAYSTREAM_JS_KEY: _unset, ...rest } = process.env;
-    const run = promisify(execFile)('nats-server', ['-c', ENCRYPTED_CONF, '-p', '-1'], { env: rest, timeout: 10_000 });
-    await expect(run).rejects.toMatchObject({ stderr: expect.stringMatching(/PAYSTREAM_JS_KEY.*can not be found/) });
+    const run = (env: NodeJS.ProcessEnv) => promisify(execFile)('nats-server', ['-c', ENCRYPTED_CONF, '-p', '-1'], { env, timeout: 10_000 });
+    await expect(run(rest)).rejects.toMatchObject({ stderr: expect.stringMatching(/PAYSTREAM_JS_KEY.*can not be found/) });
+    await expect(run({ ...rest, PAYSTREAM_JS_KEY: `1e50${'ab'.repeat(30)}` })).rejects.toMatchObject({
+      stderr: expect.stringMatching(/PAYSTREAM_JS_KEY.*could not be parsed/),
+    });
   });
 });
