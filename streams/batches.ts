@@ -136,6 +136,8 @@ interface WaitingOrder {
   order: Order;
   source: string;
   receivedAtMs: number;
+  /** an invalid order naming the batch (already rejected on its own): it spoils the batch its header opens */
+  invalid?: true;
 }
 
 /** The orders waiting for one batch id's header, and what each source has waiting. */
@@ -146,6 +148,8 @@ interface Waiting {
 }
 
 const waitKey = (batchId: string, orderId: string): string => `wait!${batchId}!${orderId}`;
+/** What is kept of an invalid order waiting for its batch: its id (no amount: it is never applied). */
+const invalidStub = (id: string, batchId: string, atMs: number): Order => ({ id, type: 'payment', batchId, createdAtMs: atMs });
 /** most waiting orders one sweep rejects (the rest go in the next, a second later) */
 const WAITING_SWEEP_MAX = 5000;
 const encoder = new TextEncoder();
@@ -259,10 +263,10 @@ export class BatchTracker {
     }
     // orders that were waiting for their header: stored with the buffer that took them, like pending ones
     for await (const [key, value] of this.store.batches.iterator({ gte: 'wait!', lt: 'wait!~' })) {
-      const w = JSON.parse(value) as { order: StoredOrder; source: string; receivedAtMs: number };
-      const order = loadOrder(w.order);
-      const batchId = key.slice(5, key.length - order.id.length - 1);
-      this.addWaiting(batchId, { order, source: w.source, receivedAtMs: w.receivedAtMs });
+      const w = JSON.parse(value) as { order?: StoredOrder; orderId?: string; source: string; receivedAtMs: number; invalid?: true };
+      const batchId = key.slice(5, key.lastIndexOf('!'));
+      if (w.invalid) this.addWaiting(batchId, { order: invalidStub(w.orderId!, batchId, w.receivedAtMs), source: w.source, receivedAtMs: w.receivedAtMs, invalid: true });
+      else this.addWaiting(batchId, { order: loadOrder(w.order!), source: w.source, receivedAtMs: w.receivedAtMs });
     }
   }
 
@@ -399,20 +403,32 @@ export class BatchTracker {
         }
         batch.header = check.header;
         touched.add(batch);
-        // the orders that came before their header join it now, in the order they came
+        // the orders that came before their header join it now, in the order they came; an invalid one
+        // among them makes the batch unusable, as it would have had it come after the header
         const waited = [...(this.waiting.byBatch.get(id)?.values() ?? [])];
+        const opened = batch;
+        const joins = (w: WaitingOrder) => opened.source === '' || w.source === opened.source;
+        const spoiled = waited.some((w) => w.invalid && joins(w));
         for (const w of waited) {
           this.removeWaiting(id, w.order.id);
           plan.ops.push({ type: 'del', key: waitKey(id, w.order.id) });
+          if (w.invalid) continue; // rejected on its own when it came
           const msg: InboundMessage = { subject: `${this.orderSubjectPrefix}${w.source}`, data: encoder.encode(JSON.stringify(orderToWire(w.order))), receivedAtMs: w.receivedAtMs };
-          if (batch.source !== '' && w.source !== batch.source) {
+          if (!joins(w)) {
             plan.direct.push(unknown(msg, w.order.id, id, `batch ${id} was opened by another source`));
+          } else if (spoiled) {
+            if (!batch.ids.has(w.order.id)) this.addPending(batch, { order: w.order, receivedAtMs: w.receivedAtMs });
           } else if (this.open.has(id)) {
             hold(batch, w.order, msg, w.receivedAtMs);
           } else {
             // the batch closed (over its count) while its waiting orders joined: the rest go with it
             plan.direct.push({ kind: 'rejected', msg, orderId: w.order.id, reason: 'batch_rejected', field: 'batchId', message: 'more orders than the batch count', batchId: id });
           }
+        }
+        if (spoiled) {
+          plan.rejected.push({ batch, reason: 'invalid_member', at: plan.direct.length, atMs: item.msg.receivedAtMs });
+          close(batch);
+          continue;
         }
         settleIfComplete(batch, item.msg);
         continue;
@@ -440,8 +456,15 @@ export class BatchTracker {
       }
       if (!batch) {
         if (item.kind === 'rejected') {
-          // invalid anyway: rejected on its own (the batch, once opened, will lack it and time out)
+          // rejected on its own now; it waits too (bounded like any), to spoil the batch if its header comes
           plan.direct.push(item);
+          if (this.waiting.byBatch.get(batchId)?.has(item.orderId) || this.waitRefusal(source, batchId)) continue;
+          this.addWaiting(batchId, { order: invalidStub(item.orderId, batchId, item.msg.receivedAtMs), source, receivedAtMs: item.msg.receivedAtMs, invalid: true });
+          plan.ops.push({
+            type: 'put',
+            key: waitKey(batchId, item.orderId),
+            value: JSON.stringify({ orderId: item.orderId, source, receivedAtMs: item.msg.receivedAtMs, invalid: true }),
+          });
           continue;
         }
         if (this.waiting.byBatch.get(batchId)?.has(item.order.id)) continue; // redelivered: already waiting
@@ -548,7 +571,8 @@ export class BatchTracker {
       for (const { batchId, w } of expired) {
         this.removeWaiting(batchId, w.order.id);
         plan.ops.push({ type: 'del', key: waitKey(batchId, w.order.id) });
-        applyRejection(ws, { id: w.order.id, batchId }, 'batch_unknown', 'batchId', { nowMs, receivedAtMs: w.receivedAtMs, options });
+        // an invalid one has its own rejection already
+        if (!w.invalid) applyRejection(ws, { id: w.order.id, batchId }, 'batch_unknown', 'batchId', { nowMs, receivedAtMs: w.receivedAtMs, options });
       }
       await this.store.commit(ws, this.ops(plan));
       return { reports: plan.reports, results: ws.published };

@@ -151,6 +151,31 @@ describe('batches: a header opens a batch; junk is bounded per source', () => {
     expect(outcomes(done.results)).toEqual(['r-1:approved', 'r-2:approved']);
   });
 
+  it('an invalid order naming a batch before its header is rejected at once, and spoils the batch when its header comes (invalid_member)', async () => {
+    const batches = tracker();
+    const invalid: Item = {
+      kind: 'rejected',
+      msg: { subject: 'pay.orders.erp', data: enc.encode('{"id":"bad-1","amount":"x"}'), receivedAtMs: TEST_NOW_MS },
+      orderId: 'bad-1',
+      reason: 'invalid_amount',
+      field: 'amount',
+      message: 'not an amount',
+      batchId: 'spoilt',
+    };
+    const first = await buffer(batches, [invalid, order('erp', 'ok-1', 'spoilt')]);
+    expect(outcomes(first.results)).toEqual(['bad-1:rejected:invalid_amount']);
+    const opened = await buffer(batches, [header('erp', 'spoilt', 2)]);
+    expect(opened.reports).toEqual([{ batchId: 'spoilt', report: expect.objectContaining({ status: 'rejected', reason: 'invalid_member' }) }]);
+    expect(outcomes(opened.results)).toEqual(['ok-1:rejected:batch_rejected']);
+    expect(await waitKeys()).toEqual([]);
+    expect(batches.openBatches()).toEqual([]);
+    // with no header, the marker goes at the end of the wait without a second result
+    await buffer(batches, [{ ...invalid, orderId: 'bad-2', batchId: 'never' }]);
+    const swept = await batches.sweep(TEST_NOW_MS + DEFAULT_BATCH_LIMITS.unknownBatchWaitMs + 1, DEFAULT_APPLY_OPTIONS);
+    expect(swept.results).toEqual([]);
+    expect(batches.waitingCount()).toBe(0);
+  });
+
   it('a header without a source (pay.batches.<id>) opens a batch that takes orders from any source, waiting ones included', async () => {
     const batches = tracker();
     await buffer(batches, [order('pos', 'u-1', 'shared')]);
