@@ -247,8 +247,21 @@ function normalizeKey(key: string): string {
   return ascii.toLowerCase().replace(NOT_ALNUM_ASCII_RE, '');
 }
 
+// Verdicts on the keys met so far: the same few extra keys come with every order, so most lookups end here.
+// Bounded: once full, new keys are judged each time and not remembered.
+const keyVerdicts = new Map<string, SadKind | null>();
+const KEY_VERDICTS_MAX = 1024;
+
 /** Whether a field name names sensitive authentication data, in any letter case or separator style. */
 export function isSadKey(key: string): SadKind | undefined {
+  const known = keyVerdicts.get(key);
+  if (known !== undefined) return known ?? undefined;
+  const verdict = judgeKey(key);
+  if (keyVerdicts.size < KEY_VERDICTS_MAX && key.length <= 64) keyVerdicts.set(key, verdict ?? null);
+  return verdict;
+}
+
+function judgeKey(key: string): SadKind | undefined {
   if (key.length > 256) return undefined;
   const k = normalizeKey(key);
   if (k.length === 0) return undefined;
