@@ -638,3 +638,84 @@ export function balanceDiffs(model: Map<string, bigint>, ledger: Map<string, { b
 
 export const json = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value));
 export const text = (data: Uint8Array): string => decoder.decode(data);
+
+// ---- upstreams that retry ----
+
+/** What the retrying publishers did. */
+export interface RetryStats {
+  /** messages acknowledged by the broker (each exactly once here) */
+  acked: number;
+  /** acks that said the broker had the message already (a retry after a lost ack) */
+  brokerDuplicates: number;
+  /** publish attempts that failed (timeouts, no responders, the connection down) and were tried again */
+  retries: number;
+}
+
+/**
+ * Publishes `o` as a real upstream does: through JetStream with Nats-Msg-Id = its msgId (the order id), tried
+ * again, the same id each time, until the broker acknowledges it: through timeouts, a broker crash and its
+ * restart. `stopped` ends the loop (the test is giving up).
+ */
+export async function publishUntilAcked(
+  nc: NatsConnection,
+  o: Outgoing,
+  stats: RetryStats,
+  stopped: () => boolean,
+  timeoutMs = 2000,
+): Promise<void> {
+  const js = nc.jetstream();
+  for (let attempt = 1; ; attempt++) {
+    if (stopped()) throw new Error(`gave up publishing ${o.msgId}`);
+    try {
+      const ack = await js.publish(o.subject, o.data, { msgID: o.msgId!, timeout: timeoutMs });
+      stats.acked++;
+      if (ack.duplicate) stats.brokerDuplicates++;
+      return;
+    } catch {
+      stats.retries++;
+      await sleep(Math.min(1000, 50 * attempt));
+    }
+  }
+}
+
+/**
+ * `publishers` upstreams, each on its own connection, sharing `chains`: a chain (orders that refer to each
+ * other, such as an authorization and its capture) is published in order by one upstream, each order only once
+ * the previous one is acknowledged. `gate(n)` resolves when the n-th order overall (from 0) may go: the test's
+ * pace, so the traffic spans what it does meanwhile.
+ */
+export async function retryingPublishers(
+  url: string,
+  chains: Outgoing[][],
+  opts: { publishers: number; gate: (n: number) => Promise<void>; stopped: () => boolean },
+): Promise<RetryStats> {
+  const stats: RetryStats = { acked: 0, brokerDuplicates: 0, retries: 0 };
+  let next = 0;
+  let started = 0;
+  const upstream = async (): Promise<void> => {
+    const nc = await connectTest(url);
+    try {
+      for (let c = next++; c < chains.length; c = next++) {
+        for (const o of chains[c]!) {
+          await opts.gate(started++);
+          await publishUntilAcked(nc, o, stats, opts.stopped);
+        }
+      }
+    } finally {
+      await nc.close().catch(() => undefined);
+    }
+  };
+  await Promise.all(Array.from({ length: opts.publishers }, upstream));
+  return stats;
+}
+
+/** The traffic's JetStream messages grouped into chains by scenario group (ids `${tag}-${group}-...`), in order. */
+export function chainsOf(t: Traffic): Outgoing[][] {
+  const chains = new Map<string, Outgoing[]>();
+  for (const o of t.out) {
+    if (o.via !== 'js' || o.msgId === undefined) throw new Error('chainsOf: only JetStream messages with a Nats-Msg-Id');
+    const group = o.msgId.split('-').slice(0, 2).join('-');
+    chains.set(group, [...(chains.get(group) ?? []), o]);
+  }
+  return [...chains.values()];
+}
