@@ -80,6 +80,36 @@ export function sourceArg(value: string): string {
   return value;
 }
 
+/** A subject prefix: one or more tokens of letters, digits, _ and - joined by dots (no wildcards, no spaces). */
+export function subjectPrefixArg(value: string): string {
+  if (value.length > 128 || !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(value)) {
+    throw new InvalidArgumentError('must be subject tokens of A-Z a-z 0-9 _ - joined by dots, e.g. pay');
+  }
+  return value;
+}
+
+/** A JetStream stream prefix or consumer name: letters, digits, _ and -, at most 64. */
+export function nameArg(value: string): string {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) throw new InvalidArgumentError('must be 1-64 of A-Z a-z 0-9 _ -');
+  return value;
+}
+
+/** NATS server URLs, comma-separated: nats://, tls://, ws:// or wss:// with a host, or host:port. */
+export function natsUrlArg(value: string): string {
+  const parts = value.split(',').map((p) => p.trim());
+  const ok = parts.every((part) => {
+    const withScheme = /^[a-z]+:\/\//i.test(part) ? part : `nats://${part}`;
+    try {
+      const url = new URL(withScheme);
+      return ['nats:', 'tls:', 'ws:', 'wss:'].includes(url.protocol) && url.hostname !== '' && (url.port === '' || Number(url.port) >= 1);
+    } catch {
+      return false;
+    }
+  });
+  if (parts.length === 0 || parts.length > 16 || !ok) throw new InvalidArgumentError('must be NATS server URLs, e.g. nats://127.0.0.1:4222');
+  return value;
+}
+
 /** A TCP port to listen on. */
 export const portArg = integerArg(1, 65_535);
 /** A seed of the deterministic generators. */

@@ -8,6 +8,7 @@ import { LedgerError, LedgerLockedError, LedgerStore, readLockHolder } from '../
 import { ServiceCallError, callService } from '../nats/service.ts';
 import { connectNats, DEFAULT_TOPOLOGY, NatsUnreachableError } from '../nats/setup.ts';
 import { type OpName, makeOps, plain } from '../processor/ops.ts';
+import { natsUrlArg, subjectPrefixArg } from './args.ts';
 
 export interface GlobalOptions {
   data: string;
@@ -33,10 +34,18 @@ export class CliError extends Error {
 }
 
 export function globalsFrom(opts: Record<string, unknown>, env = process.env): GlobalOptions {
+  // flags were checked while commander parsed them; values from the environment are checked the same way here
+  const checked = (value: string, parse: (v: string) => string, name: string): string => {
+    try {
+      return parse(value);
+    } catch (error) {
+      throw new CliError(`${name} ${JSON.stringify(value)} ${(error as Error).message}`, EXIT_USAGE, 'usage');
+    }
+  };
   return {
     data: path.resolve(String(opts.data ?? env.PAYSTREAM_DATA ?? 'data/ledger')),
-    nats: String(opts.nats ?? env.NATS_URL ?? 'nats://127.0.0.1:4222'),
-    prefix: String(opts.prefix ?? env.PAYSTREAM_PREFIX ?? DEFAULT_TOPOLOGY.prefix),
+    nats: checked(String(opts.nats ?? env.NATS_URL ?? 'nats://127.0.0.1:4222'), natsUrlArg, opts.nats === undefined ? 'NATS_URL' : '--nats'),
+    prefix: checked(String(opts.prefix ?? env.PAYSTREAM_PREFIX ?? DEFAULT_TOPOLOGY.prefix), subjectPrefixArg, opts.prefix === undefined ? 'PAYSTREAM_PREFIX' : '--prefix'),
     json: Boolean(opts.json),
   };
 }

@@ -1,6 +1,7 @@
 // The `paystream` command line: one command group a file; this file wires them and maps errors to exit codes.
 
 import { Command, CommanderError } from 'commander';
+import { natsUrlArg, subjectPrefixArg } from './args.ts';
 import { registerCards } from './cards.ts';
 import { EXIT_OK, EXIT_USAGE, describeError, globalsFrom } from './context.ts';
 import { registerLedger } from './ledger.ts';
@@ -14,8 +15,8 @@ export function buildProgram(): Command {
     .description('card-payment stream processor: NATS JetStream in, double-entry LevelDB ledger, live dashboard')
     .version('0.1.0')
     .option('--data <dir>', 'ledger data directory (env PAYSTREAM_DATA)', undefined)
-    .option('--nats <url>', 'NATS server URL (env NATS_URL)', undefined)
-    .option('--prefix <subject>', 'subject prefix (env PAYSTREAM_PREFIX)', undefined)
+    .option('--nats <url>', 'NATS server URL (env NATS_URL)', natsUrlArg)
+    .option('--prefix <subject>', 'subject prefix (env PAYSTREAM_PREFIX)', subjectPrefixArg)
     .option('--json', 'print JSON (query commands)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();

@@ -9,7 +9,7 @@ import { renderDashboard } from '../../ui/index.tsx';
 import path from 'node:path';
 import { DEFAULT_BUFFER_OPTIONS } from '../../streams/buffer.ts';
 import { configureLog, log } from '../log.ts';
-import { integerArg, portArg, positiveArg } from './args.ts';
+import { integerArg, nameArg, portArg, positiveArg } from './args.ts';
 import { CliError, EXIT_USAGE, type GlobalOptions } from './context.ts';
 
 /** an authorization hold lasts at most a year */
@@ -41,8 +41,8 @@ export function addRunOptions(cmd: Command): Command {
     .option('--metrics-port <port>', 'serve Prometheus metrics on this port (127.0.0.1)', portArg)
     .option('--rules <file>', 'risk rules (YAML or JSON)')
     .option('--no-risk', 'run without risk rules')
-    .option('--stream-prefix <name>', 'JetStream stream name prefix', DEFAULT_TOPOLOGY.streamPrefix)
-    .option('--durable <name>', 'durable consumer name', DEFAULT_TOPOLOGY.durable)
+    .option('--stream-prefix <name>', 'JetStream stream name prefix', nameArg, DEFAULT_TOPOLOGY.streamPrefix)
+    .option('--durable <name>', 'durable consumer name', nameArg, DEFAULT_TOPOLOGY.durable)
     .option('--buffer-ms <ms>', 'how long an idle processor lets orders gather (busy, it never waits: buffers grow with load)', integerArg(0, 10_000), DEFAULT_BUFFER_OPTIONS.bufferWaitMs)
     .option('--buffer-max <n>', 'most orders in one ledger write', integerArg(1, 50_000), DEFAULT_BUFFER_OPTIONS.bufferItemsMax)
     .option('--hold-hours <h>', 'how long an authorization hold lasts', positiveArg(HOLD_HOURS_MAX), DEFAULT_APPLY_OPTIONS.authorizationHoldMs / 3600_000)

@@ -17,7 +17,7 @@ import { openRecordingWriter, writePrivateFile } from '../recording/writer.ts';
 import { payloadBytes, shiftCreatedAt, toRecordLine } from '../recording/line.ts';
 import type { Publisher } from '../../streams/publish.ts';
 import type { OrderResult } from '../domain/types.ts';
-import { integerArg, numberOrMaxArg, parseDurationMs, seedArg, shareArg, sinceArg, sourceArg } from './args.ts';
+import { integerArg, nameArg, numberOrMaxArg, parseDurationMs, seedArg, shareArg, sinceArg, sourceArg } from './args.ts';
 import { CliError, EXIT_USAGE, type GlobalOptions, print } from './context.ts';
 import { registerDemo } from './demo.ts';
 
@@ -121,7 +121,7 @@ export function registerTools(program: Command, globals: Globals): void {
     .command('replay <file>')
     .description('republish a recording with its original pacing (scaled), or feed it into a ledger with no broker')
     .option('--speed <x>', '1, 10, ... or max', numberOrMaxArg(RATE_MAX), 1)
-    .option('--subject-prefix <prefix>', 'replace the first subject token (e.g. pay -> staging)')
+    .option('--subject-prefix <prefix>', 'replace the first subject token (e.g. pay -> staging)', nameArg)
     .option('--loop', 'start again at the end (later passes get fresh order ids)')
     .option('--offline', 'no broker: feed the file straight into the pipeline and the ledger at --data')
     .option('--keep-created-at', 'online: send createdAt as recorded (by default it moves with the replay, so orders are as fresh as they were)')

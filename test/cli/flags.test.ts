@@ -49,6 +49,12 @@ const CASES: [string[], string, string[], string][] = [
   [['record', '--out', 'x.ndjson'], '--since', ['nope', '2026-13-45T00:00:00Z'], 'not a time'],
   [['batch', 'submit', 'x.csv'], '--count', ['0', 'x'], 'within 1..1000000'],
   [['batch', 'submit', 'x.csv'], '--timeout', ['0', 'later'], 'not a duration'],
+  [['batch', 'submit', 'x.csv'], '--source', ['a.b', 'x y', ''], '1-64 of'],
+  [['run'], '--stream-prefix', ['a.b', 'x y', 'PAY>'], '1-64 of'],
+  [['run'], '--durable', ['a.b', '*', ''], '1-64 of'],
+  [['replay', 'x.ndjson'], '--subject-prefix', ['a.b', 'p*'], '1-64 of'],
+  [[], '--prefix', ['pay.*', 'pay.>', 'a..b', 'a b'], 'subject tokens'],
+  [[], '--nats', ['http://x', 'nats://h:70000', 'nats://', 'ftp://h:1'], 'NATS server URLs'],
 ];
 
 describe('bad flags fail before anything starts, with the reason and exit 2', () => {
@@ -57,7 +63,8 @@ describe('bad flags fail before anything starts, with the reason and exit 2', ()
     try {
       for (const value of values) {
         stderr.mockClear();
-        const code = await main(['node', 'paystream', '--data', dataDir, '--nats', 'nats://127.0.0.1:1', ...words, flag, value]);
+        const argv = words.length === 0 ? [flag, value, 'run'] : ['--nats', 'nats://127.0.0.1:1', ...words, flag, value];
+        const code = await main(['node', 'paystream', '--data', dataDir, ...argv]);
         const said = stderr.mock.calls.map((c) => String(c[0])).join('');
         expect(code, `${words.join(' ')} ${flag} ${value}: ${said}`).toBe(EXIT_USAGE);
         expect(said).toContain(`'${flag}`);
@@ -65,6 +72,22 @@ describe('bad flags fail before anything starts, with the reason and exit 2', ()
       }
     } finally {
       stderr.mockRestore();
+    }
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
+  it.each([
+    ['NATS_URL', 'http://x'],
+    ['PAYSTREAM_PREFIX', 'pay.*'],
+  ])('refuses %s=%s from the environment the same way', async (name, value) => {
+    vi.stubEnv(name, value);
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(await main(['node', 'paystream', '--data', dataDir, 'run'])).toBe(EXIT_USAGE);
+      expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toContain(`${name} "${value}" must be`);
+    } finally {
+      stderr.mockRestore();
+      vi.unstubAllEnvs();
     }
     expect(existsSync(dataDir)).toBe(false);
   });
