@@ -2,6 +2,7 @@
 
 import { Box, Text, useInput } from 'ink';
 import { useEffect, useRef, useState } from 'react';
+import { redactPans } from '../src/domain/cards.ts';
 import { clip, padLeft, padRight } from './format.ts';
 import { Line } from './Panel.tsx';
 import { useColor } from './theme.tsx';
@@ -150,7 +151,7 @@ export function Lookup({ actions, width, maxRows, onClose }: LookupProps) {
           Find card
         </Text>
         {' > '}
-        <Text inverse={phase === 'input'}>{query || ' '}</Text>
+        <Text inverse={phase === 'input'}>{redactPans(query) || ' '}</Text>
         {phase === 'input' ? (
           <Text dimColor> token, last 4 digits or holder name · enter to search</Text>
         ) : null}
@@ -160,12 +161,12 @@ export function Lookup({ actions, width, maxRows, onClose }: LookupProps) {
       {phase === 'list' && !busy && results ? (
         results.length === 0 ? (
           error ? null : (
-            <Line color={c('yellow')}>no card matches "{searched}"</Line>
+            <Line color={c('yellow')}>no card matches "{redactPans(searched)}"</Line>
           )
         ) : (
           <>
             <Line dim>
-              {results.length} match{results.length === 1 ? '' : 'es'} for "{searched}" · ↑↓ pick · enter open
+              {results.length} match{results.length === 1 ? '' : 'es'} for "{redactPans(searched)}" · ↑↓ pick · enter open
             </Line>
             {results.slice(first, first + listRoom).map((card, i) => {
               const isSel = first + i === selected;

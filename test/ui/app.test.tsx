@@ -140,6 +140,17 @@ describe('App keys', () => {
     expect(screen()).toContain('lookup failed: processor busy');
   });
 
+  it('masks a card number typed as the query in what it answers (issue 14: no message echoes a PAN)', async () => {
+    const { press, screen } = await start(fakeActions({ lookupCards: async () => [] }));
+    await press('/');
+    await tick(200);
+    await press('4111111111111111');
+    expect(screen()).toContain('Find card > 411111******1111');
+    await press(KEY.enter);
+    expect(screen()).toContain('no card matches "411111******1111"');
+    expect(screen()).not.toContain('4111111111111111');
+  });
+
   it('p freezes the figures while new snapshots arrive, p again shows the latest', async () => {
     const { press, screen, snapshots } = await start();
     expect(screen()).toContain('123/s now');
