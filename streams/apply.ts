@@ -255,8 +255,8 @@ export async function applyBuffer(deps: ApplyDeps, items: Item[]): Promise<Appli
 }
 
 /**
- * A message that crashed the process in CRASHED_ATTEMPTS_MAX attempts, alone in at least one: dead-lettered
- * undecided and recorded as applied, so processing goes on past it. The dead letter carries no payload (the
+ * A message that crashed the process CRASHED_ATTEMPTS_MAX times alone: dead-lettered undecided and recorded
+ * as applied, so processing goes on past it. The dead letter carries no payload (the
  * stream still holds it, at the sequence the detail names): reading it again is what crashed.
  */
 function poisoned(deps: ApplyDeps, item: Item, count: CrashCount): AppliedBuffer {

@@ -5,8 +5,9 @@
 import { invariant } from './ledger.ts';
 
 /**
- * A message that was in this many attempts that ended with the process gone is tried alone; once it has also
- * crashed alone it is dead-lettered `poison`, undecided. (A crash is an attempt noted and never committed.)
+ * A message that was in this many attempts that ended with the process gone is tried alone; once it has
+ * crashed the process this many times alone it is dead-lettered `poison`, undecided. (A crash is an attempt
+ * noted and never committed: a SIGKILL from outside counts too, which is why one crash alone is not enough.)
  */
 export const CRASHED_ATTEMPTS_MAX = 3;
 
@@ -157,8 +158,8 @@ export type AttemptStep =
 /**
  * Splits a buffer's messages (their stream sequences, in order; undefined: not from the stream) into the steps
  * that decide them, keeping their order: a message that was in CRASHED_ATTEMPTS_MAX crashed attempts is
- * decided alone, so a crash then names it; one that also crashed alone is poison. Without such messages the
- * buffer is one step.
+ * decided alone, so a crash then names it; one that crashed CRASHED_ATTEMPTS_MAX times alone is poison.
+ * Without such messages the buffer is one step.
  */
 export function planAttempts(seqs: readonly (number | undefined)[], counts: ReadonlyMap<number, CrashCount>): AttemptStep[] {
   const all = seqs.map((_, i) => i);
@@ -176,7 +177,7 @@ export function planAttempts(seqs: readonly (number | undefined)[], counts: Read
       return;
     }
     flush();
-    steps.push(count.alone > 0 ? { kind: 'poison', at: i, count } : { kind: 'alone', at: i });
+    steps.push(count.alone >= CRASHED_ATTEMPTS_MAX ? { kind: 'poison', at: i, count } : { kind: 'alone', at: i });
   });
   flush();
   return steps;

@@ -168,7 +168,7 @@ export const DEAD_LETTER_REASONS = {
   no_id: 'the payload has no usable order id, so no result can be addressed',
   too_deep: 'the payload nests arrays and objects deeper than the decode limit (DEFAULT_NESTING_LEVELS_MAX)',
   internal_error: 'handling the message raised an unexpected error: it is dead-lettered instead of stopping the processor',
-  poison: 'the message was in attempts that crashed the processor (CRASHED_ATTEMPTS_MAX, one of them alone): dead-lettered undecided',
+  poison: 'the message crashed the processor CRASHED_ATTEMPTS_MAX times when decided alone: dead-lettered undecided',
 } as const;
 export type DeadLetterReason = keyof typeof DEAD_LETTER_REASONS;
 

@@ -74,16 +74,16 @@ describe('the crash-loop guard', () => {
     expect(planAttempts([1, 2], new Map())).toEqual([{ kind: 'together', at: [0, 1] }]);
   });
 
-  it('tries a suspect alone, in its place, and a suspect that crashed alone too is poison (never decided)', () => {
+  it('tries a suspect alone, in its place, and one that crashed CRASHED_ATTEMPTS_MAX times alone is poison (never decided)', () => {
     const counts = new Map([
-      [2, { crashes: CRASHED_ATTEMPTS_MAX, alone: 0 }],
-      [4, { crashes: CRASHED_ATTEMPTS_MAX + 1, alone: 1 }],
+      [2, { crashes: CRASHED_ATTEMPTS_MAX + 2, alone: CRASHED_ATTEMPTS_MAX - 1 }],
+      [4, { crashes: CRASHED_ATTEMPTS_MAX + 1, alone: CRASHED_ATTEMPTS_MAX }],
     ]);
     expect(planAttempts([1, 2, 3, 4, 5, 6], counts)).toEqual([
       { kind: 'together', at: [0] },
       { kind: 'alone', at: 1 },
       { kind: 'together', at: [2] },
-      { kind: 'poison', at: 3, count: { crashes: CRASHED_ATTEMPTS_MAX + 1, alone: 1 } },
+      { kind: 'poison', at: 3, count: { crashes: CRASHED_ATTEMPTS_MAX + 1, alone: CRASHED_ATTEMPTS_MAX } },
       { kind: 'together', at: [4, 5] },
     ]);
   });

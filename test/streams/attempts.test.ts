@@ -81,9 +81,10 @@ describe('the crash-loop guard in the apply stage', () => {
     expect(store.applied.crashCounts.size).toBe(0);
   });
 
-  it('dead-letters `poison` a message that also crashed alone, undecided, and goes on past it', async () => {
+  it('dead-letters `poison` a message that crashed CRASHED_ATTEMPTS_MAX times alone, undecided, and goes on past it', async () => {
     await crashes([2, 3], false, CRASHED_ATTEMPTS_MAX);
-    await crashes([2], true, 1);
+    await crashes([2], true, CRASHED_ATTEMPTS_MAX);
+    expect(store.applied.crashCounts.get(2)).toEqual({ crashes: 2 * CRASHED_ATTEMPTS_MAX, alone: CRASHED_ATTEMPTS_MAX });
     const applied = await applyBuffer(deps(), [pay('a1', 1), pay('bad', 2), pay('a3', 3)]);
     await applied.written;
     expect(decided).toEqual([['a1'], ['a3']]);
