@@ -221,6 +221,7 @@ async function storage(a: StorageArgs): Promise<void> {
   });
   const tokenize = (pan: string) => tokenizePan(pan, store.secret);
   let applyMs = 0;
+  let streamSeq = 0;
   let items = 0;
   let results = 0;
   const statuses: Record<string, number> = {};
@@ -234,7 +235,8 @@ async function storage(a: StorageArgs): Promise<void> {
         done = true;
         break;
       }
-      const msg = { subject: next.value.subject, data: next.value.data, receivedAtMs: nowMs };
+      // a stream sequence, as the processor's messages have: each buffer notes its attempt and records them
+      const msg = { subject: next.value.subject, data: next.value.data, receivedAtMs: nowMs, streamSeq: ++streamSeq };
       const decoded = decodeOne(msg, { payloadBytesMax: DEFAULT_PAYLOAD_BYTES_MAX }, 'pay.batches.');
       const item = validateOne(decoded, { tokenizePan: tokenize, clock: Date.now, futureSkewMs: 30_000 }, nowMs);
       if (item.kind === 'order' || item.kind === 'rejected') buffer.push(item);
