@@ -166,6 +166,18 @@ describe('the ledger says what was applied', () => {
     expect(resultsOf(c, [...before, 'o7', 'o8'])).toEqual(once([...before, 'o7', 'o8']));
   });
 
+  it('a recreated orders stream (its sequences start again at 1) is delivered whole, not from the old floor', async () => {
+    await ensureTopology(env.nc, KEPT);
+    const c = await collect(env.nc);
+    const before = await firstRun(c);
+    const jsm = await env.nc.jetstreamManager();
+    await jsm.streams.delete(STREAM);
+    await ensureTopology(env.nc, KEPT);
+    await publish(env.nc, ['n1', 'n2']);
+    await restartUntilAnswered(c, ['n1', 'n2']);
+    expect(resultsOf(c, [...before, 'n1', 'n2'])).toEqual(once([...before, 'n1', 'n2']));
+  });
+
   it('a processor SIGKILLed before its first ack, twice (the second on a consumer at a start sequence), replays nothing', { timeout: 60_000 }, async () => {
     await ensureTopology(env.nc, KEPT);
     const c = await collect(env.nc);
