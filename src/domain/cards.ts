@@ -438,6 +438,9 @@ function isSeparator(cp: number): boolean {
   return SEPARATOR_RE.test(ch) || SEPARATOR_NFKC.has(ch.normalize('NFKC')) || cp === 0x2212 || cp === 0x2044 || cp === 0x2215;
 }
 
+/** How many separator characters may stand between two digit groups of one PAN ('4111 - 1111' has three). */
+const SEPARATOR_CHARS_MAX = 3;
+
 function isAsciiHex(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
 }
@@ -456,16 +459,20 @@ interface Group {
 }
 
 /**
- * Whether ASCII digits are a card number: Luhn, and the issuer prefix and length of a card brand (detectBrand,
- * PAN_LENGTHS). `anyIssuer` drops the brand rule (any 12-19 digits passing Luhn), for fields that name a PAN.
- * The brand rule is what keeps ids like 'ord-1764583200123' (an epoch-ms time, which passes Luhn one time in
- * ten) from reading as a PAN: no card brand issues numbers starting with 1, 7, 9 or 0.
+ * Whether ASCII digits are a card number: 12-19 of them passing Luhn, with a card issuer's prefix: a first
+ * digit 3-6 (travel and entertainment, banking, merchandising: Amex, Diners, JCB, Visa, Mastercard, Maestro,
+ * Discover, UnionPay), or a brand's 2 or 8 range (Mir 2200-2204, Mastercard 2221-2720, UnionPay 81). Any length
+ * from 12 to 19, whatever the brand issues: a number one digit short is still card data. `anyIssuer` drops
+ * the prefix rule, for fields that name a PAN. The prefix rule keeps ids like 'ord-1764583200123' (an epoch-ms
+ * time, which passes Luhn one time in ten) or 'inv-20261125-00123' from reading as a PAN: no card issuer's
+ * numbers start with 0, 1, 7, 9, 20 or 21.
  */
 export function isCardNumber(digits: string, anyIssuer = false): boolean {
   if (digits.length < PAN_DIGITS_MIN || digits.length > PAN_DIGITS_MAX || !luhnValid(digits)) return false;
   if (anyIssuer) return true;
-  const brand = detectBrand(digits);
-  return brand !== 'unknown' && PAN_LENGTHS[brand].includes(digits.length);
+  const first = digits.charCodeAt(0) - ZERO;
+  if (first >= 3 && first <= 6) return true;
+  return detectBrand(digits) !== 'unknown';
 }
 
 /** Adds to `out` the PANs among a run's digit groups: windows of whole groups, longest first, left to right. */
@@ -490,12 +497,12 @@ function pansInGroups(groups: Group[], out: PanRun[], anyIssuer: boolean): void 
 }
 
 /**
- * Every PAN in `text`: a run of 12-19 decimal digits (any script) that isCardNumber (Luhn, and a card brand's
- * issuer prefix and length, unless `anyIssuer`), whatever stands around it
- * (letters included: 'xx4900000000000169yy'), its digit groups joined by single separators (spaces of any kind,
- * dashes, dots, slashes, underscores, invisible characters). A run of more than 19 digits with no separator is
- * a number, not a PAN; where separators split a longer run, any window of whole groups with 12-19 digits counts
- * ('4111 1111 1111 1111 2026'). A run of exactly 64 ASCII hex characters is a card token and skipped whole.
+ * Every PAN in `text`: a run of 12-19 decimal digits (any script) that isCardNumber (Luhn and a card issuer's
+ * prefix, unless `anyIssuer`), whatever stands around it (letters included: 'xx4900000000000169yy'), its digit
+ * groups joined by 1-3 separators (spaces of any kind, dashes, dots, slashes, underscores, invisible
+ * characters: '4111 - 1111'). A run of more than 19 digits with no separator is a number, not a PAN; where
+ * separators split a longer run, any window of whole groups with 12-19 digits counts ('4111 1111 1111 1111
+ * 2026'). A run of exactly 64 ASCII hex characters is a card token and skipped whole.
  */
 export function findPanRuns(text: string, anyIssuer = false): PanRun[] {
   const out: PanRun[] = [];
@@ -536,13 +543,20 @@ export function findPanRuns(text: string, anyIssuer = false): PanRun[] {
       i += width;
       continue;
     }
-    if (group !== undefined && isSeparator(cp) && i + width < n) {
-      const next = text.codePointAt(i + width)!;
-      if (digitValue(next) >= 0) {
-        // one separator between two digits: the run goes on in a new group
+    if (group !== undefined && isSeparator(cp)) {
+      // up to SEPARATOR_CHARS_MAX separators between two digits ('4111 1111', '4111 - 1111'): the run goes on
+      let j = i + width;
+      let count = 1;
+      while (j < n && count < SEPARATOR_CHARS_MAX) {
+        const next = text.codePointAt(j)!;
+        if (!isSeparator(next)) break;
+        j += next > 0xffff ? 2 : 1;
+        count++;
+      }
+      if (j < n && digitValue(text.codePointAt(j)!) >= 0) {
         groups.push(group);
         group = undefined;
-        i += width;
+        i = j;
         continue;
       }
     }
@@ -585,7 +599,7 @@ export function replacePanRuns(text: string, replace: (run: PanRun) => string): 
 }
 
 /**
- * Whether the whole text is a plausible PAN: one run of 12-19 digits (any script, groups joined by single
+ * Whether the whole text is a plausible PAN: one run of 12-19 digits (any script, groups joined by
  * separators, see findPanRuns) passing Luhn, whatever its issuer. For a field that names a PAN (`pan`): it
  * errs on the side of scrubbing, as checkPan accepts numbers of no known brand.
  */

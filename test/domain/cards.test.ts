@@ -510,6 +510,9 @@ describe('findPanRuns and containsPan', () => {
     ['in Arabic-Indic digits', 'card \u0664\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661', PAN],
     ['followed by more digit groups', 'card 4111 1111 1111 1111 2026-12', PAN],
     ['an amex at the end of a key', 'acct378282246310005', '378282246310005'],
+    ['split by " - "', '4111 - 1111 - 1111 - 1111', PAN],
+    ['split by two spaces', '4111  1111  1111  1111', PAN],
+    ['one digit short of its brand (still card data)', 'm-555555555555442', '555555555555442'],
   ])('finds a PAN %s', (_what, text, digits) => {
     expect(findPanRuns(text).map((r) => r.digits)).toEqual([digits]);
     expect(containsPan(text)).toBe(true);
@@ -524,10 +527,11 @@ describe('findPanRuns and containsPan', () => {
     // an epoch-ms time passes Luhn one time in ten: no brand issues numbers starting with 1 (or 0, 7, 9)
     'ord-1764583200123-7',
     '17645832001237',
-    // a brand prefix with a length the brand does not issue (Mastercard is 16 digits)
-    '555555555555442',
+    // dates lead many ids: no issuer's numbers start with 20 or 21
+    'inv-20261125-00007',
+    '2026112500122',
   ])(
-    'finds none in %j (a longer number, a Luhn failure, too few digits, no card brand)',
+    'finds none in %j (a longer number, a Luhn failure, too few digits, no card issuer prefix)',
     (text) => {
       expect(containsPan(text)).toBe(false);
     },
@@ -547,6 +551,24 @@ describe('findPanRuns and containsPan', () => {
       fc.property(brandPan, fc.stringMatching(/^[g-z]{0,4}$/), fc.stringMatching(/^[g-z]{0,4}$/), (pan, before, after) => {
         expect(findPanRuns(`${before}${pan}${after}`).map((r) => r.digits)).toEqual([pan]);
       }),
+    );
+  });
+
+  it('finds every issuer-prefixed PAN however its groups are split, 1-3 separators of any kind (property)', () => {
+    const separator = fc.constantFrom(' ', '-', '.', '/', '_', '\u00a0', '\u2009', '\u202f', '\u3000', '\u200b', '\u2013');
+    fc.assert(
+      fc.property(
+        fc.constantFrom('3', '4', '5', '6', '2221', '2720', '2200', '81'),
+        fc.integer({ min: 12, max: 19 }),
+        digitString(18, 18),
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(separator, { minLength: 1, maxLength: 3 }),
+        (iin, length, rest, every, seps) => {
+          const pan = withCheckDigit(`${iin}${rest}`.slice(0, length - 1));
+          const grouped = pan.replace(new RegExp(`(\\d{${every}})(?=\\d)`, 'g'), `$1${seps.join('')}`);
+          expect(findPanRuns(`note: ${grouped}!`).map((r) => r.digits)).toEqual([pan]);
+        },
+      ),
     );
   });
 
