@@ -145,7 +145,7 @@ function missing(field: string, type: OrderType): Rejection {
  *    card-verification key (cvv, cvc, cv2, cid, securityCode, any case or separators) -> cvv_forbidden; a
  *    track-data or PIN key, or a value holding track data -> sad_forbidden
  * 2. the shape (ajv): id, type, createdAt present; each present field well-formed -> invalid_field; then
- *    id, merchant, ref, batchId holding a card number (cards.containsPan) -> invalid_field
+ *    id, merchant, ref, batchId, amount or currency holding a card number (cards.containsPan) -> invalid_field
  * 3. per type, in field order: card/pan (exactly one; both is invalid_field 'pan'), merchant, currency,
  *    amount, ref -> invalid_field for a missing one, unknown_currency, the amount reasons, invalid_pan
  * 4. createdAt a real calendar instant (invalid_field), not beyond nowMs + futureSkewMs (future_dated),
@@ -168,8 +168,11 @@ export function validateOrder(raw: Record<string, unknown>, ctx: ValidateContext
   return result instanceof Rejection ? reject(raw, result) : { ok: true, order: result };
 }
 
-/** The identifying fields that end up in the ledger, results and subjects: none may carry a PAN. */
-const ID_FIELDS = ['id', 'merchant', 'ref', 'batchId'] as const;
+/**
+ * The fields that end up in the ledger, results and subjects: none may carry a PAN. An amount too (as a
+ * string: 4900301699929 is a valid amount of dollars, stored as its minor units), and the currency.
+ */
+const ID_FIELDS = ['id', 'merchant', 'ref', 'batchId', 'amount', 'currency'] as const;
 
 /** The first id field (checked strings by now) holding a card number (cards.containsPan: Luhn, brand prefix and length). */
 function fieldHoldingPan(raw: Record<string, unknown>): string | undefined {
