@@ -24,7 +24,7 @@ import { loadRules } from '../../src/risk/config.ts';
 import { type ApplyDeps, applyStage } from '../../streams/apply.ts';
 import { decode } from '../../streams/decode.ts';
 import { natsPublisher, publishApplied } from '../../streams/publish.ts';
-import type { AppliedBuffer, DeadLetter, InboundMessage, Item } from '../../streams/types.ts';
+import type { AppliedBuffer, InboundMessage, Item } from '../../streams/types.ts';
 import { validate } from '../../streams/validate.ts';
 import { REPO_ROOT, type SeededLedger, seededLedger } from '../e2e/harness.ts';
 import { type BufferContext, type MessageSpec, PAN_PLACES, type PanPlace, type Planted, messageMix } from './generators.ts';
@@ -208,36 +208,20 @@ async function runBuffer(specs: MessageSpec[], tag: string): Promise<Problem[]> 
   const { sent, publish } = capture();
   publish(applied);
 
-  // every input answered: a result or a dead letter for it, by stream sequence
+  // every input answered, by stream sequence: a result for its order, or a dead letter carrying its sequence
   const resultsById = new Map<string, OrderResult[]>();
   for (const r of applied.results) resultsById.set(r.orderId, [...(resultsById.get(r.orderId) ?? []), r]);
-  const lettersBySeq = new Map<number, DeadLetter[]>();
-  const lettersById = new Map<string, DeadLetter[]>();
-  const lettersNoId: DeadLetter[] = [];
+  const bufferSeqs = new Set(msgs.map((m) => m.streamSeq!));
+  const lettered = new Set<number>();
   for (const letter of applied.deadLetters) {
-    const seq = (letter as { streamSeq?: unknown }).streamSeq;
-    if (typeof seq === 'number') lettersBySeq.set(seq, [...(lettersBySeq.get(seq) ?? []), letter]);
-    else if (letter.orderId !== undefined) lettersById.set(letter.orderId, [...(lettersById.get(letter.orderId) ?? []), letter]);
-    else lettersNoId.push(letter);
+    if (letter.streamSeq !== undefined && bufferSeqs.has(letter.streamSeq)) lettered.add(letter.streamSeq);
+    else problems.push({ category: 'unanswered', text: `a dead letter (${letter.reason}) names no input of its buffer: stream sequence ${letter.streamSeq}` });
   }
   items.forEach((item, i) => {
     const seq = item.msg.streamSeq!;
     const id = item.kind === 'order' ? item.order.id : item.kind === 'rejected' ? item.orderId : undefined;
-    let result: OrderResult | undefined;
-    let answered = false;
-    if (id !== undefined && (resultsById.get(id)?.length ?? 0) > 0) {
-      result = resultsById.get(id)!.shift();
-      answered = true;
-    } else if ((lettersBySeq.get(seq)?.length ?? 0) > 0) {
-      lettersBySeq.get(seq)!.shift();
-      answered = true;
-    } else if (id !== undefined && (lettersById.get(id)?.length ?? 0) > 0) {
-      lettersById.get(id)!.shift();
-      answered = true;
-    } else if (id === undefined && lettersNoId.length > 0) {
-      lettersNoId.shift();
-      answered = true;
-    }
+    const result = id === undefined ? undefined : resultsById.get(id)?.shift();
+    const answered = result !== undefined || lettered.has(seq);
     if (!answered) problems.push({ category: 'unanswered', text: `no result and no dead letter for ${describeInput(planted[i]!, seq)}` });
     if (id !== undefined) {
       const payload = latin1.decode(item.msg.data);
