@@ -43,6 +43,7 @@ export function checkBatchHeader(raw: Record<string, unknown>, subjectId: string
   const id = raw.id;
   if (typeof id !== 'string' || !BATCH_ID_RE.test(id)) return { ok: false, reason: 'invalid_batch', message: 'id must be 1-64 of [A-Za-z0-9_-]' };
   if (containsPan(id) || containsPan(subjectId)) return { ok: false, reason: 'invalid_batch', message: 'id must not contain a card number' };
+  if (typeof raw.controlSum === 'string' && containsPan(raw.controlSum)) return { ok: false, reason: 'invalid_batch', message: 'controlSum must not contain a card number', id };
   const fail = (reason: string, message: string): HeaderCheck => ({ ok: false, reason, message, id });
   if (id !== subjectId) return fail('invalid_batch', `header id ${id} differs from the subject's ${subjectId}`);
   const count = raw.count;

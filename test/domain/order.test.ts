@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { checkBatchHeader } from '../../src/domain/batch.ts';
 import { containsPan, tokenizePan } from '../../src/domain/cards.ts';
 import { CURRENCY_EXPONENTS } from '../../src/domain/money.ts';
 import { ORDER_AGE_MAX_MS, orderToWire, parseCreatedAt, type ValidateOutcome, validateOrder } from '../../src/domain/order.ts';
@@ -579,3 +580,20 @@ describe('orderToWire', () => {
   });
 });
 
+
+describe('checkBatchHeader: no card number in a batch id, its subject or its control sum (issue 14)', () => {
+  const header = { id: 'payroll-1', count: 2, controlSum: '3.00', currency: 'USD', mode: 'atomic' };
+  it('accepts a plain header', () => {
+    expect(checkBatchHeader(header, 'payroll-1', 100).ok).toBe(true);
+  });
+
+  it.each([
+    ['a PAN as the id and subject id', { ...header, id: TEST_PANS.visa[0] }, TEST_PANS.visa[0], 'id must not contain a card number'],
+    ['a PAN in the subject only', header, `x${TEST_PANS.visa[0]}`, 'id must not contain a card number'],
+    ['a PAN as the control sum', { ...header, controlSum: '4900301699929' }, 'payroll-1', 'controlSum must not contain a card number'],
+  ])('refuses %s as invalid_batch, never quoting it', (_what, raw, subjectId, message) => {
+    const check = checkBatchHeader(raw, subjectId, 100);
+    expect(check).toMatchObject({ ok: false, reason: 'invalid_batch', message });
+    expect(JSON.stringify(check)).not.toMatch(/4111111111111111|4900301699929/);
+  });
+});
