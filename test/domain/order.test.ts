@@ -596,4 +596,15 @@ describe('checkBatchHeader: no card number in a batch id, its subject or its con
     expect(check).toMatchObject({ ok: false, reason: 'invalid_batch', message });
     expect(JSON.stringify(check)).not.toMatch(/4111111111111111|4900301699929/);
   });
+
+  it.each([
+    [{ ...header, cvv: '987' }, 'cvv_forbidden', 'cvv'],
+    [{ ...header, meta: [{ 'Security-Code': '543' }] }, 'cvv_forbidden', 'meta[0].Security-Code'],
+    [{ ...header, pinBlock: '0412AC89ABCDEF67' }, 'sad_forbidden', 'pinBlock'],
+  ])('refuses sensitive authentication data in a header, at any depth: %j', (raw, reason, path) => {
+    const check = checkBatchHeader(raw, 'payroll-1', 100);
+    expect(check).toMatchObject({ ok: false, reason, id: 'payroll-1' });
+    if (!check.ok) expect(check.message.startsWith(`${path}:`)).toBe(true);
+    expect(JSON.stringify(check)).not.toMatch(/987|543|0412/);
+  });
 });
