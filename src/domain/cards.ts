@@ -276,11 +276,14 @@ function judgeKey(key: string): SadKind | undefined {
 // (% ; ?) optional, since they are often stripped. The PAN must pass Luhn: then it is clearly track data.
 const TRACK1_RE = /B(\d{12,19})\^[^^]{0,26}\^\d{4}/;
 const TRACK2_RE = /(?<!\d)(\d{12,19})[=D]\d{4}/;
+const TOKEN_RE = /^[0-9a-fA-F]{64}$/;
 
 /** Whether a string holds magnetic-stripe track data (track 1 or 2 layout around a Luhn-valid PAN). */
 export function looksLikeTrackData(text: string): boolean {
   // cheap first: every track layout needs a '^' or a '=' (or a 'D' separator in the chip equivalent)
   if (text.length < 17) return false;
+  // a card token (64 hex characters, 'D' among them when uppercase) is never track data
+  if (text.length === 64 && TOKEN_RE.test(text)) return false;
   if (text.indexOf('^') !== -1) {
     const m = TRACK1_RE.exec(text);
     if (m !== null && luhnValid(m[1]!)) return true;

@@ -480,6 +480,13 @@ describe('findSensitiveAuthData', () => {
     },
   );
 
+  it('never takes a card token for track data, even uppercase with a Luhn-valid run before a D', () => {
+    const token = `${'A'.repeat(10)}4111111111111111D2512${'B'.repeat(33)}`;
+    expect(token).toMatch(/^[0-9A-F]{64}$/);
+    expect(looksLikeTrackData(token)).toBe(false);
+    expect(findSensitiveAuthData({ id: 'o1', card: token })).toBeUndefined();
+  });
+
   it('never quotes a PAN it meets on the path it reports', () => {
     const found = findSensitiveAuthData({ '4111111111111111': { cvv: '1' } });
     expect(found?.path).toBe('[PAN].cvv');

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkBatchHeader } from '../../src/domain/batch.ts';
+import { decodePayload } from '../../src/domain/decode.ts';
 import { containsPan, tokenizePan } from '../../src/domain/cards.ts';
 import { CURRENCY_EXPONENTS } from '../../src/domain/money.ts';
 import { ORDER_AGE_MAX_MS, orderToWire, parseCreatedAt, type ValidateOutcome, validateOrder } from '../../src/domain/order.ts';
@@ -606,5 +607,18 @@ describe('checkBatchHeader: no card number in a batch id, its subject or its con
     expect(check).toMatchObject({ ok: false, reason, id: 'payroll-1' });
     if (!check.ok) expect(check.message.startsWith(`${path}:`)).toBe(true);
     expect(JSON.stringify(check)).not.toMatch(/987|543|0412/);
+  });
+});
+
+describe('decodePayload: an id holding a card number is no usable id (issue 14)', () => {
+  it.each([TEST_PANS.visa[0], `o${TEST_PANS.visa[0]}`, '4111-1111-1111-1111', 'x_5555_5555_5555_4444'])('dead-letters id %j as no_id, never quoting it', (id) => {
+    const outcome = decodePayload(new TextEncoder().encode(JSON.stringify({ id, type: 'payment' })), { payloadBytesMax: 8192 });
+    expect(outcome).toEqual({ ok: false, reason: 'no_id', detail: 'id must not contain a card number' });
+  });
+
+  it('keeps ids with digits that are no card number', () => {
+    for (const id of ['ord-1764583200123', 'o-42', TEST_CARD_TOKEN.slice(0, 64)]) {
+      expect(decodePayload(new TextEncoder().encode(JSON.stringify({ id })), { payloadBytesMax: 8192 })).toMatchObject({ ok: true, id });
+    }
   });
 });
