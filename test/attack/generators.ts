@@ -47,6 +47,8 @@ export interface BufferContext {
   nowMs: number;
   /** ids of orders sent earlier in this buffer that a capture, void or refund may name */
   refs: string[];
+  /** batches whose header came earlier in this buffer, with the members still to send */
+  batches: { id: string; left: number }[];
 }
 
 const encoder = new TextEncoder();
@@ -744,6 +746,52 @@ const batchHeaderSpecArb: fc.Arbitrary<MessageSpec> = fc
         ),
     ),
   );
+
+// ---- batches: headers, their members, junk batch ids ----
+
+/** A batch header on pay.batches.<source>.<id> (sometimes a bad one), its members to follow as 1.00 each. */
+const batchOpenSpecArb: fc.Arbitrary<MessageSpec> = fc
+  .record({ count: fc.integer({ min: 1, max: 6 }), mode: fc.constantFrom('independent', 'atomic'), bad: fc.nat({ max: 9 }), source: fc.constantFrom('attack', 'other') })
+  .map(({ count, mode, bad, source }) =>
+    spec(`batch:open:${mode}:${count}${bad === 0 ? ':bad' : ''}`, (ctx: BufferContext): Planted => {
+      const id = `bt-${ctx.nonce}-${ctx.index}`;
+      if (bad !== 0) ctx.batches.push({ id, left: count });
+      const members: [string, string][] = [
+        ['id', str(bad === 0 ? `${id}-other` : id)],
+        ['count', String(count)],
+        ['controlSum', str(`${count}.00`)],
+        ['currency', str('USD')],
+        ['mode', str(mode)],
+      ];
+      return planted(`pay.batches.${source}.${id}`, obj(members), 'batch:open');
+    }),
+  );
+
+/** A member of a batch opened earlier in the buffer, or one naming a batch nobody opened (junk). */
+const batchMemberSpecArb: fc.Arbitrary<MessageSpec> = fc
+  .record({ pick: fc.nat(), junk: fc.nat({ max: 5 }) })
+  .map(({ pick, junk }) =>
+    spec(`batch:member${junk === 0 ? ':junk' : ''}`, (ctx: BufferContext): Planted => {
+      const id = `bm-${ctx.nonce}-${ctx.index}`;
+      const open = ctx.batches.filter((b) => b.left > 0);
+      let batchId = `junk-${ctx.nonce}-${pick % 50}`;
+      if (junk !== 0 && open.length > 0) {
+        const b = open[pick % open.length]!;
+        b.left--;
+        batchId = b.id;
+      }
+      return planted(orderSubject(), obj([...validPayment(ctx, id, pick, '1.00'), ['batchId', str(batchId)]]), 'batch:member');
+    }),
+  );
+
+/** The mix with batches: headers, members and junk batch ids on top of everything else. */
+export function batchMix(panPlaces: readonly PanPlace[] = PAN_PLACES): fc.Arbitrary<MessageSpec> {
+  return fc.oneof(
+    { arbitrary: messageMix(panPlaces), weight: 70 },
+    { arbitrary: batchOpenSpecArb, weight: 6 },
+    { arbitrary: batchMemberSpecArb, weight: 24 },
+  );
+}
 
 /** The whole mix, weighted; PANs only in `panPlaces` (all of them unless told). */
 export function messageMix(panPlaces: readonly PanPlace[] = PAN_PLACES): fc.Arbitrary<MessageSpec> {
