@@ -103,7 +103,9 @@ describe('the bank under chaos', () => {
     try {
       for (let kill = 1; kill <= PROCESSOR_KILLS; kill++) {
         release();
-        await sleep(200 + rnd() * 1500);
+        // now and then right after the start, before the processor has acknowledged anything
+        const afterStartMs = Math.round(rnd() < 0.2 ? rnd() * 100 : 200 + rnd() * 1500);
+        await sleep(afterStartMs);
         if (kill === BROKER_CRASH_AT_KILL) {
           await env.server.kill('SIGKILL');
           // upstreams keep sending into the outage: their publishes fail until the broker is back
@@ -116,7 +118,7 @@ describe('the bank under chaos', () => {
           await jetStreamBack();
         } else {
           await child.kill('SIGKILL');
-          moments.push(`kill ${kill} at ${Date.now() - startedAt} ms`);
+          moments.push(`kill ${kill} at ${Date.now() - startedAt} ms (${afterStartMs} ms after its start)`);
         }
         child = await startChildProcessor(env.ledger.dataDir, env.server.url);
       }
