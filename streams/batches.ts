@@ -374,14 +374,14 @@ export class BatchTracker {
         }
         if (!check.ok) {
           plan.reports.push({ batchId: id, report: headerRejection(id, check.reason, check.message, nowMs) });
-          plan.deadLetters.push({ reason: check.reason, detail: check.message, subject: item.msg.subject, payload: item.msg.data });
+          plan.deadLetters.push(headerDeadLetter(item.msg, check.reason, check.message));
           continue;
         }
         const existing = this.open.get(id);
         if (existing?.header) {
           // a redelivered header; one from another source cannot take the batch over
           if (existing.source !== source) {
-            plan.deadLetters.push({ reason: 'invalid_batch', detail: `batch ${id} is already open for another source`, subject: item.msg.subject, payload: item.msg.data });
+            plan.deadLetters.push(headerDeadLetter(item.msg, 'invalid_batch', `batch ${id} is already open for another source`));
           }
           continue;
         }
@@ -676,4 +676,11 @@ function headerRejection(batchId: string, reason: string, message: string, nowMs
     perStatus: {},
     processedAt: new Date(nowMs).toISOString(),
   };
+}
+
+/** A refused header's dead letter, traceable to its message by stream sequence; its payload is scrubbed in the apply stage. */
+function headerDeadLetter(msg: InboundMessage, reason: string, detail: string): DeadLetter {
+  const letter: DeadLetter = { reason, detail, subject: msg.subject, payload: msg.data };
+  if (msg.streamSeq !== undefined) letter.streamSeq = msg.streamSeq;
+  return letter;
 }
