@@ -74,6 +74,7 @@ export const subjects = (t: Pick<Topology, 'prefix'>) => ({
   service: `${t.prefix}.svc`,
 });
 
+/** Creates a stream, or adds the subjects it lacks; `maxAgeEnforced`: its max_age is set to config's too. */
 async function ensureStream(
   jsm: JetStreamManager,
   config: Partial<StreamConfig> & { name: string; subjects: string[] },

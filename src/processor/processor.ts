@@ -448,10 +448,10 @@ export class Processor {
     this.stop$.next();
     await this.finished.catch(() => undefined);
     await this.sweeping;
-    // what the last buffers applied leaves the stream now, not at the next start
-    await this.purgeApplied(true);
     // what the last buffers answered, so the next start need not answer them again
     await this.options.store.applied.saveAnswered().catch((error: unknown) => log().warn({ err: error }, 'could not record the answered floor'));
+    // what the last buffers applied leaves the stream now, not at the next start
+    await this.purgeApplied(true);
   }
 
   private cleanup(): void {
