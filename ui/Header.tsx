@@ -1,6 +1,7 @@
 // Top two rows: where we read from (NATS, stream, consumer, lag), where we write (ledger), uptime and state.
 
 import { Box, Text } from 'ink';
+import { maskUrl, redactText } from '../src/domain/credentials.ts';
 import type { DashboardSnapshot, ProcessorStatus } from '../src/domain/metrics.ts';
 import { count, uptime } from './format.ts';
 import { useColor } from './theme.tsx';
@@ -59,7 +60,8 @@ export function Header({ status, uptimeMs, health, displayPaused, width }: Heade
           </Text>
         ) : null}
         <Text> │ up {uptime(uptimeMs)} │ </Text>
-        <Text>{status.natsUrl || '—'}</Text>
+        {/* never a password or token: the URL masked, whatever the processor was given */}
+        <Text>{status.natsUrl ? maskUrl(status.natsUrl) : '—'}</Text>
       </Text>
       <Text wrap="truncate-end">
         {lagging ? (
@@ -75,7 +77,7 @@ export function Header({ status, uptimeMs, health, displayPaused, width }: Heade
         <Text bold>{status.consumer || '—'}</Text>
         <Text> │ ledger </Text>
         <Text>{status.ledgerPath || '—'}</Text>
-        {status.lastError ? <Text color={c('red')}> │ error: {status.lastError}</Text> : null}
+        {status.lastError ? <Text color={c('red')}> │ error: {redactText(status.lastError)}</Text> : null}
       </Text>
     </Box>
   );

@@ -6,13 +6,17 @@ import { redactPans } from '../domain/cards.ts';
 import { LedgerApi } from '../ledger/api.ts';
 import { LedgerError, LedgerLockedError, LedgerStore, readLockHolder } from '../ledger/store.ts';
 import { ServiceCallError, callService } from '../nats/service.ts';
-import { connectNats, DEFAULT_TOPOLOGY, NatsUnreachableError } from '../nats/setup.ts';
+import { type NatsAuth, NatsOptionsError, connectNats, maskUrl, parseNatsAuth, redactSecrets, stripUrlCredentials } from '../nats/connect.ts';
+import { DEFAULT_TOPOLOGY, NatsUnreachableError } from '../nats/setup.ts';
 import { type OpName, makeOps, plain } from '../processor/ops.ts';
 import { natsUrlArg, subjectPrefixArg } from './args.ts';
 
 export interface GlobalOptions {
   data: string;
+  /** the NATS URL as given (it may carry credentials: show it only through maskUrl) */
   nats: string;
+  /** NATS credentials and TLS from the flags, the environment and the URL, read and checked */
+  natsAuth: NatsAuth;
   prefix: string;
   json: boolean;
 }
@@ -39,12 +43,21 @@ export function globalsFrom(opts: Record<string, unknown>, env = process.env): G
     try {
       return parse(value);
     } catch (error) {
-      throw new CliError(`${name} ${JSON.stringify(value)} ${(error as Error).message}`, EXIT_USAGE, 'usage');
+      throw new CliError(`${name} ${JSON.stringify(maskUrl(value))} ${(error as Error).message}`, EXIT_USAGE, 'usage');
     }
   };
+  const nats = checked(String(opts.nats ?? env.NATS_URL ?? 'nats://127.0.0.1:4222'), natsUrlArg, opts.nats === undefined ? 'NATS_URL' : '--nats');
+  let natsAuth: NatsAuth;
+  try {
+    natsAuth = parseNatsAuth(opts as never, env, nats);
+  } catch (error) {
+    if (error instanceof NatsOptionsError) throw new CliError(error.message, EXIT_USAGE, 'usage');
+    throw error;
+  }
   return {
     data: path.resolve(String(opts.data ?? env.PAYSTREAM_DATA ?? 'data/ledger')),
-    nats: checked(String(opts.nats ?? env.NATS_URL ?? 'nats://127.0.0.1:4222'), natsUrlArg, opts.nats === undefined ? 'NATS_URL' : '--nats'),
+    nats,
+    natsAuth,
     prefix: checked(String(opts.prefix ?? env.PAYSTREAM_PREFIX ?? DEFAULT_TOPOLOGY.prefix), subjectPrefixArg, opts.prefix === undefined ? 'PAYSTREAM_PREFIX' : '--prefix'),
     json: Boolean(opts.json),
   };
@@ -69,8 +82,13 @@ export async function withLedger<T>(g: GlobalOptions, fn: (call: Call, via: 'sto
     if (!(error instanceof LedgerLockedError)) throw error;
     const holder = error.holder ?? (await readLockHolder(g.data));
     if (!holder?.natsUrl) throw new CliError(error.message);
-    const nc = await connectNats({ url: holder.natsUrl, name: 'paystream-cli', timeoutMs: 3000 }).catch(() => {
-      throw new CliError(`${error.message}; its NATS server ${holder.natsUrl} is not reachable`);
+    // the holder's URL is recorded masked: connect to its servers with this command's own credentials
+    const url = stripUrlCredentials(holder.natsUrl);
+    const nc = await connectNats({ url, name: 'paystream-cli', timeoutMs: 3000, auth: g.natsAuth }).catch((connectError: unknown) => {
+      if (connectError instanceof NatsUnreachableError && connectError.code !== 'nats_unreachable') {
+        throw new CliError(`${error.message}; ${connectError.message}`, EXIT_OPERATIONAL, connectError.code);
+      }
+      throw new CliError(`${error.message}; its NATS server ${maskUrl(holder.natsUrl!)} is not reachable`);
     });
     try {
       const topology = { prefix: holder.servicePrefix ?? g.prefix };
@@ -87,10 +105,13 @@ export async function withLedger<T>(g: GlobalOptions, fn: (call: Call, via: 'sto
   }
 }
 
-/** What the CLI prints for an error: no message echoes a card number (masked to its first six and last four). */
+/**
+ * What the CLI prints for an error: no message echoes a card number (masked to its first six and last
+ * four), a NATS password, token or seed, or a URL's credentials.
+ */
 export function describeError(error: unknown): { code: string; message: string; exitCode: number } {
   const described = describeErrorRaw(error);
-  return { ...described, message: redactPans(described.message) };
+  return { ...described, message: redactSecrets(redactPans(described.message)) };
 }
 
 function describeErrorRaw(error: unknown): { code: string; message: string; exitCode: number } {
@@ -100,6 +121,7 @@ function describeErrorRaw(error: unknown): { code: string; message: string; exit
   }
   if (error instanceof LedgerLockedError) return { code: 'ledger_locked', message: error.message, exitCode: EXIT_OPERATIONAL };
   if (error instanceof NatsUnreachableError) return { code: error.code, message: error.message, exitCode: EXIT_OPERATIONAL };
+  if (error instanceof NatsOptionsError) return { code: error.code, message: error.message, exitCode: EXIT_USAGE };
   const e = error as { code?: string; message?: string };
   if (e?.code === 'ECONNREFUSED' || /CONNECTION_REFUSED/.test(String(e?.code))) {
     return { code: 'nats_unreachable', message: `cannot reach NATS: ${e.message ?? ''}`, exitCode: EXIT_OPERATIONAL };

@@ -13,6 +13,7 @@ import { seedLedger } from '../ledger/seed.ts';
 import { LedgerStore } from '../ledger/store.ts';
 import { type EmbeddedNats, INSTALL_HINT, natsServerBinary, startNatsServer } from '../nats/embedded.ts';
 import { publishGenerated, recordingSource } from '../nats/loadgen.ts';
+import { NO_NATS_AUTH } from '../nats/connect.ts';
 import { DEFAULT_TOPOLOGY } from '../nats/setup.ts';
 import { type Runtime, runtimeConfig, startRuntime } from '../processor/runtime.ts';
 import { readRecording } from '../recording/reader.ts';
@@ -26,7 +27,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const PROJECT_ROOT = path.resolve(here, '../..');
 export const SAMPLE_RECORDING = path.join(PROJECT_ROOT, 'data/sample-recording.ndjson.gz');
 
-export function registerDemo(program: Command, _globals: () => GlobalOptions): void {
+export function registerDemo(program: Command, globals: () => GlobalOptions): void {
   program
     .command('demo')
     .description('the embedded demo: fresh demo ledger, private nats-server, processor, generator, dashboard')
@@ -37,6 +38,8 @@ export function registerDemo(program: Command, _globals: () => GlobalOptions): v
     .option('--metrics-port <port>', 'serve Prometheus metrics on this port', portArg)
     .action(async (o: { rate: number; dir: string; offline?: boolean; headless?: boolean; metricsPort?: number }) => {
       const headless = Boolean(o.headless) || !process.stdout.isTTY;
+      // someone else's server (NATS_URL) takes the usual credentials and TLS, checked before anything starts
+      const natsAuth = process.env.NATS_URL ? globals().natsAuth : NO_NATS_AUTH;
       const early = earlySignals();
       const ledgerDir = path.join(o.dir, 'ledger');
       configureLog(headless ? 'stderr' : { file: path.join(o.dir, 'paystream.log') });
@@ -79,7 +82,7 @@ export function registerDemo(program: Command, _globals: () => GlobalOptions): v
           nats = await startNatsServer({ storeDir: path.join(o.dir, 'nats'), binary: binary! });
           url = nats.url;
         }
-        runtime = await startRuntime(runtimeConfig({ dataDir: ledgerDir, natsUrl: url, topology, ...metrics }));
+        runtime = await startRuntime(runtimeConfig({ dataDir: ledgerDir, natsUrl: url, natsAuth, topology, ...metrics }));
         const key = Buffer.from(DEMO_SECRET_HEX, 'hex');
         const cards = demoCardPans(DEMO_CARD_COUNT, DEMO_SEED).map((pan, i) => ({ token: tokenizePan(pan, key), currency: demoCardCurrency(i), pan }));
         const nc = runtime.nc!;

@@ -2,6 +2,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { natsUrlArg, subjectPrefixArg } from './args.ts';
+import { NATS_AUTH_OPTIONS, redactSecrets } from '../nats/connect.ts';
 import { registerCards } from './cards.ts';
 import { EXIT_OK, EXIT_USAGE, describeError, globalsFrom } from './context.ts';
 import { registerLedger } from './ledger.ts';
@@ -20,7 +21,10 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON (query commands)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  program.configureOutput({ outputError: (text, write) => write(text) });
+  // NATS credentials and TLS: checked (files read, contradictions refused) by globalsFrom, before anything starts
+  for (const [flags, description] of NATS_AUTH_OPTIONS) program.option(flags, description);
+  // commander quotes a refused value: a NATS URL's credentials are masked in it
+  program.configureOutput({ outputError: (text, write) => write(redactSecrets(text)) });
   const globals = () => {
     const merged = { ...program.opts() };
     return globalsFrom(merged);

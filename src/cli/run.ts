@@ -65,6 +65,7 @@ export function runtimeFrom(g: GlobalOptions, f: RunFlags) {
   return runtimeConfig({
     dataDir: g.data,
     natsUrl: g.nats,
+    natsAuth: g.natsAuth,
     topology: { ...DEFAULT_TOPOLOGY, prefix: g.prefix, streamPrefix: f.streamPrefix, durable: f.durable, ordersRetention: f.keepOrders ? 'limits' : 'applied' },
     sync: Boolean(f.sync),
     ...(f.risk === false ? { rulesPath: false as const } : f.rules ? { rulesPath: f.rules } : {}),

@@ -73,7 +73,7 @@ export function registerTools(program: Command, globals: Globals): void {
       const g = globals();
       const secret = await loadSecret(g.data);
       const writer = await openRecordingWriter(o.out, { tokenize: (pan) => tokenizePan(pan, secret) });
-      const nc = await connectNats({ url: g.nats, name: 'paystream-record' });
+      const nc = await connectNats({ url: g.nats, name: 'paystream-record', auth: g.natsAuth });
       const abort = abortOnSignals();
       let n = 0;
       const write = async (line: Parameters<typeof writer.write>[0]) => {
@@ -161,7 +161,7 @@ export function registerTools(program: Command, globals: Globals): void {
         if (!verify.ok) process.exitCode = 1;
         return;
       }
-      const nc = await connectNats({ url: g.nats, name: 'paystream-replay' });
+      const nc = await connectNats({ url: g.nats, name: 'paystream-replay', auth: g.natsAuth });
       try {
         let sent = 0;
         for (let pass = 0; pass === 0 || (o.loop && !abort.signal.aborted); pass++) {
@@ -207,7 +207,7 @@ export function registerTools(program: Command, globals: Globals): void {
       const durationMs = o.duration;
       const secret = await loadSecret(g.data);
       const cards = demoCardPans(o.cards, o.cardSeed).map((pan, i) => ({ token: tokenizePan(pan, secret), currency: demoCardCurrency(i) }));
-      const nc = await connectNats({ url: g.nats, name: 'paystream-generate' });
+      const nc = await connectNats({ url: g.nats, name: 'paystream-generate', auth: g.natsAuth });
       const abort = abortOnSignals();
       const progress = progressLine(Number.isFinite(rate) ? Math.round((rate * durationMs) / 1000) : undefined);
       try {
@@ -260,7 +260,7 @@ export function registerTools(program: Command, globals: Globals): void {
         if (error instanceof BatchFileError) throw new CliError(`${file}: ${error.message}`);
         throw error;
       }
-      const nc = await connectNats({ url: g.nats, name: 'paystream-batch' });
+      const nc = await connectNats({ url: g.nats, name: 'paystream-batch', auth: g.natsAuth });
       try {
         const id = parsed.header.id;
         const reportSub = nc.subscribe(`${g.prefix}.reports.${id}`, { max: 1 });

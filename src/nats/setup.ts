@@ -10,9 +10,9 @@ import {
   StorageType,
   type StoredMsg,
   type StreamConfig,
-  connect,
   nanos,
 } from 'nats';
+import { NatsUnreachableError, maskUrl } from './connect.ts';
 import { type DeliveryPlan, type LedgerStreamRecord, planDelivery } from '../domain/applied.ts';
 
 export interface Topology {
@@ -121,7 +121,7 @@ export async function ensureTopology(
   } catch (error) {
     if (/503|no responders|jetstream not enabled/i.test(String((error as Error).message))) {
       throw new NatsUnreachableError(
-        `the NATS server at ${nc.getServer()} has no JetStream: start it with JetStream enabled (nats-server -js)`,
+        `the NATS server at ${maskUrl(nc.getServer())} has no JetStream: start it with JetStream enabled (nats-server -js)`,
       );
     }
     throw error;
@@ -252,33 +252,5 @@ export async function lookUpSequences(nc: NatsConnection, stream: string, seqs: 
   return { firstSeq, absent, found };
 }
 
-export interface ConnectOptions {
-  url: string;
-  name: string;
-  /** give up the first connection after this long @default 5000 */
-  timeoutMs?: number;
-}
-
-export class NatsUnreachableError extends Error {
-  override name = 'NatsUnreachableError';
-  readonly code = 'nats_unreachable';
-}
-
-/** Connects with reconnects forever: a broker restart must not end the processor. */
-export async function connectNats(options: ConnectOptions): Promise<NatsConnection> {
-  try {
-    return await connect({
-      servers: options.url,
-      name: options.name,
-      timeout: options.timeoutMs ?? 5000,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 500,
-      pingInterval: 10_000,
-    });
-  } catch (error) {
-    const why = String((error as { code?: string }).code ?? (error as Error).message).toLowerCase().replaceAll('_', ' ');
-    throw new NatsUnreachableError(
-      `cannot reach NATS at ${options.url} (${why}): start nats-server with JetStream (nats-server -js) or point --nats / NATS_URL at one`,
-    );
-  }
-}
+// Connecting (credentials, TLS, masking) lives in connect.ts; these names stay importable from here.
+export { type ConnectOptions, NatsUnreachableError, connectNats } from './connect.ts';

@@ -14,7 +14,8 @@ import { LedgerApi, orderJson } from '../ledger/api.ts';
 import { LedgerStore } from '../ledger/store.ts';
 import { startMetricsServer } from '../metrics/prometheus.ts';
 import { startService } from '../nats/service.ts';
-import { type Topology, DEFAULT_TOPOLOGY, connectNats } from '../nats/setup.ts';
+import { type NatsAuth, NO_NATS_AUTH, connectNats, maskUrl } from '../nats/connect.ts';
+import { type Topology, DEFAULT_TOPOLOGY } from '../nats/setup.ts';
 import { loadRules } from '../risk/config.ts';
 import { type BufferOptions, DEFAULT_BUFFER_OPTIONS } from '../../streams/buffer.ts';
 import { type BatchLimits, DEFAULT_BATCH_LIMITS } from '../../streams/batches.ts';
@@ -33,7 +34,10 @@ export const RISK_HISTORY_MS = ORDER_AGE_MAX_MS;
 
 export interface RuntimeConfig {
   dataDir: string;
+  /** NATS server URL(s); credentials in it are used to connect and shown masked */
   natsUrl: string;
+  /** NATS credentials and TLS (parseNatsAuth) @default none */
+  natsAuth: NatsAuth;
   topology: Topology;
   sync: boolean;
   /** a rules file; `false` runs without risk rules @default data/risk.yaml */
@@ -52,6 +56,7 @@ export interface RuntimeConfig {
 export function runtimeConfig(partial: Partial<RuntimeConfig> & Pick<RuntimeConfig, 'dataDir'>): RuntimeConfig {
   return {
     natsUrl: 'nats://127.0.0.1:4222',
+    natsAuth: NO_NATS_AUTH,
     topology: DEFAULT_TOPOLOGY,
     sync: false,
     rulesPath: existsSync(DEFAULT_RULES_PATH) ? DEFAULT_RULES_PATH : false,
@@ -79,11 +84,12 @@ export interface Runtime {
 export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   const store = await LedgerStore.open(config.dataDir, {
     sync: config.sync,
-    owner: { command: 'paystream run', ...(config.source ? {} : { natsUrl: config.natsUrl, servicePrefix: config.topology.prefix }) },
+    // the lock holder's file names the URL masked: a CLI that finds it connects with its own credentials
+    owner: { command: 'paystream run', ...(config.source ? {} : { natsUrl: maskUrl(config.natsUrl), servicePrefix: config.topology.prefix }) },
   });
   let nc: NatsConnection | undefined;
   try {
-    if (!config.source) nc = await connectNats({ url: config.natsUrl, name: 'paystream-processor' });
+    if (!config.source) nc = await connectNats({ url: config.natsUrl, name: 'paystream-processor', auth: config.natsAuth });
     const rulesPath = config.rulesPath;
     let risk: RiskEngine | undefined;
     if (rulesPath) {
@@ -101,7 +107,8 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
       processorOptions({
         store,
         ...(nc ? { nc } : {}),
-        natsUrl: config.natsUrl,
+        // shown on the dashboard, in stats and logs: never with its credentials
+        natsUrl: maskUrl(config.natsUrl),
         topology: config.topology,
         buffer: config.buffer,
         apply: config.apply,

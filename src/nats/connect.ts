@@ -1,0 +1,440 @@
+// Connecting to NATS like a NATS client should: a credentials file, an NKey seed file, a token, a user and
+// password (in the URL or apart), TLS with a CA and a client certificate; each from a flag or the
+// environment. parseNatsAuth() reads and checks them once (contradictions and unreadable files are usage
+// errors); connectNats() connects with them. No message ever carries a password, token or seed: URLs
+// are shown masked (maskUrl) and every error passes through redactSecrets.
+
+import { readFileSync } from 'node:fs';
+import {
+  type Authenticator,
+  type ConnectionOptions,
+  type NatsConnection,
+  type TlsOptions,
+  connect,
+  credsAuthenticator,
+  nkeyAuthenticator,
+  nkeys,
+} from 'nats';
+import { maskUrl, stripUrlCredentials } from '../domain/credentials.ts';
+import { redactSecrets, rememberSecret } from './secrets.ts';
+
+export { maskUrl, stripUrlCredentials } from '../domain/credentials.ts';
+export { redactSecrets } from './secrets.ts';
+
+/** the largest credentials, seed, token, password or PEM file read @default 64 KiB */
+export const NATS_SECRET_FILE_BYTES_MAX = 64 * 1024;
+/** the longest token, user or password @default 4096 */
+export const NATS_SECRET_CHARS_MAX = 4096;
+
+/** How a client proves who it is; at most one. */
+export type NatsAuthMethod = 'none' | 'user' | 'token' | 'nkey' | 'creds';
+
+/** Parsed NATS credentials and TLS: what connectNats needs, nothing left to read or check. */
+export interface NatsAuth {
+  method: NatsAuthMethod;
+  /** where the credentials came from, for messages (never the secret): e.g. `--creds /etc/nats/app.creds` */
+  source?: string;
+  user?: string;
+  pass?: string;
+  token?: string;
+  /** an NKey user seed (SU...) */
+  nkeySeed?: Uint8Array;
+  /** a credentials file's bytes (user JWT and seed) */
+  creds?: Uint8Array;
+  /** TLS is required when set (a tls:// URL, or any of CA, certificate, key); PEM texts */
+  tls?: { ca?: string; cert?: string; key?: string };
+}
+
+export const NO_NATS_AUTH: NatsAuth = Object.freeze({ method: 'none' as const });
+
+/** The flags, as commander gives them (camelCase of --creds, --nkey, --token, ...). */
+export interface NatsAuthFlags {
+  creds?: string;
+  nkey?: string;
+  token?: string;
+  tokenFile?: string;
+  user?: string;
+  password?: string;
+  passwordFile?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+/** Each flag's environment variable. */
+export const NATS_AUTH_ENV: Readonly<Record<keyof NatsAuthFlags, string>> = {
+  creds: 'NATS_CREDS',
+  nkey: 'NATS_NKEY',
+  token: 'NATS_TOKEN',
+  tokenFile: 'NATS_TOKEN_FILE',
+  user: 'NATS_USER',
+  password: 'NATS_PASSWORD',
+  passwordFile: 'NATS_PASSWORD_FILE',
+  tlsCa: 'NATS_TLS_CA',
+  tlsCert: 'NATS_TLS_CERT',
+  tlsKey: 'NATS_TLS_KEY',
+};
+
+const FLAG_NAMES: Readonly<Record<keyof NatsAuthFlags, string>> = {
+  creds: '--creds',
+  nkey: '--nkey',
+  token: '--token',
+  tokenFile: '--token-file',
+  user: '--user',
+  password: '--password',
+  passwordFile: '--password-file',
+  tlsCa: '--tls-ca',
+  tlsCert: '--tls-cert',
+  tlsKey: '--tls-key',
+};
+
+/** The flags as [flags, description] pairs, for commander (main.ts registers them on the program). */
+export const NATS_AUTH_OPTIONS: ReadonlyArray<readonly [string, string]> = [
+  ['--creds <file>', 'NATS credentials file (user JWT and NKey seed) (env NATS_CREDS)'],
+  ['--nkey <file>', 'file holding an NKey user seed (SU...) (env NATS_NKEY)'],
+  ['--token <token>', 'NATS token; prefer --token-file, a flag shows in the process list (env NATS_TOKEN)'],
+  ['--token-file <file>', 'file holding the NATS token (env NATS_TOKEN_FILE)'],
+  ['--user <user>', 'NATS user (env NATS_USER; or nats://user:password@host)'],
+  ['--password <password>', 'NATS password; prefer --password-file or NATS_PASSWORD (env NATS_PASSWORD)'],
+  ['--password-file <file>', 'file holding the NATS password (env NATS_PASSWORD_FILE)'],
+  ['--tls-ca <file>', 'CA certificate(s) to trust for the NATS server, PEM (env NATS_TLS_CA)'],
+  ['--tls-cert <file>', 'client certificate for NATS TLS, PEM (env NATS_TLS_CERT)'],
+  ['--tls-key <file>', 'client certificate key for NATS TLS, PEM (env NATS_TLS_KEY)'],
+];
+
+/** Wrong or contradictory NATS options: a usage error (the CLI exits 2). Never carries a secret. */
+export class NatsOptionsError extends Error {
+  override name = 'NatsOptionsError';
+  readonly code = 'usage';
+}
+
+/** Connecting failed: unreachable, credentials refused, or TLS. The message names the URL masked. */
+export class NatsUnreachableError extends Error {
+  override name = 'NatsUnreachableError';
+  constructor(
+    message: string,
+    readonly code: 'nats_unreachable' | 'nats_auth_refused' | 'nats_tls' = 'nats_unreachable',
+  ) {
+    super(redactSecrets(message));
+  }
+}
+
+/** What a value came from: the flag, else the environment variable, else nothing. */
+interface Given {
+  value: string;
+  /** `--flag` or `ENV_VAR` */
+  from: string;
+}
+
+function pick(flags: NatsAuthFlags, env: NodeJS.ProcessEnv, key: keyof NatsAuthFlags): Given | undefined {
+  const flag = flags[key];
+  if (flag !== undefined) return { value: flag, from: FLAG_NAMES[key] };
+  const fromEnv = env[NATS_AUTH_ENV[key]];
+  if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, from: NATS_AUTH_ENV[key] };
+  return undefined;
+}
+
+/** A file's bytes: unreadable, empty or too large is a usage error naming the option and the path. */
+function readOptionFile(given: Given, what: string): Buffer {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(given.value);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new NatsOptionsError(`${given.from}: cannot read the ${what} file ${given.value} (${code})`);
+  }
+  if (bytes.length === 0) throw new NatsOptionsError(`${given.from}: the ${what} file ${given.value} is empty`);
+  if (bytes.length > NATS_SECRET_FILE_BYTES_MAX) {
+    throw new NatsOptionsError(`${given.from}: the ${what} file ${given.value} is larger than ${NATS_SECRET_FILE_BYTES_MAX} bytes`);
+  }
+  return bytes;
+}
+
+/** A one-line secret (token, password) from a file, its trailing newline dropped; never echoed. */
+function readSecretLine(given: Given, what: string): string {
+  const text = readOptionFile(given, what).toString('utf8').replace(/\r?\n$/, '');
+  checkSecretText(text, `${given.from} (${given.value})`, what);
+  return text;
+}
+
+function checkSecretText(text: string, from: string, what: string): void {
+  if (text.length === 0) throw new NatsOptionsError(`${from}: the ${what} is empty`);
+  if (text.length > NATS_SECRET_CHARS_MAX) throw new NatsOptionsError(`${from}: the ${what} is longer than ${NATS_SECRET_CHARS_MAX} characters`);
+  // a control character or space would not survive the CONNECT line as the server reads it
+  if (/[\s\p{Cc}]/u.test(text)) throw new NatsOptionsError(`${from}: the ${what} holds spaces, line breaks or control characters`);
+}
+
+/** An NKey user seed, checked (it must decode as a user seed); the message never quotes it. */
+function checkUserSeed(seed: string, from: string): void {
+  let ok = false;
+  try {
+    const pair = nkeys.fromSeed(new TextEncoder().encode(seed));
+    ok = pair.getPublicKey().startsWith('U');
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new NatsOptionsError(`${from}: not an NKey user seed (it must be one line starting SU)`);
+}
+
+/** the blocks of a credentials file: -----BEGIN ...-----, the content, ------END ...------ */
+const CREDS_BLOCK_RE = /-{3,}[^\n]*-{3,}\r?\n\s*([^\s-][^\n]*?)\s*\r?\n\s*-{3,}[^\n]*-{3,}/g;
+
+/** A credentials file's user JWT and seed, checked; the message never quotes either. */
+function checkCreds(bytes: Buffer, from: string): void {
+  const blocks = [...bytes.toString('utf8').matchAll(CREDS_BLOCK_RE)].map((m) => m[1]!);
+  const [jwt, seed] = blocks;
+  if (!jwt || !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(jwt) || !seed) {
+    throw new NatsOptionsError(`${from}: not a NATS credentials file (a user JWT block, then an NKey seed block)`);
+  }
+  checkUserSeed(seed, from);
+  rememberSecret(seed);
+}
+
+/** The credentials in a URL's userinfo (the first server that has some; all that have some must agree). */
+function urlCredentials(url: string): { user?: string; pass?: string; token?: string } {
+  let found: { user?: string; pass?: string; token?: string } | undefined;
+  let foundKey: string | undefined;
+  for (const part of url.split(',').map((p) => p.trim())) {
+    let parsed: URL;
+    try {
+      parsed = new URL(/^[a-z]+:\/\//i.test(part) ? part : `nats://${part}`);
+    } catch {
+      continue;
+    }
+    if (parsed.username === '' && parsed.password === '') continue;
+    const decode = (s: string): string => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        throw new NatsOptionsError(`the NATS URL ${maskUrl(part)} has a badly escaped user or password`);
+      }
+    };
+    const user = decode(parsed.username);
+    const creds = parsed.password !== '' || part.slice(0, part.indexOf('@')).includes(':') ? { user, pass: decode(parsed.password) } : { token: user };
+    const key = JSON.stringify(creds);
+    if (foundKey !== undefined && key !== foundKey) throw new NatsOptionsError('the NATS URLs carry different credentials: give them once');
+    found = creds;
+    foundKey = key;
+  }
+  return found ?? {};
+}
+
+/**
+ * Reads and checks the NATS credentials and TLS settings from flags (first) and the environment, and
+ * the credentials in the URL's userinfo (`nats://user:password@host`, `nats://token@host`). At most one
+ * way of authenticating; a client certificate needs its key; files must be readable. Throws
+ * NatsOptionsError (a usage error) with a message that names options and paths, never secrets. The
+ * secrets read are remembered so that redactSecrets masks them wherever they would be printed.
+ */
+export function parseNatsAuth(flags: NatsAuthFlags = {}, env: NodeJS.ProcessEnv = process.env, url?: string): NatsAuth {
+  const given = {} as Record<keyof NatsAuthFlags, Given | undefined>;
+  for (const key of Object.keys(FLAG_NAMES) as Array<keyof NatsAuthFlags>) given[key] = pick(flags, env, key);
+  const fromUrl = url ? urlCredentials(url) : {};
+  const urlFrom = 'the NATS URL';
+
+  // one way to authenticate
+  const methods: Array<{ method: NatsAuthMethod; from: string }> = [];
+  if (given.creds) methods.push({ method: 'creds', from: given.creds.from });
+  if (given.nkey) methods.push({ method: 'nkey', from: given.nkey.from });
+  if (given.token && given.tokenFile) throw new NatsOptionsError(`${given.token.from} and ${given.tokenFile.from} both give a token: give one`);
+  const tokenGiven = given.token ?? given.tokenFile;
+  if (tokenGiven) methods.push({ method: 'token', from: tokenGiven.from });
+  if (fromUrl.token !== undefined) methods.push({ method: 'token', from: urlFrom });
+  if (given.password && given.passwordFile) throw new NatsOptionsError(`${given.password.from} and ${given.passwordFile.from} both give a password: give one`);
+  const passwordGiven = given.password ?? given.passwordFile;
+  if (given.user || passwordGiven) methods.push({ method: 'user', from: (given.user ?? passwordGiven)!.from });
+  if (fromUrl.user !== undefined) methods.push({ method: 'user', from: urlFrom });
+  if (methods.length > 1) {
+    const [a, b] = methods as [(typeof methods)[0], (typeof methods)[0]];
+    const what = (m: (typeof methods)[0]) => (m.method === 'user' ? 'a user and password' : m.method === 'creds' ? 'a credentials file' : `a${m.method === 'nkey' ? 'n NKey seed' : ' token'}`);
+    throw new NatsOptionsError(
+      a.method === b.method
+        ? `${what(a)} is given twice (${a.from} and ${b.from}): give it once`
+        : `${what(a)} (${a.from}) and ${what(b)} (${b.from}) are both given: NATS takes one way to authenticate`,
+    );
+  }
+
+  const auth: NatsAuth = { method: methods[0]?.method ?? 'none' };
+  if (methods[0]) auth.source = methods[0].from === urlFrom ? urlFrom : `${methods[0].from}`;
+  switch (auth.method) {
+    case 'creds': {
+      const g = given.creds!;
+      const bytes = readOptionFile(g, 'credentials');
+      checkCreds(bytes, `${g.from} (${g.value})`);
+      auth.creds = new Uint8Array(bytes);
+      auth.source = `${g.from} ${g.value}`;
+      break;
+    }
+    case 'nkey': {
+      const g = given.nkey!;
+      const seed = readOptionFile(g, 'NKey seed').toString('utf8').trim();
+      checkUserSeed(seed, `${g.from} (${g.value})`);
+      rememberSecret(seed);
+      auth.nkeySeed = new TextEncoder().encode(seed);
+      auth.source = `${g.from} ${g.value}`;
+      break;
+    }
+    case 'token': {
+      let token: string;
+      if (fromUrl.token !== undefined) {
+        token = fromUrl.token;
+        checkSecretText(token, urlFrom, 'token');
+      } else if (given.tokenFile) {
+        token = readSecretLine(given.tokenFile, 'token');
+      } else {
+        token = given.token!.value;
+        checkSecretText(token, given.token!.from, 'token');
+      }
+      rememberSecret(token);
+      auth.token = token;
+      break;
+    }
+    case 'user': {
+      let user: string;
+      let pass: string;
+      if (fromUrl.user !== undefined) {
+        user = fromUrl.user;
+        pass = fromUrl.pass ?? '';
+        if (user === '') throw new NatsOptionsError(`${urlFrom} has a password but no user`);
+      } else {
+        if (!given.user) throw new NatsOptionsError(`${passwordGiven!.from} gives a password but no user: add --user (or NATS_USER)`);
+        user = given.user.value;
+        if (!passwordGiven) {
+          throw new NatsOptionsError(`${given.user.from} gives a user but no password: add --password-file, NATS_PASSWORD or --password`);
+        }
+        pass = given.passwordFile ? readSecretLine(given.passwordFile, 'password') : given.password!.value;
+      }
+      checkSecretText(user, given.user?.from ?? urlFrom, 'user');
+      checkSecretText(pass, passwordGiven?.from ?? urlFrom, 'password');
+      rememberSecret(pass);
+      auth.user = user;
+      auth.pass = pass;
+      break;
+    }
+    case 'none':
+      break;
+  }
+
+  // TLS: a CA to trust, a client certificate with its key; a tls:// URL requires TLS even without them
+  const tlsUrl = url?.split(',').some((p) => /^\s*tls:\/\//i.test(p)) ?? false;
+  if (given.tlsCert && !given.tlsKey) throw new NatsOptionsError(`${given.tlsCert.from} gives a client certificate without its key: add --tls-key (or NATS_TLS_KEY)`);
+  if (given.tlsKey && !given.tlsCert) throw new NatsOptionsError(`${given.tlsKey.from} gives a client key without its certificate: add --tls-cert (or NATS_TLS_CERT)`);
+  if (tlsUrl || given.tlsCa || given.tlsCert) {
+    const pem = (g: Given, what: string): string => {
+      const text = readOptionFile(g, what).toString('utf8');
+      if (!/-----BEGIN [A-Z0-9 ]+-----/.test(text)) throw new NatsOptionsError(`${g.from}: the ${what} file ${g.value} is not PEM`);
+      return text;
+    };
+    const tls: NonNullable<NatsAuth['tls']> = {};
+    if (given.tlsCa) tls.ca = pem(given.tlsCa, 'CA certificate');
+    if (given.tlsCert && given.tlsKey) {
+      tls.cert = pem(given.tlsCert, 'client certificate');
+      tls.key = pem(given.tlsKey, 'client key');
+    }
+    auth.tls = tls;
+  }
+  return auth;
+}
+
+/**
+ * The nats.js connection options for a URL (credentials in it are taken out of it and used, unless
+ * `auth` already says how to authenticate: then the URL may not carry any) and parsed auth.
+ */
+export function natsConnectionOptions(url: string, auth: NatsAuth = NO_NATS_AUTH): ConnectionOptions {
+  const urlHasCredentials = stripUrlCredentials(url) !== url;
+  let effective = auth;
+  if (urlHasCredentials) {
+    const fromUrl = parseNatsAuth({}, {}, url);
+    if (auth.method !== 'none' && auth.source !== 'the NATS URL') {
+      throw new NatsOptionsError(`the NATS URL ${maskUrl(url)} carries credentials and ${auth.source ?? 'options'} gives others: give them once`);
+    }
+    effective = { ...fromUrl, ...(auth.tls ? { tls: auth.tls } : {}) };
+  }
+  const servers = stripUrlCredentials(url)
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const options: ConnectionOptions = { servers };
+  switch (effective.method) {
+    case 'user':
+      options.user = effective.user!;
+      options.pass = effective.pass!;
+      break;
+    case 'token':
+      options.token = effective.token!;
+      break;
+    case 'nkey':
+      options.authenticator = nkeyAuthenticator(effective.nkeySeed!) as Authenticator;
+      break;
+    case 'creds':
+      options.authenticator = credsAuthenticator(effective.creds!) as Authenticator;
+      break;
+    case 'none':
+      break;
+  }
+  if (effective.tls) {
+    const tls: TlsOptions = {};
+    if (effective.tls.ca) tls.ca = effective.tls.ca;
+    if (effective.tls.cert) tls.cert = effective.tls.cert;
+    if (effective.tls.key) tls.key = effective.tls.key;
+    options.tls = tls;
+  }
+  return options;
+}
+
+export interface ConnectOptions {
+  /** server URL(s); credentials in it are used and never shown (see natsConnectionOptions) */
+  url: string;
+  name: string;
+  /** parsed credentials and TLS (parseNatsAuth) @default none */
+  auth?: NatsAuth;
+  /** give up the first connection after this long @default 5000 */
+  timeoutMs?: number;
+}
+
+/** nats.js error codes that mean the server refused who we said we were */
+const AUTH_CODES = new Set(['AUTHORIZATION_VIOLATION', 'AUTHENTICATION_EXPIRED', 'AUTHENTICATION_TIMEOUT', 'ACCOUNT_EXPIRED', 'BAD_AUTHENTICATION', 'BAD_CREDS']);
+
+/** Why a connection failed, in words, with nothing secret in them. */
+export function describeConnectError(error: unknown, url: string, auth: NatsAuth = NO_NATS_AUTH): NatsUnreachableError {
+  const e = error as { code?: string; message?: string };
+  const code = String(e?.code ?? '');
+  const why = redactSecrets(String(code && !/^\d+$/.test(code) ? code : (e?.message ?? error)).toLowerCase().replaceAll('_', ' '));
+  const where = maskUrl(url);
+  if (AUTH_CODES.has(code)) {
+    const what = { none: '', user: 'the user and password', token: 'the token', nkey: 'the NKey', creds: 'the credentials file' }[auth.method];
+    const how = auth.method === 'none' ? 'no credentials were given' : `it did not accept ${what} from ${auth.source ?? 'the options'}`;
+    return new NatsUnreachableError(
+      `NATS at ${where} refused the connection (${why}): ${how}; give a credentials file, NKey seed, token or user and password (--creds, --nkey, --token-file, --user/--password-file or their NATS_* variables)`,
+      'nats_auth_refused',
+    );
+  }
+  const message = redactSecrets(String(e?.message ?? ''));
+  if (code === 'TLS' || code === 'SERVER_OPT_NA' || /tls|ssl|certificate|self.signed|handshake|ERR_TLS|EPROTO/i.test(`${code} ${message}`)) {
+    return new NatsUnreachableError(
+      `TLS with NATS at ${where} failed (${why}${message && message.toLowerCase() !== why ? `: ${message}` : ''}): check --tls-ca, --tls-cert and --tls-key (or NATS_TLS_CA, NATS_TLS_CERT, NATS_TLS_KEY) and whether the server wants TLS`,
+      'nats_tls',
+    );
+  }
+  return new NatsUnreachableError(
+    `cannot reach NATS at ${where} (${why}): start nats-server with JetStream (nats-server -js) or point --nats / NATS_URL at one`,
+  );
+}
+
+/** Connects with reconnects forever (a broker restart must not end the processor), with `auth`'s credentials and TLS. */
+export async function connectNats(options: ConnectOptions): Promise<NatsConnection> {
+  const auth = options.auth ?? NO_NATS_AUTH;
+  const connection = natsConnectionOptions(options.url, auth);
+  try {
+    return await connect({
+      ...connection,
+      name: options.name,
+      timeout: options.timeoutMs ?? 5000,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+      pingInterval: 10_000,
+    });
+  } catch (error) {
+    throw describeConnectError(error, options.url, auth);
+  }
+}
