@@ -210,7 +210,9 @@ function urlCredentials(url: string): { user?: string; pass?: string; token?: st
       }
     };
     const user = decode(parsed.username);
-    const creds = parsed.password !== '' || part.slice(0, part.indexOf('@')).includes(':') ? { user, pass: decode(parsed.password) } : { token: user };
+    // user:password@ (even with an empty password) is a user; a lone name@ is a token
+    const userinfo = part.slice(part.indexOf('//') + 2, part.lastIndexOf('@'));
+    const creds = userinfo.includes(':') ? { user, pass: decode(parsed.password) } : { token: user };
     const key = JSON.stringify(creds);
     if (foundKey !== undefined && key !== foundKey) throw new NatsOptionsError('the NATS URLs carry different credentials: give them once');
     found = creds;
@@ -413,6 +415,14 @@ export function describeConnectError(error: unknown, url: string, auth: NatsAuth
   if (code === 'TLS' || code === 'SERVER_OPT_NA' || /tls|ssl|certificate|self.signed|handshake|ERR_TLS|EPROTO/i.test(`${code} ${message}`)) {
     return new NatsUnreachableError(
       `TLS with NATS at ${where} failed (${why}${message && message.toLowerCase() !== why ? `: ${message}` : ''}): check --tls-ca, --tls-cert and --tls-key (or NATS_TLS_CA, NATS_TLS_CERT, NATS_TLS_KEY) and whether the server wants TLS`,
+      'nats_tls',
+    );
+  }
+  if (auth.tls && /timeout/i.test(code)) {
+    // a server with verify: true ends the TLS connection of a client whose certificate it does not accept;
+    // nats.js then only sees no answer
+    return new NatsUnreachableError(
+      `TLS with NATS at ${where} failed (${why}: no answer after the TLS handshake): the server may not accept the client certificate (${auth.tls.cert ? 'check --tls-cert/--tls-key or NATS_TLS_CERT/NATS_TLS_KEY: is it signed by a CA the server trusts?' : 'none was given: add --tls-cert and --tls-key, or NATS_TLS_CERT and NATS_TLS_KEY'})`,
       'nats_tls',
     );
   }
