@@ -1,6 +1,8 @@
 // The request/reply service (nats `services` API, so $SRV.PING/INFO/STATS work): the operations table over NATS.
 
 import type { Msg, NatsConnection, Service } from 'nats';
+import type { Actor } from '../domain/actor.ts';
+import { REQUEST_INFO_HEADER, attestation, isReadOp, unattestedMessage } from '../domain/attestation.ts';
 import { redactPans } from '../domain/cards.ts';
 import { OP_NAMES, type OpTable, plain } from '../processor/ops.ts';
 import { subjects, type Topology } from './setup.ts';
@@ -22,6 +24,18 @@ export function errorBody(error: unknown): ServiceError {
   return { error: { code, message } };
 }
 
+/**
+ * Who a request acts for, and whether it may run `op`: an operation that reads nothing but the ledger runs
+ * for anyone who can reach it; any other acts only for the identity the server attests (the user it
+ * names in Nats-Request-Info, see src/domain/attestation.ts), else it is refused `unauthenticated`.
+ * Nothing the request says (a `by`, a connection name) is taken for an identity.
+ */
+export function requestActor(nc: Pick<NatsConnection, 'info'>, msg: Pick<Msg, 'headers'>, op: string): Actor {
+  const stated = attestation(msg.headers?.get(REQUEST_INFO_HEADER) || undefined, nc.info?.auth_required === true);
+  if (!stated.attested && !isReadOp(op)) throw Object.assign(new Error(unattestedMessage(op, stated.why)), { code: 'unauthenticated' });
+  return stated.actor;
+}
+
 export async function startService(nc: NatsConnection, ops: OpTable, topology: Pick<Topology, 'prefix'>): Promise<Service> {
   const service = await nc.services.add({
     name: 'paystream',
@@ -38,6 +52,7 @@ export async function startService(nc: NatsConnection, ops: OpTable, topology: P
         if (err) return;
         void (async () => {
           try {
+            const actor = requestActor(nc, msg, name);
             if (msg.data.byteLength > REQUEST_BYTES_MAX) throw Object.assign(new Error('request too large'), { code: 'too_large' });
             const text = decoder.decode(msg.data).trim();
             let args: Record<string, unknown> = {};
@@ -46,13 +61,15 @@ export async function startService(nc: NatsConnection, ops: OpTable, topology: P
               if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
                 throw Object.assign(new Error('the request must be a JSON object'), { code: 'invalid_request' });
               }
-              args = parsed as Record<string, unknown>;
+              // a `by` names whoever the caller likes: the actor is who acts
+              const { by: _claimed, ...rest } = parsed as Record<string, unknown>;
+              args = rest;
             }
-            const reply = await ops[name](args);
+            const reply = await ops[name](args, actor);
             msg.respond(encoder.encode(JSON.stringify(plain(reply))));
           } catch (error) {
             const body = error instanceof SyntaxError ? { error: { code: 'invalid_request', message: 'the request is not JSON' } } : errorBody(error);
-            msg.respondError(400, body.error.message, encoder.encode(JSON.stringify(body)));
+            msg.respondError(body.error.code === 'unauthenticated' ? 401 : 400, body.error.message, encoder.encode(JSON.stringify(body)));
           }
         })();
       },
@@ -84,7 +101,10 @@ export async function callService(
     reply = await nc.request(`${subjects(topology).service}.${op}`, encoder.encode(JSON.stringify(args)), { timeout: timeoutMs });
   } catch (error) {
     const text = String((error as Error).message);
-    if (/503|no responders/i.test(text)) throw new ServiceCallError('not_running', 'no paystream processor answers on this NATS server');
+    if (/503|no responders/i.test(text)) {
+      // on a broker with roles (data/nats/roles.conf) an operation the caller's account does not import has no responders too
+      throw new ServiceCallError('not_running', `nothing answers ${op} on this NATS server: no paystream processor runs, or your NATS account may not call ${op}`);
+    }
     throw new ServiceCallError('unavailable', `the processor did not answer: ${text}`);
   }
   const body = JSON.parse(decoder.decode(reply.data)) as unknown;

@@ -1,6 +1,7 @@
 // One table of operations, by name: the CLI runs them on the store directly, the NATS service runs the
 // same ones inside the processor, so a request and a command give the same JSON.
 
+import type { Actor } from '../domain/actor.ts';
 import { containsPan, findSensitiveAuthData } from '../domain/cards.ts';
 import { DEFAULT_APPLY_OPTIONS, type ApplyOptions } from '../domain/ledger.ts';
 import { type LedgerApi, orderJson } from '../ledger/api.ts';
@@ -33,7 +34,8 @@ export const OP_NAMES = [
 ] as const;
 export type OpName = (typeof OP_NAMES)[number];
 export type Args = Record<string, unknown>;
-export type OpTable = Record<OpName, (args: Args) => Promise<unknown>>;
+/** `actor`: who asks (the service passes the identity the NATS server attests) */
+export type OpTable = Record<OpName, (args: Args, actor?: Actor) => Promise<unknown>>;
 
 const str = (args: Args, key: string): string => {
   const value = args[key];
