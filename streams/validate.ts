@@ -9,6 +9,8 @@ import type { Item } from './types.ts';
 
 export interface ValidateOptions {
   tokenizePan(pan: string): string;
+  /** the PAN's tokens under older key versions, newest first (store.olderTokens); absent: one key version */
+  olderTokens?(pan: string): string[];
   /** the processor's clock */
   clock(): number;
   /** how far in the future createdAt may be @default 30_000 */
@@ -38,6 +40,7 @@ export function validateOne(item: DecodedItem, options: ValidateOptions, nowMs: 
 
 function validateDecoded(item: Extract<DecodedItem, { kind: 'decoded' }>, options: ValidateOptions, nowMs: number): Item {
   const ctx: ValidateContext = { tokenizePan: options.tokenizePan, nowMs, futureSkewMs: options.futureSkewMs };
+  if (options.olderTokens) ctx.olderTokens = options.olderTokens;
   const outcome = validateOrder(item.raw, ctx);
   const key = options.fingerprintKey;
   if (outcome.ok) {

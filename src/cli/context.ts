@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { redactPans } from '../domain/cards.ts';
 import { LedgerApi } from '../ledger/api.ts';
+import { KeyError } from '../ledger/keys.ts';
 import { LedgerError, LedgerLockedError, LedgerStore, readLockHolder } from '../ledger/store.ts';
 import { ServiceCallError, callService } from '../nats/service.ts';
 import { type NatsAuth, NatsOptionsError, connectNats, maskUrl, parseNatsAuth, redactSecrets, stripUrlCredentials } from '../nats/connect.ts';
@@ -120,6 +121,7 @@ function describeErrorRaw(error: unknown): { code: string; message: string; exit
     return { code: error.code, message: error.message, exitCode: EXIT_OPERATIONAL };
   }
   if (error instanceof LedgerLockedError) return { code: 'ledger_locked', message: error.message, exitCode: EXIT_OPERATIONAL };
+  if (error instanceof KeyError) return { code: error.code, message: error.message, exitCode: error.exitCode };
   if (error instanceof NatsUnreachableError) return { code: error.code, message: error.message, exitCode: EXIT_OPERATIONAL };
   if (error instanceof NatsOptionsError) return { code: error.code, message: error.message, exitCode: EXIT_USAGE };
   const e = error as { code?: string; message?: string };

@@ -3,12 +3,14 @@
 // recording offline, so the dashboard still comes up.
 
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { DEMO_CARD_COUNT, DEMO_MERCHANT_COUNT, DEMO_SECRET_HEX, DEMO_SEED, demoCardCurrency, demoCardPans, demoMerchants } from '../domain/generate.ts';
 import { tokenizePan } from '../domain/cards.ts';
+import { singleKeyRing } from '../domain/keys.ts';
+import { createKeyFile, newKey } from '../ledger/keys.ts';
 import { seedLedger } from '../ledger/seed.ts';
 import { LedgerStore } from '../ledger/store.ts';
 import { type EmbeddedNats, INSTALL_HINT, natsServerBinary, startNatsServer } from '../nats/embedded.ts';
@@ -43,16 +45,20 @@ export function registerDemo(program: Command, globals: () => GlobalOptions): vo
       const early = earlySignals();
       const ledgerDir = path.join(o.dir, 'ledger');
       configureLog(headless ? 'stderr' : { file: path.join(o.dir, 'paystream.log') });
-      // the demo's cards and the bundled recording share one tokenization key; never a real one
-      process.env.PAYSTREAM_SECRET = DEMO_SECRET_HEX;
+      const externalUrl = process.env.NATS_URL;
+      const binary = natsServerBinary();
+      const offline = Boolean(o.offline) || (!externalUrl && !binary);
       await rm(ledgerDir, { recursive: true, force: true });
+      // The demo ledger's key, in a key file beside the demo directory, never inside it (as a real one would be):
+      // a new key each run, except offline, where the bundled recording's card tokens were made with the
+      // published demo key (test PANs only; never a real key).
+      const key = offline ? Buffer.from(DEMO_SECRET_HEX, 'hex') : newKey();
+      const keyFile = await writeDemoKeyFile(o.dir, key);
+      process.env.PAYSTREAM_KEY_FILE = keyFile;
       const store = await LedgerStore.open(ledgerDir, { owner: { command: 'paystream demo (seeding)' } });
       await seedLedger(store, { cards: DEMO_CARD_COUNT, merchants: DEMO_MERCHANT_COUNT, seed: DEMO_SEED, cardBalance: '5000', merchantBalance: '1000000' });
       await store.close();
 
-      const externalUrl = process.env.NATS_URL;
-      const binary = natsServerBinary();
-      const offline = Boolean(o.offline) || (!externalUrl && !binary);
       if (offline && !o.offline) process.stderr.write(`${INSTALL_HINT}; replaying the bundled recording offline instead\n`);
 
       let nats: EmbeddedNats | undefined;
@@ -83,7 +89,6 @@ export function registerDemo(program: Command, globals: () => GlobalOptions): vo
           url = nats.url;
         }
         runtime = await startRuntime(runtimeConfig({ dataDir: ledgerDir, natsUrl: url, natsAuth, topology, ...metrics }));
-        const key = Buffer.from(DEMO_SECRET_HEX, 'hex');
         const cards = demoCardPans(DEMO_CARD_COUNT, DEMO_SEED).map((pan, i) => ({ token: tokenizePan(pan, key), currency: demoCardCurrency(i), pan }));
         const nc = runtime.nc!;
         void publishGenerated(
@@ -106,4 +111,17 @@ export function registerDemo(program: Command, globals: () => GlobalOptions): vo
       );
       await nats?.stop();
     });
+}
+
+/**
+ * Writes the demo ledger's key to `<dir>-keys/demo-key.json` (mode 0600, its directory 0700), replacing
+ * the previous run's: outside the demo data directory, as `paystream keys init` would have it. Git-ignored.
+ */
+export async function writeDemoKeyFile(demoDir: string, key: Buffer): Promise<string> {
+  const dir = `${path.resolve(demoDir)}-keys`;
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const file = path.join(dir, 'demo-key.json');
+  await rm(file, { force: true });
+  await createKeyFile(file, singleKeyRing(key));
+  return file;
 }

@@ -1,9 +1,11 @@
 // The `paystream` command line: one command group a file; this file wires them and maps errors to exit codes.
 
+import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { natsUrlArg, subjectPrefixArg } from './args.ts';
 import { NATS_AUTH_OPTIONS, redactSecrets } from '../nats/connect.ts';
 import { registerCards } from './cards.ts';
+import { registerKeys } from './keys.ts';
 import { EXIT_OK, EXIT_USAGE, describeError, globalsFrom } from './context.ts';
 import { registerLedger } from './ledger.ts';
 import { registerRun } from './run.ts';
@@ -19,6 +21,7 @@ export function buildProgram(): Command {
     .option('--nats <url>', 'NATS server URL (env NATS_URL)', natsUrlArg)
     .option('--prefix <subject>', 'subject prefix (env PAYSTREAM_PREFIX)', subjectPrefixArg)
     .option('--json', 'print JSON (query commands)')
+    .option('--key-file <path>', 'the tokenization key file, outside the data directory (env PAYSTREAM_KEY_FILE; or PAYSTREAM_KEY)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   // NATS credentials and TLS: checked (files read, contradictions refused) by globalsFrom, before anything starts
@@ -32,11 +35,15 @@ export function buildProgram(): Command {
   // subcommands accept --json too; their own flag wins
   program.hook('preAction', (_root, action) => {
     if (action.opts().json) program.setOptionValue('json', true);
+    // every ledger opened in this process reads its keys from there (src/ledger/keys.ts loadKeys)
+    const keyFile = program.opts().keyFile as string | undefined;
+    if (keyFile) process.env.PAYSTREAM_KEY_FILE = path.resolve(keyFile);
   });
   registerCards(program, globals);
   registerLedger(program, globals);
   registerRun(program, globals);
   registerTools(program, globals);
+  registerKeys(program, globals);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

@@ -7,7 +7,8 @@ import { DeliverPolicy, type MsgHdrs } from 'nats';
 import { tokenizePan } from '../domain/cards.ts';
 import { BatchFileError, parseBatchFile } from '../domain/batchfile.ts';
 import { DEMO_SEED, demoCardCurrency, demoCardPans, demoMerchants } from '../domain/generate.ts';
-import { loadSecret } from '../ledger/store.ts';
+import { currentKey } from '../domain/keys.ts';
+import { loadKeys } from '../ledger/keys.ts';
 import { verifyLedger } from '../ledger/verify.ts';
 import { pacedPublish, publishGenerated, recordLineMsgId, recordingSource, relabel, reprefix } from '../nats/loadgen.ts';
 import { connectNats, DEFAULT_TOPOLOGY } from '../nats/setup.ts';
@@ -71,7 +72,8 @@ export function registerTools(program: Command, globals: Globals): void {
     .option('--limit <n>', 'stop after n messages', integerArg(1, 1_000_000_000))
     .action(async (o: { subject: string; out: string; fromStream?: string; since?: Date; limit?: number }) => {
       const g = globals();
-      const secret = await loadSecret(g.data);
+      // PANs become tokens under the current key version (the key file or PAYSTREAM_KEY, as the processor's)
+      const secret = currentKey((await loadKeys(g.data)).ring);
       const writer = await openRecordingWriter(o.out, { tokenize: (pan) => tokenizePan(pan, secret) });
       const nc = await connectNats({ url: g.nats, name: 'paystream-record', auth: g.natsAuth });
       const abort = abortOnSignals();
@@ -205,7 +207,7 @@ export function registerTools(program: Command, globals: Globals): void {
       const g = globals();
       const rate = o.rate;
       const durationMs = o.duration;
-      const secret = await loadSecret(g.data);
+      const secret = currentKey((await loadKeys(g.data)).ring);
       const cards = demoCardPans(o.cards, o.cardSeed).map((pan, i) => ({ token: tokenizePan(pan, secret), currency: demoCardCurrency(i) }));
       const nc = await connectNats({ url: g.nats, name: 'paystream-generate', auth: g.natsAuth });
       const abort = abortOnSignals();

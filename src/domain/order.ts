@@ -8,6 +8,8 @@ import { ORDER_TYPES, type Order, type OrderType, type RejectReason } from './ty
 export interface ValidateContext {
   /** keyed tokenization of a checked, normalized PAN (cards.tokenizePan with the configured key) */
   tokenizePan(pan: string): string;
+  /** the PAN's tokens under the key ring's older versions, newest first (src/domain/keys.ts); absent: one version */
+  olderTokens?(pan: string): string[];
   /** the clock, passed in: epoch ms */
   nowMs: number;
   /** how far createdAt may be ahead of nowMs before the order is future_dated */
@@ -198,6 +200,7 @@ function buildOrder(raw: Record<string, unknown>, ctx: ValidateContext): Order |
   const rules = TYPE_RULES[type];
 
   let cardToken: string | undefined;
+  let panTokens: string[] | undefined;
   if (card !== undefined && pan !== undefined) {
     return new Rejection('invalid_field', 'pan', 'send either card (a token) or pan, not both');
   }
@@ -210,6 +213,7 @@ function buildOrder(raw: Record<string, unknown>, ctx: ValidateContext): Order |
     const checked = checkPan(pan);
     if (!checked.ok) return new Rejection('invalid_pan', 'pan', checked.message);
     cardToken = ctx.tokenizePan(checked.pan);
+    panTokens = ctx.olderTokens?.(checked.pan);
   } else if (rules.instrument === 'required') {
     return new Rejection('invalid_field', 'card', `card (a token) or pan is required for ${type}`);
   }
@@ -258,6 +262,7 @@ function buildOrder(raw: Record<string, unknown>, ctx: ValidateContext): Order |
   if (batchId !== undefined) order.batchId = batchId;
   if (mcc !== undefined) order.mcc = mcc;
   if (country !== undefined) order.country = country;
+  if (panTokens !== undefined && panTokens.length > 0) order.panTokens = panTokens;
   return order;
 }
 

@@ -33,6 +33,8 @@ export interface Card {
   holder: CardHolder;
   accountId: string;
   createdAt: string;
+  /** the tokenization key version the token was made under (src/domain/keys.ts); absent: version 1 */
+  keyVersion?: number;
 }
 
 export type OwnerKind = 'cardholder' | 'merchant' | 'system';
@@ -99,6 +101,12 @@ export interface Order {
   country?: string;
   /** keyed digest of the payload (src/domain/fingerprint.ts): same id, different fingerprint is an id_conflict */
   fingerprint?: string;
+  /**
+   * An order sent with a PAN under a key ring of several versions: the PAN's tokens under the older
+   * versions, newest first (cardToken holds the current version's). The ledger picks the one its card
+   * has (src/domain/keys.ts resolvePanToken) before deciding; never stored.
+   */
+  panTokens?: string[];
 }
 
 export const RESULT_STATUSES = [

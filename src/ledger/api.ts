@@ -170,17 +170,19 @@ export class LedgerApi {
   }
 
   async lookupCards(req: ApiRequests['cards.lookup']): Promise<{ cards: CardJson[] }> {
-    return { cards: (await this.store.findCards(this.cardQuery(req.query), req.limit ?? 20)).map(cardJson) };
+    return { cards: (await this.store.findCards(await this.cardQuery(req.query), req.limit ?? 20)).map(cardJson) };
   }
 
   /** A query that is a card number looks its card up by token (the PAN itself is never a key). */
-  private cardQuery(query: string): string {
+  private async cardQuery(query: string): Promise<string> {
     const pan = checkPan(query.trim());
-    return pan.ok ? this.store.tokenize(pan.pan) : query;
+    if (!pan.ok) return query;
+    // under whichever key version the card was registered (the current one's token when none holds it)
+    return (await this.store.findCardByPan(pan.pan))?.token ?? this.store.tokenize(pan.pan);
   }
 
   async showCard(req: ApiRequests['cards.show']): Promise<CardDetailJson> {
-    const cards = await this.store.findCards(this.cardQuery(req.query), 2);
+    const cards = await this.store.findCards(await this.cardQuery(req.query), 2);
     // a query holding a card number is never echoed back
     const what = containsPan(req.query) || checkPan(req.query).ok ? 'the given card number' : JSON.stringify(redactPans(req.query));
     if (cards.length === 0) throw new LedgerError('unknown_card', `no card matches ${what}`);

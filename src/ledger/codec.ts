@@ -11,7 +11,8 @@ export interface StoredAccount extends Omit<Account, 'balanceMinor' | 'holdsMino
 export interface StoredTransfer extends Omit<Transfer, 'amountMinor'> {
   amountMinor: string;
 }
-export interface StoredOrder extends Omit<Order, 'amountMinor'> {
+/** panTokens are the validate stage's, resolved before deciding: never stored */
+export interface StoredOrder extends Omit<Order, 'amountMinor' | 'panTokens'> {
   amountMinor?: string;
 }
 /**

@@ -96,6 +96,14 @@ export async function seedLedger(store: LedgerStore, options: SeedOptions, nowMs
       const slice = pans.slice(start, start + chunk);
       const tokens = slice.map((pan) => store.tokenize(pan));
       const existing = await store.cards.getMany(tokens);
+      // after a key rotation, a demo card seeded before may hold its PAN's token under an older version
+      const older = slice.map((pan) => store.olderTokens(pan));
+      const olderTokens = [...new Set(older.flat())];
+      if (olderTokens.length > 0) {
+        const texts = await store.cards.getMany(olderTokens);
+        const held = new Set(olderTokens.filter((_, i) => texts[i] !== undefined));
+        for (let i = 0; i < slice.length; i++) if (older[i]!.some((t) => held.has(t))) existing[i] ??= 'held under an older key version';
+      }
       const ops: BatchOp[] = [];
       for (let i = 0; i < slice.length; i++) {
         if (existing[i] !== undefined) {
@@ -110,7 +118,7 @@ export async function seedLedger(store: LedgerStore, options: SeedOptions, nowMs
         const holder = `${HOLDERS[index % HOLDERS.length]} ${index + 1}`;
         const accountId = `acct_${token.slice(0, 16)}`;
         const account: Account = { id: accountId, currency, balanceMinor: 0n, holdsMinor: 0n, owner: { kind: 'cardholder', name: holder }, overdraftAllowed: false, createdAt: at };
-        const card: Card = { token, first6: pan.pan.slice(0, 6), last4: pan.pan.slice(-4), brand: pan.brand, expiry, status: 'active', holder: { name: holder }, accountId, createdAt: at };
+        const card: Card = { token, first6: pan.pan.slice(0, 6), last4: pan.pan.slice(-4), brand: pan.brand, expiry, status: 'active', holder: { name: holder }, accountId, createdAt: at, keyVersion: store.keys.current };
         const balance = currency === 'JPY' ? String(Number.parseInt(options.cardBalance, 10) * 100) : options.cardBalance;
         ops.push({ type: 'put', sublevel: store.accounts, key: accountId, value: encodeAccount(await fund(ops, account, balance)) });
         ops.push({ type: 'put', sublevel: store.cards, key: token, value: encodeCard(card) });

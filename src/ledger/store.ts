@@ -1,11 +1,13 @@
 // The LevelDB ledger: sublevels, caches over them, prefetch-decide-commit, queries and the lock.
 
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { randomBytes, createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { LRUCache } from 'lru-cache';
 import { checkPan, parseExpiry, tokenizePan } from '../domain/cards.ts';
+import { type KeyRing, currentKey, olderVersions, orderFingerprintKey, resolvePanToken, tokenCandidates } from '../domain/keys.ts';
+import { KeyError, type KeyBinding, bindKeys, loadKeys } from './keys.ts';
 import {
   FUNDING_ACCOUNT_ID,
   type OrderRecord,
@@ -67,6 +69,14 @@ export interface StoreOptions {
   /** @default 10_000 (recent orders: captures, refunds and duplicates mostly refer to them) */ ordersCacheMax?: number;
   /** the process that opens the store, recorded so a second one can be told who holds it */
   owner?: { command: string; natsUrl?: string; servicePrefix?: string };
+  /** the tokenization keys; absent: from `keyFile`, else the environment (src/ledger/keys.ts loadKeys) */
+  keys?: KeyRing;
+  /** the key file (--key-file); absent: PAYSTREAM_KEY_FILE, PAYSTREAM_KEY */
+  keyFile?: string;
+  /** where `keys` came from, for messages @default 'the key given' */
+  keysFrom?: string;
+  /** how the ledger takes the keys (src/ledger/keys.ts KeyBinding) @default 'open' */
+  keyBinding?: KeyBinding;
 }
 
 export class LedgerLockedError extends Error {
@@ -102,26 +112,8 @@ export interface LockHolder {
   servicePrefix?: string;
 }
 
-const SECRET_FILE = 'secret.key';
 const OWNER_FILE = 'owner.json';
 
-/** The tokenization key: PAYSTREAM_SECRET (hex, or any text hashed to 32 bytes), else a 0600 file in the data dir. */
-export async function loadSecret(dataDir: string, env = process.env): Promise<Buffer> {
-  const fromEnv = env.PAYSTREAM_SECRET;
-  if (fromEnv) {
-    return /^[0-9a-fA-F]{64,}$/.test(fromEnv) ? Buffer.from(fromEnv, 'hex') : createHash('sha256').update(fromEnv).digest();
-  }
-  const file = path.join(dataDir, SECRET_FILE);
-  try {
-    return Buffer.from((await readFile(file, 'utf8')).trim(), 'hex');
-  } catch {
-    await mkdir(dataDir, { recursive: true });
-    const key = randomBytes(32);
-    await writeFile(file, key.toString('hex'), { mode: 0o600, flag: 'wx' }).catch(() => undefined);
-    await chmod(file, 0o600);
-    return Buffer.from((await readFile(file, 'utf8')).trim(), 'hex');
-  }
-}
 
 export async function readLockHolder(dataDir: string): Promise<LockHolder | undefined> {
   try {
@@ -164,7 +156,12 @@ export class LedgerStore {
   readonly meta: Sub;
   /** open holds: order id -> { accountId, amountMinor, expiresAtMs } (authorizations and review holds) */
   readonly holds: Sub;
+  /** the tokenization keys (src/domain/keys.ts): new cards under the current version, older ones still found */
+  readonly keys: KeyRing;
+  /** the current version's key: new card tokens, tokens in dead letters and recordings */
   readonly secret: Buffer;
+  /** version 1's key: the order fingerprints, the same across rotations (src/domain/fingerprint.ts) */
+  readonly fingerprintKey: Buffer;
   /** the stream sequences applied, written with each buffer's effects, and the crash-loop guard's notes */
   applied!: AppliedLog;
   private readonly cardCache: LRUCache<string, Card>;
@@ -192,11 +189,13 @@ export class LedgerStore {
   private constructor(
     readonly dataDir: string,
     db: ClassicLevel<string, string>,
-    secret: Buffer,
+    keys: KeyRing,
     options: StoreOptions,
   ) {
     this.db = db;
-    this.secret = secret;
+    this.keys = keys;
+    this.secret = currentKey(keys);
+    this.fingerprintKey = orderFingerprintKey(keys);
     this.cards = openSub(db, 'cards');
     this.accounts = openSub(db, 'accounts');
     this.balances = openSub(db, 'balances');
@@ -213,6 +212,19 @@ export class LedgerStore {
   }
 
   static async open(dataDir: string, options: StoreOptions = {}): Promise<LedgerStore> {
+    // the keys are read first, but a key problem is raised only after the lock is checked: a ledger in use
+    // is talked to through its processor's service, which needs no key here
+    let keys: { ring: KeyRing; from: string } | KeyError;
+    try {
+      keys = options.keys
+        ? { ring: options.keys, from: options.keysFrom ?? 'the key given' }
+        : await loadKeys(dataDir, options.keyFile === undefined ? {} : { keyFile: options.keyFile });
+    } catch (error) {
+      if (!(error instanceof KeyError)) throw error;
+      keys = error;
+    }
+    // no ledger is made for a key that is refused
+    if (keys instanceof KeyError && !existsSync(path.join(dataDir, 'db'))) throw keys;
     await mkdir(dataDir, { recursive: true });
     // a larger write buffer means fewer level-0 flushes and compaction stalls under sustained writes
     const db = new ClassicLevel<string, string>(path.join(dataDir, 'db'), {
@@ -229,6 +241,14 @@ export class LedgerStore {
       }
       throw error;
     }
+    try {
+      if (keys instanceof KeyError) throw keys;
+      const sub = (name: string) => db.sublevel<string, string>(name, { valueEncoding: 'utf8' });
+      await bindKeys({ meta: sub('meta'), cards: sub('cards') }, keys.ring, dataDir, keys.from, options.keyBinding);
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
     const holder: LockHolder = {
       pid: process.pid,
       command: options.owner?.command ?? process.argv.slice(2).join(' '),
@@ -237,7 +257,7 @@ export class LedgerStore {
     if (options.owner?.natsUrl) holder.natsUrl = options.owner.natsUrl;
     if (options.owner?.servicePrefix) holder.servicePrefix = options.owner.servicePrefix;
     await writeFile(path.join(dataDir, OWNER_FILE), JSON.stringify(holder));
-    const store = new LedgerStore(dataDir, db, await loadSecret(dataDir), options);
+    const store = new LedgerStore(dataDir, db, keys.ring, options);
     await store.writeSchemaVersion();
     store.applied = await AppliedLog.load(db, store.meta.prefix);
     for await (const key of store.transfers.keys({ gte: CHAIN_KEYS_FROM, reverse: true, limit: 1 })) {
@@ -263,8 +283,23 @@ export class LedgerStore {
     this.orderCache.clear();
   }
 
+  /** A checked PAN's token under the current key version (a new card's). */
   tokenize(pan: string): string {
     return tokenizePan(pan, this.secret);
+  }
+
+  /** A checked PAN's tokens under the older key versions, newest first (none with one version). */
+  olderTokens(pan: string): string[] {
+    return olderVersions(this.keys).map((v) => tokenizePan(pan, this.keys.keys.get(v)!));
+  }
+
+  /** The card of a checked PAN, under whichever key version it was registered: the current one tried first. */
+  async findCardByPan(pan: string): Promise<Card | undefined> {
+    for (const { token } of tokenCandidates(this.keys, pan)) {
+      const card = await this.getCard(token);
+      if (card) return card;
+    }
+    return undefined;
   }
 
   /**
@@ -409,6 +444,7 @@ export class LedgerStore {
     const [orderTexts, cardTexts] = await this.readRound([this.orders, ordersMissing], [this.cards, cardsMissing]);
     this.found(ordersMissing, orderTexts!, decodeOrderRecord, this.orderCache, ws.orders);
     this.found(cardsMissing, cardTexts!, decodeCard, this.cardCache, ws.cards);
+    await this.resolvePanTokens(orders, ws);
     // then what those name: the cards' and merchants' accounts, and the cards of earlier orders
     const accountIds = new Set<string>();
     const moreCards = new Set<string>();
@@ -430,6 +466,24 @@ export class LedgerStore {
     this.found(accountsMissing, accountTexts!, (text, i) => decodeAccountWithBalance(text, balanceTexts![i]), this.accountCache, ws.accounts);
     this.found(moreCardsMissing, moreCardTexts!, decodeCard, this.cardCache, ws.cards);
     return ws;
+  }
+
+  /**
+   * Orders sent with a PAN after a key rotation: the cards their older tokens name are read (one round,
+   * only when some order has no card under its current token) and each order takes its card's token
+   * (src/domain/keys.ts resolvePanToken).
+   */
+  private async resolvePanTokens(orders: readonly Order[], ws: WorkingSet): Promise<void> {
+    const older = new Set<string>();
+    for (const o of orders) {
+      if (o.panTokens === undefined || o.cardToken === undefined || ws.cards.has(o.cardToken)) continue;
+      for (const token of o.panTokens) older.add(token);
+    }
+    if (older.size === 0) return;
+    const missing = this.missing(older, this.cardCache, undefined, ws.cards);
+    const [texts] = await this.readRound([this.cards, missing]);
+    this.found(missing, texts!, decodeCard, this.cardCache, ws.cards);
+    for (const o of orders) resolvePanToken(o, (token) => ws.cards.has(token), this.fingerprintKey);
   }
 
   /**
@@ -565,9 +619,10 @@ export class LedgerStore {
       const endOfMonth = Date.UTC(expiry.year, expiry.month, 1) - 1;
       if (endOfMonth < nowMs) throw new LedgerError('card_expired', `the card expired at the end of ${input.expiry}`);
       if (!input.holder.name.trim()) throw new LedgerError('invalid_holder', 'the holder name is empty');
-      const token = this.tokenize(pan.pan);
-      const existing = await this.getCard(token);
+      // the same PAN under any key version is the same card, never a second one
+      const existing = await this.findCardByPan(pan.pan);
       if (existing) return { card: existing, created: false };
+      const token = this.tokenize(pan.pan);
       const ops: BatchOp[] = [];
       let accountId = input.accountId;
       if (accountId !== undefined) {
@@ -603,6 +658,7 @@ export class LedgerStore {
         holder,
         accountId,
         createdAt: new Date(nowMs).toISOString(),
+        keyVersion: this.keys.current,
       };
       ops.push({ type: 'put', sublevel: this.cards, key: token, value: encodeCard(card) });
       ops.push({ type: 'put', sublevel: this.index, key: `last4!${card.last4}!${token}`, value: '' });

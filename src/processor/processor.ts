@@ -229,11 +229,13 @@ export class Processor {
         }),
         decode({ payloadBytesMax: o.payloadBytesMax }, `${subj.batches}.`, o.faults),
         validate({
-          tokenizePan: (pan) => tokenizePan(pan, o.store.secret),
+          tokenizePan: (pan) => o.store.tokenize(pan),
+          olderTokens: (pan) => o.store.olderTokens(pan),
           clock: o.clock,
           futureSkewMs: o.futureSkewMs,
           virtualTime: o.virtualTime,
-          fingerprintKey: o.store.secret,
+          // version 1's key: an order's fingerprint does not change when the key is rotated
+          fingerprintKey: o.store.fingerprintKey,
           ...(o.faults ? { faults: o.faults } : {}),
         }),
         bufferAndApply(deps, o.buffer),

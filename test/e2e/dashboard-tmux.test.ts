@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoCardCurrency, demoCardPans, demoMerchants, merchantAccountFor } from '../../src/domain/generate.ts';
 import { tokenizePan } from '../../src/domain/cards.ts';
 import { seedLedger } from '../../src/ledger/seed.ts';
-import { LedgerStore, loadSecret } from '../../src/ledger/store.ts';
+import { LedgerStore } from '../../src/ledger/store.ts';
+import { createKeyFile, newKey } from '../../src/ledger/keys.ts';
+import { singleKeyRing } from '../../src/domain/keys.ts';
 import { type EmbeddedNats, startNatsServer } from '../../src/nats/embedded.ts';
 import { connectNats } from '../../src/nats/setup.ts';
 
@@ -49,17 +51,21 @@ let dir: string;
 let nats: EmbeddedNats;
 const CARDS = 40;
 let lastFourOfFirstCard = '';
+/** the ledger's key, in a key file beside (not inside) the ledger; passed by --key-file (a tmux server may not share this environment) */
+const secret = newKey();
 
 beforeAll(async () => {
   if (!hasTmux) return;
   dir = await mkdtemp(path.join(os.tmpdir(), 'paystream-tmux-'));
   nats = await startNatsServer({ storeDir: path.join(dir, 'nats') });
-  const store = await LedgerStore.open(path.join(dir, 'ledger'));
+  const keyFile = path.join(dir, 'key.json');
+  await createKeyFile(keyFile, singleKeyRing(secret));
+  const store = await LedgerStore.open(path.join(dir, 'ledger'), { keyFile });
   await seedLedger(store, { cards: CARDS, merchants: 5, seed: 7, cardBalance: '5000', merchantBalance: '100000' });
   await store.close();
   lastFourOfFirstCard = demoCardPans(1, 7)[0]!.slice(-4);
   const bin = path.resolve('src/cli/bin.js');
-  tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', `node ${bin} --data ${path.join(dir, 'ledger')} --nats ${nats.url} run --no-risk 2>${path.join(dir, 'stderr.log')}`);
+  tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', `node ${bin} --key-file ${keyFile} --data ${path.join(dir, 'ledger')} --nats ${nats.url} run --no-risk 2>${path.join(dir, 'stderr.log')}`);
 }, 60_000);
 
 afterAll(async () => {
@@ -74,7 +80,6 @@ describe.skipIf(!hasTmux)('paystream run in a real terminal (tmux, 80x24)', () =
     const empty = await waitForScreen((s) => s.includes('paystream') && s.includes('connected'));
     expect(empty).toMatch(/no traffic yet|0 total/i);
 
-    const secret = await loadSecret(path.join(dir, 'ledger'));
     const pans = demoCardPans(CARDS, 7);
     const nc = await connectNats({ url: nats.url, name: 'tmux-test' });
     const merchants = demoMerchants(5);

@@ -16,7 +16,7 @@ const dirs: string[] = [];
 async function replayIntoFreshLedger(speed: string): Promise<{ results: string; verify: string; summary: { orders: number; deadLetters: number } }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'paystream-replay-'));
   dirs.push(dir);
-  const env = { ...process.env, PAYSTREAM_DATA: path.join(dir, 'ledger'), PAYSTREAM_SECRET: DEMO_SECRET_HEX };
+  const env = { ...process.env, PAYSTREAM_DATA: path.join(dir, 'ledger'), PAYSTREAM_KEY: DEMO_SECRET_HEX };
   await run('node', [bin, 'seed', '--cards', '2000', '--merchants', '60'], { env });
   const resultsFile = path.join(dir, 'results.ndjson');
   const replay = await run('node', [bin, 'replay', recording, '--offline', '--speed', speed, '--results', resultsFile, '--json'], { env });

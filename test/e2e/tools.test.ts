@@ -33,10 +33,14 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
   }
 }
 
+let savedKey: string | undefined;
+
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'paystream-tools-'));
-  env = { ...process.env, PAYSTREAM_SECRET: DEMO_SECRET_HEX };
-  process.env.PAYSTREAM_SECRET = DEMO_SECRET_HEX;
+  // the demo key: the bundled recording's card tokens were made with it
+  savedKey = process.env.PAYSTREAM_KEY;
+  env = { ...process.env, PAYSTREAM_KEY: DEMO_SECRET_HEX };
+  process.env.PAYSTREAM_KEY = DEMO_SECRET_HEX;
   nats = await startNatsServer({ storeDir: path.join(dir, 'nats') });
   const store = await LedgerStore.open(ledger());
   await seedLedger(store, { cards: 500, merchants: 60, seed: DEMO_SEED, cardBalance: '5000', merchantBalance: '1000000' });
@@ -49,7 +53,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await runtime?.stop();
   await nats?.stop();
-  delete process.env.PAYSTREAM_SECRET;
+  if (savedKey === undefined) delete process.env.PAYSTREAM_KEY;
+  else process.env.PAYSTREAM_KEY = savedKey;
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -1,5 +1,5 @@
 // The LevelDB ledger on a real database in a temp dir: cards, accounts, deposits, lookups, commits, secrets.
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ALLOW, DEFAULT_APPLY_OPTIONS, applyOrder, decideReview } from '../../src/domain/ledger.ts';
@@ -91,7 +91,7 @@ describe('registering cards', () => {
     });
     const stored = JSON.parse((await store.cards.get(card.token))!) as Record<string, unknown>;
     expect(Object.keys(stored).sort()).toEqual(
-      ['accountId', 'brand', 'createdAt', 'expiry', 'first6', 'holder', 'last4', 'status', 'token'].sort(),
+      ['accountId', 'brand', 'createdAt', 'expiry', 'first6', 'holder', 'keyVersion', 'last4', 'status', 'token'].sort(),
     );
     expect(JSON.stringify(stored)).not.toContain(ALICE.pan);
   });
@@ -173,43 +173,7 @@ describe('registering cards', () => {
   });
 });
 
-describe('the tokenization secret', () => {
-  const saved = process.env.PAYSTREAM_SECRET;
-  afterEach(() => {
-    if (saved === undefined) delete process.env.PAYSTREAM_SECRET;
-    else process.env.PAYSTREAM_SECRET = saved;
-  });
-
-  it('lives in secret.key, readable by its owner only, and survives a reopen', async () => {
-    const info = await stat(path.join(dataDir, 'secret.key'));
-    expect(info.mode & 0o777).toBe(0o600);
-    const token = store.tokenize(ALICE.pan);
-    await store.close();
-    store = await LedgerStore.open(dataDir);
-    expect(store.tokenize(ALICE.pan)).toBe(token);
-  });
-
-  it('differs between data dirs unless PAYSTREAM_SECRET is set, which gives the same token everywhere', async () => {
-    delete process.env.PAYSTREAM_SECRET;
-    const otherDir = await aDataDir();
-    extraDirs.push(otherDir);
-    const other = await LedgerStore.open(otherDir);
-    const differs = other.tokenize(ALICE.pan) !== store.tokenize(ALICE.pan);
-    await other.close();
-    expect(differs).toBe(true);
-
-    process.env.PAYSTREAM_SECRET = 'a shared secret for the whole fleet';
-    const [dirA, dirB] = [await aDataDir(), await aDataDir()];
-    extraDirs.push(dirA, dirB);
-    const a = await LedgerStore.open(dirA);
-    const b = await LedgerStore.open(dirB);
-    const tokens = [a.tokenize(ALICE.pan), b.tokenize(ALICE.pan)];
-    await a.close();
-    await b.close();
-    expect(tokens[0]).toBe(tokens[1]);
-    await expect(stat(path.join(dirA, 'secret.key'))).rejects.toThrow();
-  });
-});
+// the tokenization key (where it comes from, what is refused, rotation): test/ledger/keys.test.ts
 
 describe('finding cards', () => {
   beforeEach(async () => {
