@@ -6,11 +6,12 @@
 // credentials are refused with a readable error in which no password, token or seed appears. Before this,
 // `nats://u:secret@host` was refused (nats.js drops a URL's userinfo) and the error printed the URL whole.
 
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maskUrl, redactText, stripUrlCredentials } from '../../src/domain/credentials.ts';
+import { configureLog, log } from '../../src/log.ts';
 import {
   type NatsAuth,
   type NatsAuthFlags,
@@ -166,6 +167,27 @@ describe('parseNatsAuth', () => {
     parseNatsAuth({ creds: file('user.creds') }, {});
     const out = redactSecrets(`a ${PASSWORD} b ${TOKEN} c ${nkeyUser.seed} d ${operator.userSeed}`);
     expect(out).toBe('a *** b *** c *** d ***');
+  });
+
+  it('no log line carries a secret read or the password in a URL', async () => {
+    parseNatsAuth({ tokenFile: file('token') }, {});
+    const logFile = file('paystream.log');
+    configureLog({ file: logFile });
+    try {
+      log().error({ err: new Error(`refused with ${TOKEN}`), nats: 'nats://u:secret@127.0.0.1:4222' }, `seed ${nkeyUser.seed} at nats://u:secret@h`);
+      await new Promise<void>((resolve, reject) => log().flush((error) => (error ? reject(error) : resolve())));
+    } finally {
+      configureLog('stderr');
+    }
+    // the destination opens and writes asynchronously: wait for the line to land
+    let written = '';
+    for (let i = 0; i < 200 && !written.includes('\n'); i++) {
+      written = await readFile(logFile, 'utf8');
+      if (!written.includes('\n')) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(written).toContain('nats://u:***@127.0.0.1:4222');
+    expect(written).toContain('refused with ***');
+    for (const s of [TOKEN, nkeyUser.seed, 'secret']) expect(written).not.toContain(s);
   });
 });
 
