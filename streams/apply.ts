@@ -16,6 +16,7 @@ import {
 import { type Account, type Card, type Order, type OrderResult, REJECT_REASONS } from '../src/domain/types.ts';
 import { type CrashCount, planAttempts } from '../src/domain/applied.ts';
 import type { LedgerStore } from '../src/ledger/store.ts';
+import type { AuditStamp, AuditValues } from '../src/domain/audit.ts';
 import type { BatchPlan, BatchTracker } from './batches.ts';
 import { type BufferOptions, bufferWhileBusy } from './buffer.ts';
 import { type FaultHook, deadLetterOf, reportInternalError } from './guard.ts';
@@ -377,20 +378,27 @@ export async function sweepExpiredHolds(store: LedgerStore, options: ApplyOption
   });
 }
 
-/** An operator's decision on a held order. */
+/**
+ * An operator's decision on a held order, decided by the stamp's actor (its id is the result's decidedBy),
+ * committed with its audit entry in one write.
+ */
 export async function reviewDecision(
   store: LedgerStore,
   options: ApplyOptions,
   orderId: string,
   decision: 'approve' | 'decline',
-  decidedBy: string,
+  stamp: AuditStamp,
   nowMs: number,
 ): Promise<OrderResult | { error: 'not_found' | 'not_held' }> {
   return store.exclusive(async () => {
     const ws = await store.prefetch([], [orderId]);
-    const outcome = decideReview(ws, orderId, decision, decidedBy, { nowMs, receivedAtMs: nowMs, options });
+    const before = ws.orders.get(orderId)?.result.status;
+    const outcome = decideReview(ws, orderId, decision, stamp.actor.id, { nowMs, receivedAtMs: nowMs, options });
     if ('error' in outcome) return outcome;
-    await store.commit(ws);
+    const after: AuditValues = { order: orderId, status: outcome.status };
+    if (outcome.reason !== undefined) after.reason = outcome.reason;
+    if (outcome.transferId !== undefined) after.transferId = outcome.transferId;
+    await store.commitAudited(ws, { ...stamp, atMs: nowMs, outcome: 'ok', before: { order: orderId, status: before ?? null }, after });
     return outcome;
   });
 }

@@ -1,7 +1,8 @@
-// Risk rule hits, dead letters, the review queue and the recent alerts ring.
+// Risk rule hits, dead letters, the review queue, recent operator actions (the audit trail) and the recent alerts ring.
 
 import { Text } from 'ink';
 import type { AlertsView } from '../src/domain/metrics.ts';
+import type { OperatorActionView } from './types.ts';
 import { clockUtc, count } from './format.ts';
 import { Line, Panel, type PanelFrameProps, innerRows } from './Panel.tsx';
 import { useColor } from './theme.tsx';
@@ -9,6 +10,20 @@ import { useColor } from './theme.tsx';
 export interface AlertsProps extends PanelFrameProps {
   alerts: AlertsView;
   maxRows: number;
+  /** the newest operator actions, newest first (absent: the section is not shown) */
+  operatorActions?: readonly OperatorActionView[];
+}
+
+/** One operator action: time, who, what, outcome (an error's code in red). */
+function ActionRow({ action }: { action: OperatorActionView }) {
+  const c = useColor();
+  return (
+    <Text wrap="truncate-end">
+      <Text dimColor>{action.atIso.slice(11, 19)} </Text>
+      <Text bold>{action.who}</Text> {action.what}{' '}
+      <Text color={action.outcome === 'ok' ? c('green') : c('red')}>{action.outcome}</Text>
+    </Text>
+  );
 }
 
 const KIND_COLORS = {
@@ -25,7 +40,11 @@ export function Alerts(props: AlertsProps) {
   const rowsMax = innerRows(props.maxRows, props);
   const list = (items: { key: string; n: number }[]) =>
     items.length === 0 ? 'none' : items.map((i) => `${i.key} ${count(i.n)}`).join(' · ');
-  const recentRoom = Math.max(0, rowsMax - 4);
+  const actions = props.operatorActions;
+  // operator actions take up to half the room left below the three summary lines, their heading included
+  const room = Math.max(0, rowsMax - 3);
+  const actionRows = actions === undefined ? 0 : Math.min(Math.max(1, actions.length), Math.floor(room / 2) - 1);
+  const recentRoom = Math.max(0, room - (actionRows > 0 ? actionRows + 1 : 0) - 1);
   return (
     <Panel {...props} title="Alerts">
       <Text wrap="truncate-end">
@@ -48,6 +67,12 @@ export function Alerts(props: AlertsProps) {
           'empty'
         )}
       </Text>
+      {actions !== undefined && actionRows > 0 ? (
+        <>
+          <Text bold>operator actions</Text>
+          {actions.length === 0 ? <Line dim>none yet</Line> : actions.slice(0, actionRows).map((a) => <ActionRow key={a.seq} action={a} />)}
+        </>
+      ) : null}
       {a.recent.length === 0 ? (
         recentRoom > 0 ? (
           <Line dim>no alerts</Line>

@@ -16,12 +16,14 @@ import { ReviewQueue } from './ReviewQueue.tsx';
 import { type Theme, ThemeContext, themeFromEnv } from './theme.tsx';
 import { Throughput } from './Throughput.tsx';
 import { Totals } from './Totals.tsx';
-import { type DashboardActions, PANELS, type PanelId } from './types.ts';
+import { type DashboardActions, type OperatorActionView, PANELS, type PanelId } from './types.ts';
 import { useTerminalSize } from './useTerminalSize.ts';
 
 export interface AppProps {
   snapshots: Observable<DashboardSnapshot>;
   actions: DashboardActions;
+  /** the newest operator actions from the audit trail (newest first), shown in the Alerts panel */
+  operatorActions?: Observable<readonly OperatorActionView[]>;
   /** defaults to NO_COLOR from the environment */
   theme?: Theme;
 }
@@ -34,7 +36,7 @@ export const BORDERED_ROWS_MIN = 30;
 const HEADER_ROWS = 2;
 const FOOTER_ROWS = 1;
 
-export function App({ snapshots, actions, theme }: AppProps) {
+export function App({ snapshots, actions, operatorActions, theme }: AppProps) {
   const { columns, rows } = useTerminalSize();
   const [shown, setShown] = useState<DashboardSnapshot | undefined>();
   const [streamError, setStreamError] = useState<string | undefined>();
@@ -49,6 +51,13 @@ export function App({ snapshots, actions, theme }: AppProps) {
   const [focus, setFocus] = useState<PanelId>('throughput');
   const [quitting, setQuitting] = useState(false);
   const latest = useRef<DashboardSnapshot | undefined>(undefined);
+  const [recentActions, setRecentActions] = useState<readonly OperatorActionView[] | undefined>(undefined);
+
+  useEffect(() => {
+    if (!operatorActions) return;
+    const sub = operatorActions.subscribe({ next: setRecentActions, error: () => setRecentActions(undefined) });
+    return () => sub.unsubscribe();
+  }, [operatorActions]);
   const pausedRef = useRef(false);
 
   // State changes only when a snapshot arrives (or on a key): the frame rate is the snapshot rate.
@@ -108,7 +117,7 @@ export function App({ snapshots, actions, theme }: AppProps) {
     body = <ReviewQueue actions={actions} width={columns} maxRows={bodyRows} onClose={close} />;
   else if (overlay === 'help') body = <Help width={columns} />;
   else if (!shown) body = <Line>waiting for the first metrics snapshot…</Line>;
-  else body = <Panels snap={shown} columns={columns} rows={bodyRows} focus={focus} />;
+  else body = <Panels snap={shown} columns={columns} rows={bodyRows} focus={focus} operatorActions={recentActions} />;
 
   const activeTheme = theme ?? themeFromEnv();
   return (
@@ -152,12 +161,15 @@ function Panels({
   columns,
   rows,
   focus,
+  operatorActions,
 }: {
   snap: DashboardSnapshot;
   columns: number;
   rows: number;
   focus: PanelId;
+  operatorActions: readonly OperatorActionView[] | undefined;
 }) {
+  const actionsProp = operatorActions === undefined ? {} : { operatorActions };
   const f = (id: PanelId) => focus === id;
   const totalOrders = snap.totals.sinceStart.orders;
   if (columns < WIDE_COLUMNS_MIN) {
@@ -185,7 +197,7 @@ function Panels({
         <Latency latency={snap.latency} compact width={columns} focused={f('latency')} />
         <Totals totals={snap.totals} width={columns} maxRows={alloc.totals} focused={f('totals')} />
         <Batches batches={snap.batches} width={columns} maxRows={alloc.batches} focused={f('batches')} />
-        <Alerts alerts={snap.alerts} width={columns} maxRows={alloc.alerts} focused={f('alerts')} />
+        <Alerts alerts={snap.alerts} width={columns} maxRows={alloc.alerts} focused={f('alerts')} {...actionsProp} />
       </Box>
     );
   }
@@ -230,6 +242,7 @@ function Panels({
             maxRows={colRows - batchesRows}
             bordered={bordered}
             focused={f('alerts')}
+            {...actionsProp}
           />
         </Box>
       </Box>

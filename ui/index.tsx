@@ -4,7 +4,7 @@ import { render } from 'ink';
 import { App, type AppProps } from './App.tsx';
 
 export type { AppProps } from './App.tsx';
-export type { CardDetail, CardSummary, DashboardActions, HeldOrderView } from './types.ts';
+export type { CardDetail, CardSummary, DashboardActions, HeldOrderView, OperatorActionView } from './types.ts';
 
 export interface RenderDashboardOptions {
   stdout?: NodeJS.WriteStream;

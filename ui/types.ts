@@ -55,3 +55,15 @@ export interface DashboardActions {
 
 export type PanelId = 'throughput' | 'totals' | 'latency' | 'batches' | 'alerts';
 export const PANELS: readonly PanelId[] = ['throughput', 'totals', 'latency', 'batches', 'alerts'];
+
+/** One operator action from the audit trail, as the dashboard shows it. */
+export interface OperatorActionView {
+  seq: number;
+  atIso: string;
+  /** the actor, e.g. 'local:alice' or 'UABC…@OPERATORS' */
+  who: string;
+  /** the action and its masked parameters */
+  what: string;
+  /** 'ok' or the error code */
+  outcome: string;
+}

@@ -1,7 +1,7 @@
 // `paystream cards ...` and `paystream accounts ...`: card and account management.
 
 import type { Command } from 'commander';
-import type { AccountJson, CardDetailJson, CardJson, TransferJson } from '../ledger/api.ts';
+import type { AccountJson, CardDetailJson, CardJson, PostingJson, PostingOutcome, TransferJson } from '../ledger/api.ts';
 import { COUNT_MAX } from '../processor/ops.ts';
 import { integerArg } from './args.ts';
 import { CliError, EXIT_USAGE, type GlobalOptions, print, readStdinLine, withLedger } from './context.ts';
@@ -108,17 +108,61 @@ export function registerCards(program: Command, globals: Globals): void {
         print(g, out, (v: typeof out) => `opened\n${accountBlock(v.account)}`);
       });
     });
+  for (const [name, op, verb, from] of [
+    ['deposit', 'accounts.deposit', 'deposited', 'from'],
+    ['withdraw', 'accounts.withdraw', 'withdrew', 'to'],
+  ] as const) {
+    accounts
+      .command(`${name} <id> <amount>`)
+      .description(`${name} money (a decimal string, e.g. 100.00) ${from} the funding account; above the four-eyes threshold it waits for a second operator (accounts pending)`)
+      .option('--json', 'print JSON')
+      .action(async (id: string, amount: string) => {
+        const g = globals();
+        await withLedger(g, async (call) => {
+          const out = (await call(op, { id, amount })) as PostingOutcome;
+          print(g, out, (v: PostingOutcome) =>
+            'pending' in v
+              ? `${v.pending.amount} ${v.pending.currency} ${name} to ${v.pending.account} is above the four-eyes threshold: pending as ${v.pending.id}, ` +
+                `until another operator runs \`paystream accounts approve-posting ${v.pending.id}\` (lapses at ${v.pending.expiresAt})`
+              : `${verb} ${v.transfer.amount} ${v.transfer.currency} (${v.transfer.id})\n${accountBlock(v.account)}`,
+          );
+        });
+      });
+  }
   accounts
-    .command('deposit <id> <amount>')
-    .description('deposit money (a decimal string, e.g. 100.00) from the funding account')
+    .command('pending')
+    .description('manual postings waiting for a second operator (four eyes)')
     .option('--json', 'print JSON')
-    .action(async (id: string, amount: string) => {
+    .action(async () => {
       const g = globals();
       await withLedger(g, async (call) => {
-        const out = (await call('accounts.deposit', { id, amount })) as { account: AccountJson; transfer: TransferJson };
-        print(g, out, (v: typeof out) => `deposited ${v.transfer.amount} ${v.transfer.currency} (${v.transfer.id})\n${accountBlock(v.account)}`);
+        const out = (await call('accounts.pending', {})) as { postings: PostingJson[] };
+        print(g, out, (v: typeof out) =>
+          v.postings.length === 0
+            ? 'no postings wait for approval'
+            : table(['posting', 'kind', 'account', 'amount', 'made by', 'made at', 'lapses at', 'status'], v.postings.map((p) => [p.id, p.kind, p.account, `${p.amount} ${p.currency}`, p.madeBy, p.createdAt, p.expiresAt, p.status])),
+        );
       });
     });
+  for (const [name, op, verb] of [
+    ['approve-posting', 'accounts.approve-posting', 'approved'],
+    ['reject-posting', 'accounts.reject-posting', 'rejected'],
+  ] as const) {
+    accounts
+      .command(`${name} <postingId>`)
+      .description(name === 'approve-posting' ? 'approve a pending posting: the money moves now (a different operator than its maker)' : 'reject a pending posting: no money moves')
+      .option('--json', 'print JSON')
+      .action(async (id: string) => {
+        const g = globals();
+        await withLedger(g, async (call) => {
+          const out = (await call(op, { id })) as { posting: PostingJson; account?: AccountJson; transfer?: TransferJson };
+          print(g, out, (v: typeof out) =>
+            `${v.posting.id} ${verb} (made by ${v.posting.madeBy}, ${verb} by ${v.posting.decidedBy ?? '?'})` +
+            (v.transfer && v.account ? `: ${v.transfer.amount} ${v.transfer.currency} (${v.transfer.id})\n${accountBlock(v.account)}` : ''),
+          );
+        });
+      });
+  }
   accounts
     .command('show <id>')
     .description('balance, holds, available and the last transfers')

@@ -1,8 +1,11 @@
 // Shared CLI plumbing: global options, output (--json or human), exit codes, and the ledger backend
 // (the store directly, or the running processor's NATS service when it holds the store).
 
+import os from 'node:os';
 import path from 'node:path';
+import { localActor } from '../domain/actor.ts';
 import { redactPans } from '../domain/cards.ts';
+import { fourEyesFromEnv } from '../domain/four-eyes.ts';
 import { LedgerApi } from '../ledger/api.ts';
 import { KeyError } from '../ledger/keys.ts';
 import { LedgerError, LedgerLockedError, LedgerStore, readLockHolder } from '../ledger/store.ts';
@@ -76,6 +79,10 @@ export type Call = (op: OpName, args: Record<string, unknown>) => Promise<unknow
  * processor's NATS service (the holder recorded its NATS URL and prefix). Same JSON either way.
  */
 export async function withLedger<T>(g: GlobalOptions, fn: (call: Call, via: 'store' | 'service') => Promise<T>): Promise<T> {
+  // four eyes on manual postings (PAYSTREAM_FOUR_EYES_ABOVE, PAYSTREAM_FOUR_EYES_LAPSE): checked before anything opens
+  const parsedFourEyes = fourEyesFromEnv(process.env);
+  if (!parsedFourEyes.ok) throw new CliError(parsedFourEyes.message, EXIT_USAGE, 'usage');
+  const fourEyes = parsedFourEyes.options;
   let store: LedgerStore;
   try {
     store = await LedgerStore.open(g.data, { owner: { command: `paystream ${process.argv.slice(2, 4).join(' ')}` } });
@@ -99,8 +106,10 @@ export async function withLedger<T>(g: GlobalOptions, fn: (call: Call, via: 'sto
     }
   }
   try {
-    const ops = makeOps({ api: new LedgerApi(store) });
-    return await fn((op, args) => ops[op](args), 'store');
+    const ops = makeOps({ api: new LedgerApi(store, Date.now, fourEyes) });
+    // on the store directly, the OS vouches for the user: it can read the data directory
+    const actor = localActor(os.userInfo().username, 'cli');
+    return await fn((op, args) => ops[op](args, actor), 'store');
   } finally {
     await store.close();
   }

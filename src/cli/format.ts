@@ -1,6 +1,8 @@
 // Human output for the CLI: small aligned tables and key/value blocks (--json gives the raw views).
 
 import type { AccountJson, CardDetailJson, CardJson, OrderJson, TransferJson } from '../ledger/api.ts';
+import { describeActor } from '../domain/actor.ts';
+import { type AuditEntry, type AuditValues, describeEntry } from '../domain/audit.ts';
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -68,4 +70,20 @@ export function orderBlock(o: OrderJson): string {
   ]
     .filter(Boolean)
     .join('\n');
+}
+
+const values = (v: AuditValues | undefined): string =>
+  v === undefined
+    ? ''
+    : Object.entries(v)
+        .map(([k, x]) => `${k}=${String(x)}`)
+        .join(' ');
+
+/** The audit trail, newest first: when, who, what (masked parameters), outcome, before -> after. */
+export function auditTable(entries: AuditEntry[]): string {
+  if (entries.length === 0) return 'no audit entries';
+  return table(
+    ['seq', 'at', 'who', 'what', 'outcome', 'before', 'after'],
+    entries.map((e) => [String(e.seq), e.at, describeActor(e.actor), describeEntry(e), e.outcome === 'ok' ? 'ok' : `error ${e.error ?? ''}`, values(e.before), values(e.after)]),
+  );
 }

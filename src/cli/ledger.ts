@@ -1,14 +1,18 @@
 // `paystream verify | seed | orders | review | batches | stats`: ledger checks and queries.
 
+import os from 'node:os';
 import type { Command } from 'commander';
+import { localActor } from '../domain/actor.ts';
+import { type AuditEntry, parseSince } from '../domain/audit.ts';
+import { COUNT_MAX } from '../processor/ops.ts';
 import type { OrderJson } from '../ledger/api.ts';
 import { seedLedger } from '../ledger/seed.ts';
 import { LedgerStore } from '../ledger/store.ts';
 import type { VerifyReport } from '../ledger/verify.ts';
 import { DEMO_SEED } from '../domain/generate.ts';
 import { integerArg, seedArg } from './args.ts';
-import { CliError, type GlobalOptions, print, withLedger } from './context.ts';
-import { orderBlock, table } from './format.ts';
+import { CliError, EXIT_USAGE, type GlobalOptions, print, withLedger } from './context.ts';
+import { auditTable, orderBlock, table } from './format.ts';
 
 type Globals = () => GlobalOptions;
 
@@ -24,6 +28,7 @@ export function registerLedger(program: Command, globals: Globals): void {
         print(g, report, (r: VerifyReport) =>
           [
             `${r.ok ? 'OK' : 'VIOLATIONS'}: ${r.cards} cards, ${r.accounts} accounts, ${r.transfers} transfers, ${r.orders} orders`,
+            `audit trail: ${r.audit.entries} entries, head ${r.audit.headSeq}${r.audit.firstBrokenSeq === undefined ? ', chain intact' : `, BROKEN at entry ${r.audit.firstBrokenSeq}`}`,
             `sum of balances: ${Object.entries(r.sumByCurrency).map(([c, s]) => `${c} ${s}`).join(', ') || 'no accounts'}`,
             ...r.violations.map((v) => `  ${v.code}: ${v.message}`),
           ].join('\n'),
@@ -45,7 +50,7 @@ export function registerLedger(program: Command, globals: Globals): void {
       const store = await LedgerStore.open(g.data, { owner: { command: 'paystream seed' } });
       try {
         const started = Date.now();
-        const report = await seedLedger(store, { cards: o.cards, merchants: o.merchants, seed: o.seed, cardBalance: o.balance, merchantBalance: '1000000' });
+        const report = await seedLedger(store, { cards: o.cards, merchants: o.merchants, seed: o.seed, cardBalance: o.balance, merchantBalance: '1000000', actor: localActor(os.userInfo().username, 'cli') });
         print(g, report, (r: typeof report) => `seeded ${r.cardsCreated} cards (${r.cardsExisting} existed), ${r.merchantsCreated} merchants in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       } finally {
         await store.close();
@@ -83,13 +88,12 @@ export function registerLedger(program: Command, globals: Globals): void {
   for (const decision of ['approve', 'decline'] as const) {
     review
       .command(`${decision} <orderId>`)
-      .description(`${decision} a held order (its final result is published)`)
-      .option('--by <name>', 'who decides (recorded)', process.env.USER ?? 'operator')
+      .description(`${decision} a held order (its final result is published; decided by you, as the ledger or the NATS server knows you)`)
       .option('--json', 'print JSON')
-      .action(async (orderId: string, o: { by: string }) => {
+      .action(async (orderId: string) => {
         const g = globals();
         await withLedger(g, async (call) => {
-          const out = (await call(`review.${decision}`, { orderId, by: o.by })) as { result: { status: string; reason?: string } };
+          const out = (await call(`review.${decision}`, { orderId })) as { result: { status: string; reason?: string } };
           print(g, out, (v: typeof out) => `${orderId}: ${v.result.status}${v.result.reason ? ` (${v.result.reason})` : ''}`);
         });
       });
@@ -123,6 +127,27 @@ export function registerLedger(program: Command, globals: Globals): void {
       await withLedger(g, async (call) => {
         const out = await call('batches.show', { batchId });
         print(g, out, (v: unknown) => JSON.stringify(v, null, 2));
+      });
+    });
+
+  program
+    .command('audit')
+    .description('the audit trail of operator actions, newest first: who, what, when, the outcome, values before and after')
+    .option('--since <when>', 'only entries since a duration ago (30m, 1h, 7d) or an ISO time')
+    .option('--who <id>', 'only entries by this actor (e.g. local:alice, or a NATS user)')
+    .option('--limit <n>', 'how many', integerArg(1, COUNT_MAX), 50)
+    .option('--json', 'print JSON')
+    .action(async (o: { since?: string; who?: string; limit: number }) => {
+      const g = globals();
+      if (o.since !== undefined && parseSince(o.since, Date.now()) === undefined) {
+        throw new CliError('--since must be a duration (30s, 15m, 1h, 7d) or an ISO time', EXIT_USAGE, 'usage');
+      }
+      const args: Record<string, unknown> = { limit: o.limit };
+      if (o.since !== undefined) args.since = o.since;
+      if (o.who !== undefined) args.who = o.who;
+      await withLedger(g, async (call) => {
+        const out = (await call('audit.list', args)) as { entries: AuditEntry[]; complete: boolean };
+        print(g, out, (v: typeof out) => auditTable(v.entries) + (v.complete ? '' : '\n(stopped reading: more entries are older than those read)'));
       });
     });
 

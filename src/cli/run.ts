@@ -1,6 +1,7 @@
 // `paystream run`: the processor, with the dashboard on a terminal or headless for services.
 
 import type { Command } from 'commander';
+import { DEFAULT_FOUR_EYES_SPEC, fourEyesFromEnv } from '../domain/four-eyes.ts';
 import { DEFAULT_APPLY_OPTIONS } from '../domain/ledger.ts';
 import { DEFAULT_TOPOLOGY } from '../nats/setup.ts';
 import { type Runtime, runtimeConfig, startRuntime } from '../processor/runtime.ts';
@@ -32,6 +33,8 @@ export interface RunFlags {
   reviewTimeout: string;
   autoOpenMerchants: boolean;
   keepOrders?: boolean;
+  fourEyesAbove?: string;
+  fourEyesLapse?: string;
 }
 
 export function addRunOptions(cmd: Command): Command {
@@ -49,6 +52,8 @@ export function addRunOptions(cmd: Command): Command {
     .option('--review-minutes <m>', 'how long an order may wait in review', positiveArg(REVIEW_MINUTES_MAX), DEFAULT_APPLY_OPTIONS.reviewTimeoutMs / 60_000)
     .option('--review-timeout <action>', 'what a review timeout does: decline or approve', 'decline')
     .option('--no-auto-open-merchants', 'decline orders for merchants without an account')
+    .option('--four-eyes-above <list>', `manual deposits/withdrawals above this wait for a second operator: CCY=amount,...,*=N or none (env PAYSTREAM_FOUR_EYES_ABOVE; default ${DEFAULT_FOUR_EYES_SPEC})`)
+    .option('--four-eyes-lapse <duration>', 'a pending posting lapses after this (30m, 24h, 7d; env PAYSTREAM_FOUR_EYES_LAPSE; default 24h)')
     .option('--keep-orders', 'keep orders in the orders stream for 7 days (PANs sent inline included), e.g. for record --from-stream; by default each leaves once applied');
 }
 
@@ -62,7 +67,13 @@ export function runtimeFrom(g: GlobalOptions, f: RunFlags) {
   for (const [name, value] of [['--buffer-max', f.bufferMax], ['--hold-hours', f.holdHours], ['--review-minutes', f.reviewMinutes]] as const) {
     if (!Number.isFinite(value) || value <= 0) throw new CliError(`${name} must be a positive number`, EXIT_USAGE, 'usage');
   }
+  const fourEyes = fourEyesFromEnv({
+    PAYSTREAM_FOUR_EYES_ABOVE: f.fourEyesAbove ?? process.env.PAYSTREAM_FOUR_EYES_ABOVE,
+    PAYSTREAM_FOUR_EYES_LAPSE: f.fourEyesLapse ?? process.env.PAYSTREAM_FOUR_EYES_LAPSE,
+  });
+  if (!fourEyes.ok) throw new CliError(fourEyes.message, EXIT_USAGE, 'usage');
   return runtimeConfig({
+    fourEyes: fourEyes.options,
     dataDir: g.data,
     natsUrl: g.nats,
     natsAuth: g.natsAuth,
@@ -149,6 +160,7 @@ export async function superviseRuntime(
     dashboard = renderDashboard({
       snapshots: toSnapshots(processor.metrics, Date.now, DASHBOARD_FRAME_MS),
       actions: { ...runtime.actions, quit: () => void stop() },
+      operatorActions: runtime.operatorActions,
     });
   }
   log().info(

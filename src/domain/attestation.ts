@@ -25,6 +25,7 @@ export const READ_OPS: ReadonlySet<string> = new Set([
   'accounts.get',
   'accounts.list',
   'accounts.pending',
+  'audit.list',
   'orders.get',
   'review.list',
   'batches.list',

@@ -6,6 +6,8 @@ import { available } from '../domain/ledger.ts';
 import { formatAmount, parseAmount } from '../domain/money.ts';
 import type { Account, Card, OrderResult, Transfer } from '../domain/types.ts';
 import type { OrderRecord } from '../domain/ledger.ts';
+import type { AuditStamp } from '../domain/audit.ts';
+import { DEFAULT_FOUR_EYES_LAPSE_MS, DEFAULT_FOUR_EYES_SPEC, type FourEyesOptions, type Posting, needsSecondOperator, parseFourEyes } from '../domain/four-eyes.ts';
 import { LedgerError, type LedgerStore } from './store.ts';
 import { type VerifyReport, verifyLedger } from './verify.ts';
 
@@ -135,19 +137,63 @@ export interface ApiRequests {
   'cards.close': { token: string };
   'accounts.open': { owner: string; currency: string; id?: string; kind?: 'merchant' | 'cardholder' };
   'accounts.deposit': { id: string; amount: string };
+  'accounts.withdraw': { id: string; amount: string };
   'accounts.get': { id: string; transfers?: number };
   'accounts.list': { limit?: number };
   'orders.get': { id: string };
   verify: Record<string, never>;
 }
 
+export interface PostingJson {
+  id: string;
+  kind: string;
+  account: string;
+  amount: string;
+  currency: string;
+  status: string;
+  madeBy: string;
+  createdAt: string;
+  expiresAt: string;
+  decidedBy?: string;
+  transferId?: string;
+}
+
+export function postingJson(p: Posting, nowMs: number): PostingJson {
+  const view: PostingJson = {
+    id: p.id,
+    kind: p.kind,
+    account: p.accountId,
+    amount: money(p.amountMinor, p.currency),
+    currency: p.currency,
+    // a pending posting past its time is shown lapsed (it is marked so when someone decides it)
+    status: p.status === 'pending' && nowMs > p.expiresAtMs ? 'lapsed' : p.status,
+    madeBy: p.madeBy,
+    createdAt: new Date(p.createdAtMs).toISOString(),
+    expiresAt: new Date(p.expiresAtMs).toISOString(),
+  };
+  if (p.decidedBy) view.decidedBy = p.decidedBy;
+  if (p.transferId) view.transferId = p.transferId;
+  return view;
+}
+
+/** The default four-eyes options (DEFAULT_FOUR_EYES_SPEC, 24 h). */
+export const DEFAULT_FOUR_EYES: FourEyesOptions = (() => {
+  const parsed = parseFourEyes(DEFAULT_FOUR_EYES_SPEC, `${DEFAULT_FOUR_EYES_LAPSE_MS / 3_600_000}h`);
+  if (!parsed.ok) throw new Error(parsed.message);
+  return parsed.options;
+})();
+
+/** A manual deposit or withdrawal: done, or waiting for a second operator. */
+export type PostingOutcome = { account: AccountJson; transfer: TransferJson } | { pending: PostingJson };
+
 export class LedgerApi {
   constructor(
     readonly store: LedgerStore,
     private readonly clock: () => number = Date.now,
+    readonly fourEyes: FourEyesOptions = DEFAULT_FOUR_EYES,
   ) {}
 
-  async registerCard(req: ApiRequests['cards.register']): Promise<{ created: boolean; card: CardJson; account?: AccountJson }> {
+  async registerCard(req: ApiRequests['cards.register'], stamp: AuditStamp): Promise<{ created: boolean; card: CardJson; account?: AccountJson }> {
     if (typeof req.pan !== 'string' || typeof req.expiry !== 'string' || typeof req.holder !== 'string') {
       throw new LedgerError('invalid_request', 'pan, expiry and holder are required strings');
     }
@@ -160,7 +206,7 @@ export class LedgerApi {
     if (req.phone) input.holder.phone = req.phone;
     if (req.account) input.accountId = req.account;
     if (req.currency) input.currency = req.currency;
-    const { card, created } = await this.store.registerCard(input, this.clock());
+    const { card, created } = await this.store.registerCard(input, stamp, this.clock());
     const account = await this.store.getAccount(card.accountId);
     return account ? { created, card: cardJson(card), account: accountJson(account) } : { created, card: cardJson(card) };
   }
@@ -204,23 +250,57 @@ export class LedgerApi {
     return detail;
   }
 
-  async setCardStatus(token: string, status: Card['status']): Promise<{ card: CardJson }> {
-    return { card: cardJson(await this.store.setCardStatus(token, status)) };
+  async setCardStatus(token: string, status: Card['status'], stamp: AuditStamp): Promise<{ card: CardJson }> {
+    return { card: cardJson(await this.store.setCardStatus(token, status, stamp, this.clock())) };
   }
 
-  async openAccount(req: ApiRequests['accounts.open']): Promise<{ account: AccountJson }> {
+  async openAccount(req: ApiRequests['accounts.open'], stamp: AuditStamp): Promise<{ account: AccountJson }> {
     const input: Parameters<LedgerStore['openAccount']>[0] = { owner: req.owner, currency: req.currency, kind: req.kind ?? 'merchant' };
     if (req.id) input.id = req.id;
-    return { account: accountJson(await this.store.openAccount(input, this.clock())) };
+    return { account: accountJson(await this.store.openAccount(input, stamp, this.clock())) };
   }
 
-  async deposit(req: ApiRequests['accounts.deposit']): Promise<{ account: AccountJson; transfer: TransferJson }> {
+  deposit(req: ApiRequests['accounts.deposit'], stamp: AuditStamp): Promise<PostingOutcome> {
+    return this.post('deposit', req, stamp);
+  }
+
+  withdraw(req: ApiRequests['accounts.withdraw'], stamp: AuditStamp): Promise<PostingOutcome> {
+    return this.post('withdrawal', req, stamp);
+  }
+
+  /** Above the four-eyes threshold of its currency, a posting waits for a second operator instead of moving money. */
+  private async post(kind: 'deposit' | 'withdrawal', req: { id: string; amount: string }, stamp: AuditStamp): Promise<PostingOutcome> {
     const account = await this.store.getAccount(req.id);
     if (!account) throw new LedgerError('unknown_account', `no account ${req.id}`);
     const amount = parseAmount(req.amount, account.currency);
     if (!amount.ok) throw new LedgerError(amount.reason, `amount ${JSON.stringify(req.amount)}: ${amount.reason.replaceAll('_', ' ')}`);
-    const { account: after, transfer } = await this.store.deposit(req.id, amount.amountMinor, this.clock());
+    const now = this.clock();
+    if (needsSecondOperator(this.fourEyes, account.currency, amount.amountMinor)) {
+      const posting = await this.store.createPosting(kind, req.id, amount.amountMinor, this.fourEyes.lapseMs, stamp, now);
+      return { pending: postingJson(posting, now) };
+    }
+    const { account: after, transfer } =
+      kind === 'deposit' ? await this.store.deposit(req.id, amount.amountMinor, stamp, now) : await this.store.withdraw(req.id, amount.amountMinor, stamp, now);
     return { account: accountJson(after), transfer: transferJson(transfer) };
+  }
+
+  /** A second operator's decision on a pending posting (approve moves the money, once). */
+  async decidePosting(id: string, decision: 'approve' | 'reject', stamp: AuditStamp): Promise<{ posting: PostingJson; account?: AccountJson; transfer?: TransferJson }> {
+    const now = this.clock();
+    const out = await this.store.decidePosting(id, decision, stamp, now);
+    const view: { posting: PostingJson; account?: AccountJson; transfer?: TransferJson } = { posting: postingJson(out.posting, now) };
+    if (out.account) view.account = accountJson(out.account);
+    if (out.transfer) view.transfer = transferJson(out.transfer);
+    return view;
+  }
+
+  async pendingPostings(): Promise<{ postings: PostingJson[] }> {
+    const now = this.clock();
+    return { postings: (await this.store.pendingPostings()).map((p) => postingJson(p, now)) };
+  }
+
+  get now(): number {
+    return this.clock();
   }
 
   async getAccount(req: ApiRequests['accounts.get']): Promise<{ account: AccountJson; transfers: TransferJson[] }> {

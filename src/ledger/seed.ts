@@ -1,6 +1,7 @@
 // Fixture loader: deterministic test cards (valid Luhn test PANs only) with funded accounts, and funded
 // merchants, written in large atomic batches so a benchmark ledger of 1,000,000 cards loads in minutes.
 
+import { type Actor, SYSTEM_ACTOR } from '../domain/actor.ts';
 import { checkPan } from '../domain/cards.ts';
 import { demoCardCurrency, demoCardPans, demoMerchants, merchantAccountFor } from '../domain/generate.ts';
 import { FUNDING_ACCOUNT_ID } from '../domain/ledger.ts';
@@ -19,6 +20,8 @@ export interface SeedOptions {
   merchantBalance: string;
   /** cards per LevelDB batch @default 2000 */
   chunk?: number;
+  /** who seeds: each batch's audit entry names it (the trail accounts for every seed_<n> deposit) @default SYSTEM_ACTOR */
+  actor?: Actor;
 }
 
 const HOLDERS = ['Ada Lovelace', 'Alan Turing', 'Grace Hopper', 'Edsger Dijkstra', 'Barbara Liskov', 'Ken Thompson', 'Margaret Hamilton', 'Donald Knuth', 'Frances Allen', 'John Backus', 'Radia Perlman', 'Leslie Lamport'];
@@ -53,6 +56,7 @@ export async function seedLedger(store: LedgerStore, options: SeedOptions, nowMs
     return account;
   };
   let seq = Number((await store.meta.get('seq!seed')) ?? '0');
+  let flushedSeq = seq;
   const report: SeedReport = { cardsCreated: 0, cardsExisting: 0, merchantsCreated: 0 };
   const fund = async (ops: BatchOp[], account: Account, amount: string): Promise<Account> => {
     const parsed = parseAmount(amount, account.currency);
@@ -75,7 +79,20 @@ export async function seedLedger(store: LedgerStore, options: SeedOptions, nowMs
       ops.push({ type: 'put', sublevel: store.balances, key: f.id, value: encodeBalance(f) });
     }
     ops.push({ type: 'put', sublevel: store.meta, key: 'seq!seed', value: String(seq) });
-    await store.write(ops);
+    if (seq === flushedSeq) {
+      await store.write(ops);
+      return;
+    }
+    // the seed's deposits (seed_<from>..seed_<to>) are audited in the same write that makes them
+    await store.writeAudited(ops, {
+      actor: options.actor ?? SYSTEM_ACTOR,
+      action: 'ledger.seed',
+      params: { cards: options.cards, merchants: options.merchants, seed: options.seed, balance: options.cardBalance },
+      atMs: nowMs,
+      outcome: 'ok',
+      after: { seedFrom: flushedSeq + 1, seedTo: seq, cardsCreated: report.cardsCreated, merchantsCreated: report.merchantsCreated },
+    });
+    flushedSeq = seq;
   };
 
   await store.exclusive(async () => {

@@ -5,19 +5,34 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { LRUCache } from 'lru-cache';
-import { checkPan, parseExpiry, tokenizePan } from '../domain/cards.ts';
+import { checkPan, panDisplay, parseExpiry, tokenizePan } from '../domain/cards.ts';
 import { type KeyRing, currentKey, olderVersions, orderFingerprintKey, resolvePanToken, tokenCandidates } from '../domain/keys.ts';
 import { KeyError, type KeyBinding, bindKeys, loadKeys } from './keys.ts';
 import {
   FUNDING_ACCOUNT_ID,
   type OrderRecord,
   WorkingSet,
-  invariant,
   invariantFailed,
   available,
   keysNeeded,
 } from '../domain/ledger.ts';
 import type { Account, Card, CardHolder, Order, OwnerKind, Transfer } from '../domain/types.ts';
+import { SYSTEM_ACTOR } from '../domain/actor.ts';
+import {
+  type AuditDraft,
+  type AuditEntry,
+  type AuditFilter,
+  type AuditStamp,
+  type ChainHead,
+  EMPTY_HEAD,
+  chainEntry,
+  decodeHead,
+  encodeHead,
+  entryMatches,
+  shortToken,
+} from '../domain/audit.ts';
+import { type Posting, type PostingKind, checkDecision, decodePosting, encodePosting } from '../domain/four-eyes.ts';
+import { formatAmount } from '../domain/money.ts';
 import { currencyExponent } from '../domain/money.ts';
 import { type AppliedStep, AppliedLog } from './applied.ts';
 import {
@@ -112,6 +127,19 @@ export interface LockHolder {
   servicePrefix?: string;
 }
 
+/** meta key of the audit chain's head: "<seq> <hash>" */
+export const AUDIT_HEAD_KEY = 'audit!head';
+/** a listing reads back at most this many entries */
+export const AUDIT_SCAN_MAX = 100_000;
+/** The key of the `seq`-th audit entry: sorts in sequence order. */
+export const auditKey = (seq: number): string => `e!${seq.toString().padStart(16, '0')}`;
+/** The sequence number in an audit entry's key; undefined for any other key. */
+export function auditKeySeq(key: string): number | undefined {
+  if (!/^e!\d{16}$/.test(key)) return undefined;
+  const seq = Number(key.slice(2));
+  return Number.isSafeInteger(seq) ? seq : undefined;
+}
+const money = (a: Account): string => formatAmount(a.balanceMinor, a.currency, { grouping: false });
 const OWNER_FILE = 'owner.json';
 
 
@@ -156,6 +184,15 @@ export class LedgerStore {
   readonly meta: Sub;
   /** open holds: order id -> { accountId, amountMinor, expiresAtMs } (authorizations and review holds) */
   readonly holds: Sub;
+  /** the audit trail: `e!<seq, 16 digits>` -> entry (domain/audit.ts), append-only; its head in meta `audit!head` */
+  readonly audit: Sub;
+  /** manual postings waiting for a second operator: `p!<id>` -> posting, `open!<id>` while pending */
+  readonly postings: Sub;
+  /** the newest audit entry written (advanced only once its write is in LevelDB) */
+  private auditHead: ChainHead = EMPTY_HEAD;
+  /** errors whose audit entry is written already (so the operations table does not write a second one) */
+  private readonly auditedErrors = new WeakSet<object>();
+  private readonly auditListeners = new Set<(entry: AuditEntry) => void>();
   /** the tokenization keys (src/domain/keys.ts): new cards under the current version, older ones still found */
   readonly keys: KeyRing;
   /** the current version's key: new card tokens, tokens in dead letters and recordings */
@@ -205,6 +242,8 @@ export class LedgerStore {
     this.index = openSub(db, 'index');
     this.meta = openSub(db, 'meta');
     this.holds = openSub(db, 'holds');
+    this.audit = openSub(db, 'audit');
+    this.postings = openSub(db, 'postings');
     this.sync = options.sync ?? false;
     this.cardCache = new LRUCache({ max: options.cardsCacheMax ?? 50_000 });
     this.accountCache = new LRUCache({ max: options.accountsCacheMax ?? 50_000 });
@@ -259,6 +298,7 @@ export class LedgerStore {
     await writeFile(path.join(dataDir, OWNER_FILE), JSON.stringify(holder));
     const store = new LedgerStore(dataDir, db, keys.ring, options);
     await store.writeSchemaVersion();
+    await store.openAuditTrail();
     store.applied = await AppliedLog.load(db, store.meta.prefix);
     for await (const key of store.transfers.keys({ gte: CHAIN_KEYS_FROM, reverse: true, limit: 1 })) {
       const seq = chainSeq(key);
@@ -608,10 +648,139 @@ export class LedgerStore {
     credit.historyHead = key;
   }
 
+  // ---- the audit trail (every operator command writes its entry in the same LevelDB write as its effect) ----
+
+  /**
+   * Loads the chain's head. A ledger without a trail starts one: its first entry, `audit.start`, records the
+   * manual-posting counters reached before it, so verify can tell those older transfers from unaudited ones.
+   * A head lost from meta is taken from the last entry (verify reports the mismatch).
+   */
+  private async openAuditTrail(): Promise<void> {
+    const head = decodeHead(await this.meta.get(AUDIT_HEAD_KEY));
+    if (head) {
+      this.auditHead = head;
+      return;
+    }
+    for await (const text of this.audit.values({ reverse: true, limit: 1 })) {
+      const last = JSON.parse(text) as AuditEntry;
+      this.auditHead = { seq: last.seq, hash: last.hash };
+      return;
+    }
+    const [deposits, withdrawals, seeded] = await this.meta.getMany(['seq!deposit', 'seq!withdrawal', 'seq!seed']);
+    await this.writeAudited([], {
+      actor: SYSTEM_ACTOR,
+      action: 'audit.start',
+      params: {},
+      atMs: Date.now(),
+      outcome: 'ok',
+      after: { deposits: Number(deposits ?? 0), withdrawals: Number(withdrawals ?? 0), seeded: Number(seeded ?? 0) },
+    });
+  }
+
+  /** The entry's puts: the entry under its sequence key, and the new head. */
+  private auditOps(entry: AuditEntry): BatchOp[] {
+    return [
+      { type: 'put', sublevel: this.audit, key: auditKey(entry.seq), value: JSON.stringify(entry) },
+      { type: 'put', sublevel: this.meta, key: AUDIT_HEAD_KEY, value: encodeHead(entry) },
+    ];
+  }
+
+  private landed(entry: AuditEntry): void {
+    this.auditHead = { seq: entry.seq, hash: entry.hash };
+    for (const listener of this.auditListeners) {
+      try {
+        listener(entry);
+      } catch {
+        // a listener (the dashboard's ring) must not fail the command whose write has landed
+      }
+    }
+  }
+
+  /** Writes `ops` and the audit entry for them in one LevelDB write. Call under `exclusive`. */
+  async writeAudited(ops: BatchOp[], draft: AuditDraft): Promise<AuditEntry> {
+    const entry = chainEntry(this.auditHead, draft);
+    await this.write([...ops, ...this.auditOps(entry)]);
+    this.landed(entry);
+    return entry;
+  }
+
+  /** Commits a working set with the audit entry for it in the same LevelDB write. Call under `exclusive`. */
+  async commitAudited(ws: WorkingSet, draft: AuditDraft, extraOps: BatchOp[] = []): Promise<AuditEntry> {
+    const entry = chainEntry(this.auditHead, draft);
+    await this.commit(ws, [...extraOps, ...this.auditOps(entry)]);
+    this.landed(entry);
+    return entry;
+  }
+
+  /** A failed operation's entry, alone (once per error). Call under `exclusive`. */
+  private async writeFailure(stamp: AuditStamp, nowMs: number, error: unknown): Promise<void> {
+    if (typeof error === 'object' && error !== null) {
+      if (this.auditedErrors.has(error)) return;
+      this.auditedErrors.add(error);
+    }
+    const code = error instanceof LedgerError ? error.code : 'internal';
+    // best effort: a ledger that cannot write this entry cannot have written the effect either
+    await this.writeAudited([], { ...stamp, atMs: nowMs, outcome: 'error', error: code }).catch(() => undefined);
+  }
+
+  /** Runs an operator command under the lock; an error it throws is audited (an entry alone) on its way out. */
+  private auditedCommand<T>(stamp: AuditStamp, nowMs: number, body: () => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      try {
+        return await body();
+      } catch (error) {
+        await this.writeFailure(stamp, nowMs, error);
+        throw error;
+      }
+    });
+  }
+
+  /** An operation refused before it reached the store (a missing field, an unparsable amount): its entry, alone. */
+  auditFailure(stamp: AuditStamp, nowMs: number, error: unknown): Promise<void> {
+    return this.exclusive(() => this.writeFailure(stamp, nowMs, error));
+  }
+
+  /** An operation whose effect lies outside the ledger (rules reload): its entry, alone. */
+  auditAlone(draft: AuditDraft): Promise<AuditEntry> {
+    return this.exclusive(() => this.writeAudited([], draft));
+  }
+
+  /** Whether an error's audit entry has been written already. */
+  wasAudited(error: unknown): boolean {
+    return typeof error === 'object' && error !== null && this.auditedErrors.has(error);
+  }
+
+  /** Calls `listener` with each entry once it is in LevelDB; returns the unsubscribe. */
+  onAudit(listener: (entry: AuditEntry) => void): () => void {
+    this.auditListeners.add(listener);
+    return () => this.auditListeners.delete(listener);
+  }
+
+  get auditHeadNow(): ChainHead {
+    return { ...this.auditHead };
+  }
+
+  /**
+   * Entries newest first, at most `limit`, matching the filter; reads back at most `scanMax` entries
+   * (`complete` false when it stopped there) and stops at the first entry older than `sinceMs`.
+   */
+  async listAudit(filter: AuditFilter, limit = 50, scanMax = AUDIT_SCAN_MAX): Promise<{ entries: AuditEntry[]; complete: boolean }> {
+    const entries: AuditEntry[] = [];
+    let scanned = 0;
+    for await (const text of this.audit.values({ reverse: true })) {
+      if (++scanned > scanMax) return { entries, complete: false };
+      const entry = JSON.parse(text) as AuditEntry;
+      if (filter.sinceMs !== undefined && Date.parse(entry.at) < filter.sinceMs) break;
+      if (entryMatches(entry, filter)) entries.push(entry);
+      if (entries.length >= limit) break;
+    }
+    return { entries, complete: true };
+  }
+
   // ---- operator commands (through exclusive: they never interleave with the pipeline's writes) ----
 
-  registerCard(input: RegisterCardInput, nowMs = Date.now()): Promise<{ card: Card; created: boolean }> {
-    return this.exclusive(async () => {
+  registerCard(input: RegisterCardInput, stamp: AuditStamp, nowMs = Date.now()): Promise<{ card: Card; created: boolean }> {
+    return this.auditedCommand(stamp, nowMs, async () => {
       const pan = checkPan(input.pan);
       if (!pan.ok) throw new LedgerError('invalid_pan', pan.message);
       const expiry = parseExpiry(input.expiry);
@@ -621,10 +790,14 @@ export class LedgerStore {
       if (!input.holder.name.trim()) throw new LedgerError('invalid_holder', 'the holder name is empty');
       // the same PAN under any key version is the same card, never a second one
       const existing = await this.findCardByPan(pan.pan);
-      if (existing) return { card: existing, created: false };
-      const token = this.tokenize(pan.pan);
+      const token = existing?.token ?? this.tokenize(pan.pan);
+      if (existing) {
+        await this.writeAudited([], { ...stamp, atMs: nowMs, outcome: 'ok', after: { card: shortToken(token), created: false } });
+        return { card: existing, created: false };
+      }
       const ops: BatchOp[] = [];
       let accountId = input.accountId;
+      let newAccount: Account | undefined;
       if (accountId !== undefined) {
         const account = await this.getAccount(accountId);
         if (!account) throw new LedgerError('unknown_account', `no account ${accountId}`);
@@ -633,7 +806,7 @@ export class LedgerStore {
         const currency = (input.currency ?? 'USD').toUpperCase();
         if (currencyExponent(currency) === undefined) throw new LedgerError('unknown_currency', `unknown currency ${currency}`);
         accountId = `acct_${token.slice(0, 16)}`;
-        const account: Account = {
+        newAccount = {
           id: accountId,
           currency,
           balanceMinor: 0n,
@@ -642,8 +815,7 @@ export class LedgerStore {
           overdraftAllowed: false,
           createdAt: new Date(nowMs).toISOString(),
         };
-        ops.push({ type: 'put', sublevel: this.accounts, key: accountId, value: encodeAccount(account) });
-        this.accountCache.set(accountId, account);
+        ops.push({ type: 'put', sublevel: this.accounts, key: accountId, value: encodeAccount(newAccount) });
       }
       const holder: CardHolder = { name: input.holder.name.trim() };
       if (input.holder.email) holder.email = input.holder.email;
@@ -663,28 +835,40 @@ export class LedgerStore {
       ops.push({ type: 'put', sublevel: this.cards, key: token, value: encodeCard(card) });
       ops.push({ type: 'put', sublevel: this.index, key: `last4!${card.last4}!${token}`, value: '' });
       ops.push({ type: 'put', sublevel: this.index, key: `name!${card.holder.name.toLowerCase()}!${token}`, value: '' });
-      await this.write(ops);
+      await this.writeAudited(ops, {
+        ...stamp,
+        atMs: nowMs,
+        outcome: 'ok',
+        after: { card: shortToken(token), masked: panDisplay(card.first6, card.last4), status: card.status, account: accountId, created: true },
+      });
+      if (newAccount) this.accountCache.set(accountId, newAccount);
       this.cardCache.set(token, card);
       return { card, created: true };
     });
   }
 
-  setCardStatus(token: string, status: Card['status']): Promise<Card> {
-    return this.exclusive(async () => {
+  setCardStatus(token: string, status: Card['status'], stamp: AuditStamp, nowMs = Date.now()): Promise<Card> {
+    return this.auditedCommand(stamp, nowMs, async () => {
       const card = await this.getCard(token);
       if (!card) throw new LedgerError('unknown_card', `no card with token ${token}`);
       if (card.status === 'closed' && status !== 'closed') {
         throw new LedgerError('card_closed', 'a closed card cannot be reopened');
       }
       const updated: Card = { ...card, status };
-      await this.write([{ type: 'put', sublevel: this.cards, key: token, value: encodeCard(updated) }]);
+      await this.writeAudited([{ type: 'put', sublevel: this.cards, key: token, value: encodeCard(updated) }], {
+        ...stamp,
+        atMs: nowMs,
+        outcome: 'ok',
+        before: { card: shortToken(token), status: card.status },
+        after: { card: shortToken(token), status },
+      });
       this.cardCache.set(token, updated);
       return updated;
     });
   }
 
-  openAccount(input: { id?: string; owner: string; kind?: OwnerKind; currency: string }, nowMs = Date.now()): Promise<Account> {
-    return this.exclusive(async () => {
+  openAccount(input: { id?: string; owner: string; kind?: OwnerKind; currency: string }, stamp: AuditStamp, nowMs = Date.now()): Promise<Account> {
+    return this.auditedCommand(stamp, nowMs, async () => {
       const currency = input.currency.toUpperCase();
       if (currencyExponent(currency) === undefined) throw new LedgerError('unknown_currency', `unknown currency ${input.currency}`);
       if (!input.owner.trim()) throw new LedgerError('invalid_owner', 'the owner is empty');
@@ -701,7 +885,12 @@ export class LedgerStore {
         overdraftAllowed: false,
         createdAt: new Date(nowMs).toISOString(),
       };
-      await this.write([{ type: 'put', sublevel: this.accounts, key: id, value: encodeAccount(account) }]);
+      await this.writeAudited([{ type: 'put', sublevel: this.accounts, key: id, value: encodeAccount(account) }], {
+        ...stamp,
+        atMs: nowMs,
+        outcome: 'ok',
+        after: { account: id, currency, kind: account.owner.kind, balance: money(account) },
+      });
       this.accountCache.set(id, account);
       return account;
     });
@@ -714,47 +903,174 @@ export class LedgerStore {
   }
 
   /** Money in from outside: the per-currency funding account is the counterparty, so balances sum to zero. */
-  deposit(accountId: string, amountMinor: bigint, nowMs = Date.now(), kind: 'deposit' | 'withdrawal' = 'deposit'): Promise<{ account: Account; transfer: Transfer }> {
-    return this.exclusive(async () => {
-      invariant(amountMinor > 0n, 'deposit amount must be positive');
-      const account = await this.getAccount(accountId);
-      if (!account) throw new LedgerError('unknown_account', `no account ${accountId}`);
-      if (account.id.startsWith(FUNDING_ACCOUNT_ID)) throw new LedgerError('invalid_account', 'cannot deposit into a funding account');
-      const fundingId = `${FUNDING_ACCOUNT_ID}-${account.currency}`;
-      const ws = new WorkingSet();
-      ws.accounts.set(account.id, account);
-      const funding = await this.getAccount(fundingId);
-      if (funding) ws.accounts.set(fundingId, funding);
-      else {
-        // opened with its first deposit: putAccount marks it created, so its record is written
-        ws.putAccount({
-          id: fundingId,
-          currency: account.currency,
-          balanceMinor: 0n,
-          holdsMinor: 0n,
-          owner: { kind: 'system', name: 'funding' },
-          overdraftAllowed: true,
-          createdAt: new Date(nowMs).toISOString(),
-        });
-      }
+  deposit(accountId: string, amountMinor: bigint, stamp: AuditStamp, nowMs = Date.now()): Promise<{ account: Account; transfer: Transfer }> {
+    return this.post('deposit', accountId, amountMinor, stamp, nowMs);
+  }
+
+  /** Money out to outside (the funding account): never below what is available. */
+  withdraw(accountId: string, amountMinor: bigint, stamp: AuditStamp, nowMs = Date.now()): Promise<{ account: Account; transfer: Transfer }> {
+    return this.post('withdrawal', accountId, amountMinor, stamp, nowMs);
+  }
+
+  private post(kind: PostingKind, accountId: string, amountMinor: bigint, stamp: AuditStamp, nowMs: number): Promise<{ account: Account; transfer: Transfer }> {
+    return this.auditedCommand(stamp, nowMs, async () => {
+      const { ws, transfer, before } = await this.stageMove(kind, accountId, amountMinor, nowMs);
+      const after = ws.accounts.get(accountId)!;
+      await this.commitAudited(ws, {
+        ...stamp,
+        atMs: nowMs,
+        outcome: 'ok',
+        before: { account: accountId, balance: money(before) },
+        after: { account: accountId, balance: money(after), transferId: transfer.id },
+      });
+      return { account: after, transfer };
+    });
+  }
+
+  /** A manual posting's transfer, staged in a working set (not written). Call under `exclusive`. */
+  private async stageMove(kind: PostingKind, accountId: string, amountMinor: bigint, nowMs: number): Promise<{ ws: WorkingSet; transfer: Transfer; before: Account }> {
+    if (amountMinor <= 0n) throw new LedgerError('invalid_amount', 'the amount must be positive');
+    const account = await this.postingAccount(accountId);
+    const fundingId = `${FUNDING_ACCOUNT_ID}-${account.currency}`;
+    const ws = new WorkingSet();
+    ws.accounts.set(account.id, account);
+    const funding = await this.getAccount(fundingId);
+    if (funding) ws.accounts.set(fundingId, funding);
+    else {
+      // opened with its first deposit: putAccount marks it created, so its record is written
+      ws.putAccount({
+        id: fundingId,
+        currency: account.currency,
+        balanceMinor: 0n,
+        holdsMinor: 0n,
+        owner: { kind: 'system', name: 'funding' },
+        overdraftAllowed: true,
+        createdAt: new Date(nowMs).toISOString(),
+      });
+    }
+    if (kind === 'withdrawal' && available(account) < amountMinor) {
+      throw new LedgerError('insufficient_funds', `available ${available(account)} < ${amountMinor} (minor units)`);
+    }
+    const seq = await this.nextSeq(kind);
+    const transfer: Transfer = {
+      id: `${kind === 'deposit' ? 'dep' : 'wd'}_${seq}`,
+      debit: kind === 'deposit' ? fundingId : account.id,
+      credit: kind === 'deposit' ? account.id : fundingId,
+      amountMinor,
+      currency: account.currency,
+      kind,
+      orderId: '',
+      atMs: nowMs,
+    };
+    ws.transfer(transfer);
+    return { ws, transfer, before: account };
+  }
+
+  private async postingAccount(accountId: string): Promise<Account> {
+    const account = await this.getAccount(accountId);
+    if (!account) throw new LedgerError('unknown_account', `no account ${accountId}`);
+    if (account.id.startsWith(FUNDING_ACCOUNT_ID)) throw new LedgerError('invalid_account', 'cannot post to a funding account');
+    return account;
+  }
+
+  /**
+   * A manual deposit or withdrawal above the four-eyes threshold: recorded as pending (with the maker's
+   * audit entry), no money moves until a different operator approves it (decidePosting).
+   */
+  createPosting(kind: PostingKind, accountId: string, amountMinor: bigint, lapseMs: number, stamp: AuditStamp, nowMs = Date.now()): Promise<Posting> {
+    return this.auditedCommand(stamp, nowMs, async () => {
+      if (amountMinor <= 0n) throw new LedgerError('invalid_amount', 'the amount must be positive');
+      const account = await this.postingAccount(accountId);
       if (kind === 'withdrawal' && available(account) < amountMinor) {
         throw new LedgerError('insufficient_funds', `available ${available(account)} < ${amountMinor} (minor units)`);
       }
-      const seq = await this.nextSeq(kind);
-      const transfer: Transfer = {
-        id: `${kind === 'deposit' ? 'dep' : 'wd'}_${seq}`,
-        debit: kind === 'deposit' ? fundingId : account.id,
-        credit: kind === 'deposit' ? account.id : fundingId,
+      const posting: Posting = {
+        id: `mp_${await this.nextSeq('posting')}`,
+        kind,
+        accountId,
         amountMinor,
         currency: account.currency,
-        kind,
-        orderId: '',
-        atMs: nowMs,
+        madeBy: stamp.actor.id,
+        createdAtMs: nowMs,
+        expiresAtMs: nowMs + lapseMs,
+        status: 'pending',
       };
-      ws.transfer(transfer);
-      await this.commit(ws);
-      return { account: ws.accounts.get(account.id)!, transfer };
+      await this.writeAudited(this.postingOps(posting), {
+        ...stamp,
+        atMs: nowMs,
+        outcome: 'ok',
+        before: { account: accountId, balance: money(account) },
+        after: { account: accountId, balance: money(account), posting: posting.id, status: 'pending', expiresAt: new Date(posting.expiresAtMs).toISOString() },
+      });
+      return posting;
     });
+  }
+
+  private postingOps(p: Posting): BatchOp[] {
+    return [
+      { type: 'put', sublevel: this.postings, key: `p!${p.id}`, value: encodePosting(p) },
+      p.status === 'pending' ? { type: 'put', sublevel: this.postings, key: `open!${p.id}`, value: '' } : { type: 'del', sublevel: this.postings, key: `open!${p.id}` },
+    ];
+  }
+
+  /**
+   * A checker's decision on a pending posting. Approval moves the money in the same write as the posting's
+   * new state and the checker's entry; the maker approving is refused (same_operator), as is a posting past
+   * its time (posting_lapsed: it is marked lapsed, and that written with the refused approval's entry).
+   * The maker may reject (withdraw) their own posting.
+   */
+  decidePosting(id: string, decision: 'approve' | 'reject', stamp: AuditStamp, nowMs = Date.now()): Promise<{ posting: Posting; account?: Account; transfer?: Transfer }> {
+    return this.auditedCommand(stamp, nowMs, async () => {
+      const text = await this.postings.get(`p!${id}`);
+      if (text === undefined) throw new LedgerError('unknown_posting', `no pending posting ${id}`);
+      const posting = decodePosting(text);
+      const what = { posting: id, kind: posting.kind, account: posting.accountId, amount: formatAmount(posting.amountMinor, posting.currency, { grouping: false }), madeBy: posting.madeBy };
+      const refusal = checkDecision(posting, stamp.actor.id, nowMs);
+      if (refusal === 'posting_lapsed') {
+        const lapsed: Posting = { ...posting, status: 'lapsed', decidedAtMs: nowMs };
+        await this.writeAudited(this.postingOps(lapsed), { ...stamp, atMs: nowMs, outcome: 'error', error: 'posting_lapsed', before: { ...what, status: 'pending' }, after: { ...what, status: 'lapsed' } });
+        const error = new LedgerError('posting_lapsed', `posting ${id} lapsed at ${new Date(posting.expiresAtMs).toISOString()}; make it again`);
+        this.auditedErrors.add(error);
+        throw error;
+      }
+      if (refusal === 'not_pending') throw new LedgerError('not_pending', `posting ${id} is ${posting.status}, not pending`);
+      if (refusal === 'same_operator' && decision === 'approve') {
+        throw new LedgerError('same_operator', `posting ${id} was made by ${posting.madeBy}: a different operator must approve it`);
+      }
+      if (decision === 'reject') {
+        const rejected: Posting = { ...posting, status: 'rejected', decidedBy: stamp.actor.id, decidedAtMs: nowMs };
+        await this.writeAudited(this.postingOps(rejected), { ...stamp, atMs: nowMs, outcome: 'ok', before: { ...what, status: 'pending' }, after: { ...what, status: 'rejected' } });
+        return { posting: rejected };
+      }
+      const { ws, transfer, before } = await this.stageMove(posting.kind, posting.accountId, posting.amountMinor, nowMs);
+      const approved: Posting = { ...posting, status: 'approved', decidedBy: stamp.actor.id, decidedAtMs: nowMs, transferId: transfer.id };
+      const after = ws.accounts.get(posting.accountId)!;
+      await this.commitAudited(
+        ws,
+        {
+          ...stamp,
+          atMs: nowMs,
+          outcome: 'ok',
+          before: { ...what, status: 'pending', balance: money(before) },
+          after: { ...what, status: 'approved', balance: money(after), transferId: transfer.id },
+        },
+        this.postingOps(approved),
+      );
+      return { posting: approved, account: after, transfer };
+    });
+  }
+
+  async getPosting(id: string): Promise<Posting | undefined> {
+    const text = await this.postings.get(`p!${id}`);
+    return text === undefined ? undefined : decodePosting(text);
+  }
+
+  /** Pending postings, oldest first (those past their time included: they lapse when someone decides them). */
+  async pendingPostings(limit = 500): Promise<Posting[]> {
+    const ids: string[] = [];
+    for await (const key of this.postings.keys({ gte: 'open!', lt: 'open!~', limit })) ids.push(key.slice(5));
+    const texts = await this.postings.getMany(ids.map((i) => `p!${i}`));
+    return texts.filter((t): t is string => t !== undefined).map(decodePosting);
   }
 
   // ---- queries ----

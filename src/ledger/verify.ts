@@ -2,7 +2,8 @@
 
 import { RESULT_STATUSES } from '../domain/types.ts';
 import { chainSeq, decodeAccount, decodeBalance, decodeCard, decodeOrderRecord, decodeTransferWithLinks } from './codec.ts';
-import type { LedgerStore } from './store.ts';
+import { type AuditEntry, ChainChecker, decodeHead } from '../domain/audit.ts';
+import { AUDIT_HEAD_KEY, type LedgerStore, auditKeySeq } from './store.ts';
 
 export interface Violation {
   code:
@@ -15,6 +16,8 @@ export interface Violation {
     | 'orphan_card'
     | 'transfer_currency'
     | 'broken_chain'
+    | 'audit_chain'
+    | 'unaudited_transfer'
     | 'unreadable';
   message: string;
 }
@@ -25,6 +28,8 @@ export interface VerifyReport {
   accounts: number;
   transfers: number;
   orders: number;
+  /** the audit trail: entries walked, the head, and the first broken entry when the chain is broken */
+  audit: { entries: number; headSeq: number; firstBrokenSeq?: number };
   /** sum of balances per currency, in minor units: all must be "0" */
   sumByCurrency: Record<string, string>;
   violations: Violation[];
@@ -82,6 +87,8 @@ async function verifySnapshot(store: LedgerStore, snapshot: ReturnType<LedgerSto
     }
   }
 
+  const trail = await walkAuditTrail(store, at, add);
+
   const fromTransfers = new Map<string, bigint>();
   let transfers = 0;
   let lastChainSeq = 0;
@@ -109,6 +116,9 @@ async function verifySnapshot(store: LedgerStore, snapshot: ReturnType<LedgerSto
         add({ code: 'transfer_currency', message: `transfer ${key} in ${t.currency} between ${debit.currency} and ${credit.currency}` });
       }
       if (t.amountMinor <= 0n) add({ code: 'unreadable', message: `transfer ${key} has a non-positive amount` });
+      if ((t.kind === 'deposit' || t.kind === 'withdrawal') && t.orderId === '' && !trail.covers(t.id)) {
+        add({ code: 'unaudited_transfer', message: `${t.kind} ${t.id} (${key}) has no audit entry: money was moved by hand outside the operator commands` });
+      }
       fromTransfers.set(t.debit, (fromTransfers.get(t.debit) ?? 0n) - t.amountMinor);
       fromTransfers.set(t.credit, (fromTransfers.get(t.credit) ?? 0n) + t.amountMinor);
     } catch (error) {
@@ -188,5 +198,58 @@ async function verifySnapshot(store: LedgerStore, snapshot: ReturnType<LedgerSto
     }
   }
 
-  return { ok: violations.length === 0, cards, accounts, transfers, orders, sumByCurrency, violations };
+  const audit: VerifyReport['audit'] = { entries: trail.entries, headSeq: trail.headSeq };
+  if (trail.firstBrokenSeq !== undefined) audit.firstBrokenSeq = trail.firstBrokenSeq;
+  return { ok: violations.length === 0, cards, accounts, transfers, orders, audit, sumByCurrency, violations };
+}
+
+/** Manual transfer ids: dep_<n>, wd_<n>, seed_<n>. */
+const MANUAL_ID = /^(dep|wd|seed)_(\d{1,15})$/;
+
+/**
+ * Walks the audit trail: the hash chain (the first broken entry named), and which manual transfers it
+ * accounts for: those named by an entry that moved money (a deposit, a withdrawal, an approved posting),
+ * those of a seed run (a range of seed_<n>), and those made before the trail began (audit.start's counters).
+ */
+async function walkAuditTrail(store: LedgerStore, at: { snapshot: ReturnType<LedgerStore['db']['snapshot']> }, add: (v: Violation) => void) {
+  const checker = new ChainChecker();
+  const named = new Set<string>();
+  const before = { dep: 0, wd: 0, seed: 0 };
+  const seedRanges: [number, number][] = [];
+  for await (const [key, text] of store.audit.iterator(at)) {
+    const seq = auditKeySeq(key);
+    if (seq === undefined) {
+      add({ code: 'audit_chain', message: `audit key ${key} is not an entry's` });
+      continue;
+    }
+    const entry: AuditEntry | undefined = checker.next(seq, text);
+    if (entry?.outcome !== 'ok' || !entry.after) continue;
+    const after = entry.after;
+    if (typeof after.transferId === 'string') named.add(after.transferId);
+    if (entry.action === 'ledger.seed' && typeof after.seedFrom === 'number' && typeof after.seedTo === 'number') {
+      seedRanges.push([after.seedFrom, after.seedTo]);
+    }
+    if (entry.action === 'audit.start') {
+      before.dep = Number(after.deposits ?? 0);
+      before.wd = Number(after.withdrawals ?? 0);
+      before.seed = Number(after.seeded ?? 0);
+    }
+  }
+  const head = decodeHead(await store.meta.get(AUDIT_HEAD_KEY, at));
+  const broken = checker.end(head);
+  if (broken) add({ code: 'audit_chain', message: `the audit trail is broken at entry ${broken.seq}: ${broken.message}` });
+  return {
+    entries: checker.entries,
+    headSeq: head?.seq ?? 0,
+    firstBrokenSeq: broken?.seq,
+    covers(id: string): boolean {
+      if (named.has(id)) return true;
+      const m = MANUAL_ID.exec(id);
+      if (!m) return false;
+      const n = Number(m[2]);
+      const family = m[1] as 'dep' | 'wd' | 'seed';
+      if (n <= before[family]) return true;
+      return family === 'seed' && seedRanges.some(([from, to]) => n >= from && n <= to);
+    },
+  };
 }

@@ -2,6 +2,7 @@
 // same ones inside the processor, so a request and a command give the same JSON.
 
 import type { Actor } from '../domain/actor.ts';
+import { type AuditAction, type AuditStamp, auditParams, parseSince } from '../domain/audit.ts';
 import { containsPan, findSensitiveAuthData } from '../domain/cards.ts';
 import { DEFAULT_APPLY_OPTIONS, type ApplyOptions } from '../domain/ledger.ts';
 import { type LedgerApi, orderJson } from '../ledger/api.ts';
@@ -20,6 +21,10 @@ export const OP_NAMES = [
   'cards.close',
   'accounts.open',
   'accounts.deposit',
+  'accounts.withdraw',
+  'accounts.pending',
+  'accounts.approve-posting',
+  'accounts.reject-posting',
   'accounts.get',
   'accounts.list',
   'orders.get',
@@ -31,11 +36,31 @@ export const OP_NAMES = [
   'stats',
   'verify',
   'rules.reload',
+  'audit.list',
 ] as const;
 export type OpName = (typeof OP_NAMES)[number];
 export type Args = Record<string, unknown>;
-/** `actor`: who asks (the service passes the identity the NATS server attests) */
-export type OpTable = Record<OpName, (args: Args, actor?: Actor) => Promise<unknown>>;
+/**
+ * Every operation acts for an actor (required, so no caller forgets it): the service passes the identity the
+ * NATS server attests, the CLI on the store the local user, the dashboard's keys the local user too.
+ */
+export type OpTable = Record<OpName, (args: Args, actor: Actor) => Promise<unknown>>;
+
+/** The operations that change the ledger (or the rules): each writes an audit entry, and needs an operator. */
+export const MUTATING_OPS: ReadonlySet<OpName> = new Set<OpName>([
+  'cards.register',
+  'cards.freeze',
+  'cards.unfreeze',
+  'cards.close',
+  'accounts.open',
+  'accounts.deposit',
+  'accounts.withdraw',
+  'accounts.approve-posting',
+  'accounts.reject-posting',
+  'review.approve',
+  'review.decline',
+  'rules.reload',
+]);
 
 const str = (args: Args, key: string): string => {
   const value = args[key];
@@ -93,15 +118,24 @@ export interface OpsContext {
 export function makeOps(ctx: OpsContext): OpTable {
   const { api } = ctx;
   const clock = ctx.clock ?? Date.now;
-  const decide = async (args: Args, decision: 'approve' | 'decline') => {
-    const outcome = await reviewDecision(
-      api.store,
-      ctx.applyOptions ?? DEFAULT_APPLY_OPTIONS,
-      str(args, 'orderId'),
-      decision,
-      optStr(args, 'by') ?? 'operator',
-      clock(),
-    );
+  /**
+   * A mutating operation: its audit entry is written by the store with its effect; an error thrown before
+   * the store wrote one (a missing field, an unparsable amount) gets its entry here.
+   */
+  const audited =
+    (action: AuditAction, run: (args: Args, stamp: AuditStamp) => Promise<unknown>) =>
+    async (args: Args, actor: Actor): Promise<unknown> => {
+      const stamp: AuditStamp = { actor, action, params: auditParams(action, args) };
+      try {
+        return await run(args, stamp);
+      } catch (error) {
+        if (!api.store.wasAudited(error)) await api.store.auditFailure(stamp, api.now, error);
+        throw error;
+      }
+    };
+  // decidedBy is the actor's id: a request's own `by` names no one
+  const decide = async (args: Args, decision: 'approve' | 'decline', stamp: AuditStamp) => {
+    const outcome = await reviewDecision(api.store, ctx.applyOptions ?? DEFAULT_APPLY_OPTIONS, str(args, 'orderId'), decision, stamp, clock());
     if ('error' in outcome) {
       throw new LedgerError(outcome.error === 'not_found' ? 'unknown_order' : 'not_held', `order ${str(args, 'orderId')} ${outcome.error === 'not_found' ? 'does not exist' : 'is not held for review'}`);
     }
@@ -114,27 +148,32 @@ export function makeOps(ctx: OpsContext): OpTable {
     return out as T;
   };
   return {
-    'cards.register': (a) =>
+    'cards.register': audited('cards.register', async (a, stamp) =>
       // not the phone: an E.164 number of 12-15 digits passes Luhn one time in ten
       refuseCardData(a, ['holder', 'email', 'account']) ??
-      api.registerCard({ ...pick(a, ['email', 'phone', 'account', 'currency']), pan: str(a, 'pan'), expiry: str(a, 'expiry'), holder: str(a, 'holder') }),
+      api.registerCard({ ...pick(a, ['email', 'phone', 'account', 'currency']), pan: str(a, 'pan'), expiry: str(a, 'expiry'), holder: str(a, 'holder') }, stamp)),
     'cards.list': (a) => {
       if (a.after !== undefined && typeof a.after !== 'string') throw new LedgerError('invalid_request', 'after must be a card token');
       return api.listCards({ limit: optCount(a, 'limit', 50), ...(a.after === undefined ? {} : { after: a.after as string }) });
     },
     'cards.lookup': (a) => api.lookupCards({ query: str(a, 'query'), limit: optCount(a, 'limit', 20) }),
     'cards.show': (a) => api.showCard({ query: str(a, 'query'), transfers: optCount(a, 'transfers', 10) }),
-    'cards.freeze': (a) => api.setCardStatus(str(a, 'token'), 'frozen'),
-    'cards.unfreeze': (a) => api.setCardStatus(str(a, 'token'), 'active'),
-    'cards.close': (a) => api.setCardStatus(str(a, 'token'), 'closed'),
-    'accounts.open': (a) => refuseCardData(a, ['id', 'owner']) ?? api.openAccount({ ...pick(a, ['id', 'kind']), owner: str(a, 'owner'), currency: str(a, 'currency') }),
-    'accounts.deposit': (a) => api.deposit({ id: str(a, 'id'), amount: str(a, 'amount') }),
+    'cards.freeze': audited('cards.freeze', async (a, stamp) => api.setCardStatus(str(a, 'token'), 'frozen', stamp)),
+    'cards.unfreeze': audited('cards.unfreeze', async (a, stamp) => api.setCardStatus(str(a, 'token'), 'active', stamp)),
+    'cards.close': audited('cards.close', async (a, stamp) => api.setCardStatus(str(a, 'token'), 'closed', stamp)),
+    'accounts.open': audited('accounts.open', async (a, stamp) =>
+      refuseCardData(a, ['id', 'owner']) ?? api.openAccount({ ...pick(a, ['id', 'kind']), owner: str(a, 'owner'), currency: str(a, 'currency') }, stamp)),
+    'accounts.deposit': audited('accounts.deposit', async (a, stamp) => api.deposit({ id: str(a, 'id'), amount: str(a, 'amount') }, stamp)),
+    'accounts.withdraw': audited('accounts.withdraw', async (a, stamp) => api.withdraw({ id: str(a, 'id'), amount: str(a, 'amount') }, stamp)),
+    'accounts.pending': () => api.pendingPostings(),
+    'accounts.approve-posting': audited('accounts.approve-posting', async (a, stamp) => api.decidePosting(str(a, 'id'), 'approve', stamp)),
+    'accounts.reject-posting': audited('accounts.reject-posting', async (a, stamp) => api.decidePosting(str(a, 'id'), 'reject', stamp)),
     'accounts.get': (a) => api.getAccount({ id: str(a, 'id'), transfers: optCount(a, 'transfers', 10) }),
     'accounts.list': (a) => api.listAccounts({ limit: optCount(a, 'limit', 50) }),
     'orders.get': (a) => api.getOrder({ id: str(a, 'id') }),
     'review.list': async () => ({ orders: (await api.store.reviewQueue()).map(orderJson) }),
-    'review.approve': (a) => decide(a, 'approve'),
-    'review.decline': (a) => decide(a, 'decline'),
+    'review.approve': audited('review.approve', (a, stamp) => decide(a, 'approve', stamp)),
+    'review.decline': audited('review.decline', (a, stamp) => decide(a, 'decline', stamp)),
     'batches.list': async () => {
       const open = ctx.processor?.batches.openBatches() ?? [];
       const finished: unknown[] = [];
@@ -160,9 +199,19 @@ export function makeOps(ctx: OpsContext): OpTable {
       return plain({ processor: p.stats, ordersPerSecond: p.ordersPerSecond(), snapshot });
     },
     verify: () => api.verify(),
-    'rules.reload': async () => {
+    'rules.reload': audited('rules.reload', async (_a, stamp) => {
       if (!ctx.reloadRules) throw new LedgerError('not_running', 'rules reload needs a running processor with rules');
-      return ctx.reloadRules();
+      const out = await ctx.reloadRules();
+      await api.store.auditAlone({ ...stamp, atMs: api.now, outcome: 'ok', after: { rules: out.rules } });
+      return out;
+    }),
+    'audit.list': async (a) => {
+      const since = optStr(a, 'since');
+      const sinceMs = since === undefined ? undefined : parseSince(since, api.now);
+      if (since !== undefined && sinceMs === undefined) throw new LedgerError('invalid_request', 'since must be a duration (30m, 1h, 7d) or an ISO time');
+      const who = optStr(a, 'who');
+      const listed = await api.store.listAudit({ ...(sinceMs === undefined ? {} : { sinceMs }), ...(who === undefined ? {} : { who }) }, optCount(a, 'limit', 50));
+      return { ...listed, head: api.store.auditHeadNow };
     },
   };
 }

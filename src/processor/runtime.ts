@@ -2,11 +2,14 @@
 // processor, the request/reply service, the metrics endpoint, and stops them all in the right order.
 
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NatsConnection, Service } from 'nats';
 import type { Observable } from 'rxjs';
+import { localActor } from '../domain/actor.ts';
 import { maskCard } from '../domain/cards.ts';
+import type { FourEyesOptions } from '../domain/four-eyes.ts';
 import { type ApplyOptions, DEFAULT_APPLY_OPTIONS } from '../domain/ledger.ts';
 import { ORDER_AGE_MAX_MS } from '../domain/order.ts';
 import { RiskEngine } from '../domain/risk/engine.ts';
@@ -21,8 +24,9 @@ import { type BufferOptions, DEFAULT_BUFFER_OPTIONS } from '../../streams/buffer
 import { type BatchLimits, DEFAULT_BATCH_LIMITS } from '../../streams/batches.ts';
 import type { Publisher } from '../../streams/publish.ts';
 import type { InboundMessage } from '../../streams/types.ts';
-import type { CardDetail, DashboardActions } from '../../ui/types.ts';
+import type { CardDetail, DashboardActions, OperatorActionView } from '../../ui/types.ts';
 import { makeOps } from './ops.ts';
+import { operatorActions } from './operator-actions.ts';
 import { Processor, processorOptions } from './processor.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -51,6 +55,8 @@ export interface RuntimeConfig {
   publisher?: Publisher;
   virtualTime: boolean;
   clock: () => number;
+  /** four eyes on manual deposits and withdrawals @default DEFAULT_FOUR_EYES (api.ts) */
+  fourEyes?: FourEyesOptions;
 }
 
 export function runtimeConfig(partial: Partial<RuntimeConfig> & Pick<RuntimeConfig, 'dataDir'>): RuntimeConfig {
@@ -77,6 +83,8 @@ export interface Runtime {
   risk?: RiskEngine;
   metricsPort?: number;
   actions: Omit<DashboardActions, 'quit'>;
+  /** the newest audit entries, for the dashboard */
+  operatorActions: Observable<OperatorActionView[]>;
   reloadRules(): Promise<{ rules: number }>;
   stop(): Promise<void>;
 }
@@ -127,7 +135,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
       processor.metrics.alert(config.clock(), 'rule', `rules reloaded from ${rulesPath}`);
       return { rules: rules.rules.length };
     };
-    const api = new LedgerApi(store, config.clock);
+    const api = new LedgerApi(store, config.clock, config.fourEyes);
     const ops = makeOps({ api, processor, applyOptions: config.apply, reloadRules, clock: config.clock });
     await processor.start();
     const service = nc ? await startService(nc, ops, config.topology) : undefined;
@@ -181,7 +189,9 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
         return views;
       },
       async decideReview(orderId, decision) {
-        const out = (await ops[decision === 'approve' ? 'review.approve' : 'review.decline']({ orderId, by: 'dashboard' })) as {
+        // the dashboard runs in the terminal of the user who started the processor
+        const actor = localActor(os.userInfo().username, 'dashboard');
+        const out = (await ops[decision === 'approve' ? 'review.approve' : 'review.decline']({ orderId }, actor)) as {
           result: { status: string; reason?: string };
         };
         return out.result;
@@ -191,6 +201,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
     let stopped = false;
     const runtime: Runtime = {
       store,
+      operatorActions: operatorActions(store),
       processor,
       actions,
       reloadRules,

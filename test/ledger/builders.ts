@@ -1,4 +1,6 @@
 // Builders for ledger tests: cards, accounts and working sets by hand (pure), and temp-dir stores (I/O).
+import { localActor } from '../../src/domain/actor.ts';
+import type { AuditStamp } from '../../src/domain/audit.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -143,3 +145,6 @@ export async function aTempStore(
   const store = await LedgerStore.open(dataDir, options);
   return { store, dataDir };
 }
+
+/** The stamp of an operator command in store tests: a local operator opening, depositing, registering. */
+export const OPERATOR: AuditStamp = { actor: localActor('tester', 'cli'), action: 'accounts.deposit', params: {} };

@@ -11,6 +11,7 @@ import { verifyLedger } from '../../src/ledger/verify.ts';
 import { demoCardPans } from '../../src/domain/generate.ts';
 import { TEST_NOW_MS, TEST_PANS, anOrder } from '../domain/builders.ts';
 import { aContext, aDataDir, removeDataDir } from './builders.ts';
+import { OPERATOR as OP } from './builders.ts';
 
 const ALICE: RegisterCardInput = {
   pan: TEST_PANS.visa[0],
@@ -62,7 +63,7 @@ async function filesContaining(dir: string, needle: string): Promise<string[]> {
 
 async function registerError(input: Partial<RegisterCardInput>): Promise<string> {
   try {
-    await store.registerCard({ ...ALICE, ...input }, TEST_NOW_MS);
+    await store.registerCard({ ...ALICE, ...input }, OP, TEST_NOW_MS);
   } catch (error) {
     expect(error).toBeInstanceOf(LedgerError);
     return (error as LedgerError).code;
@@ -72,7 +73,7 @@ async function registerError(input: Partial<RegisterCardInput>): Promise<string>
 
 describe('registering cards', () => {
   it('keeps a token, the first 6 and last 4 digits, and opens a cardholder account', async () => {
-    const { card, created } = await store.registerCard(ALICE, TEST_NOW_MS);
+    const { card, created } = await store.registerCard(ALICE, OP, TEST_NOW_MS);
     expect(created).toBe(true);
     expect(card).toMatchObject({
       first6: '411111',
@@ -97,26 +98,25 @@ describe('registering cards', () => {
   });
 
   it('finds the existing card when the same PAN is registered again, however it is typed', async () => {
-    const first = await store.registerCard(ALICE, TEST_NOW_MS);
+    const first = await store.registerCard(ALICE, OP, TEST_NOW_MS);
     const again = await store.registerCard(
-      { ...ALICE, pan: '4111 1111-1111 1111', holder: { name: 'Someone Else' } },
-      TEST_NOW_MS,
-    );
+      { ...ALICE, pan: '4111 1111-1111 1111', holder: { name: 'Someone Else' } }, OP,
+      TEST_NOW_MS);
     expect(again).toEqual({ card: first.card, created: false });
     expect(await store.listCards()).toHaveLength(1);
     expect(await store.listAccounts()).toHaveLength(1);
   });
 
   it('opens the account in the currency asked for, or links an existing cardholder account', async () => {
-    const { card } = await store.registerCard({ ...ALICE, currency: 'cny' }, TEST_NOW_MS);
+    const { card } = await store.registerCard({ ...ALICE, currency: 'cny' }, OP, TEST_NOW_MS);
     expect((await store.getAccount(card.accountId))?.currency).toBe('CNY');
     const shared = await store.openAccount({
       id: 'acct_family',
       owner: 'The Builders',
       kind: 'cardholder',
       currency: 'EUR',
-    });
-    const bob = await store.registerCard({ ...BOB, accountId: shared.id }, TEST_NOW_MS);
+    }, OP);
+    const bob = await store.registerCard({ ...BOB, accountId: shared.id }, OP, TEST_NOW_MS);
     expect(bob.card.accountId).toBe('acct_family');
   });
 
@@ -136,12 +136,12 @@ describe('registering cards', () => {
   });
 
   it('accepts a card in its expiry month, and refuses one whose month is over', async () => {
-    expect((await store.registerCard({ ...ALICE, expiry: '11/26' }, TEST_NOW_MS)).created).toBe(true);
+    expect((await store.registerCard({ ...ALICE, expiry: '11/26' }, OP, TEST_NOW_MS)).created).toBe(true);
     expect(await registerError({ pan: BOB.pan, expiry: '10/26' })).toBe('card_expired');
   });
 
   it('refuses to link a card to a merchant account', async () => {
-    await store.openAccount({ id: 'm_shop', owner: 'Shop', currency: 'USD' });
+    await store.openAccount({ id: 'm_shop', owner: 'Shop', currency: 'USD' }, OP);
     expect(await registerError({ accountId: 'm_shop' })).toBe('invalid_account');
   });
 
@@ -150,14 +150,13 @@ describe('registering cards', () => {
       ...ALICE,
       holder: { name: 'Alice Example', cvv: '739' },
     } as unknown as RegisterCardInput;
-    const alice = await store.registerCard(smuggled, TEST_NOW_MS);
-    const bob = await store.registerCard(BOB, TEST_NOW_MS);
+    const alice = await store.registerCard(smuggled, OP, TEST_NOW_MS);
+    const bob = await store.registerCard(BOB, OP, TEST_NOW_MS);
     await store.registerCard(
-      { pan: TEST_PANS.amex[0], expiry: '01/29', holder: { name: 'Carol' } },
-      TEST_NOW_MS,
-    );
-    await store.deposit(alice.card.accountId, 10_000n, TEST_NOW_MS);
-    await store.deposit(bob.card.accountId, 5_000n, TEST_NOW_MS);
+      { pan: TEST_PANS.amex[0], expiry: '01/29', holder: { name: 'Carol' } }, OP,
+      TEST_NOW_MS);
+    await store.deposit(alice.card.accountId, 10_000n, OP, TEST_NOW_MS);
+    await store.deposit(bob.card.accountId, 5_000n, OP, TEST_NOW_MS);
     await store.close();
     // the search works: what is stored in the clear is found
     expect(await filesContaining(dataDir, 'Bob Builder')).not.toEqual([]);
@@ -177,16 +176,14 @@ describe('registering cards', () => {
 
 describe('finding cards', () => {
   beforeEach(async () => {
-    await store.registerCard(ALICE, TEST_NOW_MS);
-    await store.registerCard(BOB, TEST_NOW_MS);
+    await store.registerCard(ALICE, OP, TEST_NOW_MS);
+    await store.registerCard(BOB, OP, TEST_NOW_MS);
     await store.registerCard(
-      { pan: TEST_PANS.visa[1]!, expiry: '12/30', holder: { name: 'Zoë Ångström' } },
-      TEST_NOW_MS,
-    );
+      { pan: TEST_PANS.visa[1]!, expiry: '12/30', holder: { name: 'Zoë Ångström' } }, OP,
+      TEST_NOW_MS);
     await store.registerCard(
-      { pan: TEST_PANS.amex[0], expiry: '12/30', holder: { name: 'Alicia Keys' } },
-      TEST_NOW_MS,
-    );
+      { pan: TEST_PANS.amex[0], expiry: '12/30', holder: { name: 'Alicia Keys' } }, OP,
+      TEST_NOW_MS);
   });
   const names = (cards: { holder: { name: string } }[]) => cards.map((c) => c.holder.name).sort();
 
@@ -221,12 +218,12 @@ describe('finding cards', () => {
 
 describe('card status', () => {
   it('freezes, unfreezes and closes a card; a closed card stays closed', async () => {
-    const { card } = await store.registerCard(ALICE, TEST_NOW_MS);
-    expect((await store.setCardStatus(card.token, 'frozen')).status).toBe('frozen');
-    expect((await store.setCardStatus(card.token, 'active')).status).toBe('active');
-    await store.setCardStatus(card.token, 'closed');
-    await expect(store.setCardStatus(card.token, 'active')).rejects.toMatchObject({ code: 'card_closed' });
-    await expect(store.setCardStatus('0'.repeat(64), 'frozen')).rejects.toMatchObject({
+    const { card } = await store.registerCard(ALICE, OP, TEST_NOW_MS);
+    expect((await store.setCardStatus(card.token, 'frozen', OP)).status).toBe('frozen');
+    expect((await store.setCardStatus(card.token, 'active', OP)).status).toBe('active');
+    await store.setCardStatus(card.token, 'closed', OP);
+    await expect(store.setCardStatus(card.token, 'active', OP)).rejects.toMatchObject({ code: 'card_closed' });
+    await expect(store.setCardStatus('0'.repeat(64), 'frozen', OP)).rejects.toMatchObject({
       code: 'unknown_card',
     });
     await store.close();
@@ -237,26 +234,26 @@ describe('card status', () => {
 
 describe('accounts and deposits', () => {
   it('opens accounts with generated or given ids, and refuses bad ones', async () => {
-    const a = await store.openAccount({ owner: 'Shop', currency: 'usd' }, TEST_NOW_MS);
+    const a = await store.openAccount({ owner: 'Shop', currency: 'usd' }, OP, TEST_NOW_MS);
     expect(a).toMatchObject({
       id: 'acct_000001',
       currency: 'USD',
       owner: { kind: 'merchant', name: 'Shop' },
       balanceMinor: 0n,
     });
-    await expect(store.openAccount({ id: a.id, owner: 'Shop', currency: 'USD' })).rejects.toMatchObject({
+    await expect(store.openAccount({ id: a.id, owner: 'Shop', currency: 'USD' }, OP)).rejects.toMatchObject({
       code: 'account_exists',
     });
-    await expect(store.openAccount({ owner: 'Shop', currency: 'XXX' })).rejects.toMatchObject({
+    await expect(store.openAccount({ owner: 'Shop', currency: 'XXX' }, OP)).rejects.toMatchObject({
       code: 'unknown_currency',
     });
-    await expect(store.openAccount({ owner: ' ', currency: 'USD' })).rejects.toMatchObject({
+    await expect(store.openAccount({ owner: ' ', currency: 'USD' }, OP)).rejects.toMatchObject({
       code: 'invalid_owner',
     });
-    await expect(store.openAccount({ id: 'bad id', owner: 'x', currency: 'USD' })).rejects.toMatchObject({
+    await expect(store.openAccount({ id: 'bad id', owner: 'x', currency: 'USD' }, OP)).rejects.toMatchObject({
       code: 'invalid_account',
     });
-    await expect(store.openAccount({ id: 'funding-USD', owner: 'x', currency: 'USD' })).rejects.toMatchObject(
+    await expect(store.openAccount({ id: 'funding-USD', owner: 'x', currency: 'USD' }, OP)).rejects.toMatchObject(
       {
         code: 'invalid_account',
       },
@@ -264,10 +261,10 @@ describe('accounts and deposits', () => {
   });
 
   it("moves a deposit from the currency's funding account, so balances sum to zero", async () => {
-    const usd = await store.openAccount({ id: 'acct_usd', owner: 'A', kind: 'cardholder', currency: 'USD' });
-    const eur = await store.openAccount({ id: 'acct_eur', owner: 'B', kind: 'cardholder', currency: 'EUR' });
-    const { account, transfer } = await store.deposit(usd.id, 12_345n, TEST_NOW_MS);
-    await store.deposit(eur.id, 500n, TEST_NOW_MS);
+    const usd = await store.openAccount({ id: 'acct_usd', owner: 'A', kind: 'cardholder', currency: 'USD' }, OP);
+    const eur = await store.openAccount({ id: 'acct_eur', owner: 'B', kind: 'cardholder', currency: 'EUR' }, OP);
+    const { account, transfer } = await store.deposit(usd.id, 12_345n, OP, TEST_NOW_MS);
+    await store.deposit(eur.id, 500n, OP, TEST_NOW_MS);
     expect(account.balanceMinor).toBe(12_345n);
     expect(transfer).toMatchObject({
       debit: 'funding-USD',
@@ -289,21 +286,21 @@ describe('accounts and deposits', () => {
   });
 
   it('refuses deposits into unknown or funding accounts, and withdrawals beyond the available balance', async () => {
-    await store.openAccount({ id: 'acct_usd', owner: 'A', kind: 'cardholder', currency: 'USD' });
-    await store.deposit('acct_usd', 1_000n, TEST_NOW_MS);
-    await expect(store.deposit('acct_nobody', 1n)).rejects.toMatchObject({ code: 'unknown_account' });
-    await expect(store.deposit('funding-USD', 1n)).rejects.toMatchObject({ code: 'invalid_account' });
-    await expect(store.deposit('acct_usd', 1_001n, TEST_NOW_MS, 'withdrawal')).rejects.toMatchObject({
+    await store.openAccount({ id: 'acct_usd', owner: 'A', kind: 'cardholder', currency: 'USD' }, OP);
+    await store.deposit('acct_usd', 1_000n, OP, TEST_NOW_MS);
+    await expect(store.deposit('acct_nobody', 1n, OP)).rejects.toMatchObject({ code: 'unknown_account' });
+    await expect(store.deposit('funding-USD', 1n, OP)).rejects.toMatchObject({ code: 'invalid_account' });
+    await expect(store.withdraw('acct_usd', 1_001n, OP, TEST_NOW_MS)).rejects.toMatchObject({
       code: 'insufficient_funds',
     });
-    const { account } = await store.deposit('acct_usd', 400n, TEST_NOW_MS, 'withdrawal');
+    const { account } = await store.withdraw('acct_usd', 400n, OP, TEST_NOW_MS);
     expect(account.balanceMinor).toBe(600n);
     expect((await store.getAccount('funding-USD'))?.balanceMinor).toBe(-600n);
   });
 
   it('lists the transfers of an account newest first, at most `limit`, and from `sinceMs`', async () => {
-    await store.openAccount({ id: 'acct_usd', owner: 'A', kind: 'cardholder', currency: 'USD' });
-    for (let i = 1; i <= 5; i++) await store.deposit('acct_usd', BigInt(i * 100), TEST_NOW_MS + i * 1_000);
+    await store.openAccount({ id: 'acct_usd', owner: 'A', kind: 'cardholder', currency: 'USD' }, OP);
+    for (let i = 1; i <= 5; i++) await store.deposit('acct_usd', BigInt(i * 100), OP, TEST_NOW_MS + i * 1_000);
     expect(amounts(await store.transfersOf('acct_usd'))).toEqual([500n, 400n, 300n, 200n, 100n]);
     expect(amounts(await store.transfersOf('acct_usd', { limit: 2 }))).toEqual([500n, 400n]);
     expect(amounts(await store.transfersOf('acct_usd', { sinceMs: TEST_NOW_MS + 4_000 }))).toEqual([
@@ -315,14 +312,14 @@ describe('accounts and deposits', () => {
   });
 
   it('keeps each account\'s history as a chain of transfers under keys in write order, continued after a reopen', async () => {
-    for (const id of ['acct_a', 'acct_b', 'acct_c']) await store.openAccount({ id, owner: id, kind: 'cardholder', currency: 'USD' });
-    await store.deposit('acct_a', 100n, TEST_NOW_MS + 1_000);
-    await store.deposit('acct_b', 200n, TEST_NOW_MS + 2_000);
+    for (const id of ['acct_a', 'acct_b', 'acct_c']) await store.openAccount({ id, owner: id, kind: 'cardholder', currency: 'USD' }, OP);
+    await store.deposit('acct_a', 100n, OP, TEST_NOW_MS + 1_000);
+    await store.deposit('acct_b', 200n, OP, TEST_NOW_MS + 2_000);
     await store.close();
     store = await LedgerStore.open(dataDir);
-    await store.deposit('acct_a', 300n, TEST_NOW_MS + 3_000);
-    await store.deposit('acct_c', 400n, TEST_NOW_MS + 4_000);
-    await store.deposit('acct_a', 50n, TEST_NOW_MS + 5_000, 'withdrawal');
+    await store.deposit('acct_a', 300n, OP, TEST_NOW_MS + 3_000);
+    await store.deposit('acct_c', 400n, OP, TEST_NOW_MS + 4_000);
+    await store.withdraw('acct_a', 50n, OP, TEST_NOW_MS + 5_000);
     const keys: string[] = [];
     for await (const key of store.transfers.keys()) keys.push(key);
     expect(keys).toEqual([1, 2, 3, 4, 5].map(chainKey));
@@ -336,8 +333,8 @@ describe('accounts and deposits', () => {
   });
 
   it('merges transfers indexed before the chains (older ledgers, the seed) into the history by time', async () => {
-    await store.openAccount({ id: 'acct_a', owner: 'A', kind: 'cardholder', currency: 'USD' });
-    await store.deposit('acct_a', 300n, TEST_NOW_MS + 3_000);
+    await store.openAccount({ id: 'acct_a', owner: 'A', kind: 'cardholder', currency: 'USD' }, OP);
+    await store.deposit('acct_a', 300n, OP, TEST_NOW_MS + 3_000);
     // as written before the chains: keyed by id, one index entry per account
     const legacy = (amountMinor: bigint, atMs: number, id: string): BatchOp[] => {
       const t = { id, debit: 'funding-USD', credit: 'acct_a', amountMinor, currency: 'USD', kind: 'deposit' as const, orderId: '', atMs };
@@ -353,9 +350,9 @@ describe('accounts and deposits', () => {
   });
 
   it('says which link is missing when an account\'s chain is broken', async () => {
-    await store.openAccount({ id: 'acct_a', owner: 'A', kind: 'cardholder', currency: 'USD' });
-    await store.deposit('acct_a', 100n, TEST_NOW_MS);
-    await store.deposit('acct_a', 200n, TEST_NOW_MS + 1);
+    await store.openAccount({ id: 'acct_a', owner: 'A', kind: 'cardholder', currency: 'USD' }, OP);
+    await store.deposit('acct_a', 100n, OP, TEST_NOW_MS);
+    await store.deposit('acct_a', 200n, OP, TEST_NOW_MS + 1);
     await store.transfers.del(chainKey(1));
     await expect(store.transfersOf('acct_a')).rejects.toThrow(`acct_a: its transfer chain names ${chainKey(1)}, which is not in the ledger`);
   });
@@ -365,8 +362,8 @@ describe('prefetch, decide, commit', () => {
   it('seeds more cards into a ledger whose funding account has moved since: the books still balance', async () => {
     await seedLedger(store, { cards: 3, merchants: 1, seed: 9, cardBalance: '100', merchantBalance: '1000' }, TEST_NOW_MS);
     const [card] = await store.listCards({ limit: 1 });
-    await store.deposit(card!.accountId, 2_500n, TEST_NOW_MS + 1_000);
-    await store.deposit(card!.accountId, 500n, TEST_NOW_MS + 2_000, 'withdrawal');
+    await store.deposit(card!.accountId, 2_500n, OP, TEST_NOW_MS + 1_000);
+    await store.withdraw(card!.accountId, 500n, OP, TEST_NOW_MS + 2_000);
     const report = await seedLedger(store, { cards: 6, merchants: 1, seed: 9, cardBalance: '100', merchantBalance: '1000' }, TEST_NOW_MS + 3_000);
     expect(report.cardsCreated).toBe(3);
     expect(await verifyLedger(store)).toMatchObject({ ok: true, violations: [] });
@@ -391,8 +388,8 @@ describe('prefetch, decide, commit', () => {
   });
 
   async function fundedAlice(): Promise<{ token: string; accountId: string }> {
-    const { card } = await store.registerCard(ALICE, TEST_NOW_MS);
-    await store.deposit(card.accountId, 10_000n, TEST_NOW_MS - 60_000);
+    const { card } = await store.registerCard(ALICE, OP, TEST_NOW_MS);
+    await store.deposit(card.accountId, 10_000n, OP, TEST_NOW_MS - 60_000);
     return { token: card.token, accountId: card.accountId };
   }
 
@@ -414,8 +411,8 @@ describe('prefetch, decide, commit', () => {
     const pans = [TEST_PANS.visa[0], TEST_PANS.mastercard[0], TEST_PANS.amex[0], TEST_PANS.discover[0]];
     const tokens: string[] = [];
     for (const [i, pan] of pans.entries()) {
-      const { card } = await store.registerCard({ pan, expiry: '12/30', holder: { name: `Holder ${i}` } }, TEST_NOW_MS);
-      await store.deposit(card.accountId, 1_000_000n, TEST_NOW_MS - 60_000);
+      const { card } = await store.registerCard({ pan, expiry: '12/30', holder: { name: `Holder ${i}` } }, OP, TEST_NOW_MS);
+      await store.deposit(card.accountId, 1_000_000n, OP, TEST_NOW_MS - 60_000);
       tokens.push(card.token);
     }
     const merchants = ['m_a', 'm_b', 'm_c'];
@@ -541,8 +538,8 @@ describe('prefetch, decide, commit', () => {
 
   it('keeps a payout held for review on the merchant account across a reopen, and pays it when approved', async () => {
     const { token, accountId } = await fundedAlice();
-    const merchant = await store.openAccount({ id: 'm_payroll', owner: 'Payroll Inc', currency: 'USD' });
-    await store.deposit(merchant.id, 3_000n, TEST_NOW_MS - 60_000);
+    const merchant = await store.openAccount({ id: 'm_payroll', owner: 'Payroll Inc', currency: 'USD' }, OP);
+    await store.deposit(merchant.id, 3_000n, OP, TEST_NOW_MS - 60_000);
     const payout = anOrder({
       id: 'ord_payout_review',
       type: 'payout',

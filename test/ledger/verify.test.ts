@@ -19,6 +19,7 @@ import type { LedgerStore } from '../../src/ledger/store.ts';
 import { type Violation, verifyLedger } from '../../src/ledger/verify.ts';
 import { TEST_NOW_MS, TEST_PANS, anOrder } from '../domain/builders.ts';
 import { aCard, aContext, aTempStore, removeDataDir } from './builders.ts';
+import { OPERATOR as OP } from './builders.ts';
 
 let store: LedgerStore;
 let dataDir: string;
@@ -32,16 +33,14 @@ const review: RiskVerdict = { outcome: 'review', ruleId: 'r1', reason: 'check' }
 beforeEach(async () => {
   ({ store, dataDir } = await aTempStore());
   const alice = await store.registerCard(
-    { pan: TEST_PANS.visa[0], expiry: '12/30', holder: { name: 'Alice' } },
-    TEST_NOW_MS,
-  );
+    { pan: TEST_PANS.visa[0], expiry: '12/30', holder: { name: 'Alice' } }, OP,
+    TEST_NOW_MS);
   const bob = await store.registerCard(
-    { pan: TEST_PANS.jcb[0], expiry: '12/30', holder: { name: 'Bob' }, currency: 'JPY' },
-    TEST_NOW_MS,
-  );
+    { pan: TEST_PANS.jcb[0], expiry: '12/30', holder: { name: 'Bob' }, currency: 'JPY' }, OP,
+    TEST_NOW_MS);
   aliceAccount = alice.card.accountId;
-  await store.deposit(aliceAccount, 50_000n, TEST_NOW_MS - 1_000);
-  await store.deposit(bob.card.accountId, 9_000n, TEST_NOW_MS - 1_000);
+  await store.deposit(aliceAccount, 50_000n, OP, TEST_NOW_MS - 1_000);
+  await store.deposit(bob.card.accountId, 9_000n, OP, TEST_NOW_MS - 1_000);
   const token = alice.card.token;
   const payment = anOrder({ cardToken: token, amountMinor: 5_000n });
   const auth = anOrder({ cardToken: token, type: 'authorize', amountMinor: 3_000n });
@@ -106,6 +105,7 @@ describe('verifyLedger', () => {
       accounts: 6, // two cardholders, funding-USD, funding-JPY, m_coffee, m_tokyo
       transfers: 6, // two deposits, two payments, a capture, a refund
       orders: 7,
+      audit: { entries: 5, headSeq: 5 }, // audit.start, two card registrations, two deposits
       sumByCurrency: { JPY: '0', USD: '0' },
       violations: [],
     });
@@ -117,7 +117,7 @@ describe('verifyLedger', () => {
     const iterator = transfers.iterator.bind(transfers);
     let written: Promise<unknown> | undefined;
     (transfers as { iterator: unknown }).iterator = (options: Parameters<typeof iterator>[0]) => {
-      written ??= store.deposit(aliceAccount, 1_234n, TEST_NOW_MS);
+      written ??= store.deposit(aliceAccount, 1_234n, OP, TEST_NOW_MS);
       const inner = { it: undefined as ReturnType<typeof iterator> | undefined };
       return {
         async *[Symbol.asyncIterator]() {

@@ -11,6 +11,9 @@ import { LedgerError, LedgerStore } from '../../src/ledger/store.ts';
 import { errorBody } from '../../src/nats/service.ts';
 import { makeOps, type OpTable } from '../../src/processor/ops.ts';
 import { TEST_PANS } from '../domain/builders.ts';
+import { localActor } from '../../src/domain/actor.ts';
+
+const TESTER = localActor('tester', 'cli');
 
 const PAN = TEST_PANS.visa[0];
 const OTHER_PAN = TEST_PANS.mastercard[0];
@@ -51,7 +54,7 @@ describe('cards.register refuses card data where none belongs', () => {
     [{ track2: `${PAN}=2912101` }, 'sad_forbidden', 'track2'],
     [{ pinBlock: '0412AC89ABCDEF67' }, 'sad_forbidden', 'pinBlock'],
   ])('refuses %j with %s, registering nothing', async (extra, code, path) => {
-    const error = await failure(() => ops['cards.register']({ ...register, ...extra }));
+    const error = await failure(() => ops['cards.register']({ ...register, ...extra }, TESTER));
     expect(error.code).toBe(code);
     expect(error.message.startsWith(`${path}:`)).toBe(true);
     expect(error.message).not.toMatch(/987|543|0412|4111/);
@@ -63,20 +66,20 @@ describe('cards.register refuses card data where none belongs', () => {
     ['holder', 'Ada 4111.1111.1111.1111'],
     ['email', `${PAN}@example.com`],
   ])('refuses a %s holding a card number (%s) with invalid_field, never quoting it', async (field, value) => {
-    const error = await failure(() => ops['cards.register']({ ...register, [field]: value }));
+    const error = await failure(() => ops['cards.register']({ ...register, [field]: value }, TESTER));
     expect(error.code).toBe('invalid_field');
     expect(error.message).toBe(`${field} must not contain a card number`);
     expect(await store.listCards()).toEqual([]);
   });
 
   it('still registers a card with a plain holder, email and phone', async () => {
-    const out = (await ops['cards.register']({ ...register, email: 'ada@example.com', phone: '+44 20 7946 0958' })) as { created: boolean };
+    const out = (await ops['cards.register']({ ...register, email: 'ada@example.com', phone: '+44 20 7946 0958' }, TESTER)) as { created: boolean };
     expect(out.created).toBe(true);
   });
 
   it('refuses an account id or owner holding a card number', async () => {
     for (const args of [{ id: PAN, owner: 'Shop', currency: 'USD' }, { owner: `Shop ${PAN}`, currency: 'USD' }]) {
-      const error = await failure(() => ops['accounts.open'](args));
+      const error = await failure(() => ops['accounts.open'](args, TESTER));
       expect(error.code).toBe('invalid_field');
       expect(error.message).not.toContain(PAN);
     }
@@ -85,13 +88,13 @@ describe('cards.register refuses card data where none belongs', () => {
 
 describe('no message echoes a card number', () => {
   it('cards show <PAN>: finds the card by its number, and says "the given card number" when none matches', async () => {
-    await ops['cards.register'](register);
-    const found = (await ops['cards.show']({ query: PAN })) as { card: { masked: string } };
+    await ops['cards.register'](register, TESTER);
+    const found = (await ops['cards.show']({ query: PAN }, TESTER)) as { card: { masked: string } };
     expect(found.card.masked).toBe('411111******1111');
-    const error = await failure(() => ops['cards.show']({ query: OTHER_PAN }));
+    const error = await failure(() => ops['cards.show']({ query: OTHER_PAN }, TESTER));
     expect(error.code).toBe('unknown_card');
     expect(error.message).toBe('no card matches the given card number');
-    const spaced = await failure(() => ops['cards.show']({ query: `x ${OTHER_PAN.replace(/(\d{4})/g, '$1.')}` }));
+    const spaced = await failure(() => ops['cards.show']({ query: `x ${OTHER_PAN.replace(/(\d{4})/g, '$1.')}` }, TESTER));
     expect(spaced.message).not.toMatch(/5555.?5555.?5555.?4444/);
   });
 

@@ -15,6 +15,10 @@ import { makeOps } from '../../src/processor/ops.ts';
 import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
 import { LedgerApi } from '../../src/ledger/api.ts';
 import type { InboundMessage } from '../../streams/types.ts';
+import { localActor } from '../../src/domain/actor.ts';
+
+const ALICE = localActor('alice', 'cli');
+const BOB = localActor('bob', 'dashboard');
 
 const enc = new TextEncoder();
 let dir: string;
@@ -111,19 +115,20 @@ describe('the default rule set, in the pipeline', () => {
 
   it('lets the operator release one held order and decline another, each with a final result', async () => {
     const ops = makeOps({ api: new LedgerApi(runtime.store), processor: runtime.processor });
-    const queue = (await ops['review.list']({})) as { orders: { orderId: string }[] };
+    const queue = (await ops['review.list']({}, ALICE)) as { orders: { orderId: string }[] };
     const heldIds = queue.orders.map((o) => o.orderId);
     expect(heldIds).toEqual(expect.arrayContaining(['anomaly-1', 'burst-10']));
     const before = (await runtime.store.getAccount((await runtime.store.getCard(tokens[4]!))!.accountId))!;
     expect(before.holdsMinor).toBe(90_000n);
-    await ops['review.approve']({ orderId: 'anomaly-1', by: 'alice' });
-    await ops['review.decline']({ orderId: 'burst-10', by: 'bob' });
-    expect(await resultOf('anomaly-1')).toMatchObject({ status: 'approved', decidedBy: 'alice' });
-    expect(await resultOf('burst-10')).toMatchObject({ status: 'declined', reason: 'review_declined', decidedBy: 'bob' });
+    // decidedBy is the actor's id; a `by` in the request names no one
+    await ops['review.approve']({ orderId: 'anomaly-1', by: 'ceo@bank' }, ALICE);
+    await ops['review.decline']({ orderId: 'burst-10' }, BOB);
+    expect(await resultOf('anomaly-1')).toMatchObject({ status: 'approved', decidedBy: 'local:alice' });
+    expect(await resultOf('burst-10')).toMatchObject({ status: 'declined', reason: 'review_declined', decidedBy: 'local:bob' });
     const after = (await runtime.store.getAccount(before.id))!;
     expect(after.holdsMinor).toBe(0n);
     expect(before.balanceMinor - after.balanceMinor).toBe(90_000n);
-    const again = (await ops['review.list']({})) as { orders: { orderId: string }[] };
+    const again = (await ops['review.list']({}, ALICE)) as { orders: { orderId: string }[] };
     expect(again.orders.map((o) => o.orderId)).not.toContain('anomaly-1');
   });
 
