@@ -23,6 +23,8 @@ export interface GlobalOptions {
   natsAuth: NatsAuth;
   prefix: string;
   json: boolean;
+  /** never open the ledger: call the processor's service at `nats` (--service, PAYSTREAM_SERVICE=1) @default false */
+  service?: boolean;
 }
 
 export const EXIT_OK = 0;
@@ -64,6 +66,7 @@ export function globalsFrom(opts: Record<string, unknown>, env = process.env): G
     natsAuth,
     prefix: checked(String(opts.prefix ?? env.PAYSTREAM_PREFIX ?? DEFAULT_TOPOLOGY.prefix), subjectPrefixArg, opts.prefix === undefined ? 'PAYSTREAM_PREFIX' : '--prefix'),
     json: Boolean(opts.json),
+    service: Boolean(opts.service) || env.PAYSTREAM_SERVICE === '1',
   };
 }
 
@@ -83,6 +86,18 @@ export async function withLedger<T>(g: GlobalOptions, fn: (call: Call, via: 'sto
   const parsedFourEyes = fourEyesFromEnv(process.env);
   if (!parsedFourEyes.ok) throw new CliError(parsedFourEyes.message, EXIT_USAGE, 'usage');
   const fourEyes = parsedFourEyes.options;
+  if (g.service) {
+    // an operator's or viewer's machine: no ledger here, the service acts for whom the NATS server attests
+    const nc = await connectNats({ url: g.nats, name: 'paystream-cli', timeoutMs: 3000, auth: g.natsAuth }).catch((connectError: unknown) => {
+      const code = connectError instanceof NatsUnreachableError ? connectError.code : 'nats_unreachable';
+      throw new CliError(connectError instanceof Error ? connectError.message : String(connectError), EXIT_OPERATIONAL, code);
+    });
+    try {
+      return await fn((op, args) => callService(nc, { prefix: g.prefix }, op, args), 'service');
+    } finally {
+      await nc.close();
+    }
+  }
   let store: LedgerStore;
   try {
     store = await LedgerStore.open(g.data, { owner: { command: `paystream ${process.argv.slice(2, 4).join(' ')}` } });

@@ -21,6 +21,7 @@ export function buildProgram(): Command {
     .option('--nats <url>', 'NATS server URL (env NATS_URL)', natsUrlArg)
     .option('--prefix <subject>', 'subject prefix (env PAYSTREAM_PREFIX)', subjectPrefixArg)
     .option('--json', 'print JSON (query commands)')
+    .option('--service', "never open the ledger: call the running processor's service at --nats with the NATS credentials given, as an operator or viewer on another machine does (env PAYSTREAM_SERVICE=1)")
     .option('--key-file <path>', 'the tokenization key file, outside the data directory (env PAYSTREAM_KEY_FILE; or PAYSTREAM_KEY)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
