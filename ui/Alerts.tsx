@@ -14,14 +14,14 @@ export interface AlertsProps extends PanelFrameProps {
   operatorActions?: readonly OperatorActionView[];
 }
 
-/** One operator action: time, who, what, outcome (an error's code in red). */
+/** One operator action: time, outcome (an error's code in red), who, what; the outcome before the text that may be cut. */
 function ActionRow({ action }: { action: OperatorActionView }) {
   const c = useColor();
   return (
     <Text wrap="truncate-end">
       <Text dimColor>{action.atIso.slice(11, 19)} </Text>
-      <Text bold>{action.who}</Text> {action.what}{' '}
-      <Text color={action.outcome === 'ok' ? c('green') : c('red')}>{action.outcome}</Text>
+      <Text color={action.outcome === 'ok' ? c('green') : c('red')}>{action.outcome}</Text> <Text bold>{action.who}</Text>{' '}
+      {action.what}
     </Text>
   );
 }
@@ -41,10 +41,11 @@ export function Alerts(props: AlertsProps) {
   const list = (items: { key: string; n: number }[]) =>
     items.length === 0 ? 'none' : items.map((i) => `${i.key} ${count(i.n)}`).join(' · ');
   const actions = props.operatorActions;
-  // operator actions take up to half the room left below the three summary lines, their heading included
-  const room = Math.max(0, rowsMax - 3);
-  const actionRows = actions === undefined ? 0 : Math.min(Math.max(1, actions.length), Math.floor(room / 2) - 1);
-  const recentRoom = Math.max(0, room - (actionRows > 0 ? actionRows + 1 : 0) - 1);
+  // below the three summary lines: operator actions take about half the room (their heading included, one
+  // row at least when two are free), the recent alerts the rest
+  const room = Math.max(0, rowsMax - 4);
+  const actionRows = actions === undefined || room < 2 ? 0 : Math.min(Math.max(1, actions.length), Math.max(1, Math.floor(room / 2) - 1));
+  const recentRoom = Math.max(0, room - (actionRows > 0 ? actionRows + 1 : 0));
   return (
     <Panel {...props} title="Alerts">
       <Text wrap="truncate-end">
