@@ -30,7 +30,7 @@ const GENERATOR_CARDS = 2000;
 
 /** Children and seeding must tokenize PANs with the key the generator used. */
 export function applyDemoSecret(): void {
-  process.env.PAYSTREAM_SECRET = DEMO_SECRET_HEX;
+  process.env.PAYSTREAM_KEY = DEMO_SECRET_HEX;
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
