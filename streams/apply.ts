@@ -16,7 +16,8 @@ import {
 import { type Account, type Card, type Order, type OrderResult, REJECT_REASONS } from '../src/domain/types.ts';
 import { type CrashCount, planAttempts } from '../src/domain/applied.ts';
 import type { LedgerStore } from '../src/ledger/store.ts';
-import type { AuditStamp, AuditValues } from '../src/domain/audit.ts';
+import { SYSTEM_ACTOR } from '../src/domain/actor.ts';
+import type { AuditDraft, AuditStamp, AuditValues } from '../src/domain/audit.ts';
 import type { BatchPlan, BatchTracker } from './batches.ts';
 import { type BufferOptions, bufferWhileBusy } from './buffer.ts';
 import { type FaultHook, deadLetterOf, reportInternalError } from './guard.ts';
@@ -365,15 +366,28 @@ export const bufferAndApply =
   (source) =>
     source.pipe(bufferWhileBusy(buffer, decideUnderLock(deps), scheduler), whenWritten());
 
-/** Releases holds whose time has come and times out reviews; returns the results to publish. */
+/**
+ * Releases holds whose time has come and times out reviews; returns the results to publish. A review that
+ * times out is a decision on a held order: paystream itself (SYSTEM_ACTOR) makes it, and its audit entry is
+ * written in the same write.
+ */
 export async function sweepExpiredHolds(store: LedgerStore, options: ApplyOptions, nowMs: number): Promise<OrderResult[]> {
   return store.exclusive(async () => {
     const due = await store.dueHolds(nowMs);
     if (due.length === 0) return [];
     const ws = await store.prefetch([], due);
     const ctx: ApplyContext = { nowMs, receivedAtMs: nowMs, options };
-    for (const id of due) expireHold(ws, id, ctx);
-    await store.commit(ws);
+    const timeouts: AuditDraft[] = [];
+    for (const id of due) {
+      const result = expireHold(ws, id, ctx);
+      if (result === undefined) continue;
+      const after: AuditValues = { order: id, status: result.status };
+      if (result.reason !== undefined) after.reason = result.reason;
+      if (result.transferId !== undefined) after.transferId = result.transferId;
+      timeouts.push({ actor: SYSTEM_ACTOR, action: 'review.timeout', params: { orderId: id }, atMs: nowMs, outcome: 'ok', before: { order: id, status: 'held' }, after });
+    }
+    if (timeouts.length > 0) await store.commitAuditedAll(ws, timeouts);
+    else await store.commit(ws);
     return ws.published;
   });
 }

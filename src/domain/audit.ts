@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Actor, ActorVia } from './actor.ts';
 import { normalizePan, panDisplay, redactPans } from './cards.ts';
 
-/** What an entry records: the operator commands, and paystream's own entries (`audit.start`, `ledger.seed`). */
+/** What an entry records: the operator commands, and paystream's own entries (`audit.start`, `ledger.seed`, `review.timeout`). */
 export const AUDIT_ACTIONS = [
   'audit.start',
   'ledger.seed',
@@ -20,6 +20,7 @@ export const AUDIT_ACTIONS = [
   'accounts.reject-posting',
   'review.approve',
   'review.decline',
+  'review.timeout',
   'rules.reload',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -162,6 +163,7 @@ const PARAM_FIELDS: Record<AuditAction, readonly string[]> = {
   'accounts.reject-posting': ['id'],
   'review.approve': ['orderId'],
   'review.decline': ['orderId'],
+  'review.timeout': ['orderId'],
   'rules.reload': [],
 };
 

@@ -706,10 +706,23 @@ export class LedgerStore {
 
   /** Commits a working set with the audit entry for it in the same LevelDB write. Call under `exclusive`. */
   async commitAudited(ws: WorkingSet, draft: AuditDraft, extraOps: BatchOp[] = []): Promise<AuditEntry> {
-    const entry = chainEntry(this.auditHead, draft);
-    await this.commit(ws, [...extraOps, ...this.auditOps(entry)]);
-    this.landed(entry);
-    return entry;
+    return (await this.commitAuditedAll(ws, [draft], extraOps))[0]!;
+  }
+
+  /** Commits a working set with several audit entries, chained in order, in the same LevelDB write. Call under `exclusive`. */
+  async commitAuditedAll(ws: WorkingSet, drafts: readonly AuditDraft[], extraOps: BatchOp[] = []): Promise<AuditEntry[]> {
+    const entries: AuditEntry[] = [];
+    const ops = [...extraOps];
+    let head = this.auditHead;
+    for (const draft of drafts) {
+      const entry = chainEntry(head, draft);
+      entries.push(entry);
+      ops.push(...this.auditOps(entry));
+      head = { seq: entry.seq, hash: entry.hash };
+    }
+    await this.commit(ws, ops);
+    for (const entry of entries) this.landed(entry);
+    return entries;
   }
 
   /** A failed operation's entry, alone (once per error). Call under `exclusive`. */

@@ -3,15 +3,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { localActor, SYSTEM_ACTOR } from '../../src/domain/actor.ts';
 import { type AuditEntry, auditParams, entryHash } from '../../src/domain/audit.ts';
-import { WorkingSet } from '../../src/domain/ledger.ts';
+import { DEFAULT_APPLY_OPTIONS, WorkingSet, applyOrder } from '../../src/domain/ledger.ts';
+import { sweepExpiredHolds } from '../../streams/apply.ts';
 import { parseFourEyes } from '../../src/domain/four-eyes.ts';
 import { LedgerApi } from '../../src/ledger/api.ts';
 import { seedLedger } from '../../src/ledger/seed.ts';
 import { AUDIT_HEAD_KEY, type LedgerError, LedgerStore, auditKey } from '../../src/ledger/store.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
 import { type OpTable, makeOps } from '../../src/processor/ops.ts';
-import { TEST_NOW_MS, TEST_PANS } from '../domain/builders.ts';
-import { aTempStore, removeDataDir } from './builders.ts';
+import { TEST_NOW_MS, TEST_PANS, anOrder } from '../domain/builders.ts';
+import { aContext, aTempStore, removeDataDir } from './builders.ts';
 
 const ALICE = localActor('alice', 'cli');
 const BOB = { id: 'UBOB', account: 'OPERATORS', via: 'nats' as const };
@@ -292,6 +293,40 @@ describe('four eyes on money made by hand', () => {
     expect((await store.getPosting(pending.id))?.status).toBe('lapsed');
     expect((await ops['accounts.pending']({}, BOB)) as unknown).toEqual({ postings: [] });
     expect(await failure(ops['accounts.approve-posting']({ id: pending.id }, BOB))).toMatchObject({ code: 'not_pending' });
+  });
+});
+
+describe('review decisions', () => {
+  /** Two payments held for review on a card with 100.00 on its account. */
+  async function twoHeld(): Promise<[string, string]> {
+    const reg = (await ops['cards.register']({ pan: TEST_PANS.visa[0], expiry: '12/30', holder: 'Ada' }, ALICE)) as { card: { token: string; accountId: string } };
+    await ops['accounts.deposit']({ id: reg.card.accountId, amount: '100.00' }, ALICE);
+    const orders = [anOrder({ cardToken: reg.card.token }), anOrder({ cardToken: reg.card.token })];
+    const ws = await store.prefetch(orders);
+    for (const o of orders) applyOrder(ws, o, { outcome: 'review', ruleId: 'r1', reason: 'check' }, aContext());
+    await store.commit(ws);
+    return [orders[0]!.id, orders[1]!.id];
+  }
+
+  it('an operator\'s decision is decided by the actor (a `by` names no one), audited in the write that settles it', async () => {
+    const [held] = await twoHeld();
+    const out = (await ops['review.approve']({ orderId: held, by: 'ceo@bank' }, BOB)) as { result: { decidedBy: string; transferId: string } };
+    expect(out.result.decidedBy).toBe('UBOB');
+    expect((await store.getOrder(held))?.result.decidedBy).toBe('UBOB');
+    expect(await last()).toMatchObject({ action: 'review.approve', actor: BOB, params: { orderId: held }, before: { status: 'held' }, after: { status: 'approved', transferId: out.result.transferId } });
+    expect(JSON.stringify(await trail())).not.toContain('ceo@bank');
+    await failure(ops['review.decline']({ orderId: held }, ALICE));
+    expect(await last()).toMatchObject({ action: 'review.decline', outcome: 'error', error: 'not_held', actor: ALICE });
+  });
+
+  it('a review that times out is decided by paystream itself: one entry per order, by the system actor', async () => {
+    const [a, b] = await twoHeld();
+    const results = await sweepExpiredHolds(store, DEFAULT_APPLY_OPTIONS, TEST_NOW_MS + DEFAULT_APPLY_OPTIONS.reviewTimeoutMs + 1);
+    expect(results.map((r) => r.reason)).toEqual(['review_timeout', 'review_timeout']);
+    const timeouts = (await trail()).filter((e) => e.action === 'review.timeout');
+    expect(timeouts.map((e) => e.params.orderId).sort()).toEqual([a, b].sort());
+    for (const e of timeouts) expect(e).toMatchObject({ actor: SYSTEM_ACTOR, outcome: 'ok', before: { status: 'held' }, after: { status: 'declined', reason: 'review_timeout' } });
+    expect((await verifyLedger(store)).ok).toBe(true);
   });
 });
 
