@@ -222,6 +222,20 @@ describe('verify checks the trail', () => {
     expect(report.violations).toEqual([expect.objectContaining({ code: 'unaudited_transfer', message: expect.stringContaining('dep_999999') })]);
   });
 
+  it('starts a trail on a ledger written before it: its earlier manual transfers are accounted for by audit.start, later ones need entries', async () => {
+    // a ledger from before the trail: its deposits and withdrawal are there, no entry, no head
+    for await (const key of store.audit.keys()) await store.audit.del(key);
+    await store.meta.del(AUDIT_HEAD_KEY);
+    await store.close();
+    store = await LedgerStore.open(dataDir);
+    ops = makeOps({ api: new LedgerApi(store, () => nowMs, fourEyes), clock: () => nowMs });
+    const [start] = await trail();
+    expect(start).toMatchObject({ seq: 1, action: 'audit.start', actor: SYSTEM_ACTOR, after: { deposits: 3, withdrawals: 1, seeded: 0 } });
+    expect((await verifyLedger(store)).ok).toBe(true);
+    await ops['accounts.deposit']({ id: 'acct_a', amount: '1.00' }, ALICE);
+    expect((await verifyLedger(store)).ok).toBe(true);
+  });
+
   it('accounts for a seed run\'s deposits by its entries, naming who seeded', async () => {
     await seedLedger(store, { cards: 5, merchants: 2, seed: 7, cardBalance: '100', merchantBalance: '1000', actor: ALICE }, TEST_NOW_MS);
     const seeded = (await trail()).filter((e) => e.action === 'ledger.seed');
