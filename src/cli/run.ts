@@ -1,6 +1,7 @@
 // `paystream run`: the processor, with the dashboard on a terminal or headless for services.
 
 import type { Command } from 'commander';
+import { SYSTEM_ACTOR } from '../domain/actor.ts';
 import { DEFAULT_FOUR_EYES_SPEC, fourEyesFromEnv } from '../domain/four-eyes.ts';
 import { DEFAULT_APPLY_OPTIONS } from '../domain/ledger.ts';
 import { DEFAULT_TOPOLOGY } from '../nats/setup.ts';
@@ -135,12 +136,21 @@ export async function superviseRuntime(
   process.on('SIGTERM', onSignal);
   early?.release();
   if (early?.requested()) void stop();
+  // a reload by signal is audited as paystream's own (whoever may signal the process is not known by name)
+  const auditHup = (outcome: 'ok' | 'error', after: Record<string, string | number>) =>
+    runtime.store
+      .auditAlone({ actor: SYSTEM_ACTOR, action: 'rules.reload', params: { trigger: 'SIGHUP' }, atMs: Date.now(), outcome, ...(outcome === 'error' ? { error: 'reload_failed' } : {}), after })
+      .catch((error: unknown) => log().error({ err: error }, 'could not audit the rules reload'));
   const onHup = () => {
     runtime.reloadRules().then(
-      (r) => log().info({ rules: r.rules }, 'rules reloaded'),
+      (r) => {
+        log().info({ rules: r.rules }, 'rules reloaded');
+        void auditHup('ok', { rules: r.rules });
+      },
       (error: unknown) => {
         log().error({ err: error }, 'rules reload failed; the old rules stay in force');
         processor.metrics.alert(Date.now(), 'error', `rules reload failed: ${(error as Error).message}`);
+        void auditHup('error', {});
       },
     );
   };
