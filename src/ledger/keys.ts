@@ -4,7 +4,7 @@
 // with any other key is refused, and no key is ever made without being asked (`paystream keys init`).
 
 import { randomBytes } from 'node:crypto';
-import { lstat, open, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import {
   KEY_BYTES_MIN,
@@ -258,9 +258,10 @@ export async function bindKeys(
 
 export const newKey = (): Buffer => randomBytes(KEY_BYTES_MIN);
 
-/** Writes a new key file, mode 0600; refuses to overwrite one. */
+/** Writes a new key file, mode 0600 (a missing folder is made 0700); refuses to overwrite one. */
 export async function createKeyFile(file: string, ring: KeyRing): Promise<void> {
   let handle: Awaited<ReturnType<typeof open>>;
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   try {
     handle = await open(file, 'wx', 0o600);
   } catch (error) {

@@ -111,6 +111,18 @@ describe('paystream keys init', { timeout: CLI_TIMEOUT_MS }, () => {
   });
 });
 
+describe('paystream keys init into a folder that does not exist yet', { timeout: CLI_TIMEOUT_MS }, () => {
+  it('makes the folder 0700 and the key file 0600 (as the README does it: PAYSTREAM_KEY_FILE=~/.config/paystream/key.json)', async () => {
+    const keyFile = path.join(root, 'config', 'paystream', 'key.json');
+    const init = await run(['keys', 'init'], { PAYSTREAM_KEY_FILE: keyFile });
+    expect(init.code, init.stderr).toBe(0);
+    expect((await stat(path.dirname(keyFile))).mode & 0o777).toBe(0o700);
+    expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+    const list = await run(['cards', 'list'], { PAYSTREAM_KEY_FILE: keyFile });
+    expect(list.code, list.stderr).toBe(0);
+  });
+});
+
 describe('paystream keys rotate and status', { timeout: CLI_TIMEOUT_MS }, () => {
   it('rotation adds version 2 for new cards; v1 cards are still found by PAN and never registered twice; status counts cards per version', async () => {
     const keyFile = path.join(keyDir, 'k.json');
