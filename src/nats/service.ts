@@ -75,6 +75,9 @@ export async function startService(nc: NatsConnection, ops: OpTable, topology: P
       },
     });
   }
+  // the endpoints' subscriptions are in the server before start-up says the service is there: a request
+  // sent the moment the processor is up must not be answered "no responders"
+  await nc.flush();
   return service;
 }
 
