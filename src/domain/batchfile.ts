@@ -5,7 +5,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { Decimal } from 'decimal.js';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { currencyExponent, parseAmount } from './money.ts';
-import { ORDER_TYPES, type OrderType } from './types.ts';
+import { ORDER_TYPES, type OrderType, WIRE_ORDER_FIELDS } from './types.ts';
 
 export const BATCH_MODES = ['independent', 'atomic'] as const;
 export type BatchMode = (typeof BATCH_MODES)[number];
@@ -222,19 +222,8 @@ export function parseNdjsonBatch(text: string, options: BatchFileOptions): Batch
       return;
     }
     const order: Draft['order'] = { type: orderType(value.type, options, line) };
-    for (const key of [
-      'id',
-      'card',
-      'pan',
-      'merchant',
-      'amount',
-      'currency',
-      'ref',
-      'batchId',
-      'createdAt',
-      'mcc',
-      'country',
-    ] as const) {
+    for (const key of WIRE_ORDER_FIELDS) {
+      if (key === 'type') continue; // read above
       const v = value[key];
       if (v === undefined || v === null) continue;
       if (key === 'amount' && typeof v === 'number') {

@@ -1,6 +1,6 @@
 // Card numbers without keeping them: Luhn, brand and length rules, tokens, masks, expiry and CVV detection.
 import { createHmac } from 'node:crypto';
-import type { Card, CardBrand } from './types.ts';
+import { type Card, type CardBrand, WIRE_BATCH_HEADER_FIELDS, WIRE_ORDER_FIELDS } from './types.ts';
 
 const ZERO = 48; // '0'
 
@@ -296,23 +296,7 @@ export function looksLikeTrackData(text: string): boolean {
 }
 
 /** The fields of an order or a batch header, which are never sensitive names: the walk skips their names. */
-const KNOWN_FIELDS: ReadonlySet<string> = new Set([
-  'id',
-  'type',
-  'card',
-  'pan',
-  'merchant',
-  'amount',
-  'currency',
-  'ref',
-  'batchId',
-  'createdAt',
-  'mcc',
-  'country',
-  'count',
-  'controlSum',
-  'mode',
-]);
+const KNOWN_FIELDS: ReadonlySet<string> = new Set<string>([...WIRE_ORDER_FIELDS, ...WIRE_BATCH_HEADER_FIELDS]);
 
 /** Where sensitive authentication data was found: its kind and a path fit to report (no PAN, bounded). */
 export interface SadFinding {

@@ -1,6 +1,8 @@
 // The plain data every layer shares: cards, accounts, transfers, orders and their results.
 // Money is always bigint minor units of the currency (ISO 4217 exponent); never a JS number.
 
+import type { WireBatchHeader, WireOrder } from './batchfile.ts';
+
 export type CardStatus = 'active' | 'frozen' | 'closed';
 export type CardBrand =
   | 'visa'
@@ -85,6 +87,33 @@ export const ORDER_TYPES = [
   'modify',
 ] as const;
 export type OrderType = (typeof ORDER_TYPES)[number];
+
+/**
+ * The fields of an order on the wire (batchfile.WireOrder), in the one order a batch file's lines are read in
+ * and a dead letter keeps them.
+ */
+export const WIRE_ORDER_FIELDS = [
+  'id',
+  'type',
+  'card',
+  'pan',
+  'merchant',
+  'amount',
+  'currency',
+  'ref',
+  'batchId',
+  'createdAt',
+  'mcc',
+  'country',
+] as const satisfies readonly (keyof WireOrder)[];
+/** The fields of a batch header on the wire (batchfile.WireBatchHeader). */
+export const WIRE_BATCH_HEADER_FIELDS = [
+  'id',
+  'count',
+  'controlSum',
+  'currency',
+  'mode',
+] as const satisfies readonly (keyof WireBatchHeader)[];
 
 /** An order after decode and validate: typed, amounts in minor units, PAN already tokenized. */
 export interface Order {

@@ -8,6 +8,7 @@ import {
   looksLikeTrackData,
   replacePanRuns,
 } from '../domain/cards.ts';
+import { WIRE_BATCH_HEADER_FIELDS, WIRE_ORDER_FIELDS } from '../domain/types.ts';
 import type { RecordLine } from './line.ts';
 
 export const PAN_REDACTED = '[PAN REDACTED]';
@@ -201,21 +202,9 @@ export function scrubRecordLine(line: RecordLine, tokenize?: (pan: string) => st
 // Dead letters: an allow-list, never a deny-list.
 
 /** The order fields a dead letter keeps (a valid `pan` is kept as its token, `card`). */
-export const DEAD_LETTER_ORDER_FIELDS: readonly string[] = Object.freeze([
-  'id',
-  'type',
-  'card',
-  'merchant',
-  'amount',
-  'currency',
-  'ref',
-  'batchId',
-  'createdAt',
-  'mcc',
-  'country',
-]);
+export const DEAD_LETTER_ORDER_FIELDS: readonly string[] = Object.freeze(WIRE_ORDER_FIELDS.filter((field) => field !== 'pan'));
 /** The batch-header fields a dead letter keeps. */
-export const DEAD_LETTER_BATCH_FIELDS: readonly string[] = Object.freeze(['id', 'count', 'controlSum', 'currency', 'mode']);
+export const DEAD_LETTER_BATCH_FIELDS: readonly string[] = Object.freeze([...WIRE_BATCH_HEADER_FIELDS]);
 
 export type DeadLetterKind = 'order' | 'batch';
 
