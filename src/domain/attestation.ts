@@ -3,6 +3,7 @@
 // caller's user). Pure: the header's text and what the shell knows of the broker come in, an Actor goes out.
 
 import type { Actor } from './actor.ts';
+import type { OpName } from './ops.ts';
 
 /** the header nats-server sets (and overwrites) on a request that crosses a service import */
 export const REQUEST_INFO_HEADER = 'Nats-Request-Info';
@@ -18,7 +19,7 @@ export const IDENTITY_CHARS_MAX = 256;
  * audit trail: it acts only for an attested identity. A list of the harmless ones, so a new operation is
  * refused until listed here.
  */
-export const READ_OPS: ReadonlySet<string> = new Set([
+export const READ_OP_NAMES = [
   'cards.list',
   'cards.lookup',
   'cards.show',
@@ -32,7 +33,9 @@ export const READ_OPS: ReadonlySet<string> = new Set([
   'batches.show',
   'stats',
   'verify',
-]);
+] as const satisfies readonly OpName[];
+export type ReadOpName = (typeof READ_OP_NAMES)[number];
+export const READ_OPS: ReadonlySet<string> = new Set(READ_OP_NAMES);
 
 export const isReadOp = (op: string): boolean => READ_OPS.has(op);
 

@@ -4,25 +4,10 @@
 import { createHash } from 'node:crypto';
 import type { Actor, ActorVia } from './actor.ts';
 import { normalizePan, panDisplay, redactPans } from './cards.ts';
+import { CHANGING_OPS } from './ops.ts';
 
 /** What an entry records: the operator commands, and paystream's own entries (`audit.start`, `ledger.seed`, `review.timeout`). */
-export const AUDIT_ACTIONS = [
-  'audit.start',
-  'ledger.seed',
-  'cards.register',
-  'cards.freeze',
-  'cards.unfreeze',
-  'cards.close',
-  'accounts.open',
-  'accounts.deposit',
-  'accounts.withdraw',
-  'accounts.approve-posting',
-  'accounts.reject-posting',
-  'review.approve',
-  'review.decline',
-  'review.timeout',
-  'rules.reload',
-] as const;
+export const AUDIT_ACTIONS = ['audit.start', 'ledger.seed', 'review.timeout', ...CHANGING_OPS] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** Values an entry holds: flat, JSON-safe (amounts as decimal strings, never floats). */

@@ -5,40 +5,14 @@ import type { Actor } from '../domain/actor.ts';
 import { type AuditAction, type AuditStamp, auditParams, parseSince } from '../domain/audit.ts';
 import { containsPan, findSensitiveAuthData } from '../domain/cards.ts';
 import { DEFAULT_APPLY_OPTIONS, type ApplyOptions } from '../domain/ledger.ts';
+import { CHANGING_OPS, type OpName } from '../domain/ops.ts';
 import { type LedgerApi, orderJson } from '../ledger/api.ts';
 import { LedgerError } from '../ledger/store.ts';
 import { reviewDecision } from '../../streams/apply.ts';
 import { bigintReplacer } from '../../streams/publish.ts';
 import type { Processor } from './processor.ts';
 
-export const OP_NAMES = [
-  'cards.register',
-  'cards.list',
-  'cards.lookup',
-  'cards.show',
-  'cards.freeze',
-  'cards.unfreeze',
-  'cards.close',
-  'accounts.open',
-  'accounts.deposit',
-  'accounts.withdraw',
-  'accounts.pending',
-  'accounts.approve-posting',
-  'accounts.reject-posting',
-  'accounts.get',
-  'accounts.list',
-  'orders.get',
-  'review.list',
-  'review.approve',
-  'review.decline',
-  'batches.list',
-  'batches.show',
-  'stats',
-  'verify',
-  'rules.reload',
-  'audit.list',
-] as const;
-export type OpName = (typeof OP_NAMES)[number];
+export { OP_NAMES, type OpName } from '../domain/ops.ts';
 export type Args = Record<string, unknown>;
 /**
  * Every operation acts for an actor (required, so no caller forgets it): the service passes the identity the
@@ -47,20 +21,7 @@ export type Args = Record<string, unknown>;
 export type OpTable = Record<OpName, (args: Args, actor: Actor) => Promise<unknown>>;
 
 /** The operations that change the ledger (or the rules): each writes an audit entry, and needs an operator. */
-export const MUTATING_OPS: ReadonlySet<OpName> = new Set<OpName>([
-  'cards.register',
-  'cards.freeze',
-  'cards.unfreeze',
-  'cards.close',
-  'accounts.open',
-  'accounts.deposit',
-  'accounts.withdraw',
-  'accounts.approve-posting',
-  'accounts.reject-posting',
-  'review.approve',
-  'review.decline',
-  'rules.reload',
-]);
+export const MUTATING_OPS: ReadonlySet<OpName> = new Set<OpName>(CHANGING_OPS);
 
 const str = (args: Args, key: string): string => {
   const value = args[key];
