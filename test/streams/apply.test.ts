@@ -2,33 +2,22 @@
 // duplicates answered from the ledger, nothing leaves the stage before its write is in LevelDB.
 
 import { from, lastValueFrom, toArray } from 'rxjs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_APPLY_OPTIONS, WorkingSet } from '../../src/domain/ledger.ts';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_APPLY_OPTIONS } from '../../src/domain/ledger.ts';
 import type { Order } from '../../src/domain/types.ts';
 import type { LedgerStore } from '../../src/ledger/store.ts';
 import { applyStage } from '../../streams/apply.ts';
 import type { InboundMessage, Item } from '../../streams/types.ts';
 import { TEST_CARD_TOKEN, TEST_NOW_MS } from '../domain/builders.ts';
-import { aCard, aFundingAccount, aMerchant, anAccount, aTempStore, removeDataDir } from '../ledger/builders.ts';
+import { withFundedStore } from './fixtures.ts';
 
 let store: LedgerStore;
-let dataDir: string;
-
-beforeEach(async () => {
-  ({ store, dataDir } = await aTempStore());
-  // Alice's card with 100.00 USD, the merchant m_coffee, funding balancing them
-  const ws = new WorkingSet();
-  for (const a of [anAccount({ balanceMinor: 10_000n }), aMerchant(), aFundingAccount('USD', -10_000n)]) ws.putAccount(a);
-  await store.commit(ws);
-  const card = aCard();
-  await store.write([{ type: 'put', sublevel: store.cards, key: card.token, value: JSON.stringify(card) }]);
-  store.forgetCaches();
-});
-
-afterEach(async () => {
-  await store.close();
-  await removeDataDir(dataDir);
-});
+withFundedStore(
+  (opened) => {
+    store = opened;
+  },
+  () => store,
+);
 
 const msg: InboundMessage = { subject: 'pay.orders.t', data: new Uint8Array(), receivedAtMs: TEST_NOW_MS };
 const pay = (id: string, amountMinor: bigint): Item => ({

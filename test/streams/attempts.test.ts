@@ -2,33 +2,26 @@
 // is decided and recorded as applied with its effects; messages whose attempts crashed the process are
 // decided alone, and one that crashed alone too is dead-lettered `poison` without being decided.
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { CRASHED_ATTEMPTS_MAX } from '../../src/domain/applied.ts';
-import { DEFAULT_APPLY_OPTIONS, WorkingSet } from '../../src/domain/ledger.ts';
+import { DEFAULT_APPLY_OPTIONS } from '../../src/domain/ledger.ts';
 import type { Order } from '../../src/domain/types.ts';
 import { LedgerStore } from '../../src/ledger/store.ts';
 import { type ApplyDeps, applyBuffer } from '../../streams/apply.ts';
 import type { Item } from '../../streams/types.ts';
 import { TEST_CARD_TOKEN, TEST_NOW_MS } from '../domain/builders.ts';
-import { aCard, aFundingAccount, aMerchant, anAccount, aTempStore, removeDataDir } from '../ledger/builders.ts';
+import { withFundedStore } from './fixtures.ts';
 
 let store: LedgerStore;
 let dataDir: string;
 
-beforeEach(async () => {
-  ({ store, dataDir } = await aTempStore());
-  const ws = new WorkingSet();
-  for (const a of [anAccount({ balanceMinor: 10_000n }), aMerchant(), aFundingAccount('USD', -10_000n)]) ws.putAccount(a);
-  await store.commit(ws);
-  const card = aCard();
-  await store.write([{ type: 'put', sublevel: store.cards, key: card.token, value: JSON.stringify(card) }]);
-  store.forgetCaches();
-});
-
-afterEach(async () => {
-  await store.close();
-  await removeDataDir(dataDir);
-});
+withFundedStore(
+  (opened, openedDir) => {
+    store = opened;
+    dataDir = openedDir;
+  },
+  () => store,
+);
 
 const pay = (id: string, streamSeq: number): Item => ({
   kind: 'order',

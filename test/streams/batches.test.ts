@@ -2,34 +2,26 @@
 // opened wait in a bounded area, then are rejected batch_unknown; open batches are bounded per source, so
 // one publisher's junk cannot block another's batches; waiting orders are stored with the buffer that took them.
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_APPLY_OPTIONS, WorkingSet } from '../../src/domain/ledger.ts';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_APPLY_OPTIONS } from '../../src/domain/ledger.ts';
 import type { OrderResult } from '../../src/domain/types.ts';
 import { LedgerStore } from '../../src/ledger/store.ts';
 import { type ApplyDeps, applyBuffer } from '../../streams/apply.ts';
 import { type BatchLimits, BatchTracker, DEFAULT_BATCH_LIMITS, parseBatchLimits } from '../../streams/batches.ts';
 import type { AppliedBuffer, Item } from '../../streams/types.ts';
 import { TEST_CARD_TOKEN, TEST_NOW_MS } from '../domain/builders.ts';
-import { aCard, aFundingAccount, aMerchant, anAccount, aTempStore, removeDataDir } from '../ledger/builders.ts';
+import { withFundedStore } from './fixtures.ts';
 
 let store: LedgerStore;
 let dataDir: string;
 
-beforeEach(async () => {
-  ({ store, dataDir } = await aTempStore());
-  // Alice's card with 100.00 USD, the merchant m_coffee, funding balancing them
-  const ws = new WorkingSet();
-  for (const a of [anAccount({ balanceMinor: 10_000n }), aMerchant(), aFundingAccount('USD', -10_000n)]) ws.putAccount(a);
-  await store.commit(ws);
-  const card = aCard();
-  await store.write([{ type: 'put', sublevel: store.cards, key: card.token, value: JSON.stringify(card) }]);
-  store.forgetCaches();
-});
-
-afterEach(async () => {
-  await store.close();
-  await removeDataDir(dataDir);
-});
+withFundedStore(
+  (opened, openedDir) => {
+    store = opened;
+    dataDir = openedDir;
+  },
+  () => store,
+);
 
 const enc = new TextEncoder();
 const tracker = (limits: Partial<BatchLimits> = {}) => new BatchTracker(store, limits, { prefix: 'pay' });
