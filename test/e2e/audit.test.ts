@@ -5,11 +5,10 @@
 import type { NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../src/domain/audit.ts';
-import { parseNatsAuth } from '../../src/nats/connect.ts';
 import { callService } from '../../src/nats/service.ts';
-import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
+import type { Runtime } from '../../src/processor/runtime.ts';
 import { type SeededLedger, seededLedger } from './harness.ts';
-import { ROLE_USERS, type RolesBroker, startRolesBroker } from './roles-broker.ts';
+import { ROLE_USERS, type RolesBroker, startProcessorOn, startRolesBroker } from './roles-broker.ts';
 
 const TOPOLOGY = { prefix: 'pay' };
 
@@ -26,15 +25,7 @@ const newest = async (n = 1): Promise<AuditEntry[]> => ((await call(viewer, 'aud
 beforeAll(async () => {
   broker = await startRolesBroker();
   ledger = await seededLedger(6);
-  const proc = broker.certOf('processor');
-  runtime = await startRuntime(
-    runtimeConfig({
-      dataDir: ledger.dataDir,
-      natsUrl: broker.server.url,
-      natsAuth: parseNatsAuth({ tlsCa: proc.ca, tlsCert: proc.cert, tlsKey: proc.key }, {}),
-      rulesPath: false,
-    }),
-  );
+  runtime = await startProcessorOn(broker, ledger.dataDir, { rulesPath: false });
   [alice, bob, viewer] = await Promise.all([broker.connectAs('operator'), broker.connectAs('operator2'), broker.connectAs('viewer')]);
 }, 60_000);
 

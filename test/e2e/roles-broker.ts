@@ -8,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { type ConnectionOptions, type NatsConnection, connect } from 'nats';
+import { parseNatsAuth } from '../../src/nats/connect.ts';
+import { type Runtime, type RuntimeConfig, runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
 import { REPO_ROOT } from './harness.ts';
 import { type NatsServer, startNatsServer } from './nats-server.ts';
 
@@ -126,4 +128,17 @@ export async function startRolesBroker(): Promise<RolesBroker> {
     await rm(pkiDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** A processor on the ledger in `dataDir`, connected to the broker as the processor role (TLS, its certificate). */
+export function startProcessorOn(broker: RolesBroker, dataDir: string, config: Partial<RuntimeConfig> = {}): Promise<Runtime> {
+  const proc = broker.certOf('processor');
+  return startRuntime(
+    runtimeConfig({
+      dataDir,
+      natsUrl: broker.server.url,
+      natsAuth: parseNatsAuth({ tlsCa: proc.ca, tlsCert: proc.cert, tlsKey: proc.key }, {}),
+      ...config,
+    }),
+  );
 }

@@ -4,13 +4,12 @@
 
 import { type NatsConnection, headers } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseNatsAuth } from '../../src/nats/connect.ts';
 import { callService } from '../../src/nats/service.ts';
 import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
 import { TEST_PANS } from '../domain/builders.ts';
 import { type SeededLedger, cli, json, seededLedger, text, waitUntil } from './harness.ts';
 import { startNatsServer } from './nats-server.ts';
-import { ROLE_USERS, type RolesBroker, startRolesBroker } from './roles-broker.ts';
+import { ROLE_USERS, type RolesBroker, startProcessorOn, startRolesBroker } from './roles-broker.ts';
 
 const TOPOLOGY = { prefix: 'pay' };
 /** a refused request fails fast: no responders, a permission error, or at worst this timeout */
@@ -41,14 +40,7 @@ const cardStatus = async (token: string): Promise<string> => ((await call(operat
 beforeAll(async () => {
   broker = await startRolesBroker();
   ledger = await seededLedger(12);
-  const proc = broker.certOf('processor');
-  runtime = await startRuntime(
-    runtimeConfig({
-      dataDir: ledger.dataDir,
-      natsUrl: broker.server.url,
-      natsAuth: parseNatsAuth({ tlsCa: proc.ca, tlsCert: proc.cert, tlsKey: proc.key }, {}),
-    }),
-  );
+  runtime = await startProcessorOn(broker, ledger.dataDir);
   [publisher, operator, viewer] = await Promise.all([broker.connectAs('publisher'), broker.connectAs('operator'), broker.connectAs('viewer')]);
 }, 60_000);
 
