@@ -5,20 +5,35 @@
 
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TOPOLOGY, ensureTopology } from '../../src/nats/setup.ts';
-import { runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
+import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
 import type { Msg } from 'nats';
 import { collect, consumerCaughtUp, snapshotLedger, waitUntil, withBrokerAndLedger } from './harness.ts';
 
 const env = withBrokerAndLedger(20, 'each');
 const encoder = new TextEncoder();
 
+/** The topology in place, and payments (1.25 USD unless said) from the first USD card to the first merchant. */
+async function paymentsOnTopology() {
+  await ensureTopology(env.nc, DEFAULT_TOPOLOGY);
+  const card = env.ledger.usdCards[0]!;
+  const merchant = env.ledger.merchants[0]!;
+  const createdAt = new Date().toISOString();
+  const order = (id: string, amount = '1.25') => ({ id, type: 'payment', card: card.token, merchant, currency: 'USD', amount, createdAt });
+  return { card, merchant, order };
+}
+
+/** What ended the processor, if anything did: undefined while it runs. */
+function watchForDeath(runtime: Runtime): () => unknown {
+  let died: unknown;
+  runtime.processor.done.catch((error: unknown) => {
+    died = error;
+  });
+  return () => died;
+}
+
 describe('poison messages', () => {
   it('dead-letters a deeply nested rejected order and a 12,000-deep object, answers the orders around them, and keeps running', async () => {
-    await ensureTopology(env.nc, DEFAULT_TOPOLOGY);
-    const card = env.ledger.usdCards[0]!;
-    const merchant = env.ledger.merchants[0]!;
-    const createdAt = new Date().toISOString();
-    const order = (id: string) => ({ id, type: 'payment', card: card.token, merchant, currency: 'USD', amount: '1.25', createdAt });
+    const { card, merchant, order } = await paymentsOnTopology();
     // the issue's first finding: a rejected order ("amount":"bad") with an extra field of 3,000 nested arrays
     const nestedArrays = `${'['.repeat(3000)}${']'.repeat(3000)}`;
     const poisonArrays = `{"id":"poison-arrays","type":"payment","card":"${card.token}","merchant":"${merchant}","currency":"USD","amount":"bad","extra":${nestedArrays}}`;
@@ -30,10 +45,7 @@ describe('poison messages', () => {
 
     const c = await collect(env.nc);
     const runtime = await startRuntime(runtimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false }));
-    let died: unknown;
-    runtime.processor.done.catch((error: unknown) => {
-      died = error;
-    });
+    const died = watchForDeath(runtime);
     try {
       const js = env.nc.jetstream();
       const payloads = [
@@ -49,11 +61,11 @@ describe('poison messages', () => {
       const ids = ['o6', 'o7', 'o8', 'o9', 'o10'];
       await waitUntil(
         'every order answered and both poison messages dead-lettered',
-        () => died !== undefined || (ids.every((id) => c.byId.has(id)) && c.dlq.length >= 2),
+        () => died() !== undefined || (ids.every((id) => c.byId.has(id)) && c.dlq.length >= 2),
         30_000,
         () => JSON.stringify({ results: [...c.byId.keys()], dlq: c.dlq.map((d) => d.reason) }),
       );
-      expect(died).toBeUndefined();
+      expect(died()).toBeUndefined();
       for (const id of ids) expect(c.byId.get(id)).toEqual([expect.objectContaining({ orderId: id, status: 'approved' })]);
       // deeper than the decode limit: refused before JSON.parse; the 12,000-deep object is over the 8 KiB payload limit
       expect(c.dlq.map((d) => d.reason)).toEqual(['too_deep', 'too_large']);
@@ -66,18 +78,14 @@ describe('poison messages', () => {
       await runtime.stop();
       c.stop();
     }
-    expect(died).toBeUndefined();
+    expect(died()).toBeUndefined();
     const after = await snapshotLedger(env.ledger.dataDir);
     expect(after.verify.ok).toBe(true);
     expect([...after.orders.keys()].sort()).toEqual(['o10', 'o6', 'o7', 'o8', 'o9']);
   });
 
   it('turns a stage made to throw (PAYSTREAM_TEST_FAULT) into the internal_error outcome of that message, with its stream sequence, and answers the rest', async () => {
-    await ensureTopology(env.nc, DEFAULT_TOPOLOGY);
-    const card = env.ledger.usdCards[0]!;
-    const merchant = env.ledger.merchants[0]!;
-    const createdAt = new Date().toISOString();
-    const order = (id: string, amount = '1.25') => ({ id, type: 'payment', card: card.token, merchant, currency: 'USD', amount, createdAt });
+    const { card, order } = await paymentsOnTopology();
     const letters: { reason: string | undefined; orderId: string | undefined; seq: string | undefined; detail: string | undefined; bytes: number }[] = [];
     const sub = env.nc.subscribe('pay.dlq.>', {
       callback: (_e, m: Msg) => {
@@ -98,10 +106,7 @@ describe('poison messages', () => {
     } finally {
       delete process.env.PAYSTREAM_TEST_FAULT;
     }
-    let died: unknown;
-    runtime.processor.done.catch((error: unknown) => {
-      died = error;
-    });
+    const died = watchForDeath(runtime);
     const seqOf = new Map<string, number>();
     try {
       const js = env.nc.jetstream();
@@ -112,11 +117,11 @@ describe('poison messages', () => {
       const answered = ['f1', 'f3', 'f4', 'f5', 'f6', 'f7', 'f8'];
       await waitUntil(
         'the results and the four dead letters',
-        () => died !== undefined || (answered.every((id) => c.byId.has(id)) && letters.length >= 4),
+        () => died() !== undefined || (answered.every((id) => c.byId.has(id)) && letters.length >= 4),
         30_000,
         () => JSON.stringify({ results: [...c.byId.keys()], letters }),
       );
-      expect(died).toBeUndefined();
+      expect(died()).toBeUndefined();
       const outcome = (id: string) => c.byId.get(id)?.map((r) => `${r.status}${r.reason ? `:${r.reason}` : ''}`);
       for (const id of ['f1', 'f5', 'f7', 'f8']) expect(outcome(id)).toEqual(['approved']);
       expect(outcome('f3')).toEqual(['rejected:internal_error']);
@@ -137,7 +142,7 @@ describe('poison messages', () => {
       c.stop();
       sub.unsubscribe();
     }
-    expect(died).toBeUndefined();
+    expect(died()).toBeUndefined();
     const after = await snapshotLedger(env.ledger.dataDir);
     expect(after.verify.violations).toEqual([]);
     // four payments of 1.25 moved; f4's decision was taken back
@@ -145,17 +150,10 @@ describe('poison messages', () => {
   });
 
   it('dead-letters a rejection whose detail quotes a key with a line break (NATS refuses CR/LF in a header) and keeps running', async () => {
-    await ensureTopology(env.nc, DEFAULT_TOPOLOGY);
-    const card = env.ledger.usdCards[0]!;
-    const merchant = env.ledger.merchants[0]!;
-    const createdAt = new Date().toISOString();
-    const order = (id: string) => ({ id, type: 'payment', card: card.token, merchant, currency: 'USD', amount: '1.25', createdAt });
+    const { order } = await paymentsOnTopology();
     const c = await collect(env.nc);
     const runtime = await startRuntime(runtimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false }));
-    let died: unknown;
-    runtime.processor.done.catch((error: unknown) => {
-      died = error;
-    });
+    const died = watchForDeath(runtime);
     try {
       const js = env.nc.jetstream();
       for (const o of [order('n1'), { ...order('n2'), 'x\r\ny': { cvv: '987' } }, order('n3')]) {
@@ -163,11 +161,11 @@ describe('poison messages', () => {
       }
       await waitUntil(
         'the results and the dead letter',
-        () => died !== undefined || (['n1', 'n2', 'n3'].every((id) => c.byId.has(id)) && c.dlq.length >= 1),
+        () => died() !== undefined || (['n1', 'n2', 'n3'].every((id) => c.byId.has(id)) && c.dlq.length >= 1),
         30_000,
         () => JSON.stringify({ results: [...c.byId.keys()], dlq: c.dlq.map((d) => d.reason) }),
       );
-      expect(died).toBeUndefined();
+      expect(died()).toBeUndefined();
       expect(c.byId.get('n2')).toEqual([expect.objectContaining({ status: 'rejected', reason: 'cvv_forbidden' })]);
       expect(c.dlq).toEqual([expect.objectContaining({ reason: 'cvv_forbidden', orderId: 'n2' })]);
       expect(c.dlq[0]!.payload).not.toContain('987');
@@ -176,6 +174,6 @@ describe('poison messages', () => {
       await runtime.stop();
       c.stop();
     }
-    expect(died).toBeUndefined();
+    expect(died()).toBeUndefined();
   });
 });
