@@ -5,19 +5,12 @@ import { from, lastValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_APPLY_OPTIONS } from '../../src/domain/ledger.ts';
 import type { Order } from '../../src/domain/types.ts';
-import type { LedgerStore } from '../../src/ledger/store.ts';
 import { applyStage } from '../../streams/apply.ts';
 import type { InboundMessage, Item } from '../../streams/types.ts';
 import { TEST_CARD_TOKEN, TEST_NOW_MS } from '../domain/builders.ts';
 import { withFundedStore } from './fixtures.ts';
 
-let store: LedgerStore;
-withFundedStore(
-  (opened) => {
-    store = opened;
-  },
-  () => store,
-);
+const env = withFundedStore();
 
 const msg: InboundMessage = { subject: 'pay.orders.t', data: new Uint8Array(), receivedAtMs: TEST_NOW_MS };
 const pay = (id: string, amountMinor: bigint): Item => ({
@@ -27,7 +20,7 @@ const pay = (id: string, amountMinor: bigint): Item => ({
 });
 
 const deps = () => ({
-  store,
+  store: env.store,
   options: DEFAULT_APPLY_OPTIONS,
   clock: () => TEST_NOW_MS,
   virtualTime: false,
@@ -39,14 +32,14 @@ describe('apply stage', () => {
     const [applied] = await lastValueFrom(from([[pay('a1', 6_000n), pay('a2', 3_000n), pay('a3', 2_000n)]]).pipe(applyStage(deps()), toArray()));
     expect(applied!.results.map((r) => `${r.orderId}:${r.status}`)).toEqual(['a1:approved', 'a2:approved', 'a3:declined']);
     expect(applied!.results[2]).toMatchObject({ reason: 'insufficient_funds', available: '10.00' });
-    const account = await store.getAccount('acct_alice');
+    const account = await env.store.getAccount('acct_alice');
     expect(account?.balanceMinor).toBe(1_000n);
   });
 
   it('answers a duplicate from the ledger, across buffers, without moving money twice', async () => {
     const out = await lastValueFrom(from([[pay('d1', 1_000n)], [pay('d1', 1_000n), pay('d2', 500n)]]).pipe(applyStage(deps()), toArray()));
     expect(out[1]!.results[0]).toMatchObject({ orderId: 'd1', status: 'approved', duplicate: true });
-    expect((await store.getAccount('acct_alice'))?.balanceMinor).toBe(8_500n);
+    expect((await env.store.getAccount('acct_alice'))?.balanceMinor).toBe(8_500n);
   });
 
   it('lets a buffer out only once its write is in LevelDB, and keeps the buffers in order', async () => {
@@ -57,7 +50,7 @@ describe('apply stage', () => {
     for (const applied of out) {
       // what left the stage is readable straight from LevelDB, not only from the caches
       const id = applied.results[0]!.orderId;
-      expect(await store.orders.get(id)).toBeDefined();
+      expect(await env.store.orders.get(id)).toBeDefined();
       seen.push(id);
     }
     expect(seen).toEqual(['w1', 'w2', 'w3']);

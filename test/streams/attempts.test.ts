@@ -6,22 +6,12 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { CRASHED_ATTEMPTS_MAX } from '../../src/domain/applied.ts';
 import { DEFAULT_APPLY_OPTIONS } from '../../src/domain/ledger.ts';
 import type { Order } from '../../src/domain/types.ts';
-import { LedgerStore } from '../../src/ledger/store.ts';
 import { type ApplyDeps, applyBuffer } from '../../streams/apply.ts';
 import type { Item } from '../../streams/types.ts';
 import { TEST_CARD_TOKEN, TEST_NOW_MS } from '../domain/builders.ts';
 import { withFundedStore } from './fixtures.ts';
 
-let store: LedgerStore;
-let dataDir: string;
-
-withFundedStore(
-  (opened, openedDir) => {
-    store = opened;
-    dataDir = openedDir;
-  },
-  () => store,
-);
+const env = withFundedStore();
 
 const pay = (id: string, streamSeq: number): Item => ({
   kind: 'order',
@@ -32,7 +22,7 @@ const pay = (id: string, streamSeq: number): Item => ({
 /** what each attempt was given to decide, by order id */
 let decided: string[][];
 const deps = (): ApplyDeps => ({
-  store,
+  store: env.store,
   options: DEFAULT_APPLY_OPTIONS,
   clock: () => TEST_NOW_MS,
   virtualTime: false,
@@ -43,10 +33,9 @@ const deps = (): ApplyDeps => ({
 /** The process "dies" deciding these sequences `times` times: notes written, never committed, recovered at each start. */
 async function crashes(seqs: number[], alone: boolean, times: number): Promise<void> {
   for (let i = 0; i < times; i++) {
-    await store.applied.noteAttempt(seqs, alone);
-    await store.close();
-    store = await LedgerStore.open(dataDir);
-    await store.applied.recoverAttempts();
+    await env.store.applied.noteAttempt(seqs, alone);
+    await env.reopen();
+    await env.store.applied.recoverAttempts();
   }
 }
 
@@ -60,9 +49,9 @@ describe('the crash-loop guard in the apply stage', () => {
     await applied.written;
     expect(decided).toEqual([['a1', 'a2']]);
     expect(applied.results.map((r) => r.status)).toEqual(['approved', 'approved']);
-    expect(store.applied.floorSeq).toBe(2);
+    expect(env.store.applied.floorSeq).toBe(2);
     // no note is left behind: the next start counts no crash
-    expect(await store.applied.recoverAttempts()).toEqual([]);
+    expect(await env.store.applied.recoverAttempts()).toEqual([]);
   });
 
   it('decides the messages of an attempt that crashed CRASHED_ATTEMPTS_MAX times one at a time, in order', async () => {
@@ -71,23 +60,22 @@ describe('the crash-loop guard in the apply stage', () => {
     await applied.written;
     expect(decided).toEqual([['a1'], ['a2'], ['a3'], ['a4']]);
     expect(applied.results.map((r) => `${r.orderId}:${r.status}`)).toEqual(['a1:approved', 'a2:approved', 'a3:approved', 'a4:approved']);
-    expect(store.applied.crashCounts.size).toBe(0);
+    expect(env.store.applied.crashCounts.size).toBe(0);
   });
 
   it('dead-letters `poison` a message that crashed CRASHED_ATTEMPTS_MAX times alone, undecided, and goes on past it', async () => {
     await crashes([2, 3], false, CRASHED_ATTEMPTS_MAX);
     await crashes([2], true, CRASHED_ATTEMPTS_MAX);
-    expect(store.applied.crashCounts.get(2)).toEqual({ crashes: 2 * CRASHED_ATTEMPTS_MAX, alone: CRASHED_ATTEMPTS_MAX });
+    expect(env.store.applied.crashCounts.get(2)).toEqual({ crashes: 2 * CRASHED_ATTEMPTS_MAX, alone: CRASHED_ATTEMPTS_MAX });
     const applied = await applyBuffer(deps(), [pay('a1', 1), pay('bad', 2), pay('a3', 3)]);
     await applied.written;
     expect(decided).toEqual([['a1'], ['a3']]);
     expect(applied.results.map((r) => r.orderId)).toEqual(['a1', 'a3']);
     expect(applied.deadLetters).toMatchObject([{ reason: 'poison', orderId: 'bad', payload: new Uint8Array(0) }]);
-    expect(await store.getOrder('bad')).toBeUndefined();
-    expect(store.applied.floorSeq).toBe(3);
-    await store.close();
-    store = await LedgerStore.open(dataDir);
-    expect(store.applied.floorSeq).toBe(3);
-    expect(store.applied.crashCounts.size).toBe(0);
+    expect(await env.store.getOrder('bad')).toBeUndefined();
+    expect(env.store.applied.floorSeq).toBe(3);
+    await env.reopen();
+    expect(env.store.applied.floorSeq).toBe(3);
+    expect(env.store.applied.crashCounts.size).toBe(0);
   });
 });

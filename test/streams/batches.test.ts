@@ -5,28 +5,18 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_APPLY_OPTIONS } from '../../src/domain/ledger.ts';
 import type { OrderResult } from '../../src/domain/types.ts';
-import { LedgerStore } from '../../src/ledger/store.ts';
 import { type ApplyDeps, applyBuffer } from '../../streams/apply.ts';
 import { type BatchLimits, BatchTracker, DEFAULT_BATCH_LIMITS, parseBatchLimits } from '../../streams/batches.ts';
 import type { AppliedBuffer, Item } from '../../streams/types.ts';
 import { TEST_CARD_TOKEN, TEST_NOW_MS } from '../domain/builders.ts';
 import { withFundedStore } from './fixtures.ts';
 
-let store: LedgerStore;
-let dataDir: string;
-
-withFundedStore(
-  (opened, openedDir) => {
-    store = opened;
-    dataDir = openedDir;
-  },
-  () => store,
-);
+const env = withFundedStore();
 
 const enc = new TextEncoder();
-const tracker = (limits: Partial<BatchLimits> = {}) => new BatchTracker(store, limits, { prefix: 'pay' });
+const tracker = (limits: Partial<BatchLimits> = {}) => new BatchTracker(env.store, limits, { prefix: 'pay' });
 const depsOf = (batches: BatchTracker): ApplyDeps => ({
-  store,
+  store: env.store,
   options: DEFAULT_APPLY_OPTIONS,
   clock: () => TEST_NOW_MS,
   virtualTime: false,
@@ -48,7 +38,7 @@ const header = (source: string, id: string, count: number, atMs = TEST_NOW_MS): 
 };
 
 async function buffer(batches: BatchTracker, items: Item[]): Promise<AppliedBuffer> {
-  const applied = await store.exclusive(() => applyBuffer(depsOf(batches), items));
+  const applied = await env.store.exclusive(() => applyBuffer(depsOf(batches), items));
   await applied.written;
   return applied;
 }
@@ -56,7 +46,7 @@ async function buffer(batches: BatchTracker, items: Item[]): Promise<AppliedBuff
 const outcomes = (results: OrderResult[]) => results.map((r) => `${r.orderId}:${r.status}${r.reason ? `:${r.reason}` : ''}`).sort();
 const waitKeys = async () => {
   const keys: string[] = [];
-  for await (const key of store.batches.keys({ gte: 'wait!', lt: 'wait!~' })) keys.push(key);
+  for await (const key of env.store.batches.keys({ gte: 'wait!', lt: 'wait!~' })) keys.push(key);
   return keys;
 };
 
@@ -89,8 +79,8 @@ describe('batches: a header opens a batch; junk is bounded per source', () => {
     expect(swept.results.every((r) => r.field === 'batchId')).toBe(true);
     expect(batches.waitingCount()).toBe(0);
     expect(await waitKeys()).toEqual([]);
-    expect((await store.getOrder('junk-o7'))?.result).toMatchObject({ status: 'rejected', reason: 'batch_unknown', batchId: 'junk-7' });
-    expect((await store.getAccount('acct_alice'))?.balanceMinor).toBe(9_800n);
+    expect((await env.store.getOrder('junk-o7'))?.result).toMatchObject({ status: 'rejected', reason: 'batch_unknown', batchId: 'junk-7' });
+    expect((await env.store.getAccount('acct_alice'))?.balanceMinor).toBe(9_800n);
   });
 
   it('bounds the waiting area per source (batch ids, orders) and in all: an order beyond a bound is rejected batch_unknown at once', async () => {
@@ -118,8 +108,7 @@ describe('batches: a header opens a batch; junk is bounded per source', () => {
 
   it('keeps waiting orders across a restart (stored with the buffer that took them); they join their batch when its header comes', async () => {
     await buffer(tracker(), [order('erp', 'w-1', 'later'), order('erp', 'w-2', 'later')]);
-    await store.close();
-    store = await LedgerStore.open(dataDir);
+    await env.reopen();
     const batches = tracker();
     await batches.load();
     expect(batches.waitingCount('erp')).toBe(2);
@@ -194,6 +183,6 @@ describe('parseBatchLimits', () => {
     [{ openBatchMax: 3 } as Partial<BatchLimits>, 'unknown limit openBatchMax'],
   ])('refuses %j', (limits, message) => {
     expect(() => parseBatchLimits(limits)).toThrow(message);
-    expect(() => new BatchTracker(store, limits, { prefix: 'pay' })).toThrow(message);
+    expect(() => new BatchTracker(env.store, limits, { prefix: 'pay' })).toThrow(message);
   });
 });

@@ -2,29 +2,41 @@
 
 import { afterEach, beforeEach } from 'vitest';
 import { WorkingSet } from '../../src/domain/ledger.ts';
-import type { LedgerStore } from '../../src/ledger/store.ts';
+import { LedgerStore } from '../../src/ledger/store.ts';
 import { aCard, aFundingAccount, aMerchant, anAccount, aTempStore, removeDataDir } from '../ledger/builders.ts';
+
+export interface FundedStore {
+  /** the open store (a new one after `reopen`) */
+  store: LedgerStore;
+  dataDir: string;
+  /** closes the store and opens its folder again, as a restart does */
+  reopen(): Promise<void>;
+}
 
 /**
  * For each test of the file: a store holding Alice's card with 100.00 USD, the merchant m_coffee and the funding
- * balancing them, handed to `opened` before the test; after it, the store `current` returns (a test may reopen
- * the folder) is closed and the folder removed.
+ * balancing them; after the test the store is closed and its folder removed. Read it through the object
+ * returned (filled in before each test).
  */
-export function withFundedStore(opened: (store: LedgerStore, dataDir: string) => void, current: () => LedgerStore): void {
-  let dataDir: string;
+export function withFundedStore(): FundedStore {
+  const env = {
+    reopen: async () => {
+      await env.store.close();
+      env.store = await LedgerStore.open(env.dataDir);
+    },
+  } as FundedStore;
   beforeEach(async () => {
-    const temp = await aTempStore();
-    dataDir = temp.dataDir;
-    opened(temp.store, temp.dataDir);
+    Object.assign(env, await aTempStore());
     const ws = new WorkingSet();
     for (const a of [anAccount({ balanceMinor: 10_000n }), aMerchant(), aFundingAccount('USD', -10_000n)]) ws.putAccount(a);
-    await temp.store.commit(ws);
+    await env.store.commit(ws);
     const card = aCard();
-    await temp.store.write([{ type: 'put', sublevel: temp.store.cards, key: card.token, value: JSON.stringify(card) }]);
-    temp.store.forgetCaches();
+    await env.store.write([{ type: 'put', sublevel: env.store.cards, key: card.token, value: JSON.stringify(card) }]);
+    env.store.forgetCaches();
   });
   afterEach(async () => {
-    await current().close();
-    await removeDataDir(dataDir);
+    await env.store.close();
+    await removeDataDir(env.dataDir);
   });
+  return env;
 }
