@@ -381,15 +381,20 @@ export async function sweepExpiredHolds(store: LedgerStore, options: ApplyOption
     for (const id of due) {
       const result = expireHold(ws, id, ctx);
       if (result === undefined) continue;
-      const after: AuditValues = { order: id, status: result.status };
-      if (result.reason !== undefined) after.reason = result.reason;
-      if (result.transferId !== undefined) after.transferId = result.transferId;
-      timeouts.push({ actor: SYSTEM_ACTOR, action: 'review.timeout', params: { orderId: id }, atMs: nowMs, outcome: 'ok', before: { order: id, status: 'held' }, after });
+      timeouts.push({ actor: SYSTEM_ACTOR, action: 'review.timeout', params: { orderId: id }, atMs: nowMs, outcome: 'ok', before: { order: id, status: 'held' }, after: resultValues(id, result) });
     }
     if (timeouts.length > 0) await store.commitAuditedAll(ws, timeouts);
     else await store.commit(ws);
     return ws.published;
   });
+}
+
+/** What the audit trail records of a decided held order's result (a review decision's, or its timeout's). */
+function resultValues(orderId: string, result: OrderResult): AuditValues {
+  const values: AuditValues = { order: orderId, status: result.status };
+  if (result.reason !== undefined) values.reason = result.reason;
+  if (result.transferId !== undefined) values.transferId = result.transferId;
+  return values;
 }
 
 /**
@@ -409,10 +414,7 @@ export async function reviewDecision(
     const before = ws.orders.get(orderId)?.result.status;
     const outcome = decideReview(ws, orderId, decision, stamp.actor.id, { nowMs, receivedAtMs: nowMs, options });
     if ('error' in outcome) return outcome;
-    const after: AuditValues = { order: orderId, status: outcome.status };
-    if (outcome.reason !== undefined) after.reason = outcome.reason;
-    if (outcome.transferId !== undefined) after.transferId = outcome.transferId;
-    await store.commitAudited(ws, { ...stamp, atMs: nowMs, outcome: 'ok', before: { order: orderId, status: before ?? null }, after });
+    await store.commitAudited(ws, { ...stamp, atMs: nowMs, outcome: 'ok', before: { order: orderId, status: before ?? null }, after: resultValues(orderId, outcome) });
     return outcome;
   });
 }
