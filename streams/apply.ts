@@ -149,6 +149,10 @@ function headerLetter(deps: ApplyDeps, letter: DeadLetter): DeadLetter {
   return { ...letter, payload };
 }
 
+/** The order id an item carries: an order's or a rejected order's; none for a dead letter or a batch header. */
+const itemOrderId = (item: Item): string | undefined =>
+  item.kind === 'order' ? item.order.id : item.kind === 'rejected' ? item.orderId : undefined;
+
 /**
  * The outcome of an item whose decision threw (its changes already taken back): an internal_error dead letter
  * with its stream sequence and a scrubbed prefix of its payload. An order with an id also gets a `rejected`
@@ -156,7 +160,7 @@ function headerLetter(deps: ApplyDeps, letter: DeadLetter): DeadLetter {
  * answer (duplicate) rather than a second decision: still one result per id.
  */
 function failedItem(deps: ApplyDeps, ws: WorkingSet, item: Item, ctx: ApplyContext, error: unknown): DeadLetter {
-  const orderId = item.kind === 'order' ? item.order.id : item.kind === 'rejected' ? item.orderId : undefined;
+  const orderId = itemOrderId(item);
   const detail = reportInternalError('apply', error, item.msg, orderId);
   if (orderId !== undefined) {
     const batchId = item.kind === 'order' ? item.order.batchId : item.kind === 'rejected' ? item.batchId : undefined;
@@ -269,8 +273,8 @@ function poisoned(deps: ApplyDeps, item: Item, count: CrashCount): AppliedBuffer
     subject: item.msg.subject,
     payload: new Uint8Array(0),
   };
-  if (item.kind === 'order') letter.orderId = item.order.id;
-  else if (item.kind === 'rejected') letter.orderId = item.orderId;
+  const orderId = itemOrderId(item);
+  if (orderId !== undefined) letter.orderId = orderId;
   return {
     written: deps.store.commit(new WorkingSet(), [], { seqs: [seq] }),
     items: [item],
