@@ -336,7 +336,7 @@ export class BatchTracker {
       const cap = batch.header?.count ?? this.limits.batchOrdersMax;
       if (batch.orders.length >= cap) {
         plan.rejected.push({ batch, reason: 'count_exceeded', at: plan.direct.length, atMs: msg.receivedAtMs });
-        plan.direct.push({ kind: 'rejected', msg, orderId: order.id, reason: 'batch_rejected', field: 'batchId', message: 'more orders than the batch count', batchId: batch.id });
+        plan.direct.push(overCount(msg, order.id, batch.id));
         close(batch);
         return;
       }
@@ -422,7 +422,7 @@ export class BatchTracker {
             hold(batch, w.order, msg, w.receivedAtMs);
           } else {
             // the batch closed (over its count) while its waiting orders joined: the rest go with it
-            plan.direct.push({ kind: 'rejected', msg, orderId: w.order.id, reason: 'batch_rejected', field: 'batchId', message: 'more orders than the batch count', batchId: id });
+            plan.direct.push(overCount(msg, w.order.id, id));
           }
         }
         if (spoiled) {
@@ -676,6 +676,11 @@ function headerRejection(batchId: string, reason: string, message: string, nowMs
     perStatus: {},
     processedAt: new Date(nowMs).toISOString(),
   };
+}
+
+/** An order beyond its batch's count: rejected with the batch (which is rejected whole, count_exceeded). */
+function overCount(msg: InboundMessage, orderId: string, batchId: string): Item {
+  return { kind: 'rejected', msg, orderId, reason: 'batch_rejected', field: 'batchId', message: 'more orders than the batch count', batchId };
 }
 
 /** A refused header's dead letter, traceable to its message by stream sequence; its payload is scrubbed in the apply stage. */
