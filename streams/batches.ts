@@ -538,15 +538,24 @@ export class BatchTracker {
     return [...this.open.values()].filter((b) => nowMs - b.openedAtMs > this.limits.batchTimeoutMs).map((b) => b.id);
   }
 
-  /** Waiting orders whose header did not come in time, oldest first, at most `limit`. */
-  expiredWaiting(nowMs: number, limit = WAITING_SWEEP_MAX): { batchId: string; w: WaitingOrder }[] {
+  /** Waiting orders whose header did not come in time, oldest first, at most WAITING_SWEEP_MAX. */
+  expiredWaiting(nowMs: number): { batchId: string; w: WaitingOrder }[] {
     const out: { batchId: string; w: WaitingOrder }[] = [];
     for (const [batchId, forBatch] of this.waiting.byBatch) {
       for (const w of forBatch.values()) {
         if (nowMs - w.receivedAtMs > this.limits.unknownBatchWaitMs) out.push({ batchId, w });
       }
     }
-    return out.sort((a, b) => a.w.receivedAtMs - b.w.receivedAtMs).slice(0, limit);
+    return out.sort((a, b) => a.w.receivedAtMs - b.w.receivedAtMs).slice(0, WAITING_SWEEP_MAX);
+  }
+
+  /** Whether a sweep has anything to do: a batch open too long, or an order that waited too long (first found). */
+  private sweepDue(nowMs: number): boolean {
+    for (const b of this.open.values()) if (nowMs - b.openedAtMs > this.limits.batchTimeoutMs) return true;
+    for (const forBatch of this.waiting.byBatch.values()) {
+      for (const w of forBatch.values()) if (nowMs - w.receivedAtMs > this.limits.unknownBatchWaitMs) return true;
+    }
+    return false;
   }
 
   /**
@@ -554,7 +563,7 @@ export class BatchTracker {
    * waited for a header in vain (batch_unknown). Returns the reports and the orders' results to publish.
    */
   async sweep(nowMs: number, options: ApplyOptions): Promise<{ reports: AppliedBuffer['reports']; results: OrderResult[] }> {
-    if (this.overdue(nowMs).length === 0 && this.expiredWaiting(nowMs, 1).length === 0) return { reports: [], results: [] };
+    if (!this.sweepDue(nowMs)) return { reports: [], results: [] };
     return this.store.exclusive(async () => {
       const plan: BatchPlan = { direct: [], complete: [], rejected: [], reports: [], deadLetters: [], ops: [] };
       for (const id of this.overdue(nowMs)) {
