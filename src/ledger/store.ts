@@ -942,8 +942,7 @@ export class LedgerStore {
 
   /** A manual posting's transfer, staged in a working set (not written). Call under `exclusive`. */
   private async stageMove(kind: PostingKind, accountId: string, amountMinor: bigint, nowMs: number): Promise<{ ws: WorkingSet; transfer: Transfer; before: Account }> {
-    if (amountMinor <= 0n) throw new LedgerError('invalid_amount', 'the amount must be positive');
-    const account = await this.postingAccount(accountId);
+    const account = await this.postingAccount(kind, accountId, amountMinor);
     const fundingId = `${FUNDING_ACCOUNT_ID}-${account.currency}`;
     const ws = new WorkingSet();
     ws.accounts.set(account.id, account);
@@ -961,9 +960,6 @@ export class LedgerStore {
         createdAt: new Date(nowMs).toISOString(),
       });
     }
-    if (kind === 'withdrawal' && available(account) < amountMinor) {
-      throw new LedgerError('insufficient_funds', `available ${available(account)} < ${amountMinor} (minor units)`);
-    }
     const seq = await this.nextSeq(kind);
     const transfer: Transfer = {
       id: `${kind === 'deposit' ? 'dep' : 'wd'}_${seq}`,
@@ -979,10 +975,15 @@ export class LedgerStore {
     return { ws, transfer, before: account };
   }
 
-  private async postingAccount(accountId: string): Promise<Account> {
+  /** The account a manual posting moves money on, once the posting is one it may take: a positive amount, no more than is available for a withdrawal. */
+  private async postingAccount(kind: PostingKind, accountId: string, amountMinor: bigint): Promise<Account> {
+    if (amountMinor <= 0n) throw new LedgerError('invalid_amount', 'the amount must be positive');
     const account = await this.getAccount(accountId);
     if (!account) throw new LedgerError('unknown_account', `no account ${accountId}`);
     if (account.id.startsWith(FUNDING_ACCOUNT_ID)) throw new LedgerError('invalid_account', 'cannot post to a funding account');
+    if (kind === 'withdrawal' && available(account) < amountMinor) {
+      throw new LedgerError('insufficient_funds', `available ${available(account)} < ${amountMinor} (minor units)`);
+    }
     return account;
   }
 
@@ -992,11 +993,7 @@ export class LedgerStore {
    */
   createPosting(kind: PostingKind, accountId: string, amountMinor: bigint, lapseMs: number, stamp: AuditStamp, nowMs = Date.now()): Promise<Posting> {
     return this.auditedCommand(stamp, nowMs, async () => {
-      if (amountMinor <= 0n) throw new LedgerError('invalid_amount', 'the amount must be positive');
-      const account = await this.postingAccount(accountId);
-      if (kind === 'withdrawal' && available(account) < amountMinor) {
-        throw new LedgerError('insufficient_funds', `available ${available(account)} < ${amountMinor} (minor units)`);
-      }
+      const account = await this.postingAccount(kind, accountId, amountMinor);
       const posting: Posting = {
         id: `mp_${await this.nextSeq('posting')}`,
         kind,
