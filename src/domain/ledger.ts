@@ -296,7 +296,7 @@ function isoTime(ms: number): string {
 }
 
 export function resultOf(
-  order: Order,
+  order: Pick<Order, 'id' | 'batchId'>,
   status: ResultStatus,
   ctx: ApplyContext,
   extra: Partial<OrderResult> = {},
@@ -372,15 +372,7 @@ export function answerKnownId(
   ctx: ApplyContext,
 ): OrderResult {
   if (samePayload(prior.order.fingerprint, incoming.fingerprint) !== 'different') return duplicateOf(ws, prior);
-  const result: OrderResult = {
-    orderId: incoming.id,
-    status: 'rejected',
-    reason: 'id_conflict',
-    field: 'id',
-    processedAt: isoTime(ctx.nowMs),
-    latencyMs: Math.max(0, ctx.nowMs - ctx.receivedAtMs),
-  };
-  if (incoming.batchId !== undefined) result.batchId = incoming.batchId;
+  const result = resultOf(incoming, 'rejected', ctx, { reason: 'id_conflict', field: 'id' });
   ws.published.push(result);
   return result;
 }
