@@ -10,7 +10,7 @@ import {
   newRecord,
   resultOf,
 } from './ledger.ts';
-import { containsPan, findSensitiveAuthData } from './cards.ts';
+import { containsPan, findSensitiveAuthData, sadRefusal } from './cards.ts';
 import { formatAmount, parseAmount } from './money.ts';
 import type { Order, OrderResult } from './types.ts';
 
@@ -46,11 +46,7 @@ export function checkBatchHeader(raw: Record<string, unknown>, subjectId: string
   if (typeof raw.controlSum === 'string' && containsPan(raw.controlSum)) return { ok: false, reason: 'invalid_batch', message: 'controlSum must not contain a card number', id };
   // sensitive authentication data is refused on every path, a header's included (it would sit in the stream)
   const sad = findSensitiveAuthData(raw);
-  if (sad !== undefined) {
-    return sad.kind === 'cvv'
-      ? { ok: false, reason: 'cvv_forbidden', message: `${sad.path}: CVV/CVC must never be sent`, id }
-      : { ok: false, reason: 'sad_forbidden', message: `${sad.path}: track data and PINs must never be sent`, id };
-  }
+  if (sad !== undefined) return { ok: false, ...sadRefusal(sad), id };
   const fail = (reason: string, message: string): HeaderCheck => ({ ok: false, reason, message, id });
   if (id !== subjectId) return fail('invalid_batch', `header id ${id} differs from the subject's ${subjectId}`);
   const count = raw.count;

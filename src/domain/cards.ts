@@ -368,6 +368,13 @@ export function findSensitiveAuthData(root: unknown): SadFinding | undefined {
   return undefined;
 }
 
+/** How an order or a batch header carrying sensitive authentication data is refused: its reason and message. */
+export function sadRefusal(sad: SadFinding): { reason: 'cvv_forbidden' | 'sad_forbidden'; message: string } {
+  return sad.kind === 'cvv'
+    ? { reason: 'cvv_forbidden', message: `${sad.path}: CVV/CVC must never be sent` }
+    : { reason: 'sad_forbidden', message: `${sad.path}: track data and PINs must never be sent` };
+}
+
 /**
  * The first CVV-like or other sensitive-authentication-data key or value at any depth, as a path
  * ('card.cvv', 'items[0].track2'); see findSensitiveAuthData.

@@ -1,6 +1,6 @@
 // The validate stage's pure core: a decoded wire object to a typed Order (PAN tokenized), or a rejection.
 import { Ajv, type ErrorObject } from 'ajv';
-import { checkPan, containsPan, findSensitiveAuthData } from './cards.ts';
+import { checkPan, containsPan, findSensitiveAuthData, sadRefusal } from './cards.ts';
 import { ORDER_ID_RE } from './decode.ts';
 import { currencyExponent, formatAmount, parseAmount } from './money.ts';
 import { ORDER_TYPES, type Order, type OrderType, type RejectReason } from './types.ts';
@@ -157,9 +157,8 @@ function missing(field: string, type: OrderType): Rejection {
 export function validateOrder(raw: Record<string, unknown>, ctx: ValidateContext): ValidateOutcome {
   const sad = findSensitiveAuthData(raw);
   if (sad !== undefined) {
-    return sad.kind === 'cvv'
-      ? reject(raw, new Rejection('cvv_forbidden', sad.path, `${sad.path}: CVV/CVC must never be sent`))
-      : reject(raw, new Rejection('sad_forbidden', sad.path, `${sad.path}: track data and PINs must never be sent`));
+    const { reason, message } = sadRefusal(sad);
+    return reject(raw, new Rejection(reason, sad.path, message));
   }
   if (!checkShape(raw)) return reject(raw, shapeRejection(checkShape.errors![0]!));
   const panField = fieldHoldingPan(raw);
