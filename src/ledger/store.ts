@@ -32,8 +32,7 @@ import {
   shortToken,
 } from '../domain/audit.ts';
 import { type Posting, type PostingKind, checkDecision, decodePosting, encodePosting } from '../domain/four-eyes.ts';
-import { formatAmount } from '../domain/money.ts';
-import { currencyExponent } from '../domain/money.ts';
+import { currencyExponent, formatAmount } from '../domain/money.ts';
 import { type AppliedStep, AppliedLog } from './applied.ts';
 import {
   CHAIN_KEYS_FROM,
