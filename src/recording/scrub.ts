@@ -3,6 +3,7 @@
 // of fields and the names of the others. Every walk here uses an explicit stack: no input nests too deep.
 import {
   checkPan,
+  containsPan,
   findPanRuns,
   isSadKey,
   looksLikeTrackData,
@@ -78,7 +79,7 @@ interface ScrubState {
 /** A string value of a recording: track data blanked, PANs redacted; a marked number stays a number if clean. */
 function scrubLeafString(value: string, state: ScrubState): string {
   if (value.startsWith(NUMBER_MARK)) {
-    if (findPanRuns(value.slice(NUMBER_MARK.length)).length === 0) return value;
+    if (!containsPan(value.slice(NUMBER_MARK.length))) return value;
     state.changed = true;
     return PAN_REDACTED;
   }
@@ -344,7 +345,7 @@ function keptValue(value: TopValue): unknown {
     case 'container':
       return undefined;
     case 'number': {
-      if (findPanRuns(value.text).length > 0) return PAN_REDACTED;
+      if (containsPan(value.text)) return PAN_REDACTED;
       const number = Number(value.text);
       return String(number) === value.text ? number : truncate(value.text, KEPT_VALUE_CHARS_MAX);
     }
