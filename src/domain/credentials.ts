@@ -38,9 +38,7 @@ export function stripUrlCredentials(url: string): string {
  * ordinary words) replaced by ***.
  */
 export function redactText(text: string, secrets: Iterable<string> = []): string {
-  let out = (text.length > REDACT_TEXT_CHARS_MAX ? text.slice(0, REDACT_TEXT_CHARS_MAX) : text)
-    .replace(URL_USERINFO_RE, (_all, scheme: string, userinfo: string) => `${scheme}${maskUserinfo(userinfo)}@`)
-    .replace(NKEY_SEED_RE, MASK);
+  let out = maskUrl(text.length > REDACT_TEXT_CHARS_MAX ? text.slice(0, REDACT_TEXT_CHARS_MAX) : text).replace(NKEY_SEED_RE, MASK);
   // longest first, so a secret that contains another is masked whole
   const known = [...secrets].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
   for (const secret of known) {
