@@ -2,7 +2,7 @@
 
 import type { AccountJson, CardDetailJson, CardJson, OrderJson, TransferJson } from '../ledger/api.ts';
 import { describeActor } from '../domain/actor.ts';
-import { type AuditEntry, type AuditValues, describeEntry } from '../domain/audit.ts';
+import { type AuditEntry, describeEntry, describeValues } from '../domain/audit.ts';
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -72,18 +72,11 @@ export function orderBlock(o: OrderJson): string {
     .join('\n');
 }
 
-const values = (v: AuditValues | undefined): string =>
-  v === undefined
-    ? ''
-    : Object.entries(v)
-        .map(([k, x]) => `${k}=${String(x)}`)
-        .join(' ');
-
 /** The audit trail, newest first: when, who, what (masked parameters), outcome, before -> after. */
 export function auditTable(entries: AuditEntry[]): string {
   if (entries.length === 0) return 'no audit entries';
   return table(
     ['seq', 'at', 'who', 'what', 'outcome', 'before', 'after'],
-    entries.map((e) => [String(e.seq), e.at, describeActor(e.actor), describeEntry(e), e.outcome === 'ok' ? 'ok' : `error ${e.error ?? ''}`, values(e.before), values(e.after)]),
+    entries.map((e) => [String(e.seq), e.at, describeActor(e.actor), describeEntry(e), e.outcome === 'ok' ? 'ok' : `error ${e.error ?? ''}`, describeValues(e.before), describeValues(e.after)]),
   );
 }

@@ -278,10 +278,16 @@ export function parseSince(text: string, nowMs: number): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
+/** Recorded values as `k=v k=v` ('' for none). */
+export const describeValues = (values: AuditValues | undefined): string =>
+  values === undefined
+    ? ''
+    : Object.entries(values)
+        .map(([k, v]) => `${k}=${String(v)}`)
+        .join(' ');
+
 /** One line for an entry: the action and what it acted on (its masked parameters). */
 export function describeEntry(entry: AuditEntry): string {
-  const params = Object.entries(entry.params)
-    .map(([k, v]) => `${k}=${String(v)}`)
-    .join(' ');
+  const params = describeValues(entry.params);
   return params ? `${entry.action} ${params}` : entry.action;
 }
