@@ -14,6 +14,7 @@ import {
 } from 'nats';
 import { NatsUnreachableError, maskUrl } from './connect.ts';
 import { type DeliveryPlan, type LedgerStreamRecord, planDelivery } from '../domain/applied.ts';
+import { ORDER_AGE_MAX_MS } from '../domain/order.ts';
 
 export interface Topology {
   /** subject prefix @default 'pay' */
@@ -45,7 +46,7 @@ export type OrdersRetention = 'applied' | 'limits';
  * 24 h are rejected too_old). 7 days when orders are kept for re-recording.
  */
 export const ORDERS_MAX_AGE_MS: Readonly<Record<OrdersRetention, number>> = {
-  applied: 24 * 3600_000,
+  applied: ORDER_AGE_MAX_MS,
   limits: 7 * 24 * 3600_000,
 };
 
