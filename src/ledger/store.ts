@@ -198,6 +198,8 @@ export class LedgerStore {
   readonly secret: Buffer;
   /** version 1's key: the order fingerprints, the same across rotations (src/domain/fingerprint.ts) */
   readonly fingerprintKey: Buffer;
+  /** the older versions' keys, newest first (olderVersions): looked up once, not for every order with a PAN */
+  private readonly olderKeys: readonly Buffer[];
   /** the stream sequences applied, written with each buffer's effects, and the crash-loop guard's notes */
   applied!: AppliedLog;
   private readonly cardCache: LRUCache<string, Card>;
@@ -232,6 +234,7 @@ export class LedgerStore {
     this.keys = keys;
     this.secret = currentKey(keys);
     this.fingerprintKey = orderFingerprintKey(keys);
+    this.olderKeys = olderVersions(keys).map((v) => keys.keys.get(v)!);
     this.cards = openSub(db, 'cards');
     this.accounts = openSub(db, 'accounts');
     this.balances = openSub(db, 'balances');
@@ -329,7 +332,7 @@ export class LedgerStore {
 
   /** A checked PAN's tokens under the older key versions, newest first (none with one version). */
   olderTokens(pan: string): string[] {
-    return olderVersions(this.keys).map((v) => tokenizePan(pan, this.keys.keys.get(v)!));
+    return this.olderKeys.map((key) => tokenizePan(pan, key));
   }
 
   /** The card of a checked PAN, under whichever key version it was registered: the current one tried first. */
