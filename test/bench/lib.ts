@@ -42,7 +42,8 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
  * so it is done once and copied for each run (runs change balances).
  */
 export async function seededTemplate(cards: number, log: (line: string) => void): Promise<string> {
-  const dir = path.join(os.tmpdir(), `paystream-bench-ledger-c${cards}-m${BENCH_MERCHANTS}-s${BENCH_SEED}-v1`);
+  // the suffix is the ledger layout the template was seeded in: v2 records key fingerprints and an audit trail
+  const dir = path.join(os.tmpdir(), `paystream-bench-ledger-c${cards}-m${BENCH_MERCHANTS}-s${BENCH_SEED}-v2`);
   if (existsSync(path.join(dir, 'READY'))) return dir;
   await rm(dir, { recursive: true, force: true });
   log(`seeding a ledger of ${cards.toLocaleString('en-US')} cards into ${dir} (once; cached afterwards)`);
