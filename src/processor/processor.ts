@@ -2,7 +2,6 @@
 
 import type { NatsConnection } from 'nats';
 import { merge, type Observable, Subject, takeUntil, tap } from 'rxjs';
-import { tokenizePan } from '../domain/cards.ts';
 import { DEFAULT_PAYLOAD_BYTES_MAX } from '../domain/decode.ts';
 import { type ApplyOptions, DEFAULT_APPLY_OPTIONS } from '../domain/ledger.ts';
 import { MetricsAggregator, type ProcessedEvent } from '../domain/metrics.ts';
@@ -10,7 +9,7 @@ import type { OrderResult } from '../domain/types.ts';
 import type { LedgerStore } from '../ledger/store.ts';
 import { log } from '../log.ts';
 import { type Topology, DEFAULT_TOPOLOGY, ensureTopology, lookUpSequences, purgeAppliedOrders, streamNames, subjects } from '../nats/setup.ts';
-import { type DeadLetterKind, deadLetterPayload } from '../recording/scrub.ts';
+import { deadLetterScrubber } from '../recording/scrub.ts';
 import { ackStage, FloorAcker } from '../../streams/ack.ts';
 import { type ApplyDeps, type RiskEvaluator, bufferAndApply, sweepExpiredHolds } from '../../streams/apply.ts';
 import { type BufferOptions, DEFAULT_BUFFER_OPTIONS } from '../../streams/buffer.ts';
@@ -213,7 +212,7 @@ export class Processor {
       options: o.apply,
       clock: o.clock,
       virtualTime: o.virtualTime,
-      scrub: (payload, kind) => scrubBytes(payload, kind ?? 'order', o.store.secret),
+      scrub: deadLetterScrubber((pan) => o.store.tokenize(pan)),
       batches: this.batches,
     };
     if (o.risk) deps.risk = o.risk;
@@ -469,9 +468,6 @@ export class Processor {
   }
 }
 
-const decoder = new TextDecoder();
-const encoder = new TextEncoder();
-
 /**
  * Flushes the results before the ack, waiting out a broker restart: a disconnect rejects the pending flush,
  * and ending the pipeline for it would stop the processor. What was written to the old socket may be lost
@@ -505,7 +501,4 @@ function crashOn(orderId: string): (items: readonly Item[]) => void {
 }
 
 /** A dead letter's payload: the allow-listed fields of the order or batch header (recording/scrub.ts). */
-function scrubBytes(payload: Uint8Array, kind: DeadLetterKind, secret: Buffer): Uint8Array {
-  return encoder.encode(deadLetterPayload(decoder.decode(payload), kind, (pan) => tokenizePan(pan, secret)));
-}
 

@@ -209,6 +209,14 @@ export const DEAD_LETTER_BATCH_FIELDS: readonly string[] = Object.freeze([...WIR
 
 export type DeadLetterKind = 'order' | 'batch';
 
+const utf8Decoder = new TextDecoder();
+const utf8Encoder = new TextEncoder();
+
+/** The dead-letter scrub as the apply stage takes it (ApplyDeps.scrub): bytes in, the allow-listed payload's bytes out. */
+export function deadLetterScrubber(tokenize: (pan: string) => string): (payload: Uint8Array, kind?: DeadLetterKind) => Uint8Array {
+  return (payload, kind) => utf8Encoder.encode(deadLetterPayload(utf8Decoder.decode(payload), kind ?? 'order', tokenize));
+}
+
 /** a kept value longer than this is cut (every valid one fits: ids are at most 64, a token 64) */
 const KEPT_VALUE_CHARS_MAX = 64;
 /** names of dropped fields listed, at most; `droppedFieldCount` says how many there were */

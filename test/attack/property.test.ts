@@ -19,7 +19,7 @@ import type { OrderResult } from '../../src/domain/types.ts';
 import { LedgerStore } from '../../src/ledger/store.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
 import { DEFAULT_TOPOLOGY, subjects } from '../../src/nats/setup.ts';
-import { deadLetterPayload } from '../../src/recording/scrub.ts';
+import { deadLetterScrubber } from '../../src/recording/scrub.ts';
 import { loadRules } from '../../src/risk/config.ts';
 import { type ApplyDeps, applyStage } from '../../streams/apply.ts';
 import { BatchTracker, DEFAULT_BATCH_LIMITS } from '../../streams/batches.ts';
@@ -44,7 +44,6 @@ const BUFFERS_PER_RUN = 250;
 /** a fixed seed reproduces a failing run: PAYSTREAM_ATTACK_SEED=<seed printed by fast-check> */
 const SEED = process.env.PAYSTREAM_ATTACK_SEED ? Number(process.env.PAYSTREAM_ATTACK_SEED) : undefined;
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const latin1 = new TextDecoder('latin1');
 
@@ -87,8 +86,8 @@ beforeAll(async () => {
     clock: () => nowMs,
     virtualTime: false,
     risk,
-    // what the processor dead-letters, as its scrubBytes makes it (src/processor/processor.ts)
-    scrub: (payload, kind) => encoder.encode(deadLetterPayload(decoder.decode(payload), kind ?? 'order', (pan) => tokenizePan(pan, store.secret))),
+    // the processor's own dead-letter scrub
+    scrub: deadLetterScrubber((pan) => store.tokenize(pan)),
   };
 }, 60_000);
 
