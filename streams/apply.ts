@@ -1,18 +1,7 @@
 // Apply stage: per buffer, prefetch from the ledger, run risk and the pure decisions in order, commit once.
 
 import { concatMap, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import {
-  ALLOW,
-  type ApplyContext,
-  type ApplyOptions,
-  type RiskVerdict,
-  WorkingSet,
-  applyOrder,
-  applyRejection,
-  decideReview,
-  expireHold,
-  isIdConflict,
-} from '../src/domain/ledger.ts';
+import { type ApplyContext, type ApplyOptions, WorkingSet, applyOrder, applyRejection, decideReview, expireHold, isIdConflict } from '../src/domain/apply.ts';
 import { type Account, type Card, type Order, type OrderResult, REJECT_REASONS } from '../src/domain/types.ts';
 import { type CrashCount, planAttempts } from '../src/domain/applied.ts';
 import type { LedgerStore } from '../src/ledger/store.ts';
@@ -22,12 +11,7 @@ import type { BatchPlan, BatchTracker } from './batches.ts';
 import { type BufferOptions, bufferWhileBusy } from './buffer.ts';
 import { type FaultHook, deadLetterOf, reportInternalError } from './guard.ts';
 import type { AppliedBuffer, DeadLetter, InboundMessage, Item, OrderItem } from './types.ts';
-
-/** The risk stage's interface: a pure, synchronous verdict per order, and what happened to it afterwards. */
-export interface RiskEvaluator {
-  evaluate(input: { order: Order; card?: Card; account?: Account; nowMs: number }): RiskVerdict;
-  observe(order: Order, result: OrderResult, nowMs: number): void;
-}
+import { ALLOW, type RiskDecision, type RiskEvaluator } from '../src/domain/risk/decision.ts';
 
 export interface ApplyDeps {
   store: LedgerStore;
@@ -51,7 +35,7 @@ export function contextFor(deps: ApplyDeps, item: Item, bufferNowMs: number): Ap
   return { nowMs, receivedAtMs: item.msg.receivedAtMs, options: deps.options };
 }
 
-export function riskVerdictFor(deps: ApplyDeps, ws: WorkingSet, item: OrderItem, nowMs: number): RiskVerdict {
+export function riskVerdictFor(deps: ApplyDeps, ws: WorkingSet, item: OrderItem, nowMs: number): RiskDecision {
   if (item.risk) return item.risk;
   if (!deps.risk || ws.order(item.order.id)) return ALLOW;
   const order = item.order;

@@ -11,15 +11,16 @@
 // named source takes orders from that source only, so another publisher cannot fill or spoil it either.
 
 import { type BatchHeader, type BatchReport, applyBatch, batchSubjectParts, checkBatchHeader, rejectBatch } from '../src/domain/batch.ts';
-import { type ApplyContext, type ApplyOptions, type RiskVerdict, type WorkingSet, applyRejection } from '../src/domain/ledger.ts';
+import { type ApplyContext, type ApplyOptions, type WorkingSet, applyRejection } from '../src/domain/apply.ts';
 import { orderToWire } from '../src/domain/order.ts';
 import { parseAmount } from '../src/domain/money.ts';
 import type { Order, OrderResult } from '../src/domain/types.ts';
 import { loadOrder, storeOrder, type StoredOrder } from '../src/ledger/codec.ts';
 import type { LedgerStore } from '../src/ledger/store.ts';
-import type { BatchProgress } from '../src/domain/metrics.ts';
+import type { BatchProgress } from '../src/metrics/aggregator.ts';
 import { type Topology, subjects } from '../src/nats/setup.ts';
 import type { AppliedBuffer, DeadLetter, InboundMessage, Item, OrderItem } from './types.ts';
+import type { RiskDecision } from '../src/domain/risk/decision.ts';
 
 export interface BatchLimits {
   /** most orders in one batch @default 10_000 */
@@ -500,7 +501,7 @@ export class BatchTracker {
     plan: BatchPlan,
     ws: WorkingSet,
     contextFor: (item: OrderItem) => ApplyContext,
-    riskFor: (item: OrderItem) => RiskVerdict,
+    riskFor: (item: OrderItem) => RiskDecision,
     nowFor: (atMs: number) => number,
     at?: number,
   ): void {

@@ -1,7 +1,7 @@
 // RxJS glue between the pipeline and the metrics aggregator: record results, sample snapshots at a bounded rate.
 
 import { type MonoTypeOperatorFunction, type Observable, defer, filter, map, tap, timer } from 'rxjs';
-import type { DashboardSnapshot, MetricsAggregator, ProcessedEvent } from '../src/domain/metrics.ts';
+import type { DashboardSnapshot, MetricsAggregator, ProcessedEvent } from '../src/metrics/aggregator.ts';
 
 /** Frame period bounds: 60 frames/s at most, one frame every 10 s at least. */
 export const FRAME_MS_MIN = 16;

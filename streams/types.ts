@@ -1,7 +1,7 @@
 // What flows between the pipeline stages: one message in, then a decoded/validated item, then results.
 
-import type { RiskVerdict } from '../src/domain/ledger.ts';
 import type { DeadLetterReason, Order, OrderResult } from '../src/domain/types.ts';
+import type { RiskDecision } from '../src/domain/risk/decision.ts';
 
 /** A message as it arrives, from JetStream or from a recording. */
 export interface InboundMessage {
@@ -18,7 +18,7 @@ export interface InboundMessage {
 }
 
 export type Item =
-  | { kind: 'order'; msg: InboundMessage; order: Order; risk?: RiskVerdict }
+  | { kind: 'order'; msg: InboundMessage; order: Order; risk?: RiskDecision }
   | { kind: 'rejected'; msg: InboundMessage; orderId: string; reason: string; field: string; message: string; batchId?: string; fingerprint?: string }
   | { kind: 'dead'; msg: InboundMessage; reason: DeadLetterReason; detail: string }
   | { kind: 'batch'; msg: InboundMessage; raw: Record<string, unknown> };

@@ -1,7 +1,7 @@
 // Risk rule hits, dead letters, the review queue, recent operator actions (the audit trail) and the recent alerts ring.
 
 import { Text } from 'ink';
-import type { AlertsView } from '../src/domain/metrics.ts';
+import type { AlertsView } from '../src/metrics/aggregator.ts';
 import type { OperatorActionView } from './types.ts';
 import { clockUtc, count } from './format.ts';
 import { Line, Panel, type PanelFrameProps, innerRows } from './Panel.tsx';

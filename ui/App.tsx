@@ -3,7 +3,7 @@
 import { Box, Text, useInput } from 'ink';
 import { useEffect, useRef, useState } from 'react';
 import type { Observable } from 'rxjs';
-import type { DashboardSnapshot } from '../src/domain/metrics.ts';
+import type { DashboardSnapshot } from '../src/metrics/aggregator.ts';
 import { Alerts } from './Alerts.tsx';
 import { Batches } from './Batches.tsx';
 import { Footer, type FooterMode } from './Footer.tsx';

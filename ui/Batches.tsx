@@ -1,7 +1,7 @@
 // Batches in flight: orders seen / count and sum so far / control sum as bars, then each batch's report.
 
 import { Box, Text } from 'ink';
-import type { BatchProgress } from '../src/domain/metrics.ts';
+import type { BatchProgress } from '../src/metrics/aggregator.ts';
 import { bar, count, clip, money, ratio } from './format.ts';
 import { Line, Panel, type PanelFrameProps, innerRows, innerWidth } from './Panel.tsx';
 import { useColor } from './theme.tsx';

@@ -2,7 +2,7 @@
 
 import { Box, Text } from 'ink';
 import { maskUrl, redactText } from '../src/domain/credentials.ts';
-import type { DashboardSnapshot, ProcessorStatus } from '../src/domain/metrics.ts';
+import type { DashboardSnapshot, ProcessorStatus } from '../src/metrics/aggregator.ts';
 import { count, uptime } from './format.ts';
 import { useColor } from './theme.tsx';
 

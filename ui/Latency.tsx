@@ -1,7 +1,7 @@
 // Latency percentiles (from the HDR histogram) over the recent window and the whole run.
 
 import { Text } from 'ink';
-import type { LatencyStats, LatencyView } from '../src/domain/metrics.ts';
+import type { LatencyStats, LatencyView } from '../src/metrics/aggregator.ts';
 import { count, durationMs } from './format.ts';
 import { Line, Panel, type PanelFrameProps } from './Panel.tsx';
 import { useColor } from './theme.tsx';

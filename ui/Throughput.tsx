@@ -1,7 +1,7 @@
 // Orders per second now, a sparkline of the recent seconds and the per-status rates.
 
 import { Text } from 'ink';
-import type { DashboardSnapshot, ThroughputView } from '../src/domain/metrics.ts';
+import type { DashboardSnapshot, ThroughputView } from '../src/metrics/aggregator.ts';
 import type { ResultStatus } from '../src/domain/types.ts';
 import { count, rate, sparkline } from './format.ts';
 import { Line, Panel, type PanelFrameProps, innerWidth } from './Panel.tsx';

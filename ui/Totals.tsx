@@ -1,7 +1,7 @@
 // Count and amount per currency and status, since start and today (UTC), right-aligned with grouping.
 
 import { Text } from 'ink';
-import type { DashboardSnapshot } from '../src/domain/metrics.ts';
+import type { DashboardSnapshot } from '../src/metrics/aggregator.ts';
 import { RESULT_STATUSES } from '../src/domain/types.ts';
 import { count, clip, money, padLeft, padRight } from './format.ts';
 import { Line, Panel, type PanelFrameProps, innerRows, innerWidth } from './Panel.tsx';

@@ -2,7 +2,7 @@
 
 import type { Command } from 'commander';
 import type { AccountJson, CardDetailJson, CardJson, PostingJson, PostingOutcome, TransferJson } from '../ledger/api.ts';
-import { COUNT_MAX } from '../processor/ops.ts';
+import { COUNT_MAX } from '../processor/operations.ts';
 import { integerArg } from './args.ts';
 import { CliError, EXIT_USAGE, type GlobalOptions, print, readStdinLine, withLedger } from './context.ts';
 import { accountBlock, cardDetail, cardsTable, table, transfersTable } from './format.ts';

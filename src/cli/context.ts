@@ -12,7 +12,7 @@ import { LedgerError, LedgerLockedError, LedgerStore, readLockHolder } from '../
 import { ServiceCallError, callService } from '../nats/service.ts';
 import { type NatsAuth, NatsOptionsError, connectNats, maskUrl, parseNatsAuth, redactSecrets, stripUrlCredentials } from '../nats/connect.ts';
 import { DEFAULT_TOPOLOGY, NatsUnreachableError } from '../nats/setup.ts';
-import { type OpName, makeOps, plain } from '../processor/ops.ts';
+import { type OpName, makeOps, plain } from '../processor/operations.ts';
 import { natsUrlArg, subjectPrefixArg } from './args.ts';
 
 export interface GlobalOptions {

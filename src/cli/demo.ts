@@ -17,7 +17,7 @@ import { type EmbeddedNats, INSTALL_HINT, natsServerBinary, startNatsServer } fr
 import { publishGenerated, recordingSource } from '../nats/loadgen.ts';
 import { NO_NATS_AUTH } from '../nats/connect.ts';
 import { DEFAULT_TOPOLOGY } from '../nats/setup.ts';
-import { type Runtime, runtimeConfig, startRuntime } from '../processor/runtime.ts';
+import { type Runtime, runtimeConfig, startRuntime } from '../processor/launch.ts';
 import { readRecording } from '../recording/reader.ts';
 import type { Publisher } from '../../streams/publish.ts';
 import { configureLog } from '../log.ts';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import { localActor } from '../domain/actor.ts';
 import { type AuditEntry, parseSince } from '../domain/audit.ts';
-import { COUNT_MAX } from '../processor/ops.ts';
+import { COUNT_MAX } from '../processor/operations.ts';
 import type { OrderJson } from '../ledger/api.ts';
 import { seedLedger } from '../ledger/seed.ts';
 import { LedgerStore } from '../ledger/store.ts';

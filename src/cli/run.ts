@@ -3,9 +3,9 @@
 import type { Command } from 'commander';
 import { SYSTEM_ACTOR } from '../domain/actor.ts';
 import { DEFAULT_FOUR_EYES_SPEC, fourEyesFromEnv } from '../domain/four-eyes.ts';
-import { DEFAULT_APPLY_OPTIONS } from '../domain/ledger.ts';
+import { DEFAULT_APPLY_OPTIONS } from '../domain/apply.ts';
 import { DEFAULT_TOPOLOGY } from '../nats/setup.ts';
-import { type Runtime, runtimeConfig, startRuntime } from '../processor/runtime.ts';
+import { type Runtime, runtimeConfig, startRuntime } from '../processor/launch.ts';
 import { DASHBOARD_FRAME_MS, toSnapshots } from '../../streams/metrics.ts';
 import { renderDashboard } from '../../ui/index.tsx';
 import path from 'node:path';

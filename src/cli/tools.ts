@@ -12,7 +12,7 @@ import { loadKeys } from '../ledger/keys.ts';
 import { verifyLedger } from '../ledger/verify.ts';
 import { pacedPublish, publishGenerated, recordLineMsgId, recordingSource, relabel, reprefix } from '../nats/loadgen.ts';
 import { connectNats, DEFAULT_TOPOLOGY } from '../nats/setup.ts';
-import { runtimeConfig, startRuntime } from '../processor/runtime.ts';
+import { runtimeConfig, startRuntime } from '../processor/launch.ts';
 import { readRecording } from '../recording/reader.ts';
 import { openRecordingWriter, writePrivateFile } from '../recording/writer.ts';
 import { payloadBytes, shiftCreatedAt, toRecordLine } from '../recording/line.ts';

@@ -8,7 +8,7 @@
 // when the stream no longer holds it (aged out, deleted), which the shell reports with `markDone` or
 // `skipBelow`.
 
-import { invariant } from './ledger.ts';
+import { invariant } from './apply.ts';
 
 export class AckWatermark {
   private floor: number;

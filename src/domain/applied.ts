@@ -2,7 +2,7 @@
 // a gap), and which messages were being decided when the process died (the crash-loop guard). Stored forms
 // and decisions only; the ledger shell reads and writes them (src/ledger/applied.ts).
 
-import { invariant } from './ledger.ts';
+import { invariant } from './apply.ts';
 
 /**
  * A message that was in this many attempts that ended with the process gone is tried alone; once it has

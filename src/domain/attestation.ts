@@ -3,7 +3,7 @@
 // caller's user). Pure: the header's text and what the shell knows of the broker come in, an Actor goes out.
 
 import type { Actor } from './actor.ts';
-import type { OpName } from './ops.ts';
+import type { OpName } from './operations.ts';
 
 /** the header nats-server sets (and overwrites) on a request that crosses a service import */
 export const REQUEST_INFO_HEADER = 'Nats-Request-Info';

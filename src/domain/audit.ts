@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Actor, ActorVia } from './actor.ts';
 import { normalizePan, panDisplay, redactPans } from './cards.ts';
-import { CHANGING_OPS } from './ops.ts';
+import { CHANGING_OPS } from './operations.ts';
 
 /** What an entry records: the operator commands, and paystream's own entries (`audit.start`, `ledger.seed`, `review.timeout`). */
 export const AUDIT_ACTIONS = ['audit.start', 'ledger.seed', 'review.timeout', ...CHANGING_OPS] as const;

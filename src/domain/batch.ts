@@ -1,18 +1,10 @@
 // Batch payments (pain.001 in spirit): header checks, control sums, atomic/independent application, reports.
 
-import {
-  type ApplyContext,
-  type RiskVerdict,
-  type WorkingSet,
-  answerKnownId,
-  applyOrder,
-  finish,
-  newRecord,
-  resultOf,
-} from './ledger.ts';
+import { type ApplyContext, type WorkingSet, answerKnownId, applyOrder, finish, newRecord, resultOf } from './apply.ts';
 import { containsPan, findSensitiveAuthData, sadRefusal } from './cards.ts';
 import { formatAmount, parseAmount } from './money.ts';
 import type { Order, OrderResult } from './types.ts';
+import type { RiskDecision } from './risk/decision.ts';
 
 export const BATCH_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -103,7 +95,7 @@ function perStatusOf(results: { result: OrderResult; amountMinor: bigint }[], cu
 
 export interface BatchMember {
   order: Order;
-  risk: RiskVerdict;
+  risk: RiskDecision;
   ctx: ApplyContext;
 }
 

@@ -2,10 +2,10 @@
 // and the NATS service (while the processor holds the store) both call these, so their output is the same.
 
 import { checkPan, containsPan, maskCard, redactPans } from '../domain/cards.ts';
-import { available } from '../domain/ledger.ts';
+import { available } from '../domain/apply.ts';
 import { formatAmount, parseAmount } from '../domain/money.ts';
 import type { Account, Card, OrderResult, Transfer } from '../domain/types.ts';
-import type { OrderRecord } from '../domain/ledger.ts';
+import type { OrderRecord } from '../domain/apply.ts';
 import type { AuditStamp } from '../domain/audit.ts';
 import { DEFAULT_FOUR_EYES_LAPSE_MS, DEFAULT_FOUR_EYES_SPEC, type FourEyesOptions, type Posting, needsSecondOperator, parseFourEyes } from '../domain/four-eyes.ts';
 import { LedgerError, type LedgerStore } from './store.ts';

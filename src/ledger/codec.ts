@@ -1,8 +1,8 @@
 // Stored forms of ledger records: plain JSON, bigints as decimal strings of minor units.
 
-import type { OrderRecord } from '../domain/ledger.ts';
+import type { OrderRecord } from '../domain/apply.ts';
 import type { Account, Card, Order, OrderResult, Transfer } from '../domain/types.ts';
-import { invariant } from '../domain/ledger.ts';
+import { invariant } from '../domain/apply.ts';
 
 export interface StoredAccount extends Omit<Account, 'balanceMinor' | 'holdsMinor'> {
   balanceMinor: string;

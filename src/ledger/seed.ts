@@ -4,7 +4,7 @@
 import { type Actor, SYSTEM_ACTOR } from '../domain/actor.ts';
 import { checkPan } from '../domain/cards.ts';
 import { demoCardCurrency, demoCardPans, demoMerchants, merchantAccountFor } from '../domain/generate.ts';
-import { FUNDING_ACCOUNT_ID } from '../domain/ledger.ts';
+import { FUNDING_ACCOUNT_ID } from '../domain/apply.ts';
 import { parseAmount } from '../domain/money.ts';
 import type { Account, Card, Transfer } from '../domain/types.ts';
 import { encodeAccount, encodeBalance, encodeCard, encodeTransfer, newestFirstKey } from './codec.ts';

@@ -8,14 +8,7 @@ import { LRUCache } from 'lru-cache';
 import { checkPan, panDisplay, parseExpiry, tokenizePan } from '../domain/cards.ts';
 import { type KeyRing, currentKey, olderVersions, orderFingerprintKey, resolvePanToken, tokenCandidates } from '../domain/keys.ts';
 import { KeyError, type KeyBinding, bindKeys, loadKeys } from './keys.ts';
-import {
-  FUNDING_ACCOUNT_ID,
-  type OrderRecord,
-  WorkingSet,
-  invariantFailed,
-  available,
-  keysNeeded,
-} from '../domain/ledger.ts';
+import { FUNDING_ACCOUNT_ID, type OrderRecord, WorkingSet, invariantFailed, available, keysNeeded } from '../domain/apply.ts';
 import type { Account, Card, CardHolder, Order, OwnerKind, Transfer } from '../domain/types.ts';
 import { SYSTEM_ACTOR } from '../domain/actor.ts';
 import {

@@ -3,7 +3,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { DashboardSnapshot, MetricsAggregator } from '../domain/metrics.ts';
+import type { DashboardSnapshot, MetricsAggregator } from './aggregator.ts';
 import { formatAmount } from '../domain/money.ts';
 
 /**

@@ -4,7 +4,7 @@ import type { Msg, NatsConnection, Service } from 'nats';
 import type { Actor } from '../domain/actor.ts';
 import { REQUEST_INFO_HEADER, attestation, isReadOp, unattestedMessage } from '../domain/attestation.ts';
 import { redactPans } from '../domain/cards.ts';
-import { OP_NAMES, type OpTable, plain } from '../processor/ops.ts';
+import { OP_NAMES, type OpTable, plain } from '../processor/operations.ts';
 import { subjects, type Topology } from './setup.ts';
 
 const encoder = new TextEncoder();

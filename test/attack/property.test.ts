@@ -13,7 +13,7 @@ import { from, lastValueFrom, of, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenizePan } from '../../src/domain/cards.ts';
 import { DEFAULT_PAYLOAD_BYTES_MAX } from '../../src/domain/decode.ts';
-import { DEFAULT_APPLY_OPTIONS } from '../../src/domain/ledger.ts';
+import { DEFAULT_APPLY_OPTIONS } from '../../src/domain/apply.ts';
 import { RiskEngine } from '../../src/domain/risk/engine.ts';
 import type { OrderResult } from '../../src/domain/types.ts';
 import { LedgerStore } from '../../src/ledger/store.ts';

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { IDENTITY_CHARS_MAX, READ_OPS, REQUEST_INFO_BYTES_MAX, attestation, isReadOp, unattestedMessage } from '../../src/domain/attestation.ts';
-import { MUTATING_OPS, OP_NAMES } from '../../src/processor/ops.ts';
+import { MUTATING_OPS, OP_NAMES } from '../../src/processor/operations.ts';
 
 /** what nats-server 2.9.10 wrote for a request through an import with share: true (test/e2e/roles.test.ts) */
 const SHARED = JSON.stringify({

@@ -7,10 +7,11 @@ import {
   checkBatchHeader,
   rejectBatch,
 } from '../../src/domain/batch.ts';
-import { ALLOW, type RiskVerdict, applyOrder } from '../../src/domain/ledger.ts';
+import { applyOrder } from '../../src/domain/apply.ts';
 import type { Order } from '../../src/domain/types.ts';
 import { BOB_TOKEN, aContext, aFundedWorld, balancesOf, holdsOf } from '../ledger/builders.ts';
 import { TEST_NOW_MS, anOrder } from './builders.ts';
+import { ALLOW, type RiskDecision } from '../../src/domain/risk/decision.ts';
 
 const ctx = aContext();
 const COUNT_MAX = 10_000;
@@ -41,7 +42,7 @@ function aHeader(overrides: Partial<BatchHeader> = {}): BatchHeader {
   };
 }
 
-function members(orders: Order[], risk: RiskVerdict = ALLOW): BatchMember[] {
+function members(orders: Order[], risk: RiskDecision = ALLOW): BatchMember[] {
   return orders.map((order) => ({ order, risk, ctx }));
 }
 
@@ -209,7 +210,7 @@ describe('applyBatch, atomic', () => {
 
   it('declines the whole batch when an order is held for review, and releases the hold', () => {
     const ws = aFundedWorld({ aliceMinor: 20_000n });
-    const review: RiskVerdict = { outcome: 'review', ruleId: 'big', reason: 'review me' };
+    const review: RiskDecision = { outcome: 'review', ruleId: 'big', reason: 'review me' };
     const orders = threePayments();
     const batch = members(orders);
     batch[1] = { ...batch[1]!, risk: review };

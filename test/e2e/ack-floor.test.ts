@@ -6,7 +6,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TOPOLOGY, ensureTopology } from '../../src/nats/setup.ts';
-import { runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
+import { runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
 import {
   withBrokerAndLedger,
   collect,

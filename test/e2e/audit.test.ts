@@ -6,7 +6,7 @@ import type { NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../src/domain/audit.ts';
 import { callService } from '../../src/nats/service.ts';
-import type { Runtime } from '../../src/processor/runtime.ts';
+import type { Runtime } from '../../src/processor/launch.ts';
 import { type SeededLedger, seededLedger } from './harness.ts';
 import { ROLE_USERS, type RolesBroker, startProcessorOn, startRolesBroker } from './roles-broker.ts';
 

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { AckPolicy, type JsMsg, type NatsConnection, nanos } from 'nats';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_TOPOLOGY, ORDERS_MAX_AGE_MS, type OrdersRetention } from '../../src/nats/setup.ts';
-import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
+import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
 import {
   type BrokerAndLedger,
   type Collected,

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { containsPan } from '../../src/domain/cards.ts';
 import { DEFAULT_TOPOLOGY, ensureTopology } from '../../src/nats/setup.ts';
 import { ServiceCallError, callService } from '../../src/nats/service.ts';
-import { runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
+import { runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
 import { TEST_PANS } from '../domain/builders.ts';
 import { consumerCaughtUp, waitUntil, withBrokerAndLedger } from './harness.ts';
 

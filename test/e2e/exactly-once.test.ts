@@ -2,7 +2,7 @@
 // and one as a child process killed with SIGKILL; results, dead letters and balances checked independently.
 
 import { describe, expect, it } from 'vitest';
-import { runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
+import { runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
 import {
   withBrokerAndLedger,
   type Collected,

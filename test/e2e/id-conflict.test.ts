@@ -3,7 +3,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderResult } from '../../src/domain/types.ts';
-import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
+import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
 import { type Collected, collect, json, waitUntil, withBrokerAndLedger } from './harness.ts';
 
 const env = withBrokerAndLedger(20, 'all');

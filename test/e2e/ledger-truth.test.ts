@@ -9,7 +9,7 @@ import { AckPolicy, DeliverPolicy, type NatsConnection, nanos } from 'nats';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CRASHED_ATTEMPTS_MAX } from '../../src/domain/applied.ts';
 import { DEFAULT_TOPOLOGY, ensureTopology } from '../../src/nats/setup.ts';
-import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
+import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
 import {
   BIN,
   REPO_ROOT,

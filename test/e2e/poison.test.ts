@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TOPOLOGY, ensureTopology } from '../../src/nats/setup.ts';
-import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
+import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
 import type { Msg } from 'nats';
 import { collect, consumerCaughtUp, snapshotLedger, waitUntil, withBrokerAndLedger } from './harness.ts';
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { type ConnectionOptions, type NatsConnection, connect } from 'nats';
 import { parseNatsAuth } from '../../src/nats/connect.ts';
-import { type Runtime, type RuntimeConfig, runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
+import { type Runtime, type RuntimeConfig, runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
 import { REPO_ROOT } from './harness.ts';
 import { type NatsServer, startNatsServer } from './nats-server.ts';
 

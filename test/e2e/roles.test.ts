@@ -5,7 +5,7 @@
 import { type NatsConnection, headers } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callService } from '../../src/nats/service.ts';
-import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
+import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
 import { TEST_PANS } from '../domain/builders.ts';
 import { type SeededLedger, cli, json, seededLedger, text, waitUntil } from './harness.ts';
 import { startNatsServer } from './nats-server.ts';

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localActor } from '../../src/domain/actor.ts';
 import { LedgerApi } from '../../src/ledger/api.ts';
 import { LedgerStore } from '../../src/ledger/store.ts';
-import { makeOps } from '../../src/processor/ops.ts';
-import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
+import { makeOps } from '../../src/processor/operations.ts';
+import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
 import { callService } from '../../src/nats/service.ts';
 import { TEST_PANS } from '../domain/builders.ts';
 import {

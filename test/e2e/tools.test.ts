@@ -13,7 +13,7 @@ import { seedLedger } from '../../src/ledger/seed.ts';
 import { LedgerStore } from '../../src/ledger/store.ts';
 import { type EmbeddedNats, startNatsServer } from '../../src/nats/embedded.ts';
 import { DEFAULT_TOPOLOGY, connectNats } from '../../src/nats/setup.ts';
-import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
+import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
 
 const exec = promisify(execFile);
 const bin = path.resolve('src/cli/bin.js');

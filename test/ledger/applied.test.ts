@@ -2,7 +2,7 @@
 // the buffer's effects, survive a restart, and the crash-loop guard's notes turn into crash counts.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WorkingSet } from '../../src/domain/ledger.ts';
+import { WorkingSet } from '../../src/domain/apply.ts';
 import { LedgerStore } from '../../src/ledger/store.ts';
 import { aTempStore, anAccount, removeDataDir } from './builders.ts';
 

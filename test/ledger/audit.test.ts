@@ -3,14 +3,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { localActor, SYSTEM_ACTOR } from '../../src/domain/actor.ts';
 import { type AuditEntry, auditParams, entryHash } from '../../src/domain/audit.ts';
-import { DEFAULT_APPLY_OPTIONS, WorkingSet, applyOrder } from '../../src/domain/ledger.ts';
+import { DEFAULT_APPLY_OPTIONS, WorkingSet, applyOrder } from '../../src/domain/apply.ts';
 import { sweepExpiredHolds } from '../../streams/apply.ts';
 import { parseFourEyes } from '../../src/domain/four-eyes.ts';
 import { LedgerApi } from '../../src/ledger/api.ts';
 import { seedLedger } from '../../src/ledger/seed.ts';
 import { AUDIT_HEAD_KEY, type LedgerError, LedgerStore, auditKey } from '../../src/ledger/store.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
-import { type OpTable, makeOps } from '../../src/processor/ops.ts';
+import { type OpTable, makeOps } from '../../src/processor/operations.ts';
 import { TEST_NOW_MS, TEST_PANS, anOrder } from '../domain/builders.ts';
 import { aContext, aTempStore, removeDataDir } from './builders.ts';
 

@@ -4,13 +4,7 @@ import type { AuditStamp } from '../../src/domain/audit.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  type ApplyContext,
-  type ApplyOptions,
-  DEFAULT_APPLY_OPTIONS,
-  type OrderRecord,
-  WorkingSet,
-} from '../../src/domain/ledger.ts';
+import { type ApplyContext, type ApplyOptions, DEFAULT_APPLY_OPTIONS, type OrderRecord, WorkingSet } from '../../src/domain/apply.ts';
 import type { Account, Card } from '../../src/domain/types.ts';
 import { LedgerStore, type StoreOptions } from '../../src/ledger/store.ts';
 import { TEST_CARD_TOKEN, TEST_NOW_MS, TEST_PANS, TEST_TOKEN_KEY } from '../domain/builders.ts';

@@ -1,7 +1,7 @@
 // The stored forms that every order rewrites: exact in minor units, and refused when not well formed.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { OrderRecord } from '../../src/domain/ledger.ts';
+import type { OrderRecord } from '../../src/domain/apply.ts';
 import type { Account } from '../../src/domain/types.ts';
 import {
   chainKey,

@@ -18,7 +18,7 @@ import {
   singleKeyRing,
   withNewVersion,
 } from '../../src/domain/keys.ts';
-import { DEFAULT_APPLY_OPTIONS, WorkingSet } from '../../src/domain/ledger.ts';
+import { DEFAULT_APPLY_OPTIONS, WorkingSet } from '../../src/domain/apply.ts';
 import type { OrderResult } from '../../src/domain/types.ts';
 import { KeyError, cardsByKeyVersion, createKeyFile, loadKeys, readKeyFile, replaceKeyFile } from '../../src/ledger/keys.ts';
 import { LedgerStore } from '../../src/ledger/store.ts';

@@ -2,7 +2,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ALLOW, DEFAULT_APPLY_OPTIONS, applyOrder, decideReview } from '../../src/domain/ledger.ts';
+import { DEFAULT_APPLY_OPTIONS, applyOrder, decideReview } from '../../src/domain/apply.ts';
 import type { Order } from '../../src/domain/types.ts';
 import { chainKey, decodeTransfer, encodeTransfer, newestFirstKey } from '../../src/ledger/codec.ts';
 import { type BatchOp, LedgerError, LedgerStore, type RegisterCardInput } from '../../src/ledger/store.ts';
@@ -12,6 +12,7 @@ import { demoCardPans } from '../../src/domain/generate.ts';
 import { TEST_NOW_MS, TEST_PANS, anOrder } from '../domain/builders.ts';
 import { aContext, aDataDir, removeDataDir } from './builders.ts';
 import { OPERATOR as OP } from './builders.ts';
+import { ALLOW } from '../../src/domain/risk/decision.ts';
 
 const ALICE: RegisterCardInput = {
   pan: TEST_PANS.visa[0],

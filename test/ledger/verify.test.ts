@@ -1,6 +1,6 @@
 // verifyLedger walks a real ledger: quiet on a healthy one, loud on one corrupted by hand.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ALLOW, type RiskVerdict, applyOrder } from '../../src/domain/ledger.ts';
+import { applyOrder } from '../../src/domain/apply.ts';
 import type { Order } from '../../src/domain/types.ts';
 import {
   decodeAccount,
@@ -20,6 +20,7 @@ import { type Violation, verifyLedger } from '../../src/ledger/verify.ts';
 import { TEST_NOW_MS, TEST_PANS, anOrder } from '../domain/builders.ts';
 import { aCard, aContext, aTempStore, removeDataDir } from './builders.ts';
 import { OPERATOR as OP } from './builders.ts';
+import { ALLOW, type RiskDecision } from '../../src/domain/risk/decision.ts';
 
 let store: LedgerStore;
 let dataDir: string;
@@ -27,7 +28,7 @@ let aliceAccount: string;
 let authId: string;
 let paymentId: string;
 
-const review: RiskVerdict = { outcome: 'review', ruleId: 'r1', reason: 'check' };
+const review: RiskDecision = { outcome: 'review', ruleId: 'r1', reason: 'check' };
 
 /** A small but busy ledger: two cards, deposits, a payment, a capture, a refund, an open authorization, a held order. */
 beforeEach(async () => {
@@ -79,7 +80,7 @@ afterEach(async () => {
   await removeDataDir(dataDir);
 });
 
-async function buffer(orders: Order[], risk: RiskVerdict = ALLOW): Promise<void> {
+async function buffer(orders: Order[], risk: RiskDecision = ALLOW): Promise<void> {
   const ws = await store.prefetch(orders);
   for (const o of orders) applyOrder(ws, o, risk, aContext());
   await store.commit(ws);

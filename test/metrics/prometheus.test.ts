@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MetricsAggregator } from '../../src/domain/metrics.ts';
+import { MetricsAggregator } from '../../src/metrics/aggregator.ts';
 import { majorUnits, startMetricsServer } from '../../src/metrics/prometheus.ts';
 
 const T0 = Date.UTC(2025, 2, 14, 12, 0, 0);

@@ -9,7 +9,7 @@ import { describeError } from '../../src/cli/context.ts';
 import { LedgerApi } from '../../src/ledger/api.ts';
 import { LedgerError, LedgerStore } from '../../src/ledger/store.ts';
 import { errorBody } from '../../src/nats/service.ts';
-import { makeOps, type OpTable } from '../../src/processor/ops.ts';
+import { makeOps, type OpTable } from '../../src/processor/operations.ts';
 import { TEST_PANS } from '../domain/builders.ts';
 import { localActor } from '../../src/domain/actor.ts';
 

@@ -10,7 +10,7 @@ import { demoCardCurrency, demoCardPans, demoMerchants, merchantAccountFor } fro
 import type { OrderResult } from '../../src/domain/types.ts';
 import { seedLedger } from '../../src/ledger/seed.ts';
 import { LedgerStore } from '../../src/ledger/store.ts';
-import { runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
+import { runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
 import type { InboundMessage } from '../../streams/types.ts';
 
 const dirs: string[] = [];

@@ -9,8 +9,8 @@ import { superviseRuntime } from '../../src/cli/run.ts';
 import { localActor, SYSTEM_ACTOR } from '../../src/domain/actor.ts';
 import type { AuditEntry } from '../../src/domain/audit.ts';
 import { LedgerApi } from '../../src/ledger/api.ts';
-import { makeOps } from '../../src/processor/ops.ts';
-import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
+import { makeOps } from '../../src/processor/operations.ts';
+import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
 import type { InboundMessage } from '../../streams/types.ts';
 
 let dir: string;

@@ -11,7 +11,7 @@ import { ORDER_AGE_MAX_MS } from '../../src/domain/order.ts';
 import type { OrderResult } from '../../src/domain/types.ts';
 import { seedLedger } from '../../src/ledger/seed.ts';
 import { LedgerStore } from '../../src/ledger/store.ts';
-import { DEFAULT_RULES_PATH, runtimeConfig, startRuntime } from '../../src/processor/runtime.ts';
+import { DEFAULT_RULES_PATH, runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
 import type { InboundMessage } from '../../streams/types.ts';
 
 const dirs: string[] = [];

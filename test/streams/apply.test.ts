@@ -3,7 +3,7 @@
 
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_APPLY_OPTIONS } from '../../src/domain/ledger.ts';
+import { DEFAULT_APPLY_OPTIONS } from '../../src/domain/apply.ts';
 import type { Order } from '../../src/domain/types.ts';
 import { applyStage } from '../../streams/apply.ts';
 import type { InboundMessage, Item } from '../../streams/types.ts';

@@ -4,7 +4,7 @@
 
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CRASHED_ATTEMPTS_MAX } from '../../src/domain/applied.ts';
-import { DEFAULT_APPLY_OPTIONS } from '../../src/domain/ledger.ts';
+import { DEFAULT_APPLY_OPTIONS } from '../../src/domain/apply.ts';
 import type { Order } from '../../src/domain/types.ts';
 import { type ApplyDeps, applyBuffer } from '../../streams/apply.ts';
 import type { Item } from '../../streams/types.ts';

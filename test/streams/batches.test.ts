@@ -3,7 +3,7 @@
 // one publisher's junk cannot block another's batches; waiting orders are stored with the buffer that took them.
 
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_APPLY_OPTIONS } from '../../src/domain/ledger.ts';
+import { DEFAULT_APPLY_OPTIONS } from '../../src/domain/apply.ts';
 import type { OrderResult } from '../../src/domain/types.ts';
 import { type ApplyDeps, applyBuffer } from '../../streams/apply.ts';
 import { type BatchLimits, BatchTracker, DEFAULT_BATCH_LIMITS, parseBatchLimits } from '../../streams/batches.ts';

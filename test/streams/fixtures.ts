@@ -1,7 +1,7 @@
 // The ledger the stage tests run on: a real LevelDB in a temporary folder, fresh for each test.
 
 import { afterEach, beforeEach } from 'vitest';
-import { WorkingSet } from '../../src/domain/ledger.ts';
+import { WorkingSet } from '../../src/domain/apply.ts';
 import { LedgerStore } from '../../src/ledger/store.ts';
 import { aCard, aFundingAccount, aMerchant, anAccount, aTempStore, removeDataDir } from '../ledger/builders.ts';
 

@@ -6,13 +6,13 @@ import type { NatsConnection, PublishOptions } from 'nats';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { tokenizePan } from '../../src/domain/cards.ts';
-import { DEFAULT_APPLY_OPTIONS, WorkingSet } from '../../src/domain/ledger.ts';
+import { DEFAULT_APPLY_OPTIONS, WorkingSet } from '../../src/domain/apply.ts';
 import type { Order } from '../../src/domain/types.ts';
 import type { LedgerStore } from '../../src/ledger/store.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
 import { log } from '../../src/log.ts';
 import { scrubPayload } from '../../src/recording/scrub.ts';
-import { type ApplyDeps, type RiskEvaluator, applyStage } from '../../streams/apply.ts';
+import { type ApplyDeps, applyStage } from '../../streams/apply.ts';
 import { BatchTracker, DEFAULT_BATCH_LIMITS } from '../../streams/batches.ts';
 import { decode } from '../../streams/decode.ts';
 import {
@@ -28,6 +28,7 @@ import { natsPublisher } from '../../streams/publish.ts';
 import { validate } from '../../streams/validate.ts';
 import { TEST_CARD_TOKEN, TEST_NOW_MS, TEST_PANS, TEST_TOKEN_KEY, aWireOrder } from '../domain/builders.ts';
 import { aCard, aFundingAccount, aMerchant, anAccount, aTempStore, removeDataDir } from '../ledger/builders.ts';
+import type { RiskEvaluator } from '../../src/domain/risk/decision.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

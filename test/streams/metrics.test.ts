@@ -1,7 +1,7 @@
 import { of } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { MetricsAggregator, type ProcessedEvent } from '../../src/domain/metrics.ts';
+import { MetricsAggregator, type ProcessedEvent } from '../../src/metrics/aggregator.ts';
 import { recordInto, toSnapshots } from '../../streams/metrics.ts';
 
 const T0 = Date.UTC(2025, 2, 14, 12, 0, 0);

@@ -10,7 +10,7 @@ import type {
   ProcessorStatus,
   ThroughputView,
   TotalsPeriod,
-} from '../../src/domain/metrics.ts';
+} from '../../src/metrics/aggregator.ts';
 import type { CardDetail, CardSummary, DashboardActions, HeldOrderView } from '../../ui/types.ts';
 
 export const T0 = Date.UTC(2025, 2, 14, 12, 0, 0);

@@ -5,7 +5,7 @@ import { Subject, firstValueFrom, skip, take, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { localActor } from '../../src/domain/actor.ts';
 import { LedgerApi } from '../../src/ledger/api.ts';
-import { makeOps } from '../../src/processor/ops.ts';
+import { makeOps } from '../../src/processor/operations.ts';
 import { operatorActions } from '../../src/processor/operator-actions.ts';
 import { Alerts } from '../../ui/Alerts.tsx';
 import { App } from '../../ui/App.tsx';

@@ -18,24 +18,13 @@
 // - `observe` settles with the final result: declined/expired/rejected release the pending spend,
 //   approved/authorized feed the moving average and countries, declined feeds the decline burst.
 // Time comes only from the `nowMs` arguments.
-import type { Account, Card, Order, OrderResult, OrderType, ResultStatus } from '../types.ts';
+import type { Order, OrderResult, OrderType, ResultStatus } from '../types.ts';
+import type { RiskDecision, RiskInput, RiskOutcome } from './decision.ts';
 import type { BlocklistField, Rule, RuleSet } from './rules.ts';
 import { LruMap, Ring } from './state.ts';
 import { AttemptWindow, typeMask } from './window.ts';
 
-export type RiskOutcome = 'allow' | 'review' | 'block';
-export type RiskDecision =
-  | { outcome: 'allow' }
-  | { outcome: 'review' | 'block'; ruleId: string; reason: string }
-  | { outcome: 'expire'; ruleId: string; reason: 'stale_order' }
-  | { outcome: 'reject'; ruleId: string; reason: 'future_dated' };
-
-export interface RiskInput {
-  order: Order;
-  card?: Card;
-  account?: Account;
-  nowMs: number;
-}
+export type { RiskDecision, RiskInput, RiskOutcome } from './decision.ts';
 
 /** One past order with its final result, as replayed by `rebuild`. */
 export interface RiskHistoryItem {

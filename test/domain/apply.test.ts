@@ -1,19 +1,7 @@
 // The ledger's pure decisions over a hand-built working set: every order type, every decline, the invariants.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  ALLOW,
-  type ApplyContext,
-  type OrderRecord,
-  type RiskVerdict,
-  type WorkingSet,
-  applyOrder,
-  applyRejection,
-  available,
-  decideReview,
-  expireHold,
-  keysNeeded,
-} from '../../src/domain/ledger.ts';
+import { type ApplyContext, type OrderRecord, type WorkingSet, applyOrder, applyRejection, available, decideReview, expireHold, keysNeeded } from '../../src/domain/apply.ts';
 import { ORDER_TYPES, type Order, type OrderResult } from '../../src/domain/types.ts';
 import {
   BOB_TOKEN,
@@ -28,27 +16,28 @@ import {
   holdsOf,
 } from '../ledger/builders.ts';
 import { TEST_CARD_TOKEN, TEST_NOW_MS, anOrder } from './builders.ts';
+import { ALLOW, type RiskDecision } from '../../src/domain/risk/decision.ts';
 
 const ctx = aContext();
 const HOUR_MS = 3600_000;
-const review: RiskVerdict = {
+const review: RiskDecision = {
   outcome: 'review',
   ruleId: 'big_amount',
   reason: 'amount above review threshold',
 };
-const block: RiskVerdict = { outcome: 'block', ruleId: 'blocklist', reason: 'card on blocklist' };
+const block: RiskDecision = { outcome: 'block', ruleId: 'blocklist', reason: 'card on blocklist' };
 
 function apply(
   ws: WorkingSet,
   overrides: Partial<Order> = {},
-  risk: RiskVerdict = ALLOW,
+  risk: RiskDecision = ALLOW,
   at: ApplyContext = ctx,
 ) {
   return applyOrder(ws, anOrder(overrides), risk, at);
 }
 
 /** Authorizes `amountMinor` on Alice's card and returns the authorization's id. */
-function authorize(ws: WorkingSet, amountMinor = 5_000n, risk: RiskVerdict = ALLOW): string {
+function authorize(ws: WorkingSet, amountMinor = 5_000n, risk: RiskDecision = ALLOW): string {
   const auth = anOrder({ type: 'authorize', amountMinor });
   const result = applyOrder(ws, auth, risk, ctx);
   expect(result.status).toBe(risk.outcome === 'review' ? 'held' : 'authorized');
@@ -936,7 +925,7 @@ type Step =
 
 const CARDS = [TEST_CARD_TOKEN, BOB_TOKEN, 'c'.repeat(64)];
 const MERCHANTS = ['m_coffee', 'm_books', 'funding-USD', 'acct_bob'];
-const RISKS: RiskVerdict[] = [ALLOW, ALLOW, ALLOW, ALLOW, review, block];
+const RISKS: RiskDecision[] = [ALLOW, ALLOW, ALLOW, ALLOW, review, block];
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   {

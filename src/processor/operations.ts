@@ -4,15 +4,15 @@
 import type { Actor } from '../domain/actor.ts';
 import { type AuditAction, type AuditStamp, auditParams, parseSince } from '../domain/audit.ts';
 import { containsPan, findSensitiveAuthData } from '../domain/cards.ts';
-import { DEFAULT_APPLY_OPTIONS, type ApplyOptions } from '../domain/ledger.ts';
-import { CHANGING_OPS, type OpName } from '../domain/ops.ts';
+import { DEFAULT_APPLY_OPTIONS, type ApplyOptions } from '../domain/apply.ts';
+import { CHANGING_OPS, type OpName } from '../domain/operations.ts';
 import { type LedgerApi, orderJson } from '../ledger/api.ts';
 import { LedgerError } from '../ledger/store.ts';
 import { reviewDecision } from '../../streams/apply.ts';
 import { bigintReplacer } from '../../streams/publish.ts';
 import type { Processor } from './processor.ts';
 
-export { OP_NAMES, type OpName } from '../domain/ops.ts';
+export { OP_NAMES, type OpName } from '../domain/operations.ts';
 export type Args = Record<string, unknown>;
 /**
  * Every operation acts for an actor (required, so no caller forgets it): the service passes the identity the

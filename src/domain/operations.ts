@@ -1,4 +1,4 @@
-// The names of the operations the CLI and the service run (processor/ops.ts has their table), and which of
+// The names of the operations the CLI and the service run (processor/operations.ts has their table), and which of
 // them change something. Pure data: the audit trail's actions are the changing ones, attestation lists the reads.
 
 import { type ReadOpName, isReadOp } from './attestation.ts';

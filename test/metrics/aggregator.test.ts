@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MetricsAggregator, type ProcessedEvent, parseMetricsOptions } from '../../src/domain/metrics.ts';
+import { MetricsAggregator, type ProcessedEvent, parseMetricsOptions } from '../../src/metrics/aggregator.ts';
 import type { ResultStatus } from '../../src/domain/types.ts';
 
 const T0 = Date.UTC(2025, 2, 14, 12, 0, 0); // 2025-03-14T12:00:00Z

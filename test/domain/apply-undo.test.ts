@@ -2,10 +2,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyBatch } from '../../src/domain/batch.ts';
-import { ALLOW, type RiskVerdict, type WorkingSet, applyOrder } from '../../src/domain/ledger.ts';
+import { type WorkingSet, applyOrder } from '../../src/domain/apply.ts';
 import { ORDER_TYPES, type Order } from '../../src/domain/types.ts';
 import { BOB_TOKEN, aContext, aFundedWorld } from '../ledger/builders.ts';
 import { TEST_CARD_TOKEN, TEST_NOW_MS } from './builders.ts';
+import { ALLOW, type RiskDecision } from '../../src/domain/risk/decision.ts';
 
 /** Everything a commit would write or publish, as plain values to compare. */
 function stateOf(ws: WorkingSet) {
@@ -28,7 +29,7 @@ const sortedState = (ws: WorkingSet) => {
   return { ...s, accounts: byKey(s.accounts), orders: byKey(s.orders) };
 };
 
-const review: RiskVerdict = { outcome: 'review', ruleId: 'big', reason: 'big amount' };
+const review: RiskDecision = { outcome: 'review', ruleId: 'big', reason: 'big amount' };
 const ctx = aContext({ nowMs: TEST_NOW_MS });
 
 describe('WorkingSet mark and undo', () => {

@@ -3,7 +3,7 @@
 
 import * as hdr from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
-import { RESULT_STATUSES, type OrderResult, type OrderType, type ResultStatus } from './types.ts';
+import { RESULT_STATUSES, type OrderResult, type OrderType, type ResultStatus } from '../domain/types.ts';
 
 export interface ProcessedEvent {
   result: OrderResult;

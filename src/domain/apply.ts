@@ -5,6 +5,7 @@ import type { Account, Card, Order, OrderResult, ResultStatus, Transfer, Transfe
 import { isExpired } from './cards.ts';
 import { samePayload } from './fingerprint.ts';
 import { formatAmount } from './money.ts';
+import type { RiskDecision } from './risk/decision.ts';
 
 export const FUNDING_ACCOUNT_ID = 'funding';
 
@@ -55,14 +56,6 @@ export const DEFAULT_APPLY_OPTIONS: ApplyOptions = {
   reviewTimeoutAction: 'decline',
 };
 
-/** The decision a risk stage took on an order before it reaches the ledger. */
-export type RiskVerdict =
-  | { outcome: 'allow' }
-  | { outcome: 'review' | 'block'; ruleId: string; reason: string }
-  | { outcome: 'expire'; ruleId: string; reason: string }
-  | { outcome: 'reject'; ruleId: string; reason: string };
-
-export const ALLOW: RiskVerdict = { outcome: 'allow' };
 
 /**
  * The prefetched slice of the ledger one buffer needs, plus every change decided so far.
@@ -448,7 +441,7 @@ function decline(ws: WorkingSet, order: Order, reason: string, ctx: ApplyContext
  * Idempotent: an order id seen before with the same payload returns the original result marked duplicate;
  * with a different payload, `rejected` `id_conflict` (answerKnownId).
  */
-export function applyOrder(ws: WorkingSet, order: Order, risk: RiskVerdict, ctx: ApplyContext): OrderResult {
+export function applyOrder(ws: WorkingSet, order: Order, risk: RiskDecision, ctx: ApplyContext): OrderResult {
   const prior = ws.order(order.id);
   if (prior) return answerKnownId(ws, prior, order, ctx);
 
@@ -477,7 +470,7 @@ export function applyOrder(ws: WorkingSet, order: Order, risk: RiskVerdict, ctx:
   }
 }
 
-function applyDebit(ws: WorkingSet, order: Order, risk: RiskVerdict, ctx: ApplyContext): OrderResult {
+function applyDebit(ws: WorkingSet, order: Order, risk: RiskDecision, ctx: ApplyContext): OrderResult {
   const amount = order.amountMinor!;
   const checked = checkCard(ws, order, ctx);
   if (!checked.ok) return decline(ws, order, checked.reason, ctx);
@@ -519,7 +512,7 @@ function applyDebit(ws: WorkingSet, order: Order, risk: RiskVerdict, ctx: ApplyC
   return finish(ws, record);
 }
 
-function applyPayout(ws: WorkingSet, order: Order, risk: RiskVerdict, ctx: ApplyContext): OrderResult {
+function applyPayout(ws: WorkingSet, order: Order, risk: RiskDecision, ctx: ApplyContext): OrderResult {
   const amount = order.amountMinor!;
   const checked = checkCard(ws, order, ctx);
   if (!checked.ok) return decline(ws, order, checked.reason, ctx);
@@ -659,7 +652,7 @@ function applyRefund(ws: WorkingSet, order: Order, ctx: ApplyContext): OrderResu
   );
 }
 
-function applyModify(ws: WorkingSet, order: Order, risk: RiskVerdict, ctx: ApplyContext): OrderResult {
+function applyModify(ws: WorkingSet, order: Order, risk: RiskDecision, ctx: ApplyContext): OrderResult {
   const found = referenced(ws, order);
   if ('reason' in found) return decline(ws, order, found.reason, ctx);
   const ref = lapseIfDue(ws, found, ctx);

@@ -10,7 +10,7 @@ import type { Observable } from 'rxjs';
 import { localActor } from '../domain/actor.ts';
 import { maskCard } from '../domain/cards.ts';
 import type { FourEyesOptions } from '../domain/four-eyes.ts';
-import { type ApplyOptions, DEFAULT_APPLY_OPTIONS } from '../domain/ledger.ts';
+import { type ApplyOptions, DEFAULT_APPLY_OPTIONS } from '../domain/apply.ts';
 import { ORDER_AGE_MAX_MS } from '../domain/order.ts';
 import { RiskEngine } from '../domain/risk/engine.ts';
 import { LedgerApi, orderJson } from '../ledger/api.ts';
@@ -25,9 +25,10 @@ import { type BatchLimits, DEFAULT_BATCH_LIMITS } from '../../streams/batches.ts
 import type { Publisher } from '../../streams/publish.ts';
 import type { InboundMessage } from '../../streams/types.ts';
 import type { CardDetail, DashboardActions, OperatorActionView } from '../../ui/types.ts';
-import { makeOps } from './ops.ts';
+import { makeOps } from './operations.ts';
 import { operatorActions } from './operator-actions.ts';
-import { Processor, processorOptions } from './processor.ts';
+import { processorOptions } from './options.ts';
+import { Processor } from './processor.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The default rule set shipped in data/risk.yaml. */

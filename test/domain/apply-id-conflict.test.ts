@@ -2,11 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { type BatchHeader, applyBatch, rejectBatch } from '../../src/domain/batch.ts';
 import { orderFingerprint, payloadFingerprint } from '../../src/domain/fingerprint.ts';
-import { ALLOW, applyOrder, applyRejection, isIdConflict } from '../../src/domain/ledger.ts';
+import { applyOrder, applyRejection, isIdConflict } from '../../src/domain/apply.ts';
 import type { Order } from '../../src/domain/types.ts';
 import { decodeOrderRecord, encodeOrderRecord } from '../../src/ledger/codec.ts';
 import { aContext, aFundedWorld, balancesOf } from '../ledger/builders.ts';
 import { TEST_NOW_MS, TEST_TOKEN_KEY, anOrder } from './builders.ts';
+import { ALLOW } from '../../src/domain/risk/decision.ts';
 
 const ctx = aContext();
 const later = aContext({ nowMs: TEST_NOW_MS + 5_000 });

@@ -1,0 +1,27 @@
+// What risk decides about one order before it reaches the ledger, and what the apply stage asks of an engine.
+
+import type { Account, Card, Order, OrderResult } from '../types.ts';
+
+export type RiskOutcome = 'allow' | 'review' | 'block';
+
+/** The one risk decision type: the engine returns it, the apply stage and the ledger arithmetic read it. */
+export type RiskDecision =
+  | { outcome: 'allow' }
+  | { outcome: 'review' | 'block'; ruleId: string; reason: string }
+  | { outcome: 'expire'; ruleId: string; reason: 'stale_order' }
+  | { outcome: 'reject'; ruleId: string; reason: 'future_dated' };
+
+export const ALLOW: RiskDecision = Object.freeze({ outcome: 'allow' });
+
+export interface RiskInput {
+  order: Order;
+  card?: Card;
+  account?: Account;
+  nowMs: number;
+}
+
+/** A pure, synchronous decision per order, and what happened to the order afterwards. */
+export interface RiskEvaluator {
+  evaluate(input: RiskInput): RiskDecision;
+  observe(order: Order, result: OrderResult, nowMs: number): void;
+}
