@@ -2,7 +2,8 @@
 
 import { concatMap, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { type ApplyContext, type ApplyOptions, WorkingSet, applyOrder, applyRejection, decideReview, expireHold, isIdConflict } from '../src/domain/apply.ts';
-import { type Account, type Card, type Order, type OrderResult, REJECT_REASONS } from '../src/domain/types.ts';
+import { REJECT_REASONS } from '../src/domain/reasons.ts';
+import type { Account, Card, Order, OrderResult } from '../src/domain/types.ts';
 import { type CrashCount, planAttempts } from '../src/domain/applied.ts';
 import type { LedgerStore } from '../src/ledger/store.ts';
 import { SYSTEM_ACTOR } from '../src/domain/actor.ts';

@@ -1,7 +1,7 @@
 // The per-message guard: an exception raised while handling one message becomes that message's outcome (a
 // dead letter with reason internal_error, logged once), so the buffer, the pipeline and the process go on.
 
-import type { DeadLetterReason } from '../src/domain/types.ts';
+import type { DeadLetterReason } from '../src/domain/reasons.ts';
 import { log } from '../src/log.ts';
 import type { DeadLetter, InboundMessage } from './types.ts';
 

@@ -1,6 +1,7 @@
 // What flows between the pipeline stages: one message in, then a decoded/validated item, then results.
 
-import type { DeadLetterReason, Order, OrderResult } from '../src/domain/types.ts';
+import type { DeadLetterReason } from '../src/domain/reasons.ts';
+import type { Order, OrderResult } from '../src/domain/types.ts';
 import type { RiskDecision } from '../src/domain/risk/decision.ts';
 
 /** A message as it arrives, from JetStream or from a recording. */

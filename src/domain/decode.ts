@@ -1,6 +1,6 @@
 // The decode stage's pure core: bytes to a JSON object with a usable order id, or a dead-letter reason.
 import { containsPan } from './cards.ts';
-import type { DeadLetterReason } from './types.ts';
+import type { DeadLetterReason } from './reasons.ts';
 
 export interface DecodeLimits {
   /** largest accepted payload in bytes (inclusive) @default 8192 (DEFAULT_PAYLOAD_BYTES_MAX) */

@@ -3,7 +3,8 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { checkPan, containsPan, findSensitiveAuthData, sadRefusal } from './cards.ts';
 import { ORDER_ID_RE } from './decode.ts';
 import { currencyExponent, formatAmount, parseAmount } from './money.ts';
-import { ORDER_TYPES, type Order, type OrderType, type RejectReason } from './types.ts';
+import type { RejectReason } from './reasons.ts';
+import { ORDER_TYPES, type Order, type OrderType } from './types.ts';
 
 export interface ValidateContext {
   /** keyed tokenization of a checked, normalized PAN (cards.tokenizePan with the configured key) */

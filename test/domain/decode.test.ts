@@ -7,7 +7,7 @@ import {
   decodePayload,
   nestsDeeperThan,
 } from '../../src/domain/decode.ts';
-import { DEAD_LETTER_REASONS } from '../../src/domain/types.ts';
+import { DEAD_LETTER_REASONS } from '../../src/domain/reasons.ts';
 import { aWireOrder, TEST_PANS } from './builders.ts';
 
 const limits = { payloadBytesMax: DEFAULT_PAYLOAD_BYTES_MAX };

@@ -5,7 +5,8 @@ import { decodePayload } from '../../src/domain/decode.ts';
 import { containsPan, tokenizePan } from '../../src/domain/cards.ts';
 import { CURRENCY_EXPONENTS } from '../../src/domain/money.ts';
 import { ORDER_AGE_MAX_MS, orderToWire, parseCreatedAt, type ValidateOutcome, validateOrder } from '../../src/domain/order.ts';
-import { ORDER_TYPES, type Order, REJECT_REASONS, type RejectReason } from '../../src/domain/types.ts';
+import { REJECT_REASONS, type RejectReason } from '../../src/domain/reasons.ts';
+import { ORDER_TYPES, type Order } from '../../src/domain/types.ts';
 import {
   anOrder,
   aValidateContext,

@@ -1,0 +1,109 @@
+// Every reason paystream gives, as closed lists: a decline, a rejection, a dead letter, a batch report, a
+// service error. Each list maps its codes to the sentence the README and the CLI show; the union types
+// are their keys, so the compiler refuses a reason that is on no list.
+
+/** Reasons for `declined`: a closed list. */
+export const DECLINE_REASONS = {
+  insufficient_funds: 'the account has not enough available balance',
+  card_frozen: 'the card is frozen',
+  card_closed: 'the card is closed',
+  card_expired: 'the card has expired',
+  unknown_card: 'no card with this token',
+  unknown_account: 'no such account',
+  currency_mismatch: 'the order currency differs from the account currency',
+  unknown_ref: 'the referenced order does not exist',
+  invalid_ref: 'the referenced order cannot be acted on this way',
+  already_captured: 'the authorization was already captured',
+  authorization_closed: 'the authorization was voided, canceled or has expired',
+  amount_exceeds_authorization: 'capture amount exceeds the authorized amount',
+  amount_exceeds_refundable: 'refund amount exceeds what remains refundable',
+  not_modifiable: 'the referenced order is final and cannot be canceled or modified',
+  merchant_unknown: 'the merchant account does not exist and auto-open is off',
+  risk_blocked: 'blocked by a risk rule',
+  review_declined: 'declined by an operator in review',
+  review_timeout: 'held for review and timed out',
+  batch_declined: 'the atomic batch it belongs to was declined',
+  batch_rejected: 'the batch it belongs to was rejected',
+} as const;
+export type DeclineReason = keyof typeof DECLINE_REASONS;
+
+/** Reasons for `rejected`: the order is invalid input. */
+export const REJECT_REASONS = {
+  invalid_field: 'a field is missing or malformed',
+  invalid_amount: 'the amount is not a positive decimal string within the currency exponent',
+  amount_not_string: 'amounts must be decimal strings, not JSON numbers',
+  amount_too_precise: 'more decimals than the currency allows',
+  amount_out_of_range: 'the amount is zero, negative or absurdly large',
+  unknown_currency: 'not an ISO 4217 currency code paystream knows',
+  invalid_pan: 'the PAN fails the Luhn check or its length is wrong',
+  cvv_forbidden: 'CVV/CVC must never be sent (PCI DSS 3.3)',
+  sad_forbidden: 'track data, PINs and PIN blocks must never be sent (PCI DSS 3.3)',
+  future_dated: 'createdAt is in the future beyond the allowed clock skew',
+  too_old: 'createdAt is older than the longest window any state keeps (24 h)',
+  batch_unknown: 'no header opened the named batch within the wait, or the waiting area was full',
+  internal_error: 'handling the order raised an unexpected error: it was not applied (see its dead letter)',
+  id_conflict: 'an order with this id and a different payload came first: this one is not applied (send it under a new id)',
+} as const;
+export type RejectReason = keyof typeof REJECT_REASONS;
+
+/** Reasons a raw message cannot become an order at all: sent to pay.dlq.<reason>. */
+export const DEAD_LETTER_REASONS = {
+  too_large: 'the payload exceeds the size limit',
+  not_json: 'the payload is not valid JSON',
+  not_object: 'the payload is not a JSON object',
+  no_id: 'the payload has no usable order id, so no result can be addressed',
+  too_deep: 'the payload nests arrays and objects deeper than the decode limit (DEFAULT_NESTING_LEVELS_MAX)',
+  internal_error: 'handling the message raised an unexpected error: it is dead-lettered instead of stopping the processor',
+  poison: 'the message crashed the processor CRASHED_ATTEMPTS_MAX times when decided alone: dead-lettered undecided',
+} as const;
+export type DeadLetterReason = keyof typeof DEAD_LETTER_REASONS;
+
+/** Reasons in a batch report (`pay.reports.<batchId>`) and for a refused batch header. */
+export const BATCH_REASONS = {
+  invalid_batch: 'the batch header is malformed (id, count, control sum, currency or mode)',
+  batch_too_large: 'the header announces more orders than a batch may hold',
+  too_many_open_batches: 'the source (or all sources) already has as many open batches as allowed',
+  count_exceeded: 'more orders arrived for the batch than its header announced',
+  invalid_member: 'an order of the batch does not match its header (currency, or not a payment or payout)',
+  batch_incomplete: 'the batch was still incomplete when its time ran out',
+  batch_closed: 'the batch had already ended when the order arrived',
+  batch_rejected: 'the batch was rejected whole before anything moved',
+  batch_unknown: 'no header opened the named batch within the wait, or the waiting area was full',
+  atomic_batch_failed: 'an order of the atomic batch was not applied, so none was',
+} as const;
+export type BatchReason = keyof typeof BATCH_REASONS;
+
+/** Error codes of the request/reply service and the CLI (`{"error":{"code":...}}`). */
+export const SERVICE_ERROR_CODES = {
+  invalid_request: 'the request is not a JSON object with the fields the operation needs',
+  too_large: 'the request is larger than the service accepts',
+  unauthenticated: 'the broker attests no identity, so only reads are allowed',
+  not_running: 'the operation needs the running processor',
+  ledger_locked: 'another process holds the ledger',
+  unreadable: 'a stored record could not be read',
+  internal: 'an unexpected error; the operation did not happen',
+  invalid_field: 'a field is missing or malformed',
+  invalid_amount: 'the amount is not a positive decimal string within the currency exponent',
+  invalid_account: 'the account id is malformed',
+  invalid_expiry: 'the expiry is not MM/YY in the future',
+  invalid_holder: 'the holder name is missing or too long',
+  invalid_owner: 'the owner is missing or too long',
+  invalid_pan: 'the PAN fails the Luhn check or its length is wrong',
+  cvv_forbidden: 'CVV/CVC must never be sent (PCI DSS 3.3)',
+  sad_forbidden: 'track data, PINs and PIN blocks must never be sent (PCI DSS 3.3)',
+  unknown_currency: 'not an ISO 4217 currency code paystream knows',
+  unknown_card: 'no card with this token, PAN or last four',
+  ambiguous: 'more than one card matches; name it by token',
+  unknown_account: 'no such account',
+  account_exists: 'an account with this id exists already',
+  unknown_order: 'no such order',
+  unknown_batch: 'no such batch',
+  unknown_posting: 'no such pending posting',
+  card_closed: 'the card is closed',
+  card_expired: 'the card has expired',
+  insufficient_funds: 'the account has not enough available balance',
+  not_pending: 'the posting or order is no longer waiting for a decision',
+  same_operator: 'the operator who made a posting cannot approve it',
+  posting_lapsed: 'the posting waited longer than its lapse time',
+} as const;
+export type ServiceErrorCode = keyof typeof SERVICE_ERROR_CODES;
