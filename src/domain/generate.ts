@@ -344,7 +344,7 @@ const ORDER_MIX = {
   modify: 0.025,
 } as const satisfies Record<OrderType, number>;
 
-/** Relative weights of trouble, per message (a fraud burst is several messages, so its weight is split). */
+/** Relative shares of trouble messages, by kind. */
 const TROUBLE_MIX = {
   not_json: 0.12,
   wrong_shape: 0.14,
@@ -453,63 +453,158 @@ class Pool<T> {
   }
 }
 
-/**
- * Endless (or bounded by messagesMax/durationMs) realistic traffic; the same options give the same sequence.
- * Follow-ups reference earlier orders of the same run; the generator does not know the processor's
- * decisions, so some follow-ups act on orders that were declined, as in real life.
- */
-export function* generateTraffic(input: GeneratorOptions): Generator<GeneratedMessage> {
-  const o = parseGeneratorOptions(input);
-  const rng = new Rng(o.seed);
-  const merchantsZipf = new Zipf(o.merchants.length, o.merchantZipf, rng);
-  // cards are mildly skewed too: some people use their card far more than others
-  const cardsZipf = new Zipf(o.cards.length, 0.25, rng);
-  const cardsByCurrency = new Map<string, GeneratorCard[]>();
-  for (const card of o.cards) {
-    const pool = cardsByCurrency.get(card.currency);
-    if (pool) pool.push(card);
-    else cardsByCurrency.set(card.currency, [card]);
-  }
-  const cardByToken = new Map(o.cards.map((c) => [c.token, c]));
-  const subject = `orders.${o.source}`;
-  const intervalMs = 1000 / o.ratePerSecond;
+/** A trouble kind's weight per decision step: one fraud burst step sends FRAUD_BURST_MEAN messages on average. */
+const TROUBLE_WEIGHTS: Record<keyof typeof TROUBLE_MIX, number> = {
+  ...TROUBLE_MIX,
+  fraud_burst: TROUBLE_MIX.fraud_burst / FRAUD_BURST_MEAN,
+};
+
+/** Per decision step, the chance to open a batch so that headers and their orders make up batchShare. */
+function batchStartChanceFor(o: ParsedGeneratorOptions): number {
   const batchMeanSize = (BATCH_ORDERS_MIN + o.batchOrdersMax) / 2;
-  // per decision step, the chance to open a batch so that its header and orders make up batchShare of messages
-  const batchStartChance = o.batchShare / (batchMeanSize + 1 - o.batchShare * batchMeanSize);
-  const troubleWeights: Record<keyof typeof TROUBLE_MIX, number> = {
-    ...TROUBLE_MIX,
-    fraud_burst: TROUBLE_MIX.fraud_burst / FRAUD_BURST_MEAN,
-  };
-  // a burst's extra messages take steps of their own: lower the per-step chance so messages match troubleShare
-  const troubleWeightTotal = Object.values(troubleWeights).reduce((a, b) => a + b, 0);
-  const extraPerTrouble = (troubleWeights.fraud_burst / troubleWeightTotal) * (FRAUD_BURST_MEAN - 1);
-  const troubleChance = o.troubleShare / (1 + extraPerTrouble * (1 - o.troubleShare));
+  return o.batchShare / (batchMeanSize + 1 - o.batchShare * batchMeanSize);
+}
 
-  const schedule = new Schedule();
-  const openAuths = new Pool<OpenOrder>(OPEN_ORDERS_MAX);
-  const refundable = new Pool<OpenOrder>(OPEN_ORDERS_MAX);
-  const recent: GeneratedMessage[] = [];
-  let activeBatches = 0;
-  let orderSeq = 0;
-  let batchSeq = 0;
-  let clock = o.startMs;
-  let emitted = 0;
-  let batchMessages = 0;
+/** Per decision step, the chance of trouble: a burst's extra messages take steps of their own. */
+function troubleChanceFor(o: ParsedGeneratorOptions): number {
+  const weightTotal = Object.values(TROUBLE_WEIGHTS).reduce((a, b) => a + b, 0);
+  const extraPerTrouble = (TROUBLE_WEIGHTS.fraud_burst / weightTotal) * (FRAUD_BURST_MEAN - 1);
+  return o.troubleShare / (1 + extraPerTrouble * (1 - o.troubleShare));
+}
 
-  const nextId = (): string => `${o.idPrefix}-${(orderSeq++).toString(36)}`;
-  const pickCard = (): GeneratorCard => o.cards[cardsZipf.draw(rng)]!;
+function isoAt(ms: number): string {
+  return new Date(Math.round(ms)).toISOString();
+}
+
+function groupByCurrency(cards: readonly GeneratorCard[]): Map<string, GeneratorCard[]> {
+  const byCurrency = new Map<string, GeneratorCard[]>();
+  for (const card of cards) {
+    const group = byCurrency.get(card.currency);
+    if (group) group.push(card);
+    else byCurrency.set(card.currency, [card]);
+  }
+  return byCurrency;
+}
+
+type FollowUpType = Exclude<OrderType, 'payment' | 'authorize' | 'payout'>;
+/** The order type drawn for a plain order, with the earlier order a follow-up acts on. */
+type PlainChoice =
+  | { type: 'payment' | 'authorize' | 'payout' }
+  | { type: Exclude<FollowUpType, 'refund'>; authIndex: number }
+  | { type: 'refund'; refundIndex: number };
+
+/** What a new batch is: drawn before its orders. */
+interface BatchPlan {
+  id: string;
+  payroll: boolean;
+  mode: BatchMode;
+  currency: string;
+  /** the cards of the batch currency, which its orders cycle through */
+  cards: readonly GeneratorCard[];
+  count: number;
+  /** payroll: the employer paying its staff; settlement: the merchant whose day of payments is sent in bulk */
+  merchant: string;
+}
+
+/**
+ * One run of traffic: the rng, the logical clock, the scheduled messages and the open orders follow-ups act
+ * on. Every draw happens in a fixed order, so the same options give the same sequence.
+ */
+class Traffic {
+  private readonly rng: Rng;
+  private readonly merchantsZipf: Zipf;
+  private readonly cardsZipf: Zipf;
+  private readonly cardsByCurrency: Map<string, GeneratorCard[]>;
+  private readonly cardByToken: Map<string, GeneratorCard>;
+  private readonly subject: string;
+  private readonly intervalMs: number;
+  private readonly batchStartChance: number;
+  private readonly troubleChance: number;
+  private readonly schedule = new Schedule();
+  private readonly openAuths = new Pool<OpenOrder>(OPEN_ORDERS_MAX);
+  private readonly refundable = new Pool<OpenOrder>(OPEN_ORDERS_MAX);
+  private readonly recent: GeneratedMessage[] = [];
+  private activeBatches = 0;
+  private orderSeq = 0;
+  private batchSeq = 0;
+  private clockMs: number;
+  private emitted = 0;
+  private batchMessages = 0;
+
+  constructor(private readonly o: ParsedGeneratorOptions) {
+    this.rng = new Rng(o.seed);
+    this.merchantsZipf = new Zipf(o.merchants.length, o.merchantZipf, this.rng);
+    // cards are mildly skewed too: some people use their card far more than others
+    this.cardsZipf = new Zipf(o.cards.length, 0.25, this.rng);
+    this.cardsByCurrency = groupByCurrency(o.cards);
+    this.cardByToken = new Map(o.cards.map((c) => [c.token, c]));
+    this.subject = `orders.${o.source}`;
+    this.intervalMs = 1000 / o.ratePerSecond;
+    this.batchStartChance = batchStartChanceFor(o);
+    this.troubleChance = troubleChanceFor(o);
+    this.clockMs = o.startMs;
+  }
+
+  /** The next message, or undefined once messagesMax or durationMs is reached. */
+  next(): GeneratedMessage | undefined {
+    if (this.emitted >= this.o.messagesMax) return undefined;
+    this.clockMs += this.rng.exponential(this.intervalMs);
+    if (this.clockMs - this.o.startMs > this.o.durationMs) return undefined;
+    const message = this.arrival(Math.round(this.clockMs));
+    this.emitted++;
+    if (message.batchId !== undefined) this.batchMessages++;
+    return message;
+  }
+
+  /** A scheduled burst or batch message when one is due, else trouble, a new batch or a plain order. */
+  private arrival(atMs: number): GeneratedMessage {
+    if (this.schedule.peekAtMs() <= this.clockMs) return this.schedule.pop()!.make(atMs);
+    if (this.rng.chance(this.troubleChance)) return this.trouble(atMs);
+    // batches come in lumps: lean on the start chance so the running share stays near batchShare
+    const behind = this.batchMessages < this.o.batchShare * this.emitted;
+    if (
+      this.activeBatches < ACTIVE_BATCHES_MAX &&
+      this.rng.chance(this.batchStartChance * (behind ? 1.5 : 0.5))
+    )
+      return this.startBatch(atMs);
+    return this.plainOrder(atMs);
+  }
+
+  // ---- drawing cards, merchants and ids
+
+  private nextId(): string {
+    return `${this.o.idPrefix}-${(this.orderSeq++).toString(36)}`;
+  }
+
+  private pickCard(): GeneratorCard {
+    return this.o.cards[this.cardsZipf.draw(this.rng)]!;
+  }
+
   /** merchants settle in one currency: non-USD cards shop at the merchant's account in their own currency */
-  const pickMerchant = (currency: string): string => merchantAccountFor(o.merchants[merchantsZipf.draw(rng)]!, currency);
-  const isoAt = (ms: number): string => new Date(Math.round(ms)).toISOString();
+  private pickMerchant(currency: string): string {
+    return merchantAccountFor(this.o.merchants[this.merchantsZipf.draw(this.rng)]!, currency);
+  }
+
+  /** any merchant, uniformly: card testers do not care where */
+  private anyMerchant(): string {
+    return this.o.merchants[this.rng.int(this.o.merchants.length)]!;
+  }
+
+  // ---- the wire
 
   /** a wire order, fields in contract order; createdAt a little before arrival (network and queueing) */
-  const order = (fields: Omit<WireOrder, 'createdAt'>, atMs: number, createdAtMs?: number): WireOrder => {
+  private wireOrder(fields: Omit<WireOrder, 'createdAt'>, atMs: number): WireOrder {
     const wire: WireOrder = { id: fields.id, type: fields.type } as WireOrder;
     if (fields.card !== undefined) {
       // only a first instruction may carry the PAN (as from a checkout page); follow-ups and batches use the token
-      const card = cardByToken.get(fields.card);
+      const card = this.cardByToken.get(fields.card);
       const first = fields.type === 'payment' || fields.type === 'authorize' || fields.type === 'payout';
-      if (card?.pan !== undefined && first && fields.batchId === undefined && rng.chance(o.panShare))
+      if (
+        card?.pan !== undefined &&
+        first &&
+        fields.batchId === undefined &&
+        this.rng.chance(this.o.panShare)
+      )
         wire.pan = card.pan;
       else wire.card = fields.card;
     }
@@ -518,14 +613,15 @@ export function* generateTraffic(input: GeneratorOptions): Generator<GeneratedMe
     if (fields.currency !== undefined) wire.currency = fields.currency;
     if (fields.ref !== undefined) wire.ref = fields.ref;
     if (fields.batchId !== undefined) wire.batchId = fields.batchId;
-    wire.createdAt = isoAt(createdAtMs ?? atMs - rng.int(250));
+    wire.createdAt = isoAt(atMs - this.rng.int(250));
     if (fields.mcc !== undefined) wire.mcc = fields.mcc;
     if (fields.country !== undefined) wire.country = fields.country;
     return wire;
-  };
-  const message = (wire: WireOrder, atMs: number, trouble?: TroubleKind): GeneratedMessage => {
+  }
+
+  private message(wire: WireOrder, atMs: number, trouble?: TroubleKind): GeneratedMessage {
     const m: GeneratedMessage = {
-      subject,
+      subject: this.subject,
       payload: JSON.stringify(wire),
       msgId: wire.id,
       atMs,
@@ -534,292 +630,343 @@ export function* generateTraffic(input: GeneratorOptions): Generator<GeneratedMe
     if (trouble !== undefined) m.trouble = trouble;
     if (wire.batchId !== undefined) m.batchId = wire.batchId;
     return m;
-  };
-  const remember = (m: GeneratedMessage): GeneratedMessage => {
-    if (recent.length >= RECENT_MAX) recent[rng.int(RECENT_MAX)] = m;
-    else recent.push(m);
+  }
+
+  /** keeps a valid order among the recent ones; at RECENT_MAX it replaces a random one */
+  private remember(m: GeneratedMessage): GeneratedMessage {
+    if (this.recent.length >= RECENT_MAX) this.recent[this.rng.int(RECENT_MAX)] = m;
+    else this.recent.push(m);
     return m;
-  };
+  }
+
+  // ---- plain orders
 
   /** a payment or authorization at a Zipf-popular merchant, with its mcc and country */
-  const purchase = (
+  private purchase(
     type: 'payment' | 'authorize',
     atMs: number,
-    card = pickCard(),
-    merchant = pickMerchant(card.currency),
+    card = this.pickCard(),
+    merchant = this.pickMerchant(card.currency),
     profile: AmountProfile = 'retail',
-  ) => {
-    const minor = drawMinor(rng, card.currency, profile);
-    const wire = order(
+  ): { wire: WireOrder; open: OpenOrder } {
+    const minor = drawMinor(this.rng, card.currency, profile);
+    const wire = this.wireOrder(
       {
-        id: nextId(),
+        id: this.nextId(),
         type,
         card: card.token,
         merchant,
         amount: formatMinor(minor, card.currency),
         currency: card.currency,
         mcc: merchantMcc(merchant),
-        country: merchantCountry(merchant, card.currency, rng),
+        country: merchantCountry(merchant, card.currency, this.rng),
       },
       atMs,
     );
     return { wire, open: { id: wire.id, card, merchant, currency: card.currency, minor, atMs } };
-  };
+  }
 
-  const plainOrder = (atMs: number): GeneratedMessage => {
-    let type: OrderType = rng.weighted(ORDER_MIX);
-    const olderThan = atMs - FOLLOW_UP_AGE_MS;
-    const authIndex =
-      type === 'capture' || type === 'void' || type === 'cancel' || type === 'modify'
-        ? openAuths.pickOlder(rng, olderThan, (a) => a.atMs)
-        : undefined;
-    const refundIndex = type === 'refund' ? refundable.pickOlder(rng, olderThan, (a) => a.atMs) : undefined;
-    if (
-      type !== 'payment' &&
-      type !== 'authorize' &&
-      type !== 'payout' &&
-      authIndex === undefined &&
-      refundIndex === undefined
-    ) {
-      type = 'payment';
+  /** Draws the order type from ORDER_MIX; a follow-up with no open order old enough becomes a payment. */
+  private choosePlain(atMs: number): PlainChoice {
+    const type: OrderType = this.rng.weighted(ORDER_MIX);
+    const olderThanMs = atMs - FOLLOW_UP_AGE_MS;
+    if (type === 'payment' || type === 'authorize' || type === 'payout') return { type };
+    if (type === 'refund') {
+      const refundIndex = this.refundable.pickOlder(this.rng, olderThanMs, (a) => a.atMs);
+      return refundIndex === undefined ? { type: 'payment' } : { type, refundIndex };
     }
-    switch (type) {
-      case 'payment': {
-        const { wire, open } = purchase('payment', atMs);
-        refundable.add(open, rng);
-        return remember(message(wire, atMs));
-      }
-      case 'authorize': {
-        const { wire, open } = purchase('authorize', atMs);
-        openAuths.add(open, rng);
-        return remember(message(wire, atMs));
-      }
-      case 'payout': {
-        const card = pickCard();
-        const minor = drawMinor(rng, card.currency, 'payout');
-        const fields = { id: nextId(), type, card: card.token, merchant: pickMerchant(card.currency) };
-        const wire = order(
-          { ...fields, amount: formatMinor(minor, card.currency), currency: card.currency },
-          atMs,
-        );
-        return remember(message(wire, atMs));
-      }
-      case 'capture': {
-        // 70% capture in full (no amount: "the rest"), else a partial capture (shipped in part, tip-less)
-        const auth = openAuths.removeAt(authIndex!);
-        const fields: Omit<WireOrder, 'createdAt'> = {
-          id: nextId(),
-          type,
-          card: auth.card.token,
-          merchant: auth.merchant,
-          ref: auth.id,
-        };
-        if (rng.chance(0.3)) {
-          fields.amount = formatMinor(fractionOf(rng, auth.minor, 0.5, 0.99), auth.currency);
-          fields.currency = auth.currency;
-        }
-        return remember(message(order(fields, atMs), atMs));
-      }
+    const authIndex = this.openAuths.pickOlder(this.rng, olderThanMs, (a) => a.atMs);
+    return authIndex === undefined ? { type: 'payment' } : { type, authIndex };
+  }
+
+  private plainOrder(atMs: number): GeneratedMessage {
+    const choice = this.choosePlain(atMs);
+    switch (choice.type) {
+      case 'payment':
+      case 'authorize':
+        return this.remember(this.message(this.opening(choice.type, atMs), atMs));
+      case 'payout':
+        return this.remember(this.message(this.payout(atMs), atMs));
+      case 'capture':
+        return this.remember(this.message(this.capture(choice.authIndex, atMs), atMs));
       case 'void':
-      case 'cancel': {
-        const auth = openAuths.removeAt(authIndex!);
-        const wire = order(
-          { id: nextId(), type, card: auth.card.token, merchant: auth.merchant, ref: auth.id },
-          atMs,
-        );
-        return remember(message(wire, atMs));
-      }
-      case 'modify': {
-        // incremental authorization or a lowered hold: the new authorized amount
-        const auth = openAuths.items[authIndex!]!;
-        auth.minor = fractionOf(rng, auth.minor, 0.7, 1.4);
-        const fields = { id: nextId(), type, card: auth.card.token, merchant: auth.merchant, ref: auth.id };
-        const wire = order(
-          { ...fields, amount: formatMinor(auth.minor, auth.currency), currency: auth.currency },
-          atMs,
-        );
-        return remember(message(wire, atMs));
-      }
-      case 'refund': {
-        const paid = refundable.items[refundIndex!]!;
-        const fields: Omit<WireOrder, 'createdAt'> = {
-          id: nextId(),
-          type,
-          card: paid.card.token,
-          merchant: paid.merchant,
-          ref: paid.id,
-        };
-        if (rng.chance(0.45) || paid.minor < 2n) {
-          refundable.removeAt(refundIndex!);
-        } else {
-          const part = fractionOf(rng, paid.minor, 0.1, 0.8);
-          paid.minor -= part;
-          fields.amount = formatMinor(part, paid.currency);
-          fields.currency = paid.currency;
-        }
-        return remember(message(order(fields, atMs), atMs));
-      }
+      case 'cancel':
+        return this.remember(this.message(this.release(choice.type, choice.authIndex, atMs), atMs));
+      case 'modify':
+        return this.remember(this.message(this.modify(choice.authIndex, atMs), atMs));
+      case 'refund':
+        return this.remember(this.message(this.refund(choice.refundIndex, atMs), atMs));
     }
-  };
+  }
 
-  const startBatch = (atMs: number): GeneratedMessage => {
-    // upper-case B: order ids are lower-case base 36, so a batch id (and its Nats-Msg-Id) never equals one
-    const id = `${o.idPrefix}-B${(batchSeq++).toString(36)}`;
-    const payroll = rng.chance(0.6);
-    const mode: BatchMode = rng.chance(o.atomicBatchShare) ? 'atomic' : 'independent';
-    const currency = pickCard().currency;
-    const pool = cardsByCurrency.get(currency)!;
-    // a payroll pays each employee once; a settlement may hold the same card more than once
-    const drawn = rng.between(BATCH_ORDERS_MIN, o.batchOrdersMax);
-    const count = payroll ? Math.min(drawn, Math.max(pool.length, BATCH_ORDERS_MIN)) : drawn;
-    // payroll: one employer pays its staff; settlement: one merchant's day of card payments, sent in bulk
-    const merchant = pickMerchant(currency);
-    const orders: WireOrder[] = [];
-    let sum = 0n;
-    const start = rng.int(pool.length);
-    for (let i = 0; i < count; i++) {
-      const card = pool[(start + i * 7919) % pool.length]!;
-      const minor = drawMinor(rng, currency, payroll ? 'payroll' : 'retail');
-      sum += minor;
-      orders.push({
-        id: `${id}-${i + 1}`,
-        type: payroll ? 'payout' : 'payment',
-        card: card.token,
-        merchant,
-        amount: formatMinor(minor, currency),
-        currency,
-        batchId: id,
-        createdAt: '',
-      });
+  /** a payment (refundable later) or an authorization (captured, voided, canceled or modified later) */
+  private opening(type: 'payment' | 'authorize', atMs: number): WireOrder {
+    const { wire, open } = this.purchase(type, atMs);
+    (type === 'payment' ? this.refundable : this.openAuths).add(open, this.rng);
+    return wire;
+  }
+
+  private payout(atMs: number): WireOrder {
+    const card = this.pickCard();
+    const minor = drawMinor(this.rng, card.currency, 'payout');
+    const fields = { id: this.nextId(), type: 'payout' as const, card: card.token };
+    const merchant = this.pickMerchant(card.currency);
+    return this.wireOrder(
+      { ...fields, merchant, amount: formatMinor(minor, card.currency), currency: card.currency },
+      atMs,
+    );
+  }
+
+  /** 70% capture in full (no amount: "the rest"), else a partial capture (shipped in part, tip-less) */
+  private capture(authIndex: number, atMs: number): WireOrder {
+    const auth = this.openAuths.removeAt(authIndex);
+    const fields = this.followUp('capture', auth);
+    if (this.rng.chance(0.3)) {
+      fields.amount = formatMinor(fractionOf(this.rng, auth.minor, 0.5, 0.99), auth.currency);
+      fields.currency = auth.currency;
     }
-    const bad = rng.chance(o.badControlSumShare);
-    const controlSum = bad ? sum + (rng.chance(0.5) ? 1n : -1n) * BigInt(1 + rng.int(3) * 99) : sum;
+    return this.wireOrder(fields, atMs);
+  }
+
+  private release(type: 'void' | 'cancel', authIndex: number, atMs: number): WireOrder {
+    return this.wireOrder(this.followUp(type, this.openAuths.removeAt(authIndex)), atMs);
+  }
+
+  /** incremental authorization or a lowered hold: the new authorized amount */
+  private modify(authIndex: number, atMs: number): WireOrder {
+    const auth = this.openAuths.items[authIndex]!;
+    auth.minor = fractionOf(this.rng, auth.minor, 0.7, 1.4);
+    const fields = this.followUp('modify', auth);
+    return this.wireOrder(
+      { ...fields, amount: formatMinor(auth.minor, auth.currency), currency: auth.currency },
+      atMs,
+    );
+  }
+
+  /** a full refund (the payment leaves the pool) or a partial one (what is left stays refundable) */
+  private refund(refundIndex: number, atMs: number): WireOrder {
+    const paid = this.refundable.items[refundIndex]!;
+    const fields = this.followUp('refund', paid);
+    if (this.rng.chance(0.45) || paid.minor < 2n) {
+      this.refundable.removeAt(refundIndex);
+    } else {
+      const part = fractionOf(this.rng, paid.minor, 0.1, 0.8);
+      paid.minor -= part;
+      fields.amount = formatMinor(part, paid.currency);
+      fields.currency = paid.currency;
+    }
+    return this.wireOrder(fields, atMs);
+  }
+
+  private followUp(type: FollowUpType, target: OpenOrder): Omit<WireOrder, 'createdAt'> {
+    return { id: this.nextId(), type, card: target.card.token, merchant: target.merchant, ref: target.id };
+  }
+
+  // ---- batches
+
+  /** A batch header now; its orders are scheduled over the following steps. */
+  private startBatch(atMs: number): GeneratedMessage {
+    const plan = this.planBatch();
+    const { orders, sumMinor } = this.batchOrders(plan);
+    const bad = this.rng.chance(this.o.badControlSumShare);
+    const controlSum = bad
+      ? sumMinor + (this.rng.chance(0.5) ? 1n : -1n) * BigInt(1 + this.rng.int(3) * 99)
+      : sumMinor;
     const header: WireBatchHeader = {
-      id,
-      count,
-      controlSum: formatMinor(controlSum < 0n ? 0n : controlSum, currency),
-      currency,
-      mode,
+      id: plan.id,
+      count: plan.count,
+      controlSum: formatMinor(controlSum < 0n ? 0n : controlSum, plan.currency),
+      currency: plan.currency,
+      mode: plan.mode,
     };
-    activeBatches++;
-    let t = atMs;
-    orders.forEach((wire, i) => {
-      t += intervalMs * (1 + rng.next() * 5);
-      schedule.push(t, (at) => {
-        if (i === orders.length - 1) activeBatches--;
-        return message({ ...wire, createdAt: isoAt(at - rng.int(250)) }, at);
-      });
-    });
+    this.activeBatches++;
+    this.scheduleBatchOrders(orders, atMs);
     const m: GeneratedMessage = {
-      subject: `batches.${id}`,
+      subject: `batches.${plan.id}`,
       payload: JSON.stringify(header),
-      msgId: id,
+      msgId: plan.id,
       atMs,
       kind: 'batch_header',
-      batchId: id,
+      batchId: plan.id,
     };
     if (bad) m.trouble = 'bad_control_sum';
     return m;
-  };
-
-  const trouble = (atMs: number): GeneratedMessage => {
-    const kind = rng.weighted(troubleWeights);
-    const garbage = (payload: Uint8Array | string, msgId?: string): GeneratedMessage => {
-      const m: GeneratedMessage = { subject, payload, atMs, kind: 'garbage', trouble: kind };
-      if (msgId !== undefined) m.msgId = msgId;
-      return m;
-    };
-    switch (kind) {
-      case 'not_json': {
-        const id = nextId();
-        const variants: (Uint8Array | string)[] = [
-          `{"id":"${id}","type":"payment","amount":"12.`,
-          `id=${id}&type=payment&amount=12.50`,
-          `<order><id>${id}</id><amount>12.50</amount></order>`,
-          new Uint8Array([0xff, 0xfe, 0x00, 0x7b, 0x22, 0xc3, 0x28, 0xa0, 0xa1]),
-          '',
-        ];
-        return garbage(rng.pick(variants), id);
-      }
-      case 'wrong_shape': {
-        const { wire } = purchase('payment', atMs);
-        const id = wire.id;
-        const variants: (() => unknown)[] = [
-          () => [wire],
-          () => `${id}`,
-          () => ({ ...wire, id: undefined }),
-          () => ({ ...wire, type: 'charge' }),
-          () => ({ ...wire, card: 'not-a-card-token' }),
-          () => ({ ...wire, merchant: undefined }),
-          () => ({ ...wire, currency: 'XYZ' }),
-          () => ({ ...wire, amount: '-5.00' }),
-          () => ({ ...wire, amount: '0.00' }),
-          () => ({ ...wire, createdAt: 'yesterday' }),
-          () => ({ ...wire, cvv: '123' }),
-          () => ({ ...wire, id: `${id}/${'x'.repeat(70)}` }),
-        ];
-        return garbage(JSON.stringify(rng.pick(variants)()), id);
-      }
-      case 'number_amount': {
-        const { wire } = purchase('payment', atMs);
-        const payload = JSON.stringify(wire).replace(
-          `"amount":"${wire.amount}"`,
-          `"amount":${Number(wire.amount)}`,
-        );
-        return { subject, payload, msgId: wire.id, atMs, kind: 'payment', trouble: kind };
-      }
-      case 'too_precise': {
-        const { wire } = purchase('payment', atMs);
-        wire.amount = currencyExponent(wire.currency!) === 0 ? `${wire.amount}.5` : `${wire.amount}5`;
-        return message(wire, atMs, kind);
-      }
-      case 'duplicate': {
-        if (recent.length === 0) return plainOrder(atMs);
-        const again = rng.pick(recent);
-        return { ...again, atMs, trouble: kind };
-      }
-      case 'stale':
-      case 'future_dated': {
-        const { wire } = purchase('payment', atMs);
-        const skewMs = kind === 'stale' ? -STALE_AGE_MS : 10 * 60_000;
-        wire.createdAt = isoAt(atMs + skewMs);
-        return message(wire, atMs, kind);
-      }
-      case 'fraud_burst': {
-        // card testing: one card, many merchants, seconds apart; tiny amounts first, then larger ones
-        const card = pickCard();
-        const size = rng.between(FRAUD_BURST_MEAN - 6, FRAUD_BURST_MEAN + 6);
-        const first = purchase('payment', atMs, card, o.merchants[rng.int(o.merchants.length)]!, 'tiny');
-        let t = atMs;
-        for (let i = 1; i < size; i++) {
-          t += 80 + rng.int(400);
-          const merchant = o.merchants[rng.int(o.merchants.length)]!;
-          const profile: AmountProfile = i < size / 2 ? 'tiny' : 'retail';
-          schedule.push(t, (at) => message(purchase('payment', at, card, merchant, profile).wire, at, kind));
-        }
-        return message(first.wire, atMs, kind);
-      }
-    }
-  };
-
-  while (emitted < o.messagesMax) {
-    clock += rng.exponential(intervalMs);
-    if (clock - o.startMs > o.durationMs) return;
-    const atMs = Math.round(clock);
-    let next: GeneratedMessage;
-    if (schedule.peekAtMs() <= clock) next = schedule.pop()!.make(atMs);
-    else if (rng.chance(troubleChance)) next = trouble(atMs);
-    // batches come in lumps: lean on the start chance so the running share stays near batchShare
-    else if (
-      activeBatches < ACTIVE_BATCHES_MAX &&
-      rng.chance(batchStartChance * (batchMessages < o.batchShare * emitted ? 1.5 : 0.5))
-    ) {
-      next = startBatch(atMs);
-    } else next = plainOrder(atMs);
-    emitted++;
-    if (next.batchId !== undefined) batchMessages++;
-    yield next;
   }
+
+  private planBatch(): BatchPlan {
+    // upper-case B: order ids are lower-case base 36, so a batch id (and its Nats-Msg-Id) never equals one
+    const id = `${this.o.idPrefix}-B${(this.batchSeq++).toString(36)}`;
+    const payroll = this.rng.chance(0.6);
+    const mode: BatchMode = this.rng.chance(this.o.atomicBatchShare) ? 'atomic' : 'independent';
+    const currency = this.pickCard().currency;
+    const cards = this.cardsByCurrency.get(currency)!;
+    // a payroll pays each employee once; a settlement may hold the same card more than once
+    const drawn = this.rng.between(BATCH_ORDERS_MIN, this.o.batchOrdersMax);
+    const count = payroll ? Math.min(drawn, Math.max(cards.length, BATCH_ORDERS_MIN)) : drawn;
+    const merchant = this.pickMerchant(currency);
+    return { id, payroll, mode, currency, cards, count, merchant };
+  }
+
+  /** the batch's orders, createdAt left empty until each is sent, and the sum of their amounts */
+  private batchOrders(plan: BatchPlan): { orders: WireOrder[]; sumMinor: bigint } {
+    const orders: WireOrder[] = [];
+    let sumMinor = 0n;
+    const start = this.rng.int(plan.cards.length);
+    for (let i = 0; i < plan.count; i++) {
+      const card = plan.cards[(start + i * 7919) % plan.cards.length]!;
+      const minor = drawMinor(this.rng, plan.currency, plan.payroll ? 'payroll' : 'retail');
+      sumMinor += minor;
+      orders.push({
+        id: `${plan.id}-${i + 1}`,
+        type: plan.payroll ? 'payout' : 'payment',
+        card: card.token,
+        merchant: plan.merchant,
+        amount: formatMinor(minor, plan.currency),
+        currency: plan.currency,
+        batchId: plan.id,
+        createdAt: '',
+      });
+    }
+    return { orders, sumMinor };
+  }
+
+  /** one to six message intervals apart; the batch stops counting as active with its last order */
+  private scheduleBatchOrders(orders: readonly WireOrder[], atMs: number): void {
+    let t = atMs;
+    orders.forEach((wire, i) => {
+      t += this.intervalMs * (1 + this.rng.next() * 5);
+      this.schedule.push(t, (at) => {
+        if (i === orders.length - 1) this.activeBatches--;
+        return this.message({ ...wire, createdAt: isoAt(at - this.rng.int(250)) }, at);
+      });
+    });
+  }
+
+  // ---- trouble
+
+  private trouble(atMs: number): GeneratedMessage {
+    const kind = this.rng.weighted(TROUBLE_WEIGHTS);
+    switch (kind) {
+      case 'not_json':
+        return this.notJson(atMs);
+      case 'wrong_shape':
+        return this.wrongShape(atMs);
+      case 'number_amount':
+        return this.numberAmount(atMs);
+      case 'too_precise':
+        return this.tooPrecise(atMs);
+      case 'duplicate':
+        return this.duplicate(atMs);
+      case 'stale':
+      case 'future_dated':
+        return this.skewed(kind, atMs);
+      case 'fraud_burst':
+        return this.fraudBurst(atMs);
+    }
+  }
+
+  private garbage(
+    trouble: TroubleKind,
+    payload: Uint8Array | string,
+    atMs: number,
+    msgId: string,
+  ): GeneratedMessage {
+    return { subject: this.subject, payload, atMs, kind: 'garbage', trouble, msgId };
+  }
+
+  private notJson(atMs: number): GeneratedMessage {
+    const id = this.nextId();
+    const variants: (Uint8Array | string)[] = [
+      `{"id":"${id}","type":"payment","amount":"12.`,
+      `id=${id}&type=payment&amount=12.50`,
+      `<order><id>${id}</id><amount>12.50</amount></order>`,
+      new Uint8Array([0xff, 0xfe, 0x00, 0x7b, 0x22, 0xc3, 0x28, 0xa0, 0xa1]),
+      '',
+    ];
+    return this.garbage('not_json', this.rng.pick(variants), atMs, id);
+  }
+
+  private wrongShape(atMs: number): GeneratedMessage {
+    const { wire } = this.purchase('payment', atMs);
+    const id = wire.id;
+    const variants: (() => unknown)[] = [
+      () => [wire],
+      () => `${id}`,
+      () => ({ ...wire, id: undefined }),
+      () => ({ ...wire, type: 'charge' }),
+      () => ({ ...wire, card: 'not-a-card-token' }),
+      () => ({ ...wire, merchant: undefined }),
+      () => ({ ...wire, currency: 'XYZ' }),
+      () => ({ ...wire, amount: '-5.00' }),
+      () => ({ ...wire, amount: '0.00' }),
+      () => ({ ...wire, createdAt: 'yesterday' }),
+      () => ({ ...wire, cvv: '123' }),
+      () => ({ ...wire, id: `${id}/${'x'.repeat(70)}` }),
+    ];
+    return this.garbage('wrong_shape', JSON.stringify(this.rng.pick(variants)()), atMs, id);
+  }
+
+  private numberAmount(atMs: number): GeneratedMessage {
+    const { wire } = this.purchase('payment', atMs);
+    const payload = JSON.stringify(wire).replace(
+      `"amount":"${wire.amount}"`,
+      `"amount":${Number(wire.amount)}`,
+    );
+    return {
+      subject: this.subject,
+      payload,
+      msgId: wire.id,
+      atMs,
+      kind: 'payment',
+      trouble: 'number_amount',
+    };
+  }
+
+  private tooPrecise(atMs: number): GeneratedMessage {
+    const { wire } = this.purchase('payment', atMs);
+    wire.amount = currencyExponent(wire.currency!) === 0 ? `${wire.amount}.5` : `${wire.amount}5`;
+    return this.message(wire, atMs, 'too_precise');
+  }
+
+  private duplicate(atMs: number): GeneratedMessage {
+    if (this.recent.length === 0) return this.plainOrder(atMs);
+    const again = this.rng.pick(this.recent);
+    return { ...again, atMs, trouble: 'duplicate' };
+  }
+
+  private skewed(kind: 'stale' | 'future_dated', atMs: number): GeneratedMessage {
+    const { wire } = this.purchase('payment', atMs);
+    const skewMs = kind === 'stale' ? -STALE_AGE_MS : 10 * 60_000;
+    wire.createdAt = isoAt(atMs + skewMs);
+    return this.message(wire, atMs, kind);
+  }
+
+  /** card testing: one card, many merchants, seconds apart; tiny amounts first, then larger ones */
+  private fraudBurst(atMs: number): GeneratedMessage {
+    const card = this.pickCard();
+    const size = this.rng.between(FRAUD_BURST_MEAN - 6, FRAUD_BURST_MEAN + 6);
+    const first = this.purchase('payment', atMs, card, this.anyMerchant(), 'tiny');
+    let t = atMs;
+    for (let i = 1; i < size; i++) {
+      t += 80 + this.rng.int(400);
+      const merchant = this.anyMerchant();
+      const profile: AmountProfile = i < size / 2 ? 'tiny' : 'retail';
+      this.schedule.push(t, (at) =>
+        this.message(this.purchase('payment', at, card, merchant, profile).wire, at, 'fraud_burst'),
+      );
+    }
+    return this.message(first.wire, atMs, 'fraud_burst');
+  }
+}
+
+/**
+ * Endless (or bounded by messagesMax/durationMs) realistic traffic; the same options give the same sequence.
+ * Follow-ups reference earlier orders of the same run; the generator does not know the processor's
+ * decisions, so some follow-ups act on orders that were declined, as in real life.
+ */
+export function* generateTraffic(input: GeneratorOptions): Generator<GeneratedMessage> {
+  const traffic = new Traffic(parseGeneratorOptions(input));
+  for (let m = traffic.next(); m !== undefined; m = traffic.next()) yield m;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ const orders = RUN.filter((m) => m.kind !== 'batch_header' && WIRE_VALID_TROUBLE
   (m) => JSON.parse(text(m)) as WireOrder,
 );
 
-describe('generateTraffic', () => {
+describe('generateTraffic: sequence, pace and mix', () => {
   it('gives the identical sequence for the same seed, and a different one for another seed', () => {
     const a = take({ messagesMax: 3000 });
     const b = take({ messagesMax: 3000 });
@@ -92,7 +92,9 @@ describe('generateTraffic', () => {
     );
     expect(new Set(modes)).toEqual(new Set(['atomic', 'independent']));
   });
+});
 
+describe('generateTraffic: what the wire contract makes of it', () => {
   it('produces only orders that decode and validate, for everything that is not meant as bad input', () => {
     const ctx = aValidateContext();
     for (const m of RUN.filter((m) => m.kind !== 'batch_header' && WIRE_VALID_TROUBLE.has(m.trouble))) {
@@ -135,7 +137,9 @@ describe('generateTraffic', () => {
       expect(expected[m.trouble!], `${m.trouble}: ${text(m)}`).toContain(got);
     }
   });
+});
 
+describe('generateTraffic: amounts and follow-ups', () => {
   it('formats amounts to the currency exponent, with a heavy tail', () => {
     for (const o of orders.filter((o) => o.amount !== undefined)) {
       expect(parseAmount(o.amount, o.currency!).ok, `${o.amount} ${o.currency}`).toBe(true);
@@ -178,7 +182,9 @@ describe('generateTraffic', () => {
       if (o.type !== 'refund' && o.type !== 'modify') byId.delete(o.ref); // captured, voided or canceled
     }
   });
+});
 
+describe('generateTraffic: batches, fraud bursts and PANs', () => {
   it('writes batch headers whose count and controlSum match their orders, except the deliberately wrong ones', () => {
     const run = take({ messagesMax: 20_000, badControlSumShare: 0.5, seed: 9 });
     // headers late in the run may have members cut off by messagesMax
