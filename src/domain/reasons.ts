@@ -10,7 +10,7 @@ export const DECLINE_REASONS = {
   card_expired: 'the card has expired',
   unknown_card: 'no card with this token',
   unknown_account: 'no such account',
-  currency_mismatch: 'the order currency differs from the account currency',
+  currency_mismatch: "the order's currency differs from its card's account, its merchant's account or the order it refers to",
   unknown_ref: 'the referenced order does not exist',
   invalid_ref: 'the referenced order cannot be acted on this way',
   already_captured: 'the authorization was already captured',
@@ -18,12 +18,11 @@ export const DECLINE_REASONS = {
   amount_exceeds_authorization: 'capture amount exceeds the authorized amount',
   amount_exceeds_refundable: 'refund amount exceeds what remains refundable',
   not_modifiable: 'the referenced order is final and cannot be canceled or modified',
-  merchant_unknown: 'the merchant account does not exist and auto-open is off',
+  merchant_unknown: 'the merchant names no merchant account: none exists (and none is opened: auto-open is off, or the order is a payout or refund), or it is a system or cardholder account',
   risk_blocked: 'blocked by a risk rule',
   review_declined: 'declined by an operator in review',
   review_timeout: 'held for review and timed out',
   batch_declined: 'the atomic batch it belongs to was declined',
-  batch_rejected: 'the batch it belongs to was rejected',
 } as const;
 export type DeclineReason = keyof typeof DECLINE_REASONS;
 
@@ -41,6 +40,12 @@ export const REJECT_REASONS = {
   future_dated: 'createdAt is in the future beyond the allowed clock skew',
   too_old: 'createdAt is older than the longest window any state keeps (24 h)',
   batch_unknown: 'no header opened the named batch within the wait, or the waiting area was full',
+  batch_closed: 'the batch it names had already ended when the order arrived',
+  batch_rejected: 'the order came beyond its batch count, or its batch was rejected whole because one of its orders was invalid',
+  count_exceeded: 'its batch was rejected whole: an order came when the batch already held as many as it may',
+  control_sum_mismatch: "its batch was rejected whole: the orders' amounts do not add up to the header's control sum",
+  currency_mismatch: "its batch was rejected whole: an order of it is in another currency than the header's",
+  batch_incomplete: 'its batch was rejected whole: not all its orders came before the batch timeout',
   internal_error: 'handling the order raised an unexpected error: it was not applied (see its dead letter)',
   id_conflict: 'an order with this id and a different payload came first: this one is not applied (send it under a new id)',
 } as const;
@@ -57,19 +62,27 @@ export const DEAD_LETTER_REASONS = {
   poison: 'the message crashed the processor CRASHED_ATTEMPTS_MAX times when decided alone: dead-lettered undecided',
 } as const;
 export type DeadLetterReason = keyof typeof DEAD_LETTER_REASONS;
+/**
+ * Any dead letter's reason, the last token of `pay.dlq.<reason>`: a message that never became an order, an
+ * order rejected on arrival (validation, batch admission, an id conflict), or a refused batch header.
+ */
+export type DlqReason = DeadLetterReason | RejectReason | BatchReason;
 
 /** Reasons in a batch report (`pay.reports.<batchId>`) and for a refused batch header. */
 export const BATCH_REASONS = {
-  invalid_batch: 'the batch header is malformed (id, count, control sum, currency or mode)',
-  batch_too_large: 'the header announces more orders than a batch may hold',
-  too_many_open_batches: 'the source (or all sources) already has as many open batches as allowed',
-  count_exceeded: 'more orders arrived for the batch than its header announced',
-  invalid_member: 'an order of the batch does not match its header (currency, or not a payment or payout)',
-  batch_incomplete: 'the batch was still incomplete when its time ran out',
-  batch_closed: 'the batch had already ended when the order arrived',
-  batch_rejected: 'the batch was rejected whole before anything moved',
-  batch_unknown: 'no header opened the named batch within the wait, or the waiting area was full',
+  invalid_batch:
+    "the header is malformed (id, count, control sum, currency or mode), its id holds a card number or differs from its subject's, or it names a batch open for another source",
+  batch_too_large: 'the header announces more orders than a batch may hold (batchOrdersMax)',
+  cvv_forbidden: 'the header carries a card verification code (PCI DSS 3.3)',
+  sad_forbidden: 'the header carries track data, a PIN or a PIN block (PCI DSS 3.3)',
+  too_many_open_batches: 'the source already has openBatchesPerSourceMax batches open, or all sources openBatchesMax',
+  count_exceeded: 'an order came when the batch already held as many as it may (its count; batchOrdersMax without a header)',
+  invalid_member: 'an order naming the batch was invalid (rejected on its own), so the batch is rejected whole',
+  control_sum_mismatch: "the orders' amounts do not add up to the header's control sum",
+  currency_mismatch: "an order of the batch is in another currency than the header's",
+  batch_incomplete: 'the batch was still incomplete when its time ran out (batchTimeoutMs)',
   atomic_batch_failed: 'an order of the atomic batch was not applied, so none was',
+  internal_error: 'settling the batch raised an unexpected error: it is rejected whole (see its dead letter)',
 } as const;
 export type BatchReason = keyof typeof BATCH_REASONS;
 

@@ -3,6 +3,7 @@
 
 import * as hdr from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
+import type { DlqReason } from '../domain/reasons.ts';
 import { RESULT_STATUSES, type OrderResult, type OrderType, type ResultStatus } from '../domain/types.ts';
 
 export interface ProcessedEvent {
@@ -104,8 +105,8 @@ export interface AlertsView {
   /** sorted by count, highest first */
   ruleHits: { ruleId: string; count: number }[];
   ruleHitsTotal: number;
-  /** sorted by count, highest first */
-  deadLetters: { reason: string; count: number }[];
+  /** sorted by count, highest first; reasons beyond `deadLetterReasonsMax` are counted under `other` */
+  deadLetters: { reason: DlqReason | typeof OTHER_KEY; count: number }[];
   deadLettersTotal: number;
   reviewQueueSize: number;
   /** newest first */
@@ -161,6 +162,7 @@ export interface MetricsOptions {
 export type ParsedMetricsOptions = Required<Omit<MetricsOptions, 'startedAtMs'>> & { startedAtMs?: number };
 
 const DAY_MS = 86_400_000;
+/** The key hits are counted under once a bounded counter has as many distinct keys as it may hold. */
 export const OTHER_KEY = 'other';
 
 function clampInt(name: string, value: number | undefined, def: number, min: number, max: number): number {
@@ -293,17 +295,17 @@ function statsOf(h: Histogram): LatencyStats {
 }
 
 /** Bounded counter map: at `max` distinct keys, new keys are counted under `other`. */
-class BoundedCounts {
-  readonly counts = new Map<string, number>();
+class BoundedCounts<K extends string> {
+  readonly counts = new Map<K | typeof OTHER_KEY, number>();
   total = 0;
   constructor(private readonly max: number) {}
-  inc(key: string): string {
+  inc(key: K): K | typeof OTHER_KEY {
     const k = this.counts.has(key) || this.counts.size < this.max - 1 ? key : OTHER_KEY;
     this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
     this.total++;
     return k;
   }
-  sorted(): [string, number][] {
+  sorted(): [K | typeof OTHER_KEY, number][] {
     return [...this.counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   }
 }
@@ -331,8 +333,8 @@ export class MetricsAggregator {
   private readonly latencyRun: Histogram;
   private readonly recent: { slot: number; h: Histogram }[];
   private readonly recentMerged: Histogram;
-  private readonly rules: BoundedCounts;
-  private readonly deadLetters: BoundedCounts;
+  private readonly rules: BoundedCounts<string>;
+  private readonly deadLetters: BoundedCounts<DlqReason>;
   private readonly alerts: AlertEntry[] = [];
   private batches: BatchProgress[] = [];
   private reviewQueueSize = 0;
@@ -405,13 +407,18 @@ export class MetricsAggregator {
     r.h.recordValue(v);
   }
 
-  recordDeadLetter(reason: string, nowMs: number): void {
+  recordDeadLetter(reason: DlqReason, nowMs: number): void {
     this.touch(nowMs);
     const k = this.deadLetters.inc(reason);
     this.alert(nowMs, 'dead_letter', `dead letter: ${k}`);
   }
 
-  /** Called by the risk stage for every rule hit (also hits that only flag). */
+  /**
+   * Counts a rule a published result names: held and review-flagged orders, `risk_blocked` declines, expired
+   * and future-dated orders, and the decline of a held order (it names the rule that held it). A monitor-only
+   * (`allow`) rule changes no result and names none, so its hits never reach the dashboard: only the risk
+   * engine's own hit counts include them.
+   */
   recordRuleHit(ruleId: string, nowMs: number): void {
     this.touch(nowMs);
     const k = this.rules.inc(ruleId);

@@ -150,7 +150,7 @@ describe('MetricsAggregator alerts and bounds', () => {
   it('counts rule hits and dead letters, folding new keys into "other" at the bound', () => {
     const m = new MetricsAggregator({ rulesMax: 3, deadLetterReasonsMax: 2 });
     for (const r of ['velocity', 'velocity', 'amount', 'country', 'mcc']) m.recordRuleHit(r, T0);
-    for (const r of ['not_json', 'too_large', 'no_id']) m.recordDeadLetter(r, T0);
+    for (const r of ['not_json', 'too_large', 'no_id'] as const) m.recordDeadLetter(r, T0);
     const a = m.snapshot(T0).alerts;
     expect(a.ruleHits).toEqual([
       { ruleId: 'other', count: 2 },
@@ -168,9 +168,9 @@ describe('MetricsAggregator alerts and bounds', () => {
     const m = new MetricsAggregator({ alertsMax: 3 });
     m.recordRuleHit('velocity', T0);
     m.recordRuleHit('velocity', T0 + 1);
-    for (const r of ['a', 'b', 'c']) m.recordDeadLetter(r, T0 + 2);
+    for (const r of ['not_json', 'too_large', 'no_id'] as const) m.recordDeadLetter(r, T0 + 2);
     const recent = m.snapshot(T0 + 3).alerts.recent;
-    expect(recent.map((r) => r.text)).toEqual(['dead letter: c', 'dead letter: b', 'dead letter: a']);
+    expect(recent.map((r) => r.text)).toEqual(['dead letter: no_id', 'dead letter: too_large', 'dead letter: not_json']);
     const m2 = new MetricsAggregator();
     m2.recordRuleHit('velocity', T0);
     m2.recordRuleHit('velocity', T0 + 1);
