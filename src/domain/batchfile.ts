@@ -272,6 +272,39 @@ function readNdjsonHeader(value: unknown, line: number): FileHeader {
 }
 
 export function parsePain001Batch(text: string, options: BatchFileOptions): BatchFile {
+  const root = readPain001Root(text);
+  const grpHdr = root.GrpHdr;
+  if (!isRecord(grpHdr)) throw new BatchFileError('pain.001: missing GrpHdr');
+  const nbOfTxs = xmlText(grpHdr.NbOfTxs);
+  if (nbOfTxs === undefined || !/^\d{1,15}$/.test(nbOfTxs)) {
+    throw new BatchFileError(
+      'pain.001: GrpHdr/NbOfTxs is missing or not a number',
+      tagLines(text, 'NbOfTxs')[0],
+    );
+  }
+  const drafts: Draft[] = [];
+  const pmtChecks: (() => void)[] = [];
+  const pmtLines = tagLines(text, 'PmtInf');
+  const txLines = tagLines(text, 'CdtTrfTxInf');
+  const pmtInfs = Array.isArray(root.PmtInf) ? root.PmtInf : [];
+  pmtInfs.forEach((pmtInf: unknown, pmtIndex) => {
+    const pmtLine = pmtLines[pmtIndex];
+    const payment = readPaymentInfo(pmtInf, pmtLine, txLines.slice(drafts.length));
+    const where = `pain.001: PmtInf ${pmtIndex + 1}`;
+    pmtChecks.push(() => checkFigures(where, payment.drafts, payment.count, payment.sum, pmtLine));
+    drafts.push(...payment.drafts);
+  });
+  // The group header is checked against the transactions first, before anything else is returned.
+  checkFigures('pain.001: GrpHdr', drafts, nbOfTxs, xmlText(grpHdr.CtrlSum), tagLines(text, 'GrpHdr')[0]);
+  for (const check of pmtChecks) check();
+  const msgId = xmlText(grpHdr.MsgId);
+  const fileHeader: FileHeader = {};
+  if (msgId !== undefined && ID_RE.test(msgId)) fileHeader.id = msgId;
+  return finish(text, drafts, fileHeader, options);
+}
+
+/** The CstmrCdtTrfInitn element of a well-formed pain.001 document. */
+function readPain001Root(text: string): Record<string, unknown> {
   const valid = XMLValidator.validate(text);
   if (valid !== true) throw new BatchFileError(`not well-formed XML: ${valid.err.msg}`, valid.err.line);
   const parser = new XMLParser({
@@ -287,70 +320,52 @@ export function parsePain001Batch(text: string, options: BatchFileOptions): Batc
   const doc = parser.parse(text) as Record<string, unknown>;
   const root = isRecord(doc.Document) ? doc.Document.CstmrCdtTrfInitn : undefined;
   if (!isRecord(root)) throw new BatchFileError('not a pain.001 file: no Document/CstmrCdtTrfInitn');
-  const grpHdr = root.GrpHdr;
-  if (!isRecord(grpHdr)) throw new BatchFileError('pain.001: missing GrpHdr');
-  const nbOfTxs = xmlText(grpHdr.NbOfTxs);
-  if (nbOfTxs === undefined || !/^\d{1,15}$/.test(nbOfTxs)) {
+  return root;
+}
+
+/** One PmtInf: its transactions as payouts from the paying merchant, and the figures it claims for them. */
+function readPaymentInfo(
+  pmtInf: unknown,
+  pmtLine: number | undefined,
+  txLines: readonly number[],
+): { drafts: Draft[]; count: string | undefined; sum: string | undefined } {
+  if (!isRecord(pmtInf)) throw new BatchFileError('pain.001: PmtInf is empty', pmtLine);
+  const merchant = accountId(pmtInf.DbtrAcct);
+  if (merchant === undefined) {
     throw new BatchFileError(
-      'pain.001: GrpHdr/NbOfTxs is missing or not a number',
-      tagLines(text, 'NbOfTxs')[0],
+      'pain.001: PmtInf has no DbtrAcct/Id (Othr/Id or IBAN), the paying merchant',
+      pmtLine,
     );
   }
-  const ctrlSum = xmlText(grpHdr.CtrlSum);
-  const msgId = xmlText(grpHdr.MsgId);
+  const txs = Array.isArray(pmtInf.CdtTrfTxInf) ? pmtInf.CdtTrfTxInf : [];
+  const drafts = txs.map((tx: unknown, i) => readCreditTransfer(tx, merchant, txLines[i]));
+  return { drafts, count: xmlText(pmtInf.NbOfTxs), sum: xmlText(pmtInf.CtrlSum) };
+}
 
-  const drafts: Draft[] = [];
-  const pmtChecks: (() => void)[] = [];
-  const pmtLines = tagLines(text, 'PmtInf');
-  const txLines = tagLines(text, 'CdtTrfTxInf');
-  const pmtInfs = Array.isArray(root.PmtInf) ? root.PmtInf : [];
-  pmtInfs.forEach((pmtInf: unknown, pmtIndex) => {
-    const pmtLine = pmtLines[pmtIndex];
-    if (!isRecord(pmtInf)) throw new BatchFileError('pain.001: PmtInf is empty', pmtLine);
-    const merchant = accountId(pmtInf.DbtrAcct);
-    if (merchant === undefined) {
-      throw new BatchFileError(
-        'pain.001: PmtInf has no DbtrAcct/Id (Othr/Id or IBAN), the paying merchant',
-        pmtLine,
-      );
-    }
-    const txs = Array.isArray(pmtInf.CdtTrfTxInf) ? pmtInf.CdtTrfTxInf : [];
-    const pmtTxs: Draft[] = [];
-    for (const tx of txs) {
-      const line = txLines[drafts.length + pmtTxs.length];
-      if (!isRecord(tx)) throw new BatchFileError('pain.001: CdtTrfTxInf is empty', line);
-      const pmtId = isRecord(tx.PmtId) ? tx.PmtId : {};
-      const endToEnd = xmlText(pmtId.EndToEndId);
-      const instdAmt = isRecord(tx.Amt) ? tx.Amt.InstdAmt : undefined;
-      const amount = isRecord(instdAmt) ? xmlText(instdAmt['#text']) : xmlText(instdAmt);
-      const currency = isRecord(instdAmt) ? xmlText(instdAmt['@Ccy']) : undefined;
-      if (amount === undefined) throw new BatchFileError('pain.001: CdtTrfTxInf has no Amt/InstdAmt', line);
-      if (currency === undefined) throw new BatchFileError('pain.001: InstdAmt has no Ccy attribute', line);
-      const creditor = accountId(tx.CdtrAcct);
-      if (creditor === undefined) {
-        throw new BatchFileError('pain.001: CdtTrfTxInf has no CdtrAcct/Id/Othr/Id (the card token)', line);
-      }
-      const order: Draft['order'] = {
-        type: 'payout',
-        ...cardField(creditor, line),
-        merchant,
-        amount,
-        currency,
-      };
-      // NOTPROVIDED is the standard's way of saying "no end-to-end id": fall back to the derived id.
-      if (endToEnd !== undefined && endToEnd !== 'NOTPROVIDED') order.id = endToEnd;
-      pmtTxs.push({ line, order });
-    }
-    const [count, sum] = [xmlText(pmtInf.NbOfTxs), xmlText(pmtInf.CtrlSum)];
-    pmtChecks.push(() => checkFigures(`pain.001: PmtInf ${pmtIndex + 1}`, pmtTxs, count, sum, pmtLine));
-    drafts.push(...pmtTxs);
-  });
-  // The group header is checked against the transactions first, before anything else is returned.
-  checkFigures('pain.001: GrpHdr', drafts, nbOfTxs, ctrlSum, tagLines(text, 'GrpHdr')[0]);
-  for (const check of pmtChecks) check();
-  const fileHeader: FileHeader = {};
-  if (msgId !== undefined && ID_RE.test(msgId)) fileHeader.id = msgId;
-  return finish(text, drafts, fileHeader, options);
+/** One CdtTrfTxInf: a payout to the creditor's card token. */
+function readCreditTransfer(tx: unknown, merchant: string, line: number | undefined): Draft {
+  if (!isRecord(tx)) throw new BatchFileError('pain.001: CdtTrfTxInf is empty', line);
+  const pmtId = isRecord(tx.PmtId) ? tx.PmtId : {};
+  const endToEnd = xmlText(pmtId.EndToEndId);
+  const instdAmt = isRecord(tx.Amt) ? tx.Amt.InstdAmt : undefined;
+  const amount = isRecord(instdAmt) ? xmlText(instdAmt['#text']) : xmlText(instdAmt);
+  const currency = isRecord(instdAmt) ? xmlText(instdAmt['@Ccy']) : undefined;
+  if (amount === undefined) throw new BatchFileError('pain.001: CdtTrfTxInf has no Amt/InstdAmt', line);
+  if (currency === undefined) throw new BatchFileError('pain.001: InstdAmt has no Ccy attribute', line);
+  const creditor = accountId(tx.CdtrAcct);
+  if (creditor === undefined) {
+    throw new BatchFileError('pain.001: CdtTrfTxInf has no CdtrAcct/Id/Othr/Id (the card token)', line);
+  }
+  const order: Draft['order'] = {
+    type: 'payout',
+    ...cardField(creditor, line),
+    merchant,
+    amount,
+    currency,
+  };
+  // NOTPROVIDED is the standard's way of saying "no end-to-end id": fall back to the derived id.
+  if (endToEnd !== undefined && endToEnd !== 'NOTPROVIDED') order.id = endToEnd;
+  return { line, order };
 }
 
 function checkFigures(

@@ -142,9 +142,9 @@ describe('the sample batch files', () => {
   });
 });
 
-describe('CSV batches', () => {
-  const csv = (...rows: string[]): string => [CSV_BATCH_HEADER, ...rows].join('\n');
+const csv = (...rows: string[]): string => [CSV_BATCH_HEADER, ...rows].join('\n');
 
+describe('CSV batches: columns, defaults and rows', () => {
   it('defaults type to payout, the id to <batchId>-<n> and the currency to the option', () => {
     const batch = parseBatchFile(
       `card,merchant,amount\n${T},m-a,10.00\n${T},m-a,5`,
@@ -202,7 +202,9 @@ describe('CSV batches', () => {
     ).toMatch(/unknown column "iban"/);
     expect(errorOf(() => parseBatchFile(csv('12345,m,1.00,USD,,'), opts({ format: 'csv' }))).line).toBe(2);
   });
+});
 
+describe('CSV batches: figures, ids and size', () => {
   it('checks expected count and control sum given as options, naming both figures', () => {
     const text = csv(`${T},m,1.00,USD,,`, `${T},m,2.50,USD,,`);
     expect(
@@ -331,6 +333,40 @@ describe('pain.001 batches', () => {
       errorOf(() => parseBatchFile(pain001([txs[0]!, { id: 'E2E-2', amount: '1.00', ccy: 'EUR' }]), opts()))
         .message,
     ).toMatch(/currency EUR differs from the batch currency USD/);
+  });
+
+  it('counts transaction lines across PmtInf blocks, and checks each block after the group header', () => {
+    const tx = (id: string, amount: string): string =>
+      `<CdtTrfTxInf><PmtId><EndToEndId>${id}</EndToEndId></PmtId>` +
+      `<Amt><InstdAmt Ccy="USD">${amount}</InstdAmt></Amt>` +
+      `<CdtrAcct><Id><Othr><Id>${T}</Id></Othr></Id></CdtrAcct></CdtTrfTxInf>`;
+    const block = (merchant: string, count: string, txLines: string[]): string =>
+      [
+        `<PmtInf><NbOfTxs>${count}</NbOfTxs>`,
+        `<DbtrAcct><Id><Othr><Id>${merchant}</Id></Othr></Id></DbtrAcct>`,
+        ...txLines,
+        '</PmtInf>',
+      ].join('\n');
+    const doc = (secondAmount: string, secondCount: string): string =>
+      [
+        '<Document><CstmrCdtTrfInitn>',
+        '<GrpHdr><MsgId>MSG-2</MsgId><NbOfTxs>3</NbOfTxs></GrpHdr>',
+        block('m-a', '1', [tx('E-1', '1.00')]),
+        block('m-b', secondCount, [tx('E-2', '2.00'), tx('E-3', secondAmount)]),
+        '</CstmrCdtTrfInitn></Document>',
+      ].join('\n');
+    const batch = parseBatchFile(doc('3.00', '2'), opts());
+    expect(batch.orders.map((o) => [o.id, o.merchant, o.amount])).toEqual([
+      ['E-1', 'm-a', '1.00'],
+      ['E-2', 'm-b', '2.00'],
+      ['E-3', 'm-b', '3.00'],
+    ]);
+    const bad = errorOf(() => parseBatchFile(doc('3,00', '2'), opts()));
+    expect(bad.message).toMatch(/amount "3,00"/);
+    expect(bad.line).toBe(10);
+    expect(errorOf(() => parseBatchFile(doc('3.00', '5'), opts())).message).toMatch(
+      /PmtInf 2: NbOfTxs says 5 but the file has 2 transactions/,
+    );
   });
 
   it('reports malformed XML with its line', () => {
