@@ -1,5 +1,6 @@
 // Card numbers without keeping them: Luhn, brand and length rules, tokens, masks, expiry and CVV detection.
 import { createHmac } from 'node:crypto';
+import type { RejectReason } from './reasons.ts';
 import { type Card, type CardBrand, WIRE_BATCH_HEADER_FIELDS, WIRE_ORDER_FIELDS } from './types.ts';
 
 const ZERO = 48; // '0'
@@ -103,7 +104,7 @@ const PAN_LENGTHS: Readonly<Record<CardBrand, readonly number[]>> = {
 
 export type PanCheck =
   | { ok: true; pan: string; brand: CardBrand }
-  | { ok: false; reason: 'invalid_pan'; message: string };
+  | { ok: false; reason: Extract<RejectReason, 'invalid_pan'>; message: string };
 
 const PAN_DIGITS_RE = /^\d{12,19}$/;
 
@@ -369,7 +370,7 @@ export function findSensitiveAuthData(root: unknown): SadFinding | undefined {
 }
 
 /** How an order or a batch header carrying sensitive authentication data is refused: its reason and message. */
-export function sadRefusal(sad: SadFinding): { reason: 'cvv_forbidden' | 'sad_forbidden'; message: string } {
+export function sadRefusal(sad: SadFinding): { reason: Extract<RejectReason, 'cvv_forbidden' | 'sad_forbidden'>; message: string } {
   return sad.kind === 'cvv'
     ? { reason: 'cvv_forbidden', message: `${sad.path}: CVV/CVC must never be sent` }
     : { reason: 'sad_forbidden', message: `${sad.path}: track data and PINs must never be sent` };

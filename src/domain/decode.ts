@@ -21,8 +21,8 @@ export type DecodeOutcome =
   | { ok: true; raw: Record<string, unknown>; id: string }
   | { ok: false; reason: DecodeFailure; detail: string; id?: undefined };
 
-/** The dead-letter reasons decode itself decides (internal_error is the guard's, streams/guard.ts). */
-export type DecodeFailure = Exclude<DeadLetterReason, 'internal_error'>;
+/** The dead-letter reasons decode itself decides (internal_error is the guard's, poison the crash count's). */
+export type DecodeFailure = Exclude<DeadLetterReason, 'internal_error' | 'poison'>;
 
 /** The order id grammar, shared with validate (ref, batchId). */
 export const ORDER_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;

@@ -1,5 +1,6 @@
 // Money at the edge: parse decimal strings into bigint minor units by ISO 4217 exponent, and format them back.
 import { Decimal } from 'decimal.js';
+import type { RejectReason } from './reasons.ts';
 
 /**
  * Active ISO 4217 codes and their minor-unit exponents (digits after the decimal point).
@@ -51,17 +52,13 @@ export const AMOUNT_MINOR_MAX: bigint = 10n ** 15n;
 /** Longest amount string looked at: keeps BigInt() away from megabyte-long digit runs. */
 const AMOUNT_CHARS_MAX = 40;
 
-export type ParseAmountResult =
-  | { ok: true; amountMinor: bigint }
-  | {
-      ok: false;
-      reason:
-        | 'amount_not_string'
-        | 'invalid_amount'
-        | 'amount_too_precise'
-        | 'amount_out_of_range'
-        | 'unknown_currency';
-    };
+/** Why an amount string is refused: the reject reasons parseAmount gives. */
+export type AmountReason = Extract<
+  RejectReason,
+  'amount_not_string' | 'invalid_amount' | 'amount_too_precise' | 'amount_out_of_range' | 'unknown_currency'
+>;
+
+export type ParseAmountResult = { ok: true; amountMinor: bigint } | { ok: false; reason: AmountReason };
 
 // Strict grammar: optional '-', digits, optional '.' followed by at least one digit. Nothing else.
 const AMOUNT_RE = /^(-?)(\d+)(?:\.(\d+))?$/;

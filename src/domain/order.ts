@@ -2,7 +2,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import { checkPan, containsPan, findSensitiveAuthData, sadRefusal } from './cards.ts';
 import { ORDER_ID_RE } from './decode.ts';
-import { currencyExponent, formatAmount, parseAmount } from './money.ts';
+import { type AmountReason, currencyExponent, formatAmount, parseAmount } from './money.ts';
 import type { RejectReason } from './reasons.ts';
 import { ORDER_TYPES, type Order, type OrderType } from './types.ts';
 
@@ -102,7 +102,7 @@ const AMOUNT_MESSAGES = {
   amount_too_precise: 'amount has more decimals than the currency allows',
   amount_out_of_range: 'amount must be above zero and at most 10^15 minor units',
   unknown_currency: 'currency is not an ISO 4217 code paystream knows',
-} as const satisfies Record<string, string>;
+} as const satisfies Record<AmountReason, string>;
 
 class Rejection {
   constructor(
