@@ -1,13 +1,11 @@
 // Apply stage: per buffer, prefetch from the ledger, run risk and the pure decisions in order, commit once.
 
 import { concatMap, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import { type ApplyContext, type ApplyOptions, WorkingSet, applyOrder, applyRejection, decideReview, expireHold, isIdConflict } from '../src/domain/apply.ts';
+import { type ApplyContext, type ApplyOptions, WorkingSet, applyOrder, applyRejection, isIdConflict } from '../src/domain/apply.ts';
 import { REJECT_REASONS } from '../src/domain/reasons.ts';
-import type { Account, Card, Order, OrderResult } from '../src/domain/types.ts';
+import type { Account, Card, Order } from '../src/domain/types.ts';
 import { type CrashCount, planAttempts } from '../src/domain/applied.ts';
 import type { LedgerStore } from '../src/ledger/store.ts';
-import { SYSTEM_ACTOR } from '../src/domain/actor.ts';
-import type { AuditDraft, AuditStamp, AuditValues } from '../src/domain/audit.ts';
 import type { BatchPlan, BatchTracker } from './batches.ts';
 import { type BufferOptions, bufferWhileBusy } from './buffer.ts';
 import { type FaultHook, deadLetterOf, reportInternalError } from './guard.ts';
@@ -355,55 +353,5 @@ export const bufferAndApply =
   (source) =>
     source.pipe(bufferWhileBusy(buffer, decideUnderLock(deps), scheduler), whenWritten());
 
-/**
- * Releases holds whose time has come and times out reviews; returns the results to publish. A review that
- * times out is a decision on a held order: paystream itself (SYSTEM_ACTOR) makes it, and its audit entry is
- * written in the same write.
- */
-export async function sweepExpiredHolds(store: LedgerStore, options: ApplyOptions, nowMs: number): Promise<OrderResult[]> {
-  return store.exclusive(async () => {
-    const due = await store.dueHolds(nowMs);
-    if (due.length === 0) return [];
-    const ws = await store.prefetch([], due);
-    const ctx: ApplyContext = { nowMs, receivedAtMs: nowMs, options };
-    const timeouts: AuditDraft[] = [];
-    for (const id of due) {
-      const result = expireHold(ws, id, ctx);
-      if (result === undefined) continue;
-      timeouts.push({ actor: SYSTEM_ACTOR, action: 'review.timeout', params: { orderId: id }, atMs: nowMs, outcome: 'ok', before: { order: id, status: 'held' }, after: resultValues(id, result) });
-    }
-    if (timeouts.length > 0) await store.commitAuditedAll(ws, timeouts);
-    else await store.commit(ws);
-    return ws.published;
-  });
-}
-
-/** What the audit trail records of a decided held order's result (a review decision's, or its timeout's). */
-function resultValues(orderId: string, result: OrderResult): AuditValues {
-  const values: AuditValues = { order: orderId, status: result.status };
-  if (result.reason !== undefined) values.reason = result.reason;
-  if (result.transferId !== undefined) values.transferId = result.transferId;
-  return values;
-}
-
-/**
- * An operator's decision on a held order, decided by the stamp's actor (its id is the result's decidedBy),
- * committed with its audit entry in one write.
- */
-export async function reviewDecision(
-  store: LedgerStore,
-  options: ApplyOptions,
-  orderId: string,
-  decision: 'approve' | 'decline',
-  stamp: AuditStamp,
-  nowMs: number,
-): Promise<OrderResult | { error: 'not_found' | 'not_held' }> {
-  return store.exclusive(async () => {
-    const ws = await store.prefetch([], [orderId]);
-    const before = ws.orders.get(orderId)?.result.status;
-    const outcome = decideReview(ws, orderId, decision, stamp.actor.id, { nowMs, receivedAtMs: nowMs, options });
-    if ('error' in outcome) return outcome;
-    await store.commitAudited(ws, { ...stamp, atMs: nowMs, outcome: 'ok', before: { order: orderId, status: before ?? null }, after: resultValues(orderId, outcome) });
-    return outcome;
-  });
-}
+// SHIM(integration): remove (src/processor/operations.ts and test/ledger/audit.test.ts import them from here)
+export { reviewDecision, sweepExpiredHolds } from '../src/processor/held-orders.ts';
