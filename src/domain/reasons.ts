@@ -1,6 +1,6 @@
 // Every reason paystream gives, as closed lists: a decline, a rejection, a dead letter, a batch report, a
-// service error. Each list maps its codes to the sentence the README and the CLI show; the union types
-// are their keys, so the compiler refuses a reason that is on no list.
+// service error, a risk rule's finding. Each list maps its codes to the sentence the README and the CLI
+// show; the union types are their keys, so the compiler refuses a reason that is on no list.
 
 /** Reasons for `declined`: a closed list. */
 export const DECLINE_REASONS = {
@@ -120,3 +120,27 @@ export const SERVICE_ERROR_CODES = {
   posting_lapsed: 'the posting waited longer than its lapse time',
 } as const;
 export type ServiceErrorCode = keyof typeof SERVICE_ERROR_CODES;
+
+/**
+ * What a risk rule found: the `reason` of a held (review) or expired order's result, and of the risk
+ * decision the engine hands the apply stage. A blocked order is declined `risk_blocked` and names the rule.
+ */
+export const RISK_REASONS = {
+  stale_order: 'the order was older than the allowed age when it arrived',
+  future_dated: 'the order is dated in the future beyond the allowed clock skew',
+  blocklist_card: 'the card token is on a block list',
+  blocklist_bin: 'the card BIN is on a block list',
+  blocklist_merchant: 'the merchant is on a block list',
+  blocklist_mcc: 'the merchant category code is on a block list',
+  blocklist_country: 'the country is on a block list',
+  amount_order: 'the order amount is above the per-order limit',
+  amount_card_day: 'the card would spend more than its daily limit',
+  amount_account_day: 'the account would spend more than its daily limit',
+  velocity_count: 'too many orders in the window',
+  velocity_sum: 'too much money in the window',
+  duplicate: 'same card, merchant and amount seen moments ago under another order id',
+  amount_anomaly: "the amount is far above the card's usual amount",
+  new_country: 'first use of the card in this country',
+  decline_burst: 'a burst of declined orders on this card',
+} as const;
+export type RiskReason = keyof typeof RISK_REASONS;

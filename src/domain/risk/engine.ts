@@ -19,7 +19,7 @@
 //   approved/authorized feed the moving average and countries, declined feeds the decline burst.
 // Time comes only from the `nowMs` arguments.
 import type { Order, OrderResult, OrderType, ResultStatus } from '../types.ts';
-import type { RiskDecision, RiskInput, RiskOutcome } from './decision.ts';
+import type { FindingReason, RiskDecision, RiskInput, RiskOutcome } from './decision.ts';
 import type { BlocklistField, Rule, RuleSet } from './rules.ts';
 import { LruMap, Ring } from './state.ts';
 import { AttemptWindow, typeMask } from './window.ts';
@@ -208,7 +208,7 @@ const AMOUNT_REASONS = {
   account: 'amount_account_day',
 } as const;
 
-function decisive(outcome: RiskOutcome, ruleId: string, reason: string): Decisive {
+function decisive(outcome: RiskOutcome, ruleId: string, reason: FindingReason): Decisive {
   return Object.freeze(outcome === 'allow' ? { outcome } : { outcome, ruleId, reason });
 }
 
@@ -243,7 +243,7 @@ function needsWindow(rule: Rule, count: number, name: string, options: RiskOptio
 }
 
 function compileRule(rule: Rule, options: RiskOptions): Compiled | TimeRule | undefined {
-  const base = (reason: string) => ({
+  const base = (reason: FindingReason) => ({
     id: rule.id,
     rank: 'outcome' in rule ? RANK[rule.outcome] : 0,
     decision: decisive('outcome' in rule ? rule.outcome : 'allow', rule.id, reason),
@@ -266,7 +266,7 @@ function compileRule(rule: Rule, options: RiskOptions): Compiled | TimeRule | un
     case 'blocklist': {
       const values = new Set(rule.list === 'country' ? rule.values.map((v) => v.toUpperCase()) : rule.values);
       const binLengths = rule.list === 'bin' ? [...new Set(rule.values.map((v) => v.length))].sort() : [];
-      return { ...base(`blocklist_${rule.list}`), kind: 'blocklist', list: rule.list, values, binLengths };
+      return { ...base(`blocklist_${rule.list}` as const), kind: 'blocklist', list: rule.list, values, binLengths };
     }
     case 'amount_limit': {
       const perAccount = rule.scope === 'account';

@@ -149,23 +149,3 @@ export interface RuleSet {
   source?: string;
 }
 
-/** The reason codes a risk decision can carry: a closed list, with the text operators see. */
-export const RISK_REASONS = {
-  stale_order: 'the order was older than the allowed age when it arrived',
-  future_dated: 'the order is dated in the future beyond the allowed clock skew',
-  blocklist_card: 'the card token is on a block list',
-  blocklist_bin: 'the card BIN is on a block list',
-  blocklist_merchant: 'the merchant is on a block list',
-  blocklist_mcc: 'the merchant category code is on a block list',
-  blocklist_country: 'the country is on a block list',
-  amount_order: 'the order amount is above the per-order limit',
-  amount_card_day: 'the card would spend more than its daily limit',
-  amount_account_day: 'the account would spend more than its daily limit',
-  velocity_count: 'too many orders in the window',
-  velocity_sum: 'too much money in the window',
-  duplicate: 'same card, merchant and amount seen moments ago under another order id',
-  amount_anomaly: "the amount is far above the card's usual amount",
-  new_country: 'first use of the card in this country',
-  decline_burst: 'a burst of declined orders on this card',
-} as const;
-export type RiskReason = keyof typeof RISK_REASONS;
