@@ -237,6 +237,127 @@ type TopValue = { kind: 'string'; text: string } | { kind: 'number'; text: strin
 
 const JSON_NUMBER_RE = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
+/** A cursor over a JSON object's text that reads its top-level fields (scanTopLevel); never recurses. */
+class TopLevelCursor {
+  private i = 0;
+  constructor(private readonly text: string) {}
+
+  get atEnd(): boolean {
+    return this.i >= this.text.length;
+  }
+
+  /** steps over `char` when it is next (after white space) */
+  skip(char: string): boolean {
+    this.skipSpace();
+    if (this.text[this.i] !== char) return false;
+    this.i++;
+    return true;
+  }
+
+  /**
+   * The next field, or undefined when none starts here (the end, or not a quoted key). A field whose value is
+   * cut or broken is the last: its name is kept, its value is a container (not kept).
+   */
+  readField(): { key: string; value: TopValue; last: boolean } | undefined {
+    this.skipSpace();
+    if (this.text[this.i] !== '"') return undefined;
+    const key = this.readString();
+    if (key === undefined) return undefined;
+    if (!this.skip(':')) return { key, value: { kind: 'container' }, last: true };
+    this.skipSpace();
+    const value = this.readValue();
+    this.skipSpace();
+    const after = this.text[this.i];
+    // a value is whole only once what follows it is seen: a cut right after it could have cut it short
+    if (value === undefined || (after !== ',' && after !== '}'))
+      return { key, value: { kind: 'container' }, last: true };
+    this.i++;
+    return { key, value, last: after === '}' };
+  }
+
+  private skipSpace(): void {
+    const { text } = this;
+    while (
+      this.i < text.length &&
+      (text[this.i] === ' ' || text[this.i] === '\n' || text[this.i] === '\r' || text[this.i] === '\t')
+    )
+      this.i++;
+  }
+
+  /** a whole value at the cursor, which moves past it; undefined (the cursor where it was) when cut or not JSON */
+  private readValue(): TopValue | undefined {
+    const c = this.text[this.i];
+    if (c === '"') {
+      const text = this.readString();
+      return text === undefined ? undefined : { kind: 'string', text };
+    }
+    if (c === '{' || c === '[') return this.skipContainer() ? { kind: 'container' } : undefined;
+    if (c !== undefined && (c === '-' || (c >= '0' && c <= '9'))) return this.readNumber();
+    return this.readLiteral();
+  }
+
+  /** the end of the string literal starting at `from` (a quote), or -1 if it does not end */
+  private stringEnd(from: number): number {
+    for (let j = from + 1; j < this.text.length; j++) {
+      const c = this.text.charCodeAt(j);
+      if (c === 92) j++;
+      else if (c === 34) return j + 1;
+    }
+    return -1;
+  }
+
+  private readString(): string | undefined {
+    const end = this.stringEnd(this.i);
+    if (end < 0) return undefined;
+    try {
+      const value = JSON.parse(this.text.slice(this.i, end)) as string;
+      this.i = end;
+      return value;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** skips a nested array or object by counting brackets outside strings; false when the text ends inside it */
+  private skipContainer(): boolean {
+    let depth = 0;
+    while (this.i < this.text.length) {
+      const b = this.text.charCodeAt(this.i);
+      if (b === 34) {
+        const end = this.stringEnd(this.i);
+        if (end < 0) break;
+        this.i = end;
+        continue;
+      }
+      if (b === 123 || b === 91) depth++;
+      else if (b === 125 || b === 93) depth--;
+      this.i++;
+      if (depth === 0) break;
+    }
+    return depth === 0;
+  }
+
+  /** a number's literal text, only when something follows it (at the end, a cut may have shortened it) */
+  private readNumber(): TopValue | undefined {
+    let j = this.i;
+    while (j < this.text.length && /[0-9eE+.-]/.test(this.text[j]!)) j++;
+    const literal = this.text.slice(this.i, j);
+    if (!JSON_NUMBER_RE.test(literal) || j >= this.text.length) return undefined;
+    this.i = j;
+    return { kind: 'number', text: literal };
+  }
+
+  private readLiteral(): TopValue | undefined {
+    for (const [word, literal] of [['true', true], ['false', false], ['null', null]] as const) {
+      if (this.text.startsWith(word, this.i)) {
+        this.i += word.length;
+        return { kind: 'literal', value: literal };
+      }
+    }
+    return undefined;
+  }
+}
+
 /**
  * The top-level fields of a JSON object, in order, read with a cursor (no JSON.parse, no recursion: nested
  * arrays and objects are skipped by counting brackets, however deep). Tolerant: it stops at the first thing
@@ -244,103 +365,14 @@ const JSON_NUMBER_RE = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
  * field whose value was cut or broken is returned as a container (its name known, its value not kept).
  */
 function scanTopLevel(text: string): { key: string; value: TopValue }[] | undefined {
+  const cursor = new TopLevelCursor(text);
+  if (!cursor.skip('{')) return undefined;
   const fields: { key: string; value: TopValue }[] = [];
-  const n = text.length;
-  let i = 0;
-  const skipSpace = () => {
-    while (i < n && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t')) i++;
-  };
-  /** the end of the string literal starting at i (a quote), or -1 if it does not end */
-  const stringEnd = (from: number): number => {
-    for (let j = from + 1; j < n; j++) {
-      const c = text.charCodeAt(j);
-      if (c === 92) j++;
-      else if (c === 34) return j + 1;
-    }
-    return -1;
-  };
-  const readString = (): string | undefined => {
-    const end = stringEnd(i);
-    if (end < 0) return undefined;
-    try {
-      const value = JSON.parse(text.slice(i, end)) as string;
-      i = end;
-      return value;
-    } catch {
-      return undefined;
-    }
-  };
-  skipSpace();
-  if (text[i] !== '{') return undefined;
-  i++;
-  while (i < n) {
-    skipSpace();
-    if (text[i] === '}') break;
-    if (text[i] !== '"') break;
-    const key = readString();
-    if (key === undefined) break;
-    skipSpace();
-    if (text[i] !== ':') {
-      fields.push({ key, value: { kind: 'container' } });
-      break;
-    }
-    i++;
-    skipSpace();
-    const c = text[i];
-    let value: TopValue | undefined;
-    if (c === '"') {
-      const str = readString();
-      if (str !== undefined) value = { kind: 'string', text: str };
-    } else if (c === '{' || c === '[') {
-      let depth = 0;
-      while (i < n) {
-        const b = text.charCodeAt(i);
-        if (b === 34) {
-          const end = stringEnd(i);
-          if (end < 0) break;
-          i = end;
-          continue;
-        }
-        if (b === 123 || b === 91) depth++;
-        else if (b === 125 || b === 93) depth--;
-        i++;
-        if (depth === 0) break;
-      }
-      value = { kind: 'container' };
-      if (depth !== 0) {
-        fields.push({ key, value });
-        break;
-      }
-    } else if (c !== undefined && (c === '-' || (c >= '0' && c <= '9'))) {
-      let j = i;
-      while (j < n && /[0-9eE+.-]/.test(text[j]!)) j++;
-      const literal = text.slice(i, j);
-      if (JSON_NUMBER_RE.test(literal) && j < n) {
-        value = { kind: 'number', text: literal };
-        i = j;
-      }
-    } else {
-      for (const [word, literal] of [['true', true], ['false', false], ['null', null]] as const) {
-        if (text.startsWith(word, i)) {
-          value = { kind: 'literal', value: literal };
-          i += word.length;
-          break;
-        }
-      }
-    }
-    if (value === undefined) {
-      fields.push({ key, value: { kind: 'container' } });
-      break;
-    }
-    skipSpace();
-    // a value is whole only once what follows it is seen: a cut right after it could have cut it short
-    if (text[i] !== ',' && text[i] !== '}') {
-      fields.push({ key, value: { kind: 'container' } });
-      break;
-    }
-    fields.push({ key, value });
-    if (text[i] === '}') break;
-    i++;
+  while (!cursor.atEnd) {
+    const field = cursor.readField();
+    if (field === undefined) break;
+    fields.push({ key: field.key, value: field.value });
+    if (field.last) break;
   }
   return fields;
 }
