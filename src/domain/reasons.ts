@@ -144,3 +144,13 @@ export const RISK_REASONS = {
   decline_burst: 'a burst of declined orders on this card',
 } as const;
 export type RiskReason = keyof typeof RISK_REASONS;
+
+/** A held order canceled by a `cancel` order gets this reason, naming the cancel order's id. */
+export type CanceledByReason = `canceled by ${string}`;
+
+/**
+ * What a result's `reason` can be. Each status has its own list (declined: DeclineReason, rejected:
+ * RejectReason, held, modified and expired: RiskReason, canceled: CanceledByReason), except that the order
+ * that fails an atomic batch is declined with the reason of whatever it got (its batch declined with it).
+ */
+export type ResultReason = DeclineReason | RejectReason | RiskReason | CanceledByReason;

@@ -2,6 +2,7 @@
 // Money is always bigint minor units of the currency (ISO 4217 exponent); never a JS number.
 
 import type { WireBatchHeader, WireOrder } from './batchfile.ts';
+import type { ResultReason } from './reasons.ts';
 
 export type CardStatus = 'active' | 'frozen' | 'closed';
 export type CardBrand =
@@ -157,7 +158,8 @@ export type ResultStatus = (typeof RESULT_STATUSES)[number];
 export interface OrderResult {
   orderId: string;
   status: ResultStatus;
-  reason?: string;
+  /** why (src/domain/reasons.ts): for declined, rejected, held, modified under review, expired and canceled held orders */
+  reason?: ResultReason;
   /** for `rejected`: which field */
   field?: string;
   /** for risk outcomes: the rule id */

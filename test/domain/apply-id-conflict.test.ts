@@ -151,7 +151,7 @@ describe('id conflicts inside batches', () => {
     const first = applyOrder(ws, withFingerprint(anOrder({ id: 'taken' })), ALLOW, ctx);
     const same = withFingerprint(anOrder({ id: 'taken' }));
     const other = withFingerprint(anOrder({ id: 'taken', batchId: 'b-1', amountMinor: 1n }));
-    rejectBatch(ws, header('independent', 3, 0n), [{ order: other, ctx: later }, { order: same, ctx: later }], 'count_mismatch', later.nowMs);
+    rejectBatch(ws, header('independent', 3, 0n), [{ order: other, ctx: later }, { order: same, ctx: later }], 'control_sum_mismatch', later.nowMs);
     expect(ws.published.slice(1)).toMatchObject([
       { orderId: 'taken', status: 'rejected', reason: 'id_conflict', batchId: 'b-1' },
       { ...first, duplicate: true },

@@ -29,7 +29,7 @@ const sortedState = (ws: WorkingSet) => {
   return { ...s, accounts: byKey(s.accounts), orders: byKey(s.orders) };
 };
 
-const review: RiskDecision = { outcome: 'review', ruleId: 'big', reason: 'big amount' };
+const review: RiskDecision = { outcome: 'review', ruleId: 'big', reason: 'amount_order' };
 const ctx = aContext({ nowMs: TEST_NOW_MS });
 
 describe('WorkingSet mark and undo', () => {

@@ -20,12 +20,8 @@ import { ALLOW, type RiskDecision } from '../../src/domain/risk/decision.ts';
 
 const ctx = aContext();
 const HOUR_MS = 3600_000;
-const review: RiskDecision = {
-  outcome: 'review',
-  ruleId: 'big_amount',
-  reason: 'amount above review threshold',
-};
-const block: RiskDecision = { outcome: 'block', ruleId: 'blocklist', reason: 'card on blocklist' };
+const review = { outcome: 'review', ruleId: 'big_amount', reason: 'amount_order' } as const satisfies RiskDecision;
+const block = { outcome: 'block', ruleId: 'blocklist', reason: 'blocklist_card' } as const satisfies RiskDecision;
 
 function apply(
   ws: WorkingSet,
