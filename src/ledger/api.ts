@@ -8,7 +8,8 @@ import type { Account, Card, OrderResult, Transfer } from '../domain/types.ts';
 import type { OrderRecord } from '../domain/apply.ts';
 import type { AuditStamp } from '../domain/audit.ts';
 import { DEFAULT_FOUR_EYES_LAPSE_MS, DEFAULT_FOUR_EYES_SPEC, type FourEyesOptions, type Posting, needsSecondOperator, parseFourEyes } from '../domain/four-eyes.ts';
-import { LedgerError, type LedgerStore } from './store.ts';
+import { LedgerError } from './errors.ts';
+import type { LedgerStore } from './store.ts';
 import { type VerifyReport, verifyLedger } from './verify.ts';
 
 export interface CardJson {

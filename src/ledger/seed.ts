@@ -8,7 +8,8 @@ import { FUNDING_ACCOUNT_ID } from '../domain/apply.ts';
 import { parseAmount } from '../domain/money.ts';
 import type { Account, Card, Transfer } from '../domain/types.ts';
 import { encodeAccount, encodeBalance, encodeCard, encodeTransfer, newestFirstKey } from './codec.ts';
-import type { BatchOp, LedgerStore } from './store.ts';
+import type { LedgerStore } from './store.ts';
+import type { BatchOp } from './sublevels.ts';
 
 export interface SeedOptions {
   cards: number;

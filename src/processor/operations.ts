@@ -7,7 +7,7 @@ import { containsPan, findSensitiveAuthData } from '../domain/cards.ts';
 import { DEFAULT_APPLY_OPTIONS, type ApplyOptions } from '../domain/apply.ts';
 import { CHANGING_OPS, type OpName } from '../domain/operations.ts';
 import { type LedgerApi, orderJson } from '../ledger/api.ts';
-import { LedgerError } from '../ledger/store.ts';
+import { LedgerError } from '../ledger/errors.ts';
 import { reviewDecision } from '../../streams/apply.ts';
 import { bigintReplacer } from '../../streams/publish.ts';
 import type { Processor } from './processor.ts';

@@ -8,7 +8,9 @@ import { sweepExpiredHolds } from '../../streams/apply.ts';
 import { parseFourEyes } from '../../src/domain/four-eyes.ts';
 import { LedgerApi } from '../../src/ledger/api.ts';
 import { seedLedger } from '../../src/ledger/seed.ts';
-import { AUDIT_HEAD_KEY, type LedgerError, LedgerStore, auditKey } from '../../src/ledger/store.ts';
+import { AUDIT_HEAD_KEY, auditKey } from '../../src/ledger/audit-trail.ts';
+import type { LedgerError } from '../../src/ledger/errors.ts';
+import { LedgerStore } from '../../src/ledger/store.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
 import { type OpTable, makeOps } from '../../src/processor/operations.ts';
 import { TEST_NOW_MS, TEST_PANS, anOrder } from '../domain/builders.ts';
@@ -317,7 +319,7 @@ describe('review decisions', () => {
     await ops['accounts.deposit']({ id: reg.card.accountId, amount: '100.00' }, ALICE);
     const orders = [anOrder({ cardToken: reg.card.token }), anOrder({ cardToken: reg.card.token })];
     const ws = await store.prefetch(orders);
-    for (const o of orders) applyOrder(ws, o, { outcome: 'review', ruleId: 'r1', reason: 'check' }, aContext());
+    for (const o of orders) applyOrder(ws, o, { outcome: 'review', ruleId: 'r1', reason: 'velocity_count' }, aContext());
     await store.commit(ws);
     return [orders[0]!.id, orders[1]!.id];
   }

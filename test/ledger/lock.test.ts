@@ -2,7 +2,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LedgerLockedError, LedgerStore } from '../../src/ledger/store.ts';
+import { LedgerLockedError } from '../../src/ledger/lock.ts';
+import { LedgerStore } from '../../src/ledger/store.ts';
 import { aDataDir, removeDataDir } from './builders.ts';
 
 const STORE_URL = new URL('../../src/ledger/store.ts', import.meta.url).href;

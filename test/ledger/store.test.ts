@@ -5,7 +5,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_APPLY_OPTIONS, applyOrder, decideReview } from '../../src/domain/apply.ts';
 import type { Order } from '../../src/domain/types.ts';
 import { chainKey, decodeTransfer, encodeTransfer, newestFirstKey } from '../../src/ledger/codec.ts';
-import { type BatchOp, LedgerError, LedgerStore, type RegisterCardInput } from '../../src/ledger/store.ts';
+import { LedgerError } from '../../src/ledger/errors.ts';
+import { LedgerStore, type RegisterCardInput } from '../../src/ledger/store.ts';
+import type { BatchOp } from '../../src/ledger/sublevels.ts';
 import { seedLedger } from '../../src/ledger/seed.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
 import { demoCardPans } from '../../src/domain/generate.ts';
@@ -400,7 +402,7 @@ describe('prefetch, decide, commit', () => {
       applyOrder(
         ws,
         o,
-        o.id.endsWith('_review') ? { outcome: 'review', ruleId: 'r1', reason: 'check' } : ALLOW,
+        o.id.endsWith('_review') ? { outcome: 'review', ruleId: 'r1', reason: 'velocity_count' } : ALLOW,
         aContext({ nowMs }),
       ),
     );

@@ -28,7 +28,7 @@ let aliceAccount: string;
 let authId: string;
 let paymentId: string;
 
-const review: RiskDecision = { outcome: 'review', ruleId: 'r1', reason: 'check' };
+const review: RiskDecision = { outcome: 'review', ruleId: 'r1', reason: 'velocity_count' };
 
 /** A small but busy ledger: two cards, deposits, a payment, a capture, a refund, an open authorization, a held order. */
 beforeEach(async () => {
