@@ -330,7 +330,10 @@ function availableString(account: Account): string {
   return formatAmount(available(account), account.currency, { grouping: false });
 }
 
-/** Records an order that failed validation, so a republish of the same id gets the same answer. */
+/**
+ * Records an order rejected before the ledger decided it (validation, batch admission, a failure while handling
+ * it), so a republish of the same id gets the same answer.
+ */
 export function applyRejection(
   ws: WorkingSet,
   order: Pick<Order, 'id' | 'batchId'> & Partial<Order>,
@@ -760,7 +763,10 @@ export function decideReview(
   return finish(ws, approved);
 }
 
-/** An authorization hold past its time: released, the authorization closed, no new result. */
+/**
+ * An open order past its time. A held order gets the review timeout's decision, its final result; an
+ * authorization's hold is released and the authorization closed, with no new result.
+ */
 export function expireHold(ws: WorkingSet, orderId: string, ctx: ApplyContext): OrderResult | undefined {
   const ref = ws.order(orderId);
   // not due (a stale index entry, e.g. an authorization approved from review got a new expiry): leave it

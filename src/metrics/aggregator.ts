@@ -37,7 +37,7 @@ export interface BatchProgress {
   seen: number;
   controlSumMinor: bigint;
   sumSoFarMinor: bigint;
-  /** declined: an atomic batch that could not apply all its orders; rejected: count, sum or time wrong */
+  /** declined: an atomic batch that could not apply all its orders; rejected: rejected whole before anything moved */
   state: 'open' | 'done' | 'declined' | 'rejected';
   report?: { perStatus: Record<string, { count: number; amountMinor: bigint }> };
 }
@@ -144,8 +144,9 @@ export interface MetricsOptions {
   latencyMsMax?: number;
   /** distinct currencies tracked; beyond it an order's amount is not totalled (still counted). @default 256 */
   currenciesMax?: number;
-  /** distinct rule ids / dead-letter reasons; beyond, hits are folded into `other`. @default 256 / 64 */
+  /** distinct rule ids counted; beyond, hits are folded into `other`. @default 256 */
   rulesMax?: number;
+  /** distinct dead-letter reasons counted; beyond, letters are folded into `other`. @default 64 */
   deadLetterReasonsMax?: number;
   /** recent alerts ring; the oldest is dropped at the bound. @default 200 */
   alertsMax?: number;
