@@ -1,6 +1,7 @@
 // Every reason paystream gives, as closed lists: a decline, a rejection, a dead letter, a batch report, a
-// service error, a risk rule's finding. Each list maps its codes to the sentence the README and the CLI
-// show; the union types are their keys, so the compiler refuses a reason that is on no list.
+// risk rule's finding, a service, CLI or NATS error, a ledger violation. Each list maps its codes to what
+// they mean; the union types are their keys, so the compiler refuses a reason that is on no list, and
+// test/docs/reasons.test.ts holds the README's table of each list to exactly its codes.
 
 /** Reasons for `declined`: a closed list. */
 export const DECLINE_REASONS = {
