@@ -4,10 +4,11 @@
 import { type Actor, SYSTEM_ACTOR } from '../domain/actor.ts';
 import { checkPan } from '../domain/cards.ts';
 import { demoCardCurrency, demoCardPans, demoMerchants, merchantAccountFor } from '../domain/generate.ts';
-import { FUNDING_ACCOUNT_ID } from '../domain/apply.ts';
 import { parseAmount } from '../domain/money.ts';
+import { cardholderAccountId, fundingAccountId, newFundingAccount } from '../domain/operator-commands.ts';
 import type { Account, Card, Transfer } from '../domain/types.ts';
-import { encodeAccount, encodeBalance, encodeCard, encodeTransfer, newestFirstKey } from './codec.ts';
+import { encodeAccount, encodeBalance, encodeTransfer, newestFirstKey } from './codec.ts';
+import { accountOps, cardOps } from './records.ts';
 import type { LedgerStore } from './store.ts';
 import type { BatchOp } from './sublevels.ts';
 
@@ -25,6 +26,10 @@ export interface SeedOptions {
   actor?: Actor;
 }
 
+/** a seed makes at most this many cards */
+export const SEED_CARDS_MAX = 10_000_000;
+const DEFAULT_CHUNK_CARDS = 2000;
+
 const HOLDERS = ['Ada Lovelace', 'Alan Turing', 'Grace Hopper', 'Edsger Dijkstra', 'Barbara Liskov', 'Ken Thompson', 'Margaret Hamilton', 'Donald Knuth', 'Frances Allen', 'John Backus', 'Radia Perlman', 'Leslie Lamport'];
 
 /** every demo merchant settles in each currency the demo cards use */
@@ -37,116 +42,140 @@ export interface SeedReport {
 }
 
 export async function seedLedger(store: LedgerStore, options: SeedOptions, nowMs = Date.now()): Promise<SeedReport> {
-  if (!Number.isInteger(options.cards) || options.cards < 0 || options.cards > 10_000_000) {
-    throw new Error('--cards must be an integer within 0..10000000');
+  if (!Number.isInteger(options.cards) || options.cards < 0 || options.cards > SEED_CARDS_MAX) {
+    throw new Error(`--cards must be an integer within 0..${SEED_CARDS_MAX}`);
   }
-  const chunk = options.chunk ?? 2000;
+  const run = new SeedRun(store, options, nowMs, Number((await store.meta.get('seq!seed')) ?? '0'));
+  await store.exclusive(() => run.merchants());
   const pans = demoCardPans(options.cards, options.seed);
-  const merchants = demoMerchants(options.merchants);
-  const at = new Date(nowMs).toISOString();
-  const expiry = (() => {
-    const d = new Date(nowMs);
-    return `${String(d.getUTCMonth() + 1).padStart(2, '0')}/${String((d.getUTCFullYear() + 4) % 100).padStart(2, '0')}`;
-  })();
-  const funding = new Map<string, Account>();
-  const fundingOf = async (currency: string): Promise<Account> => {
-    const id = `${FUNDING_ACCOUNT_ID}-${currency}`;
-    let account = funding.get(id) ?? (await store.getAccount(id));
-    account ??= { id, currency, balanceMinor: 0n, holdsMinor: 0n, owner: { kind: 'system', name: 'funding' }, overdraftAllowed: true, createdAt: at };
-    funding.set(id, account);
-    return account;
-  };
-  let seq = Number((await store.meta.get('seq!seed')) ?? '0');
-  let flushedSeq = seq;
-  const report: SeedReport = { cardsCreated: 0, cardsExisting: 0, merchantsCreated: 0 };
-  const fund = async (ops: BatchOp[], account: Account, amount: string): Promise<Account> => {
-    const parsed = parseAmount(amount, account.currency);
-    if (!parsed.ok) throw new Error(`opening balance ${amount}: ${parsed.reason}`);
-    const f = await fundingOf(account.currency);
-    seq++;
-    const t: Transfer = { id: `seed_${seq}`, debit: f.id, credit: account.id, amountMinor: parsed.amountMinor, currency: account.currency, kind: 'deposit', orderId: '', atMs: nowMs };
-    funding.set(f.id, { ...f, balanceMinor: f.balanceMinor - t.amountMinor });
-    ops.push({ type: 'put', sublevel: store.transfers, key: t.id, value: encodeTransfer(t) });
-    const when = newestFirstKey(t.atMs);
-    ops.push({ type: 'put', sublevel: store.index, key: `acct!${t.debit}!${when}!${t.id}`, value: '' });
-    ops.push({ type: 'put', sublevel: store.index, key: `acct!${t.credit}!${when}!${t.id}`, value: '' });
-    return { ...account, balanceMinor: account.balanceMinor + t.amountMinor };
-  };
-  const flush = async (ops: BatchOp[]): Promise<void> => {
-    // a funding account read back from the ledger may have a balance record, which reads take over the
-    // account record's balance: both are written (the head of its transfer chain kept as it was)
-    for (const f of funding.values()) {
-      ops.push({ type: 'put', sublevel: store.accounts, key: f.id, value: encodeAccount(f) });
-      ops.push({ type: 'put', sublevel: store.balances, key: f.id, value: encodeBalance(f) });
-    }
-    ops.push({ type: 'put', sublevel: store.meta, key: 'seq!seed', value: String(seq) });
-    if (seq === flushedSeq) {
-      await store.write(ops);
-      return;
-    }
-    // the seed's deposits (seed_<from>..seed_<to>) are audited in the same write that makes them
-    await store.writeAudited(ops, {
-      actor: options.actor ?? SYSTEM_ACTOR,
-      action: 'ledger.seed',
-      params: { cards: options.cards, merchants: options.merchants, seed: options.seed, balance: options.cardBalance },
-      atMs: nowMs,
-      outcome: 'ok',
-      after: { seedFrom: flushedSeq + 1, seedTo: seq, cardsCreated: report.cardsCreated, merchantsCreated: report.merchantsCreated },
-    });
-    flushedSeq = seq;
-  };
-
-  await store.exclusive(async () => {
-    const ops: BatchOp[] = [];
-    for (const [base, currency] of merchants.flatMap((m) => MERCHANT_CURRENCIES.map((c) => [m, c] as const))) {
-      const id = merchantAccountFor(base, currency);
-      if (await store.getAccount(id)) continue;
-      const account: Account = { id, currency, balanceMinor: 0n, holdsMinor: 0n, owner: { kind: 'merchant', name: id }, overdraftAllowed: false, createdAt: at };
-      const balance = currency === 'JPY' ? `${options.merchantBalance}00` : options.merchantBalance;
-      ops.push({ type: 'put', sublevel: store.accounts, key: id, value: encodeAccount(await fund(ops, account, balance)) });
-      report.merchantsCreated++;
-    }
-    await flush(ops);
-  });
-
+  const chunk = options.chunk ?? DEFAULT_CHUNK_CARDS;
   for (let start = 0; start < pans.length; start += chunk) {
-    await store.exclusive(async () => {
-      const slice = pans.slice(start, start + chunk);
-      const tokens = slice.map((pan) => store.tokenize(pan));
-      const existing = await store.cards.getMany(tokens);
-      // after a key rotation, a demo card seeded before may hold its PAN's token under an older version
-      const older = slice.map((pan) => store.olderTokens(pan));
-      const olderTokens = [...new Set(older.flat())];
-      if (olderTokens.length > 0) {
-        const texts = await store.cards.getMany(olderTokens);
-        const held = new Set(olderTokens.filter((_, i) => texts[i] !== undefined));
-        for (let i = 0; i < slice.length; i++) if (older[i]!.some((t) => held.has(t))) existing[i] ??= 'held under an older key version';
-      }
-      const ops: BatchOp[] = [];
-      for (let i = 0; i < slice.length; i++) {
-        if (existing[i] !== undefined) {
-          report.cardsExisting++;
-          continue;
-        }
-        const pan = checkPan(slice[i]!);
-        if (!pan.ok) throw new Error('the seed produced an invalid test PAN');
-        const index = start + i;
-        const token = tokens[i]!;
-        const currency = demoCardCurrency(index);
-        const holder = `${HOLDERS[index % HOLDERS.length]} ${index + 1}`;
-        const accountId = `acct_${token.slice(0, 16)}`;
-        const account: Account = { id: accountId, currency, balanceMinor: 0n, holdsMinor: 0n, owner: { kind: 'cardholder', name: holder }, overdraftAllowed: false, createdAt: at };
-        const card: Card = { token, first6: pan.pan.slice(0, 6), last4: pan.pan.slice(-4), brand: pan.brand, expiry, status: 'active', holder: { name: holder }, accountId, createdAt: at, keyVersion: store.keys.current };
-        const balance = currency === 'JPY' ? String(Number.parseInt(options.cardBalance, 10) * 100) : options.cardBalance;
-        ops.push({ type: 'put', sublevel: store.accounts, key: accountId, value: encodeAccount(await fund(ops, account, balance)) });
-        ops.push({ type: 'put', sublevel: store.cards, key: token, value: encodeCard(card) });
-        ops.push({ type: 'put', sublevel: store.index, key: `last4!${card.last4}!${token}`, value: '' });
-        ops.push({ type: 'put', sublevel: store.index, key: `name!${holder.toLowerCase()}!${token}`, value: '' });
-        report.cardsCreated++;
-      }
-      await flush(ops);
-    });
+    await store.exclusive(() => run.cards(pans.slice(start, start + chunk), start));
   }
   store.forgetCaches();
-  return report;
+  return run.report;
+}
+
+/** One seed run: the funding accounts as they move, the seed_<n> numbering, and what was made. */
+class SeedRun {
+  readonly report: SeedReport = { cardsCreated: 0, cardsExisting: 0, merchantsCreated: 0 };
+  private readonly funding = new Map<string, Account>();
+  private readonly at: string;
+  /** good through the current month four years on */
+  private readonly expiry: string;
+  /** the newest seed_<n> written */
+  private flushedSeq: number;
+
+  constructor(
+    private readonly store: LedgerStore,
+    private readonly options: SeedOptions,
+    private readonly nowMs: number,
+    /** the newest seed_<n> staged */
+    private seq: number,
+  ) {
+    this.flushedSeq = seq;
+    this.at = new Date(nowMs).toISOString();
+    const d = new Date(nowMs);
+    this.expiry = `${String(d.getUTCMonth() + 1).padStart(2, '0')}/${String((d.getUTCFullYear() + 4) % 100).padStart(2, '0')}`;
+  }
+
+  /** Every demo merchant's account in each currency, funded, unless it exists. */
+  async merchants(): Promise<void> {
+    const ops: BatchOp[] = [];
+    for (const base of demoMerchants(this.options.merchants)) {
+      for (const currency of MERCHANT_CURRENCIES) {
+        const id = merchantAccountFor(base, currency);
+        if (await this.store.getAccount(id)) continue;
+        const account: Account = { id, currency, balanceMinor: 0n, holdsMinor: 0n, owner: { kind: 'merchant', name: id }, overdraftAllowed: false, createdAt: this.at };
+        const balance = currency === 'JPY' ? `${this.options.merchantBalance}00` : this.options.merchantBalance;
+        ops.push(...accountOps(this.store, await this.fund(ops, account, balance)));
+        this.report.merchantsCreated++;
+      }
+    }
+    await this.flush(ops);
+  }
+
+  /** The cards of `pans` (the `start`-th card first) that are not in the ledger yet, each on a funded account of its own. */
+  async cards(pans: string[], start: number): Promise<void> {
+    const tokens = pans.map((pan) => this.store.tokenize(pan));
+    const held = await this.heldAlready(pans, tokens);
+    const ops: BatchOp[] = [];
+    for (let i = 0; i < pans.length; i++) {
+      if (held[i]) {
+        this.report.cardsExisting++;
+        continue;
+      }
+      const pan = checkPan(pans[i]!);
+      if (!pan.ok) throw new Error('the seed produced an invalid test PAN');
+      const index = start + i;
+      const token = tokens[i]!;
+      const currency = demoCardCurrency(index);
+      const holder = `${HOLDERS[index % HOLDERS.length]} ${index + 1}`;
+      const accountId = cardholderAccountId(token);
+      const account: Account = { id: accountId, currency, balanceMinor: 0n, holdsMinor: 0n, owner: { kind: 'cardholder', name: holder }, overdraftAllowed: false, createdAt: this.at };
+      const card: Card = { token, first6: pan.pan.slice(0, 6), last4: pan.pan.slice(-4), brand: pan.brand, expiry: this.expiry, status: 'active', holder: { name: holder }, accountId, createdAt: this.at, keyVersion: this.store.keys.current };
+      const balance = currency === 'JPY' ? String(Number.parseInt(this.options.cardBalance, 10) * 100) : this.options.cardBalance;
+      ops.push(...accountOps(this.store, await this.fund(ops, account, balance)), ...cardOps(this.store, card, true));
+      this.report.cardsCreated++;
+    }
+    await this.flush(ops);
+  }
+
+  /** Which PANs have a card already: under the current token, or (seeded before a key rotation) an older one. */
+  private async heldAlready(pans: string[], tokens: string[]): Promise<boolean[]> {
+    const held = (await this.store.cards.getMany(tokens)).map((text) => text !== undefined);
+    const older = pans.map((pan) => this.store.olderTokens(pan));
+    const olderTokens = [...new Set(older.flat())];
+    if (olderTokens.length === 0) return held;
+    const texts = await this.store.cards.getMany(olderTokens);
+    const found = new Set(olderTokens.filter((_, i) => texts[i] !== undefined));
+    return held.map((h, i) => h || older[i]!.some((t) => found.has(t)));
+  }
+
+  /** The account with its opening balance, deposited from its currency's funding account (seed_<n>, indexed by account). */
+  private async fund(ops: BatchOp[], account: Account, amount: string): Promise<Account> {
+    const parsed = parseAmount(amount, account.currency);
+    if (!parsed.ok) throw new Error(`opening balance ${amount}: ${parsed.reason}`);
+    const f = await this.fundingOf(account.currency);
+    this.seq++;
+    const t: Transfer = { id: `seed_${this.seq}`, debit: f.id, credit: account.id, amountMinor: parsed.amountMinor, currency: account.currency, kind: 'deposit', orderId: '', atMs: this.nowMs };
+    this.funding.set(f.id, { ...f, balanceMinor: f.balanceMinor - t.amountMinor });
+    ops.push({ type: 'put', sublevel: this.store.transfers, key: t.id, value: encodeTransfer(t) });
+    const when = newestFirstKey(t.atMs);
+    ops.push({ type: 'put', sublevel: this.store.index, key: `acct!${t.debit}!${when}!${t.id}`, value: '' });
+    ops.push({ type: 'put', sublevel: this.store.index, key: `acct!${t.credit}!${when}!${t.id}`, value: '' });
+    return { ...account, balanceMinor: account.balanceMinor + t.amountMinor };
+  }
+
+  private async fundingOf(currency: string): Promise<Account> {
+    const id = fundingAccountId(currency);
+    const account = this.funding.get(id) ?? (await this.store.getAccount(id)) ?? newFundingAccount(currency, this.nowMs);
+    this.funding.set(id, account);
+    return account;
+  }
+
+  /** Writes `ops` with the funding accounts and the counter; a batch that made deposits with its audit entry. */
+  private async flush(ops: BatchOp[]): Promise<void> {
+    // a funding account read back from the ledger may have a balance record, which reads take over the
+    // account record's balance: both are written (the head of its transfer chain kept as it was)
+    for (const f of this.funding.values()) {
+      ops.push({ type: 'put', sublevel: this.store.accounts, key: f.id, value: encodeAccount(f) });
+      ops.push({ type: 'put', sublevel: this.store.balances, key: f.id, value: encodeBalance(f) });
+    }
+    ops.push({ type: 'put', sublevel: this.store.meta, key: 'seq!seed', value: String(this.seq) });
+    if (this.seq === this.flushedSeq) {
+      await this.store.write(ops);
+      return;
+    }
+    const { cards, merchants, seed, cardBalance } = this.options;
+    await this.store.writeAudited(ops, {
+      actor: this.options.actor ?? SYSTEM_ACTOR,
+      action: 'ledger.seed',
+      params: { cards, merchants, seed, balance: cardBalance },
+      atMs: this.nowMs,
+      outcome: 'ok',
+      after: { seedFrom: this.flushedSeq + 1, seedTo: this.seq, cardsCreated: this.report.cardsCreated, merchantsCreated: this.report.merchantsCreated },
+    });
+    this.flushedSeq = this.seq;
+  }
 }
