@@ -8,8 +8,8 @@ import { DEFAULT_APPLY_OPTIONS, type ApplyOptions } from '../domain/apply.ts';
 import { CHANGING_OPS, type OpName } from '../domain/operations.ts';
 import { type LedgerApi, orderJson } from '../ledger/api.ts';
 import { LedgerError } from '../ledger/errors.ts';
-import { reviewDecision } from '../../streams/apply.ts';
 import { bigintReplacer } from '../../streams/publish.ts';
+import { reviewDecision } from './held-orders.ts';
 import type { Processor } from './processor.ts';
 
 export { OP_NAMES, type OpName } from '../domain/operations.ts';
@@ -76,16 +76,31 @@ export interface OpsContext {
   clock?: () => number;
 }
 
-export function makeOps(ctx: OpsContext): OpTable {
-  const { api } = ctx;
-  const clock = ctx.clock ?? Date.now;
+type Op = OpTable[OpName];
+type Run = (args: Args, stamp: AuditStamp) => Promise<unknown>;
+
+/** What every group of operations is built from. */
+interface OpsWiring {
+  ctx: OpsContext;
+  api: LedgerApi;
+  clock: () => number;
   /**
    * A mutating operation: its audit entry is written by the store with its effect; an error thrown before
    * the store wrote one (a missing field, an unparsable amount) gets its entry here.
    */
-  const audited =
-    (action: AuditAction, run: (args: Args, stamp: AuditStamp) => Promise<unknown>) =>
-    async (args: Args, actor: Actor): Promise<unknown> => {
+  audited: (action: AuditAction, run: Run) => Op;
+}
+
+const pick = <T extends Args>(args: Args, keys: string[]): T => {
+  const out: Args = {};
+  for (const k of keys) if (args[k] !== undefined) out[k] = args[k];
+  return out as T;
+};
+
+export function makeOps(ctx: OpsContext): OpTable {
+  const { api } = ctx;
+  const audited = (action: AuditAction, run: Run): Op =>
+    async (args, actor) => {
       const stamp: AuditStamp = { actor, action, params: auditParams(action, args) };
       try {
         return await run(args, stamp);
@@ -94,20 +109,11 @@ export function makeOps(ctx: OpsContext): OpTable {
         throw error;
       }
     };
-  // decidedBy is the actor's id: a request's own `by` names no one
-  const decide = async (args: Args, decision: 'approve' | 'decline', stamp: AuditStamp) => {
-    const outcome = await reviewDecision(api.store, ctx.applyOptions ?? DEFAULT_APPLY_OPTIONS, str(args, 'orderId'), decision, stamp, clock());
-    if ('error' in outcome) {
-      throw new LedgerError(outcome.error === 'not_found' ? 'unknown_order' : 'not_held', `order ${str(args, 'orderId')} ${outcome.error === 'not_found' ? 'does not exist' : 'is not held for review'}`);
-    }
-    ctx.processor?.publishResults([outcome]);
-    return { result: outcome };
-  };
-  const pick = <T extends Args>(args: Args, keys: string[]): T => {
-    const out: Args = {};
-    for (const k of keys) if (args[k] !== undefined) out[k] = args[k];
-    return out as T;
-  };
+  const w: OpsWiring = { ctx, api, clock: ctx.clock ?? Date.now, audited };
+  return { ...cardOps(w), ...accountOps(w), ...orderOps(w), ...batchOps(w), ...processorOps(w) };
+}
+
+function cardOps({ api, audited }: OpsWiring): Pick<OpTable, 'cards.register' | 'cards.list' | 'cards.lookup' | 'cards.show' | 'cards.freeze' | 'cards.unfreeze' | 'cards.close'> {
   return {
     'cards.register': audited('cards.register', async (a, stamp) =>
       // not the phone: an E.164 number of 12-15 digits passes Luhn one time in ten
@@ -122,6 +128,13 @@ export function makeOps(ctx: OpsContext): OpTable {
     'cards.freeze': audited('cards.freeze', async (a, stamp) => api.setCardStatus(str(a, 'token'), 'frozen', stamp)),
     'cards.unfreeze': audited('cards.unfreeze', async (a, stamp) => api.setCardStatus(str(a, 'token'), 'active', stamp)),
     'cards.close': audited('cards.close', async (a, stamp) => api.setCardStatus(str(a, 'token'), 'closed', stamp)),
+  };
+}
+
+type AccountOpName = 'accounts.open' | 'accounts.deposit' | 'accounts.withdraw' | 'accounts.pending' | 'accounts.approve-posting' | 'accounts.reject-posting' | 'accounts.get' | 'accounts.list';
+
+function accountOps({ api, audited }: OpsWiring): Pick<OpTable, AccountOpName> {
+  return {
     'accounts.open': audited('accounts.open', async (a, stamp) =>
       refuseCardData(a, ['id', 'owner']) ?? api.openAccount({ ...pick(a, ['id', 'kind']), owner: str(a, 'owner'), currency: str(a, 'currency') }, stamp)),
     'accounts.deposit': audited('accounts.deposit', async (a, stamp) => api.deposit({ id: str(a, 'id'), amount: str(a, 'amount') }, stamp)),
@@ -131,10 +144,32 @@ export function makeOps(ctx: OpsContext): OpTable {
     'accounts.reject-posting': audited('accounts.reject-posting', async (a, stamp) => api.decidePosting(str(a, 'id'), 'reject', stamp)),
     'accounts.get': (a) => api.getAccount({ id: str(a, 'id'), transfers: optCount(a, 'transfers', 10) }),
     'accounts.list': (a) => api.listAccounts({ limit: optCount(a, 'limit', 50) }),
+  };
+}
+
+function orderOps({ ctx, api, clock, audited }: OpsWiring): Pick<OpTable, 'orders.get' | 'review.list' | 'review.approve' | 'review.decline'> {
+  // decidedBy is the actor's id: a request's own `by` names no one
+  const decide = async (args: Args, decision: 'approve' | 'decline', stamp: AuditStamp) => {
+    const orderId = str(args, 'orderId');
+    const outcome = await reviewDecision(api.store, ctx.applyOptions ?? DEFAULT_APPLY_OPTIONS, orderId, decision, stamp, clock());
+    if ('error' in outcome) {
+      throw outcome.error === 'not_found'
+        ? new LedgerError('unknown_order', `order ${orderId} does not exist`)
+        : new LedgerError('not_held', `order ${orderId} is not held for review`);
+    }
+    ctx.processor?.publishResults([outcome]);
+    return { result: outcome };
+  };
+  return {
     'orders.get': (a) => api.getOrder({ id: str(a, 'id') }),
     'review.list': async () => ({ orders: (await api.store.reviewQueue()).map(orderJson) }),
     'review.approve': audited('review.approve', (a, stamp) => decide(a, 'approve', stamp)),
     'review.decline': audited('review.decline', (a, stamp) => decide(a, 'decline', stamp)),
+  };
+}
+
+function batchOps({ ctx, api }: OpsWiring): Pick<OpTable, 'batches.list' | 'batches.show'> {
+  return {
     'batches.list': async () => {
       const open = ctx.processor?.batches.openBatches() ?? [];
       const finished: unknown[] = [];
@@ -153,6 +188,11 @@ export function makeOps(ctx: OpsContext): OpTable {
       const open = ctx.processor?.batches.openBatches().find((b) => b.id === id);
       return plain({ batchId: id, state: state.report ? 'finished' : 'open', ...(state.report ? { report: state.report } : {}), ...(open ? { open } : {}), stored: state });
     },
+  };
+}
+
+function processorOps({ ctx, api, clock, audited }: OpsWiring): Pick<OpTable, 'stats' | 'verify' | 'rules.reload' | 'audit.list'> {
+  return {
     stats: async () => {
       const p = ctx.processor;
       if (!p) throw new LedgerError('not_running', 'stats need a running processor');

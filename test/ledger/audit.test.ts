@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { localActor, SYSTEM_ACTOR } from '../../src/domain/actor.ts';
 import { type AuditEntry, auditParams, entryHash } from '../../src/domain/audit.ts';
 import { DEFAULT_APPLY_OPTIONS, WorkingSet, applyOrder } from '../../src/domain/apply.ts';
-import { sweepExpiredHolds } from '../../streams/apply.ts';
+import { sweepExpiredHolds } from '../../src/processor/held-orders.ts';
 import { parseFourEyes } from '../../src/domain/four-eyes.ts';
 import { LedgerApi } from '../../src/ledger/api.ts';
 import { seedLedger } from '../../src/ledger/seed.ts';
