@@ -4,6 +4,7 @@ import type { Msg, NatsConnection, Service } from 'nats';
 import type { Actor } from '../domain/actor.ts';
 import { REQUEST_INFO_HEADER, attestation, isReadOp, unattestedMessage } from '../domain/attestation.ts';
 import { redactPans } from '../domain/cards.ts';
+import { SERVICE_ERROR_CODES, type ServiceErrorCode } from '../domain/reasons.ts';
 import { OP_NAMES, type OpTable, plain } from '../processor/operations.ts';
 import { subjects, type Topology } from './setup.ts';
 
@@ -13,12 +14,18 @@ const decoder = new TextDecoder();
 const REQUEST_BYTES_MAX = 64 * 1024;
 
 export interface ServiceError {
-  error: { code: string; message: string };
+  error: { code: ServiceErrorCode; message: string };
 }
 
+const isServiceErrorCode = (code: unknown): code is ServiceErrorCode => typeof code === 'string' && Object.hasOwn(SERVICE_ERROR_CODES, code);
+
+/** An error the service answers with `code`. */
+const refusal = (code: ServiceErrorCode, message: string): Error & { code: ServiceErrorCode } => Object.assign(new Error(message), { code });
+
+/** The reply to a failed request: its code when it is a listed one (a LedgerError's), else `internal`. */
 export function errorBody(error: unknown): ServiceError {
   const e = error as { code?: unknown; message?: unknown };
-  const code = typeof e.code === 'string' ? e.code : 'internal';
+  const code = isServiceErrorCode(e.code) ? e.code : 'internal';
   // no reply echoes a card number it was sent (a PAN as a query, an id, a name)
   const message = redactPans(typeof e.message === 'string' ? e.message : String(error));
   return { error: { code, message } };
@@ -32,7 +39,7 @@ export function errorBody(error: unknown): ServiceError {
  */
 export function requestActor(nc: Pick<NatsConnection, 'info'>, msg: Pick<Msg, 'headers'>, op: string): Actor {
   const stated = attestation(msg.headers?.get(REQUEST_INFO_HEADER) || undefined, nc.info?.auth_required === true);
-  if (!stated.attested && !isReadOp(op)) throw Object.assign(new Error(unattestedMessage(op, stated.why)), { code: 'unauthenticated' });
+  if (!stated.attested && !isReadOp(op)) throw refusal('unauthenticated', unattestedMessage(op, stated.why));
   return stated.actor;
 }
 
@@ -53,13 +60,13 @@ export async function startService(nc: NatsConnection, ops: OpTable, topology: P
         void (async () => {
           try {
             const actor = requestActor(nc, msg, name);
-            if (msg.data.byteLength > REQUEST_BYTES_MAX) throw Object.assign(new Error('request too large'), { code: 'too_large' });
+            if (msg.data.byteLength > REQUEST_BYTES_MAX) throw refusal('too_large', 'request too large');
             const text = decoder.decode(msg.data).trim();
             let args: Record<string, unknown> = {};
             if (text) {
               const parsed: unknown = JSON.parse(text);
               if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-                throw Object.assign(new Error('the request must be a JSON object'), { code: 'invalid_request' });
+                throw refusal('invalid_request', 'the request must be a JSON object');
               }
               // a `by` names whoever the caller likes: the actor is who acts
               const { by: _claimed, ...rest } = parsed as Record<string, unknown>;
@@ -68,7 +75,7 @@ export async function startService(nc: NatsConnection, ops: OpTable, topology: P
             const reply = await ops[name](args, actor);
             msg.respond(encoder.encode(JSON.stringify(plain(reply))));
           } catch (error) {
-            const body = error instanceof SyntaxError ? { error: { code: 'invalid_request', message: 'the request is not JSON' } } : errorBody(error);
+            const body: ServiceError = error instanceof SyntaxError ? { error: { code: 'invalid_request', message: 'the request is not JSON' } } : errorBody(error);
             msg.respondError(body.error.code === 'unauthenticated' ? 401 : 400, body.error.message, encoder.encode(JSON.stringify(body)));
           }
         })();
@@ -84,7 +91,7 @@ export async function startService(nc: NatsConnection, ops: OpTable, topology: P
 export class ServiceCallError extends Error {
   override name = 'ServiceCallError';
   constructor(
-    readonly code: string,
+    readonly code: ServiceErrorCode,
     message: string,
   ) {
     super(message);
@@ -112,8 +119,9 @@ export async function callService(
   }
   const body = JSON.parse(decoder.decode(reply.data)) as unknown;
   if (body && typeof body === 'object' && 'error' in body) {
-    const { code, message } = (body as ServiceError).error;
-    throw new ServiceCallError(code, message);
+    const { code, message } = (body as { error: { code?: unknown; message: string } }).error;
+    // a code this version does not list (a processor of another version) is reported as internal, its message kept
+    throw new ServiceCallError(isServiceErrorCode(code) ? code : 'internal', message);
   }
   return body;
 }
