@@ -63,6 +63,9 @@ export interface OrderJson {
 }
 
 const money = (minor: bigint, currency: string): string => formatAmount(minor, currency, { grouping: false });
+const DAY_MS = 86_400_000;
+/** today's spend of a card sums at most this many transfers */
+const TODAY_TRANSFERS_MAX = 1000;
 
 export function cardJson(card: Card): CardJson {
   return {
@@ -242,8 +245,8 @@ export class LedgerApi {
     if (account) {
       detail.account = accountJson(account);
       const now = this.clock();
-      const midnight = now - (now % 86_400_000);
-      const today = await this.store.transfersOf(account.id, { limit: 1000, sinceMs: midnight });
+      const midnight = now - (now % DAY_MS);
+      const today = await this.store.transfersOf(account.id, { limit: TODAY_TRANSFERS_MAX, sinceMs: midnight });
       const spent = today.filter((t) => t.debit === account.id).reduce((s, t) => s + t.amountMinor, 0n);
       detail.todaySpend = money(spent, account.currency);
       detail.transfers = (await this.store.transfersOf(account.id, { limit: req.transfers ?? 10 })).map(transferJson);
