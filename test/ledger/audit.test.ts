@@ -103,6 +103,9 @@ describe('every operator command writes its audit entry', () => {
     }
   });
 
+});
+
+describe('a failed or refused operator command is audited alone', () => {
   it('writes the entry and the effect in one LevelDB write: a write that fails leaves neither, and the failure is audited alone', async () => {
     const headBefore = store.auditHeadNow;
     const transfersBefore = (await verifyLedger(store)).transfers;
@@ -145,6 +148,9 @@ describe('every operator command writes its audit entry', () => {
     expect(actions.filter((a) => a === 'accounts.deposit:error')).toHaveLength(2);
   });
 
+});
+
+describe('what the trail shows', () => {
   it('masks card data: the PAN never, the token shortened, the card status before and after', async () => {
     const pan = TEST_PANS.visa[0];
     const reg = (await ops['cards.register']({ pan, expiry: '12/30', holder: 'Ada' }, ALICE)) as { card: { token: string } };

@@ -138,6 +138,9 @@ describe('registering cards', () => {
     expect(await store.listCards()).toEqual([]);
   });
 
+});
+
+describe('registering cards: what is refused, and what never reaches the disk', () => {
   it('accepts a card in its expiry month, and refuses one whose month is over', async () => {
     expect((await store.registerCard({ ...ALICE, expiry: '11/26' }, OP, TEST_NOW_MS)).created).toBe(true);
     expect(await registerError({ pan: BOB.pan, expiry: '10/26' })).toBe('card_expired');
@@ -301,6 +304,9 @@ describe('accounts and deposits', () => {
     expect((await store.getAccount('funding-USD'))?.balanceMinor).toBe(-600n);
   });
 
+});
+
+describe('an account\'s history', () => {
   it('lists the transfers of an account newest first, at most `limit`, and from `sinceMs`', async () => {
     await store.openAccount({ id: 'acct_usd', owner: 'A', kind: 'cardholder', currency: 'USD' }, OP);
     for (let i = 1; i <= 5; i++) await store.deposit('acct_usd', BigInt(i * 100), OP, TEST_NOW_MS + i * 1_000);
@@ -361,7 +367,27 @@ describe('accounts and deposits', () => {
   });
 });
 
-describe('prefetch, decide, commit', () => {
+async function fundedAlice(): Promise<{ token: string; accountId: string }> {
+  const { card } = await store.registerCard(ALICE, OP, TEST_NOW_MS);
+  await store.deposit(card.accountId, 10_000n, OP, TEST_NOW_MS - 60_000);
+  return { token: card.token, accountId: card.accountId };
+}
+
+async function applyBuffer(orders: Order[], nowMs = TEST_NOW_MS) {
+  const ws = await store.prefetch(orders);
+  const results = orders.map((o) =>
+    applyOrder(
+      ws,
+      o,
+      o.id.endsWith('_review') ? { outcome: 'review', ruleId: 'r1', reason: 'velocity_count' } : ALLOW,
+      aContext({ nowMs }),
+    ),
+  );
+  await store.commit(ws);
+  return results;
+}
+
+describe('seeding and prefetching', () => {
   it('seeds more cards into a ledger whose funding account has moved since: the books still balance', async () => {
     await seedLedger(store, { cards: 3, merchants: 1, seed: 9, cardBalance: '100', merchantBalance: '1000' }, TEST_NOW_MS);
     const [card] = await store.listCards({ limit: 1 });
@@ -390,26 +416,9 @@ describe('prefetch, decide, commit', () => {
     expect(ws.accounts.size).toBe(2_400);
   });
 
-  async function fundedAlice(): Promise<{ token: string; accountId: string }> {
-    const { card } = await store.registerCard(ALICE, OP, TEST_NOW_MS);
-    await store.deposit(card.accountId, 10_000n, OP, TEST_NOW_MS - 60_000);
-    return { token: card.token, accountId: card.accountId };
-  }
+});
 
-  async function applyBuffer(orders: Order[], nowMs = TEST_NOW_MS) {
-    const ws = await store.prefetch(orders);
-    const results = orders.map((o) =>
-      applyOrder(
-        ws,
-        o,
-        o.id.endsWith('_review') ? { outcome: 'review', ruleId: 'r1', reason: 'velocity_count' } : ALLOW,
-        aContext({ nowMs }),
-      ),
-    );
-    await store.commit(ws);
-    return results;
-  }
-
+describe('prefetch, decide, commit', () => {
   it('chains every transfer into both accounts\' histories exactly once, with buffers decided while earlier ones are written', async () => {
     const pans = [TEST_PANS.visa[0], TEST_PANS.mastercard[0], TEST_PANS.amex[0], TEST_PANS.discover[0]];
     const tokens: string[] = [];
@@ -444,6 +453,9 @@ describe('prefetch, decide, commit', () => {
     expect((await verifyLedger(store)).ok).toBe(true);
   });
 
+});
+
+describe('prefetch, decide, commit across a reopen', () => {
   it('survives a close and reopen: balances, holds and order results', async () => {
     const { token, accountId } = await fundedAlice();
     const payment = anOrder({ cardToken: token, amountMinor: 1_250n });
@@ -501,6 +513,9 @@ describe('prefetch, decide, commit', () => {
     expect(await store.getAccount(accountId)).toMatchObject({ balanceMinor: 10_000n, holdsMinor: 0n });
   });
 
+});
+
+describe('commit: the review queue, expiries and holds', () => {
   it('counts the review queue again only after a write touched it (an idle processor asks every second)', async () => {
     const { token } = await fundedAlice();
     await applyBuffer([anOrder({ id: 'ord_q_review', cardToken: token, amountMinor: 100n })]);

@@ -148,6 +148,9 @@ describe('verifyLedger', () => {
     expect(await verifyLedger(store)).toEqual(await verifyLedger(store));
   });
 
+});
+
+describe('verifyLedger catches what was changed by hand', () => {
   it('catches a balance edited by hand: the balance no longer matches its transfers, and the sum is not zero', async () => {
     const account = await storedAccount(aliceAccount);
     await editBalance(aliceAccount, { ...account, balanceMinor: account.balanceMinor + 100n });
@@ -206,6 +209,9 @@ describe('verifyLedger', () => {
     expect(codes((await verifyLedger(store)).violations)).toContain('overdrawn');
   });
 
+});
+
+describe('verifyLedger and the records it reads', () => {
   it('keeps balances in balance records: the account record stays as opened, the balance record moves', async () => {
     const record = decodeAccount((await store.accounts.get(aliceAccount))!);
     const now = await storedAccount(aliceAccount);
