@@ -174,16 +174,16 @@ export class FloorAcker {
 const fromStream = (item: Item): boolean => item.msg.streamSeq !== undefined;
 
 /**
- * Flushes a buffer's results, then lets the acker ack what is safe. Buffers of messages that are not from
- * the stream (replays, recordings) pass.
+ * Waits until a buffer's results are delivered (BufferPublisher.delivered), then lets the acker ack what is
+ * safe. Buffers of messages that are not from the stream (replays, recordings) pass.
  */
 export const ackStage =
-  (acker: FloorAcker, flush: (applied: AppliedBuffer) => Promise<void> = async () => undefined): OperatorFunction<AppliedBuffer, AppliedBuffer> =>
+  (acker: FloorAcker, delivered: (applied: AppliedBuffer) => Promise<void>): OperatorFunction<AppliedBuffer, AppliedBuffer> =>
   (source) =>
     source.pipe(
       concatMap(async (applied) => {
         if (applied.items.some(fromStream)) {
-          await flush(applied);
+          await delivered(applied);
           acker.applied(applied.items);
         }
         return applied;

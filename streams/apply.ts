@@ -1,11 +1,12 @@
 // Apply stage: per buffer, prefetch from the ledger, run risk and the pure decisions in order, commit once.
 
-import { concatMap, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import { type ApplyContext, type ApplyOptions, WorkingSet, applyOrder, applyRejection, isIdConflict } from '../src/domain/apply.ts';
+import { concatMap, type OperatorFunction } from 'rxjs';
+import { type ApplyContext, type ApplyOptions, WorkingSet, applyOrder, applyRejection, invariant, isIdConflict } from '../src/domain/apply.ts';
 import { REJECT_REASONS } from '../src/domain/reasons.ts';
-import type { Account, Card, Order } from '../src/domain/types.ts';
+import type { Account, Card, Order, OrderResult } from '../src/domain/types.ts';
 import { type CrashCount, planAttempts } from '../src/domain/applied.ts';
 import type { LedgerStore } from '../src/ledger/store.ts';
+import type { ProcessedEvent } from '../src/metrics/aggregator.ts';
 import type { BatchPlan, BatchTracker } from './batches.ts';
 import { type BufferOptions, bufferWhileBusy } from './buffer.ts';
 import { type FaultHook, deadLetterOf, reportInternalError } from './guard.ts';
@@ -21,7 +22,7 @@ export interface ApplyDeps {
   risk?: RiskEvaluator;
   /** turns a raw payload into one fit to keep (PANs replaced by tokens) */
   scrub: (payload: Uint8Array, kind?: 'order' | 'batch') => Uint8Array;
-  /** batch handling (the batches stage), when enabled */
+  /** batch handling; absent, a batch header is dead-lettered batches_disabled */
   batches?: BatchTracker;
   /** test seam: makes a stage throw on purpose for the orders it names (streams/guard.ts) */
   faults?: FaultHook;
@@ -29,13 +30,12 @@ export interface ApplyDeps {
   beforeDecide?: (items: readonly Item[]) => void;
 }
 
-export function contextFor(deps: ApplyDeps, item: Item, bufferNowMs: number): ApplyContext {
+function contextFor(deps: ApplyDeps, item: Item, bufferNowMs: number): ApplyContext {
   const nowMs = deps.virtualTime ? item.msg.receivedAtMs : bufferNowMs;
   return { nowMs, receivedAtMs: item.msg.receivedAtMs, options: deps.options };
 }
 
-export function riskVerdictFor(deps: ApplyDeps, ws: WorkingSet, item: OrderItem, nowMs: number): RiskDecision {
-  if (item.risk) return item.risk;
+function riskVerdictFor(deps: ApplyDeps, ws: WorkingSet, item: OrderItem, nowMs: number): RiskDecision {
   if (!deps.risk || ws.order(item.order.id)) return ALLOW;
   const order = item.order;
   let card = order.cardToken === undefined ? undefined : ws.card(order.cardToken);
@@ -56,11 +56,40 @@ function idConflictLetter(deps: ApplyDeps, msg: InboundMessage, orderId: string)
 }
 
 /**
+ * The results a buffer's decisions publish, in order, each with what the record stage counts of the order it
+ * answers (the order as the working set holds it), taken right after the decision that published it.
+ */
+class CountedResults {
+  readonly results: ProcessedEvent[] = [];
+
+  constructor(private readonly ws: WorkingSet) {}
+
+  /** Takes the results published since the last call: the answers to what arrived at `receivedAtMs`. */
+  take(receivedAtMs: number): void {
+    const published = this.ws.published;
+    invariant(published.length >= this.results.length, 'a decision took back results already counted');
+    for (let i = this.results.length; i < published.length; i++) this.results.push(counted(this.ws, published[i]!, receivedAtMs));
+  }
+}
+
+function counted(ws: WorkingSet, result: OrderResult, receivedAtMs: number): ProcessedEvent {
+  const event: ProcessedEvent = { result, receivedAtMs };
+  // a rejected order was not applied: its record is a stub of the id, or (an id conflict) another order
+  const order = result.status === 'rejected' ? undefined : ws.order(result.orderId)?.order;
+  if (order === undefined) return event;
+  event.type = order.type;
+  event.createdAtMs = order.createdAtMs;
+  if (order.amountMinor !== undefined) event.amountMinor = order.amountMinor;
+  if (order.currency !== undefined) event.currency = order.currency;
+  return event;
+}
+
+/**
  * Decides every item of a buffer against the working set, in order. Synchronous: no awaits between decisions.
  * Each item under the per-message guard: one that throws is taken back (WorkingSet.undo) and becomes its own
  * internal_error outcome, and the items after it are decided as if it had not been there.
  */
-export function decideBuffer(deps: ApplyDeps, ws: WorkingSet, items: Item[], bufferNowMs: number): DeadLetter[] {
+function decideBuffer(deps: ApplyDeps, ws: WorkingSet, items: Item[], bufferNowMs: number, counts: CountedResults): DeadLetter[] {
   const deadLetters: DeadLetter[] = [];
   for (const item of items) {
     const ctx = contextFor(deps, item, bufferNowMs);
@@ -73,6 +102,7 @@ export function decideBuffer(deps: ApplyDeps, ws: WorkingSet, items: Item[], buf
       deadLetters.length = lettersBefore;
       deadLetters.push(failedItem(deps, ws, item, ctx, error));
     }
+    counts.take(item.msg.receivedAtMs);
   }
   return deadLetters;
 }
@@ -121,7 +151,7 @@ function decideItem(deps: ApplyDeps, ws: WorkingSet, item: Item, ctx: ApplyConte
   }
 }
 
-/** A rejected batch header's dead letter (streams/batches.ts leaves its payload raw): header fields only. */
+/** A rejected batch header's dead letter (the batch planner leaves its payload raw): header fields only. */
 function headerLetter(deps: ApplyDeps, letter: DeadLetter): DeadLetter {
   let payload: Uint8Array;
   try {
@@ -166,7 +196,15 @@ function failedItem(deps: ApplyDeps, ws: WorkingSet, item: Item, ctx: ApplyConte
  * internal_error dead letter. Should even that throw, the batch's orders stay pending in the ledger, where the
  * next start finds them.
  */
-function settleGuarded(deps: ApplyDeps, tracker: BatchTracker, plan: BatchPlan, ws: WorkingSet, bufferNowMs: number, cut: number): DeadLetter[] {
+function settleGuarded(
+  deps: ApplyDeps,
+  tracker: BatchTracker,
+  plan: BatchPlan,
+  ws: WorkingSet,
+  bufferNowMs: number,
+  cut: number,
+  counts: CountedResults,
+): DeadLetter[] {
   const settle = (part: BatchPlan) =>
     tracker.settle(
       part,
@@ -201,7 +239,10 @@ function settleGuarded(deps: ApplyDeps, tracker: BatchTracker, plan: BatchPlan, 
   ];
   for (const { batch, atMs, part } of parts) {
     const failed = attempt(part);
-    if (!failed) continue;
+    if (!failed) {
+      counts.take(atMs);
+      continue;
+    }
     const msg = { subject: '', data: new Uint8Array(0), receivedAtMs: atMs };
     let detail = `batch ${batch.id}: ${reportInternalError('settle', failed.error, msg)}`;
     const fallback = attempt({ ...plan, complete: [], rejected: [{ batch, reason: 'internal_error', at: cut, atMs }] });
@@ -209,6 +250,7 @@ function settleGuarded(deps: ApplyDeps, tracker: BatchTracker, plan: BatchPlan, 
       reportInternalError('settle', fallback.error, msg);
       detail += '; rejecting it failed too: its orders stay pending in the ledger until the next start';
     } else detail += '; the batch is rejected whole, internal_error';
+    counts.take(atMs);
     letters.push({ reason: 'internal_error', detail, subject: '', payload: new Uint8Array(0) });
   }
   return letters;
@@ -284,7 +326,27 @@ async function applyAttempt(deps: ApplyDeps, items: Item[], alone: boolean): Pro
   const plan = tracker
     ? tracker.plan(items, bufferNowMs, await tracker.reportsFromLedger(tracker.unknownBatchIds(items)))
     : undefined;
-  const direct = plan ? plan.direct : items;
+  const ws = await prefetchFor(deps.store, plan ? plan.direct : items, plan);
+  const attemptKey = await noting;
+  deps.beforeDecide?.(items);
+  const counts = new CountedResults(ws);
+  const deadLetters =
+    plan && tracker ? decideWithBatches(deps, tracker, plan, ws, bufferNowMs, counts) : decideBuffer(deps, ws, items, bufferNowMs, counts);
+  invariant(counts.results.length === ws.published.length, 'every published result is counted');
+  const written = deps.store.commit(ws, plan && tracker ? tracker.ops(plan) : [], attemptKey === undefined ? undefined : { seqs, attemptKey });
+  return {
+    written,
+    items,
+    results: counts.results,
+    deadLetters,
+    reports: plan?.reports ?? [],
+    lastMessage: items[items.length - 1]?.msg,
+    committedAtMs: deps.clock(),
+  };
+}
+
+/** The working set an attempt decides on: the orders it applies, and the ids its rejections answer. */
+function prefetchFor(store: LedgerStore, direct: Item[], plan: BatchPlan | undefined): Promise<WorkingSet> {
   const orders: Order[] = [];
   const extraIds: string[] = [];
   for (const item of direct) {
@@ -295,34 +357,29 @@ async function applyAttempt(deps: ApplyDeps, items: Item[], alone: boolean): Pro
     for (const c of plan.complete) for (const i of c.items) orders.push(i.order);
     for (const r of plan.rejected) for (const p of r.batch.orders) extraIds.push(p.order.id);
   }
-  const ws = await deps.store.prefetch(orders, extraIds);
-  const attemptKey = await noting;
-  deps.beforeDecide?.(items);
-  let deadLetters: DeadLetter[];
-  if (plan && tracker) {
-    // batches settle where they completed in the stream, between the direct items around them
-    const cuts = [...new Set([...plan.complete, ...plan.rejected].map((e) => e.at))].sort((a, b) => a - b);
-    deadLetters = [];
-    let from = 0;
-    for (const cut of cuts) {
-      deadLetters.push(...decideBuffer(deps, ws, direct.slice(from, cut), bufferNowMs));
-      deadLetters.push(...settleGuarded(deps, tracker, plan, ws, bufferNowMs, cut));
-      from = cut;
-    }
-    deadLetters.push(...decideBuffer(deps, ws, direct.slice(from), bufferNowMs), ...plan.deadLetters.map((l) => headerLetter(deps, l)));
-  } else {
-    deadLetters = decideBuffer(deps, ws, direct, bufferNowMs);
+  return store.prefetch(orders, extraIds);
+}
+
+/** Batches settle where they completed in the stream, between the direct items around them. */
+function decideWithBatches(
+  deps: ApplyDeps,
+  tracker: BatchTracker,
+  plan: BatchPlan,
+  ws: WorkingSet,
+  bufferNowMs: number,
+  counts: CountedResults,
+): DeadLetter[] {
+  const cuts = [...new Set([...plan.complete, ...plan.rejected].map((e) => e.at))].sort((a, b) => a - b);
+  const deadLetters: DeadLetter[] = [];
+  let from = 0;
+  for (const cut of cuts) {
+    deadLetters.push(...decideBuffer(deps, ws, plan.direct.slice(from, cut), bufferNowMs, counts));
+    deadLetters.push(...settleGuarded(deps, tracker, plan, ws, bufferNowMs, cut, counts));
+    from = cut;
   }
-  const written = deps.store.commit(ws, plan && tracker ? tracker.ops(plan) : [], attemptKey === undefined ? undefined : { seqs, attemptKey });
-  return {
-    written,
-    items,
-    results: ws.published,
-    deadLetters,
-    reports: plan?.reports ?? [],
-    lastMessage: items[items.length - 1]?.msg,
-    committedAtMs: deps.clock(),
-  };
+  deadLetters.push(...decideBuffer(deps, ws, plan.direct.slice(from), bufferNowMs, counts));
+  deadLetters.push(...plan.deadLetters.map((l) => headerLetter(deps, l)));
+  return deadLetters;
 }
 
 const decideUnderLock = (deps: ApplyDeps) => (items: Item[]) => deps.store.exclusive(() => applyBuffer(deps, items));
@@ -344,14 +401,11 @@ export const applyStage =
     source.pipe(concatMap(decideUnderLock(deps)), whenWritten());
 
 /**
- * Buffer and apply stages together, as the processor runs them: the next buffer is formed from what
+ * Buffer and apply stages together, as the pipeline runs them: the next buffer is formed from what
  * arrived while the previous one was being decided (smart batching, streams/buffer.ts), so light load sees
  * small buffers and low latency, heavy load large buffers and high throughput.
  */
 export const bufferAndApply =
-  (deps: ApplyDeps, buffer: BufferOptions, scheduler?: SchedulerLike): OperatorFunction<Item, AppliedBuffer> =>
+  (deps: ApplyDeps, buffer: BufferOptions): OperatorFunction<Item, AppliedBuffer> =>
   (source) =>
-    source.pipe(bufferWhileBusy(buffer, decideUnderLock(deps), scheduler), whenWritten());
-
-// SHIM(integration): remove (src/processor/operations.ts and test/ledger/audit.test.ts import them from here)
-export { reviewDecision, sweepExpiredHolds } from '../src/processor/held-orders.ts';
+    source.pipe(bufferWhileBusy(buffer, decideUnderLock(deps)), whenWritten());

@@ -1,7 +1,7 @@
 // The per-message guard: an exception raised while handling one message becomes that message's outcome (a
 // dead letter with reason internal_error, logged once), so the buffer, the pipeline and the process go on.
 
-import type { DeadLetterReason } from '../src/domain/reasons.ts';
+import type { DlqReason } from '../src/domain/reasons.ts';
 import { log } from '../src/log.ts';
 import type { DeadLetter, InboundMessage } from './types.ts';
 
@@ -45,7 +45,7 @@ export function faultsFromSpec(spec: string | undefined): FaultHook | undefined 
 export const DEAD_LETTER_PREFIX_BYTES_MAX = 1024;
 
 /** Reasons whose dead letter carries only a bounded prefix of the payload (scrubbed), not the whole of it. */
-const PREFIX_ONLY: ReadonlySet<string> = new Set<DeadLetterReason>(['internal_error', 'too_large', 'too_deep']);
+const PREFIX_ONLY: ReadonlySet<DlqReason> = new Set<DlqReason>(['internal_error', 'too_large', 'too_deep']);
 
 const EMPTY = new Uint8Array(0);
 
@@ -84,7 +84,7 @@ const maskDigits = (text: string): string => text.replace(/\d[\d\s./-]*\d/g, (ru
 export function deadLetterOf(
   scrub: (payload: Uint8Array) => Uint8Array,
   msg: InboundMessage,
-  reason: string,
+  reason: DlqReason,
   detail: string,
   orderId?: string,
   faults?: FaultHook,

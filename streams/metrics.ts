@@ -1,17 +1,17 @@
-// RxJS glue between the pipeline and the metrics aggregator: record results, sample snapshots at a bounded rate.
+// RxJS glue between the pipeline and the metrics aggregator: the record stage, and snapshots at a bounded rate.
 
 import { type MonoTypeOperatorFunction, type Observable, defer, filter, map, tap, timer } from 'rxjs';
-import type { DashboardSnapshot, MetricsAggregator, ProcessedEvent } from '../src/metrics/aggregator.ts';
+import type { BatchProgress, DashboardSnapshot, MetricsAggregator } from '../src/metrics/aggregator.ts';
+import type { AppliedBuffer } from './types.ts';
 
 /** Frame period bounds: 60 frames/s at most, one frame every 10 s at least. */
 export const FRAME_MS_MIN = 16;
 export const FRAME_MS_MAX = 10_000;
 
 /**
- * The dashboard's frame period: 2 frames/s. A full 120x40 frame costs Ink 19-26 ms of the processor's own
- * thread on the project's VM (React production build), so 4 frames/s cost 8-10 % of a core and, measured,
- * 19 % of the throughput (10 frames/s: 13-18 % on a faster VM); operators read figures, not animations
- * (htop redraws every 1.5 s, btop every 2 s). Keys are answered at once, not at the frame rate.
+ * The dashboard's frame period: 2 frames/s. Ink renders a frame on the processor's own thread, so every frame
+ * costs throughput, and operators read figures, not animations (htop redraws every 1.5 s, btop every 2 s). Keys
+ * are answered at once, not at the frame rate.
  */
 export const DASHBOARD_FRAME_MS = 500;
 
@@ -44,8 +44,45 @@ export function toSnapshots(
   });
 }
 
-/** Records each processed order into the aggregator and passes it on unchanged. */
-export const recordInto =
-  (aggregator: MetricsAggregator, clock: () => number): MonoTypeOperatorFunction<ProcessedEvent> =>
+/** The running totals the record stage keeps beside the aggregator (the processor's stats). */
+export interface RecordCounts {
+  /** orders answered, duplicates not counted */
+  orders: number;
+  buffers: number;
+  deadLetters: number;
+}
+
+export interface RecordTarget {
+  aggregator: MetricsAggregator;
+  clock: () => number;
+  counts: RecordCounts;
+  /** the batches the dashboard shows, read after each buffer; absent: no batch handling */
+  batchProgress?: () => BatchProgress[];
+}
+
+/** Counts one committed buffer: its results and rule hits, dead letters, the consumer's lag and the batches. */
+function recordApplied(target: RecordTarget, applied: AppliedBuffer): void {
+  const { aggregator, counts } = target;
+  const nowMs = target.clock();
+  counts.buffers++;
+  const pending = applied.lastMessage?.pending;
+  if (pending !== undefined) aggregator.setStatus({ pendingMessages: pending });
+  for (const event of applied.results) {
+    aggregator.recordResult(event, nowMs);
+    const { rule, duplicate } = event.result;
+    if (duplicate) continue;
+    if (rule !== undefined) aggregator.recordRuleHit(rule, nowMs);
+    counts.orders++;
+  }
+  for (const letter of applied.deadLetters) {
+    aggregator.recordDeadLetter(letter.reason, nowMs);
+    counts.deadLetters++;
+  }
+  if (target.batchProgress) aggregator.setBatches(target.batchProgress());
+}
+
+/** Record stage, the pipeline's last: counts each buffer (recordApplied) and passes it on unchanged. */
+export const recordStage =
+  (target: RecordTarget): MonoTypeOperatorFunction<AppliedBuffer> =>
   (source) =>
-    source.pipe(tap((ev) => aggregator.recordResult(ev, clock())));
+    source.pipe(tap((applied) => recordApplied(target, applied)));

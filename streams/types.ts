@@ -1,8 +1,8 @@
 // What flows between the pipeline stages: one message in, then a decoded/validated item, then results.
 
-import type { DeadLetterReason } from '../src/domain/reasons.ts';
-import type { Order, OrderResult } from '../src/domain/types.ts';
-import type { RiskDecision } from '../src/domain/risk/decision.ts';
+import type { DeadLetterReason, DlqReason, RejectReason } from '../src/domain/reasons.ts';
+import type { Order } from '../src/domain/types.ts';
+import type { ProcessedEvent } from '../src/metrics/aggregator.ts';
 
 /** A message as it arrives, from JetStream or from a recording. */
 export interface InboundMessage {
@@ -19,8 +19,8 @@ export interface InboundMessage {
 }
 
 export type Item =
-  | { kind: 'order'; msg: InboundMessage; order: Order; risk?: RiskDecision }
-  | { kind: 'rejected'; msg: InboundMessage; orderId: string; reason: string; field: string; message: string; batchId?: string; fingerprint?: string }
+  | { kind: 'order'; msg: InboundMessage; order: Order }
+  | { kind: 'rejected'; msg: InboundMessage; orderId: string; reason: RejectReason; field: string; message: string; batchId?: string; fingerprint?: string }
   | { kind: 'dead'; msg: InboundMessage; reason: DeadLetterReason; detail: string }
   | { kind: 'batch'; msg: InboundMessage; raw: Record<string, unknown> };
 
@@ -28,7 +28,7 @@ export type OrderItem = Extract<Item, { kind: 'order' }>;
 
 /** A dead letter to publish: the payload scrubbed of card data. */
 export interface DeadLetter {
-  reason: string;
+  reason: DlqReason;
   detail: string;
   subject: string;
   payload: Uint8Array;
@@ -40,8 +40,11 @@ export interface DeadLetter {
 /** What one committed buffer produced. */
 export interface AppliedBuffer {
   items: Item[];
-  /** every result to publish, in order (duplicates included, marked) */
-  results: OrderResult[];
+  /**
+   * every result to publish, in order (duplicates included, marked), each with what the record stage counts
+   * of the order it answers (type, amount, currency, createdAt, arrival)
+   */
+  results: ProcessedEvent[];
   deadLetters: DeadLetter[];
   /** batch reports to publish */
   reports: { batchId: string; report: unknown }[];

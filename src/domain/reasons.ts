@@ -61,6 +61,7 @@ export const DEAD_LETTER_REASONS = {
   too_deep: 'the payload nests arrays and objects deeper than the decode limit (DEFAULT_NESTING_LEVELS_MAX)',
   internal_error: 'handling the message raised an unexpected error: it is dead-lettered instead of stopping the processor',
   poison: 'the message crashed the processor CRASHED_ATTEMPTS_MAX times when decided alone: dead-lettered undecided',
+  batches_disabled: 'a batch header reached a processor that runs without batch handling',
 } as const;
 export type DeadLetterReason = keyof typeof DEAD_LETTER_REASONS;
 /**

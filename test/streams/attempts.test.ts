@@ -48,7 +48,7 @@ describe('the crash-loop guard in the apply stage', () => {
     const applied = await applyBuffer(deps(), [pay('a1', 1), pay('a2', 2)]);
     await applied.written;
     expect(decided).toEqual([['a1', 'a2']]);
-    expect(applied.results.map((r) => r.status)).toEqual(['approved', 'approved']);
+    expect(applied.results.map(({ result }) => result.status)).toEqual(['approved', 'approved']);
     expect(env.store.applied.floorSeq).toBe(2);
     // no note is left behind: the next start counts no crash
     expect(await env.store.applied.recoverAttempts()).toEqual([]);
@@ -59,7 +59,7 @@ describe('the crash-loop guard in the apply stage', () => {
     const applied = await applyBuffer(deps(), [pay('a1', 1), pay('a2', 2), pay('a3', 3), pay('a4', 4)]);
     await applied.written;
     expect(decided).toEqual([['a1'], ['a2'], ['a3'], ['a4']]);
-    expect(applied.results.map((r) => `${r.orderId}:${r.status}`)).toEqual(['a1:approved', 'a2:approved', 'a3:approved', 'a4:approved']);
+    expect(applied.results.map(({ result: r }) => `${r.orderId}:${r.status}`)).toEqual(['a1:approved', 'a2:approved', 'a3:approved', 'a4:approved']);
     expect(env.store.applied.crashCounts.size).toBe(0);
   });
 
@@ -70,7 +70,7 @@ describe('the crash-loop guard in the apply stage', () => {
     const applied = await applyBuffer(deps(), [pay('a1', 1), pay('bad', 2), pay('a3', 3)]);
     await applied.written;
     expect(decided).toEqual([['a1'], ['a3']]);
-    expect(applied.results.map((r) => r.orderId)).toEqual(['a1', 'a3']);
+    expect(applied.results.map(({ result }) => result.orderId)).toEqual(['a1', 'a3']);
     expect(applied.deadLetters).toMatchObject([{ reason: 'poison', orderId: 'bad', payload: new Uint8Array(0) }]);
     expect(await env.store.getOrder('bad')).toBeUndefined();
     expect(env.store.applied.floorSeq).toBe(3);

@@ -11,6 +11,7 @@ import type { Order } from '../../src/domain/types.ts';
 import type { LedgerStore } from '../../src/ledger/store.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
 import { log } from '../../src/log.ts';
+import { natsPublisher } from '../../src/nats/results.ts';
 import { scrubPayload } from '../../src/recording/scrub.ts';
 import { type ApplyDeps, applyStage } from '../../streams/apply.ts';
 import { BatchTracker, DEFAULT_BATCH_LIMITS } from '../../streams/batches.ts';
@@ -23,8 +24,7 @@ import {
   faultsFromSpec,
   payloadPrefix,
 } from '../../streams/guard.ts';
-import type { AppliedBuffer, InboundMessage, Item } from '../../streams/types.ts';
-import { natsPublisher } from '../../streams/publish.ts';
+import type { AppliedBuffer, DeadLetter, InboundMessage, Item } from '../../streams/types.ts';
 import { validate } from '../../streams/validate.ts';
 import { TEST_CARD_TOKEN, TEST_NOW_MS, TEST_PANS, TEST_TOKEN_KEY, aWireOrder } from '../domain/builders.ts';
 import { aCard, aFundingAccount, aMerchant, anAccount, aTempStore, removeDataDir } from '../ledger/builders.ts';
@@ -144,7 +144,7 @@ describe('deadLetterOf', () => {
 
   it('keeps a scrubbed prefix of at most 1 KiB for internal_error, too_large and too_deep, and the whole payload otherwise', () => {
     const big = msg(`{"id":"a","pan":"${PAN}","memo":"${'x'.repeat(3000)}"}`);
-    for (const reason of ['internal_error', 'too_large', 'too_deep']) {
+    for (const reason of ['internal_error', 'too_large', 'too_deep'] as const) {
       const letter = deadLetterOf(scrub, big, reason, 'd');
       expect(letter.payload.byteLength).toBeLessThanOrEqual(DEAD_LETTER_PREFIX_BYTES_MAX);
       expect(dec.decode(letter.payload)).not.toContain(PAN);
@@ -176,7 +176,7 @@ describe('dead-letter headers', () => {
     const nc = { publish: (subject: string, _data: Uint8Array, options?: PublishOptions) => sent.push({ subject, ...(options ? { options } : {}) }) };
     const publisher = natsPublisher(nc as unknown as NatsConnection, { results: 'pay.results', reports: 'pay.reports', dlq: 'pay.dlq' });
     // a forbidden field under a key with line breaks in it: its path is quoted in the detail
-    const letter = { reason: 'cvv_forbidden', detail: 'a\r\nb\n.cvv: CVV/CVC must never be sent', subject: 'pay.orders.x', payload: new Uint8Array(0), streamSeq: 7 };
+    const letter: DeadLetter = { reason: 'cvv_forbidden', detail: 'a\r\nb\n.cvv: CVV/CVC must never be sent', subject: 'pay.orders.x', payload: new Uint8Array(0), streamSeq: 7 };
     expect(() => publisher.deadLetter(letter)).not.toThrow();
     const h = sent[0]!.options!.headers!;
     expect(h.get('Paystream-Detail')).not.toMatch(/[\r\n]/);
@@ -185,44 +185,56 @@ describe('dead-letter headers', () => {
   });
 });
 
-describe('apply stage guard (on a real LevelDB)', () => {
-  let store: LedgerStore;
-  let dataDir: string;
-  let errors: ReturnType<typeof vi.spyOn>;
+interface GuardedLedger {
+  store: LedgerStore;
+  dataDir: string;
+  /** the guard's log: each failure is logged once */
+  errors: ReturnType<typeof vi.spyOn>;
+}
 
+/**
+ * For each test of the block: Alice's card with 100.00 USD deposited from funding and the merchant m_coffee
+ * (books verify can check), on a fresh LevelDB; the guard's error log caught.
+ */
+function guardedLedger(): GuardedLedger {
+  const env = {} as GuardedLedger;
   beforeEach(async () => {
-    ({ store, dataDir } = await aTempStore());
-    // Alice's card with 100.00 USD deposited from funding, the merchant m_coffee: books verify can check
+    Object.assign(env, await aTempStore());
     const ws = new WorkingSet();
     for (const a of [anAccount(), aMerchant(), aFundingAccount('USD')]) ws.putAccount(a);
     ws.transfer({ id: 'tx_seed', debit: 'funding-USD', credit: 'acct_alice', amountMinor: 10_000n, currency: 'USD', kind: 'deposit', orderId: 'seed', atMs: TEST_NOW_MS });
-    await store.commit(ws);
+    await env.store.commit(ws);
     const card = aCard();
-    await store.write([{ type: 'put', sublevel: store.cards, key: card.token, value: JSON.stringify(card) }]);
-    store.forgetCaches();
-    errors = vi.spyOn(log(), 'error').mockImplementation(() => undefined);
+    await env.store.write([{ type: 'put', sublevel: env.store.cards, key: card.token, value: JSON.stringify(card) }]);
+    env.store.forgetCaches();
+    env.errors = vi.spyOn(log(), 'error').mockImplementation(() => undefined);
   });
-
   afterEach(async () => {
-    errors.mockRestore();
-    await store.close();
-    await removeDataDir(dataDir);
+    env.errors.mockRestore();
+    await env.store.close();
+    await removeDataDir(env.dataDir);
   });
+  return env;
+}
 
-  const pay = (id: string, amountMinor: bigint, extra: Partial<Order> = {}): Item => {
-    const order: Order = { id, type: 'payment', cardToken: TEST_CARD_TOKEN, merchant: 'm_coffee', amountMinor, currency: 'USD', createdAtMs: TEST_NOW_MS, ...extra };
-    return { kind: 'order', msg: msg({ id, type: 'payment', card: TEST_CARD_TOKEN, amount: String(amountMinor) }), order };
-  };
-  const deps = (extra: Partial<ApplyDeps> = {}): ApplyDeps => ({
-    store,
-    options: DEFAULT_APPLY_OPTIONS,
-    clock: () => TEST_NOW_MS,
-    virtualTime: false,
-    scrub: (p: Uint8Array) => p,
-    ...extra,
-  });
-  const run = async (buffers: Item[][], d: ApplyDeps): Promise<AppliedBuffer[]> => lastValueFrom(from(buffers).pipe(applyStage(d), toArray()));
-  const statuses = (applied: AppliedBuffer) => applied.results.map((r) => `${r.orderId}:${r.status}${r.reason ? `:${r.reason}` : ''}`);
+const pay = (id: string, amountMinor: bigint, extra: Partial<Order> = {}): Item => {
+  const order: Order = { id, type: 'payment', cardToken: TEST_CARD_TOKEN, merchant: 'm_coffee', amountMinor, currency: 'USD', createdAtMs: TEST_NOW_MS, ...extra };
+  return { kind: 'order', msg: msg({ id, type: 'payment', card: TEST_CARD_TOKEN, amount: String(amountMinor) }), order };
+};
+const depsOn = (store: LedgerStore, extra: Partial<ApplyDeps> = {}): ApplyDeps => ({
+  store,
+  options: DEFAULT_APPLY_OPTIONS,
+  clock: () => TEST_NOW_MS,
+  virtualTime: false,
+  scrub: (p: Uint8Array) => p,
+  ...extra,
+});
+const run = async (buffers: Item[][], d: ApplyDeps): Promise<AppliedBuffer[]> => lastValueFrom(from(buffers).pipe(applyStage(d), toArray()));
+const statuses = (applied: AppliedBuffer) => applied.results.map(({ result: r }) => `${r.orderId}:${r.status}${r.reason ? `:${r.reason}` : ''}`);
+
+describe('apply stage guard (on a real LevelDB): a decision that throws', () => {
+  const env = guardedLedger();
+  const deps = (extra: Partial<ApplyDeps> = {}) => depsOn(env.store, extra);
 
   it('takes back an order whose decision threw after it moved money, rejects it internal_error, and decides the orders around it', async () => {
     const items = [pay('a1', 1_000n), pay('a2', 2_000n, { merchant: 'm_new' }), pay('a3', 500n)];
@@ -237,19 +249,19 @@ describe('apply stage guard (on a real LevelDB)', () => {
       }),
     ]);
     // a2 had moved 20.00 and opened m_new before it threw: neither is in the ledger
-    expect((await store.getAccount('acct_alice'))?.balanceMinor).toBe(8_500n);
-    expect(await store.getAccount('m_new')).toBeUndefined();
-    expect(await store.transfers.get('tx_a2')).toBeUndefined();
-    expect((await verifyLedger(store)).violations).toEqual([]);
-    expect(errors).toHaveBeenCalledTimes(1);
+    expect((await env.store.getAccount('acct_alice'))?.balanceMinor).toBe(8_500n);
+    expect(await env.store.getAccount('m_new')).toBeUndefined();
+    expect(await env.store.transfers.get('tx_a2')).toBeUndefined();
+    expect((await verifyLedger(env.store)).violations).toEqual([]);
+    expect(env.errors).toHaveBeenCalledTimes(1);
   });
 
   it('answers a redelivery of the failed order with its first result, as a duplicate (one result per id)', async () => {
     const failing = pay('r1', 1_000n);
     const again: Item = { ...failing, msg: { ...failing.msg, redelivered: true } };
     const out = await run([[failing], [again]], deps({ faults: faultAt('apply', 'r1') }));
-    expect(out[1]!.results).toEqual([expect.objectContaining({ orderId: 'r1', status: 'rejected', reason: 'internal_error', duplicate: true })]);
-    expect((await store.getAccount('acct_alice'))?.balanceMinor).toBe(10_000n);
+    expect(out[1]!.results.map(({ result }) => result)).toEqual([expect.objectContaining({ orderId: 'r1', status: 'rejected', reason: 'internal_error', duplicate: true })]);
+    expect((await env.store.getAccount('acct_alice'))?.balanceMinor).toBe(10_000n);
   });
 
   it('takes back what a risk engine that throws half-way had decided (no seam: a real exception)', async () => {
@@ -261,8 +273,8 @@ describe('apply stage guard (on a real LevelDB)', () => {
     };
     const [applied] = await run([[pay('k1', 100n), pay('k2', 200n), pay('k3', 300n)]], deps({ risk }));
     expect(statuses(applied!)).toEqual(['k1:approved', 'k2:rejected:internal_error', 'k3:approved']);
-    expect((await store.getAccount('acct_alice'))?.balanceMinor).toBe(9_600n);
-    expect((await verifyLedger(store)).violations).toEqual([]);
+    expect((await env.store.getAccount('acct_alice'))?.balanceMinor).toBe(9_600n);
+    expect((await verifyLedger(env.store)).violations).toEqual([]);
   });
 
   it('turns a validate-stage internal_error into a rejected result and a dead letter with the guard detail', async () => {
@@ -270,9 +282,14 @@ describe('apply stage guard (on a real LevelDB)', () => {
     const item: Item = { kind: 'rejected', msg: m, orderId: 'vx', reason: 'internal_error', field: '', message: 'validate failed at stream sequence 9 (TypeError)' };
     const [applied] = await run([[pay('n1', 100n), item, pay('n2', 100n)]], deps());
     expect(statuses(applied!)).toEqual(['n1:approved', 'vx:rejected:internal_error', 'n2:approved']);
-    expect(applied!.results[1]!.field).toBeUndefined();
+    expect(applied!.results[1]!.result.field).toBeUndefined();
     expect(applied!.deadLetters).toEqual([expect.objectContaining({ reason: 'internal_error', orderId: 'vx', detail: 'validate failed at stream sequence 9 (TypeError)' })]);
   });
+});
+
+describe('apply stage guard (on a real LevelDB): a dead-letter scrub or a batch settle that throws', () => {
+  const env = guardedLedger();
+  const deps = (extra: Partial<ApplyDeps> = {}) => depsOn(env.store, extra);
 
   it('survives a dead-letter scrub that throws: the rejection stands, its letter goes out payload-free, the next order is decided', async () => {
     const scrub = (p: Uint8Array) => {
@@ -291,7 +308,7 @@ describe('apply stage guard (on a real LevelDB)', () => {
     ]);
     expect(applied!.deadLetters[0]!.detail).toBe(`invalid_amount: amount: not a decimal; scrub failed at stream sequence ${bad.streamSeq} (RangeError), payload withheld`);
     expect(applied!.deadLetters[1]!.detail).toMatch(/^not_json: payload is not valid JSON; scrub failed at stream sequence \d+ \(RangeError\), payload withheld$/);
-    expect((await verifyLedger(store)).violations).toEqual([]);
+    expect((await verifyLedger(env.store)).violations).toEqual([]);
   });
 
   it('dead-letters an order whose failure leaves the scrub failing too, with no payload, and goes on', async () => {
@@ -305,7 +322,7 @@ describe('apply stage guard (on a real LevelDB)', () => {
   });
 
   it('rejects a batch whose settling throws whole, internal_error, and settles the orders around it as usual', async () => {
-    const tracker = new BatchTracker(store, DEFAULT_BATCH_LIMITS, { prefix: 'pay' });
+    const tracker = new BatchTracker(env.store, DEFAULT_BATCH_LIMITS, { prefix: 'pay' });
     await tracker.load();
     const header: Item = { kind: 'batch', msg: msg({}, 'pay.batches.b1'), raw: { id: 'b1', count: 2, currency: 'USD', controlSum: '3.00', mode: 'independent' } };
     const items = [pay('g1', 100n), header, pay('b1-1', 100n, { batchId: 'b1' }), pay('b1-2', 200n, { batchId: 'b1' }), pay('g2', 100n)];
@@ -313,7 +330,7 @@ describe('apply stage guard (on a real LevelDB)', () => {
     expect(statuses(applied!).sort()).toEqual(['b1-1:rejected:internal_error', 'b1-2:rejected:internal_error', 'g1:approved', 'g2:approved']);
     expect(applied!.reports).toEqual([{ batchId: 'b1', report: expect.objectContaining({ status: 'rejected', reason: 'internal_error' }) }]);
     expect(applied!.deadLetters).toEqual([expect.objectContaining({ reason: 'internal_error', detail: expect.stringMatching(/^batch b1: settle failed .*rejected whole, internal_error$/) })]);
-    expect((await store.getAccount('acct_alice'))?.balanceMinor).toBe(9_800n);
-    expect((await verifyLedger(store)).violations).toEqual([]);
+    expect((await env.store.getAccount('acct_alice'))?.balanceMinor).toBe(9_800n);
+    expect((await verifyLedger(env.store)).violations).toEqual([]);
   });
 });

@@ -1,8 +1,10 @@
-import { of } from 'rxjs';
+import { lastValueFrom, of, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { MetricsAggregator, type ProcessedEvent } from '../../src/metrics/aggregator.ts';
-import { recordInto, toSnapshots } from '../../streams/metrics.ts';
+import type { OrderResult } from '../../src/domain/types.ts';
+import { type BatchProgress, MetricsAggregator, type ProcessedEvent } from '../../src/metrics/aggregator.ts';
+import { recordStage, toSnapshots } from '../../streams/metrics.ts';
+import type { AppliedBuffer } from '../../streams/types.ts';
 
 const T0 = Date.UTC(2025, 2, 14, 12, 0, 0);
 const anEvent = (): ProcessedEvent => ({
@@ -64,14 +66,41 @@ describe('toSnapshots', () => {
   });
 });
 
-describe('recordInto', () => {
-  it('records each event and passes it on', () => {
-    const agg = new MetricsAggregator();
-    const out: ProcessedEvent[] = [];
-    of(anEvent(), anEvent())
-      .pipe(recordInto(agg, () => T0))
-      .subscribe((e) => out.push(e));
-    expect(out).toHaveLength(2);
-    expect(agg.snapshot(T0).totals.sinceStart.orders).toBe(2);
+describe('record stage', () => {
+  const approved = (orderId: string, over: Partial<OrderResult> = {}): OrderResult => ({ ...anEvent().result, orderId, ...over });
+  const aBuffer = (over: Partial<AppliedBuffer>): AppliedBuffer => ({
+    items: [],
+    results: [],
+    deadLetters: [],
+    reports: [],
+    lastMessage: undefined,
+    committedAtMs: T0,
+    written: Promise.resolve(),
+    ...over,
+  });
+
+  it('counts a buffer: results with their amounts, rule hits and orders but for duplicates, dead letters, lag and batches', async () => {
+    const aggregator = new MetricsAggregator({ startedAtMs: T0 });
+    const counts = { orders: 0, buffers: 0, deadLetters: 0 };
+    const batch: BatchProgress = { batchId: 'b1', mode: 'atomic', currency: 'USD', count: 2, seen: 1, controlSumMinor: 300n, sumSoFarMinor: 100n, state: 'open' };
+    const buffer = aBuffer({
+      results: [
+        { result: approved('o1', { status: 'held', rule: 'big_amount' }), type: 'payment', amountMinor: 1_250n, currency: 'USD', receivedAtMs: T0 },
+        { result: approved('o1', { status: 'held', rule: 'big_amount', duplicate: true }), type: 'payment', amountMinor: 1_250n, currency: 'USD', receivedAtMs: T0 },
+        { result: approved('o2'), receivedAtMs: T0 },
+      ],
+      deadLetters: [{ reason: 'not_json', detail: 'payload is not valid JSON', subject: 'pay.orders.x', payload: new Uint8Array(0) }],
+      lastMessage: { subject: 'pay.orders.x', data: new Uint8Array(0), receivedAtMs: T0, pending: 42 },
+    });
+    const out = await lastValueFrom(of(buffer).pipe(recordStage({ aggregator, clock: () => T0, counts, batchProgress: () => [batch] }), toArray()));
+    expect(out).toEqual([buffer]);
+    expect(counts).toEqual({ orders: 2, buffers: 1, deadLetters: 1 });
+    const snapshot = aggregator.snapshot(T0);
+    expect(snapshot.totals.sinceStart.orders).toBe(3);
+    expect(snapshot.totals.sinceStart.currencies).toEqual([{ currency: 'USD', byStatus: { held: { count: 2, amountMinor: 2_500n } } }]);
+    expect(snapshot.alerts.ruleHits).toEqual([{ ruleId: 'big_amount', count: 1 }]);
+    expect(snapshot.alerts.deadLetters).toEqual([{ reason: 'not_json', count: 1 }]);
+    expect(snapshot.status.pendingMessages).toBe(42);
+    expect(snapshot.batches).toEqual([batch]);
   });
 });

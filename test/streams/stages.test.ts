@@ -8,7 +8,7 @@ import type { OrderResult } from '../../src/domain/types.ts';
 import { ackStage, FloorAcker } from '../../streams/ack.ts';
 import { bufferWhileBusy } from '../../streams/buffer.ts';
 import { decode } from '../../streams/decode.ts';
-import { type Publisher, publishStage } from '../../streams/publish.ts';
+import { type Publisher, publishStage, sinkPublisher } from '../../streams/publish.ts';
 import type { AppliedBuffer, InboundMessage, Item } from '../../streams/types.ts';
 import { validate } from '../../streams/validate.ts';
 import { TEST_NOW_MS, TEST_PANS, TEST_TOKEN_KEY, aWireOrder } from '../domain/builders.ts';
@@ -131,7 +131,7 @@ describe('buffer (smart batching)', () => {
 
 function anApplied(over: Partial<AppliedBuffer> = {}): AppliedBuffer {
   const result: OrderResult = { orderId: 'p-1', status: 'approved', processedAt: new Date(TEST_NOW_MS).toISOString(), latencyMs: 3 };
-  return { items: [], results: [result], deadLetters: [], reports: [], lastMessage: undefined, committedAtMs: TEST_NOW_MS, written: Promise.resolve(), ...over };
+  return { items: [], results: [{ result, receivedAtMs: TEST_NOW_MS }], deadLetters: [], reports: [], lastMessage: undefined, committedAtMs: TEST_NOW_MS, written: Promise.resolve(), ...over };
 }
 
 describe('publish and ack', () => {
@@ -146,8 +146,12 @@ describe('publish and ack', () => {
       reports: [{ batchId: 'b-1', report: {} }],
       deadLetters: [{ reason: 'not_json', detail: 'payload is not valid JSON', subject: 'pay.orders.x', payload: enc.encode('x') }],
     });
-    await lastValueFrom(of(applied).pipe(publishStage(publisher)));
+    const sink = sinkPublisher(publisher);
+    await lastValueFrom(of(applied).pipe(publishStage(sink)));
     expect(seen).toEqual(['result p-1 approved', 'report b-1', 'dlq not_json']);
+    // a sink loses nothing: delivered at once, nothing sent again
+    await sink.delivered(applied);
+    expect(seen).toHaveLength(3);
   });
 
   it('acks a buffer once, on its last message, only after the flush', async () => {
@@ -257,7 +261,9 @@ describe('FloorAcker: AckPolicy.All acks never pass a message that has not arriv
     acker.applied(stream([101], acked).map(anItem));
     expect(acked).toEqual([101]);
   });
+});
 
+describe('FloorAcker: a gap that lasts is looked up in the stream', () => {
   it('looks an old gap up in the stream: deleted or aged-out messages no longer hold the acks', async () => {
     const acked: number[] = [];
     // the stream starts at 3 (1-2 aged out) and no longer holds 5; it still holds 6, which will come
@@ -283,6 +289,35 @@ describe('FloorAcker: AckPolicy.All acks never pass a message that has not arriv
     expect(askedAtMs).toEqual([1000, 3000, 7000, 15000]);
   });
 
+  it('asks again, less and less often, when the stream cannot be read', async () => {
+    let readable = false;
+    const { acker, askedAtMs, clock } = gapAcker(() => {
+      if (!readable) throw new Error('no responders');
+      return { firstSeq: 1, absent: [1] };
+    });
+    acker.applied(stream([2], []).map(anItem));
+    const failures: number[] = [];
+    for (clock.nowMs = 0; clock.nowMs <= 8000; clock.nowMs += 500) {
+      await acker.checkGaps().catch(() => failures.push(clock.nowMs));
+    }
+    // after 1 s, then 2 s, 4 s later; each failure is the caller's to log
+    expect(askedAtMs).toEqual([1000, 3000, 7000]);
+    expect(failures).toEqual([1000, 3000, 7000]);
+    readable = true;
+    for (; clock.nowMs <= 20_000; clock.nowMs += 500) await acker.checkGaps();
+    expect(acker.floorSeq).toBe(2);
+  });
+
+  it('tells once when acks start being held back at a gap', () => {
+    const gaps: { floorSeq: number; missing: number[] }[] = [];
+    const acker = new FloorAcker({ floorSeq: 0, onGap: ({ floorSeq, missing }) => gaps.push({ floorSeq, missing }) });
+    acker.applied(stream([1, 3], []).map(anItem));
+    acker.applied(stream([4], []).map(anItem));
+    expect(gaps).toEqual([{ floorSeq: 1, missing: [2] }]);
+  });
+});
+
+describe('FloorAcker: what the stream still holds of a gap is read and refilled', () => {
   it('reads the missing messages the stream still holds and refills them: the gap closes without waiting for ack_wait', async () => {
     const acked: number[] = [];
     const refilled: InboundMessage[] = [];
@@ -311,25 +346,6 @@ describe('FloorAcker: AckPolicy.All acks never pass a message that has not arriv
     expect(asked).toEqual([[1], [1]]);
   });
 
-  it('asks again, less and less often, when the stream cannot be read', async () => {
-    let readable = false;
-    const { acker, askedAtMs, clock } = gapAcker(() => {
-      if (!readable) throw new Error('no responders');
-      return { firstSeq: 1, absent: [1] };
-    });
-    acker.applied(stream([2], []).map(anItem));
-    const failures: number[] = [];
-    for (clock.nowMs = 0; clock.nowMs <= 8000; clock.nowMs += 500) {
-      await acker.checkGaps().catch(() => failures.push(clock.nowMs));
-    }
-    // after 1 s, then 2 s, 4 s later; each failure is the caller's to log
-    expect(askedAtMs).toEqual([1000, 3000, 7000]);
-    expect(failures).toEqual([1000, 3000, 7000]);
-    readable = true;
-    for (; clock.nowMs <= 20_000; clock.nowMs += 500) await acker.checkGaps();
-    expect(acker.floorSeq).toBe(2);
-  });
-
   it('without refill, what the stream still holds is left to the redelivery', async () => {
     const { acker, clock } = gapAcker(() => ({ firstSeq: 1, holds: true }));
     acker.applied(stream([2], []).map(anItem));
@@ -337,13 +353,5 @@ describe('FloorAcker: AckPolicy.All acks never pass a message that has not arriv
     await acker.checkGaps();
     expect(acker.refillingCount).toBe(0);
     expect(acker.floorSeq).toBe(0);
-  });
-
-  it('tells once when acks start being held back at a gap', () => {
-    const gaps: { floorSeq: number; missing: number[] }[] = [];
-    const acker = new FloorAcker({ floorSeq: 0, onGap: ({ floorSeq, missing }) => gaps.push({ floorSeq, missing }) });
-    acker.applied(stream([1, 3], []).map(anItem));
-    acker.applied(stream([4], []).map(anItem));
-    expect(gaps).toEqual([{ floorSeq: 1, missing: [2] }]);
   });
 });

@@ -1,0 +1,157 @@
+// Results, batch reports and dead letters onto NATS, kept from being lost with a broker connection: a buffer's
+// flush before its ack waits out a broker restart, and the results of the last seconds go again after a reconnect.
+
+import { headers, type NatsConnection } from 'nats';
+import type { OrderResult } from '../domain/types.ts';
+import { log } from '../log.ts';
+import { redactPanRuns, scrubSubject } from '../recording/scrub.ts';
+import { type BufferPublisher, type Publisher, publishApplied } from '../../streams/publish.ts';
+import type { AppliedBuffer, DeadLetter } from '../../streams/types.ts';
+
+export interface PublishSubjects {
+  results: string;
+  reports: string;
+  dlq: string;
+}
+
+/** results published in the last this-many ms are sent again after a broker reconnect */
+export const RESEND_WINDOW_MS = 5_000;
+/** ...but never more than this many (memory bound): the oldest buffers' results are forgotten first */
+export const RESEND_RESULTS_MAX = 50_000;
+/** a flush the broker's absence made fail is tried again after this long */
+export const FLUSH_RETRY_MS = 100;
+
+const encoder = new TextEncoder();
+
+/**
+ * A header value: NATS refuses CR and LF in one (the publish throws, which would stop the pipeline), and a
+ * detail may quote input, such as the path of a forbidden field under a key with a line break in it.
+ */
+const headerValue = (text: string): string => text.replace(/[\r\n]/g, ' ');
+
+/** The subject token for a reason: NATS tokens must not contain '.', '*', '>' or spaces. */
+const token = (text: string): string => text.replace(/[.*>\s]/g, '_') || 'unknown';
+
+export const bigintReplacer = (_key: string, value: unknown): unknown =>
+  typeof value === 'bigint' ? value.toString() : value;
+
+/** Each message as it goes on the wire: its subject, headers and payload; nothing kept. */
+export function natsPublisher(nc: NatsConnection, subjects: PublishSubjects): Publisher {
+  return {
+    result(result) {
+      nc.publish(`${subjects.results}.${result.status}.${result.orderId}`, encoder.encode(JSON.stringify(result)));
+    },
+    report(batchId, report) {
+      // a batch id comes from a subject anyone may publish on: a PAN in it must not reach the report
+      nc.publish(`${subjects.reports}.${scrubSubject(batchId)}`, encoder.encode(redactPanRuns(JSON.stringify(report, bigintReplacer))));
+    },
+    deadLetter(letter) {
+      const h = headers();
+      h.set('Paystream-Reason', letter.reason);
+      // details are the processor's own words (field paths, rules): PANs redacted, nothing else to blank
+      h.set('Paystream-Detail', headerValue(redactPanRuns(letter.detail)).slice(0, 200));
+      h.set('Paystream-Subject', scrubSubject(letter.subject));
+      if (letter.orderId !== undefined) h.set('Paystream-Order-Id', redactPanRuns(letter.orderId));
+      if (letter.streamSeq !== undefined) h.set('Paystream-Stream-Seq', String(letter.streamSeq));
+      nc.publish(`${subjects.dlq}.${token(letter.reason)}`, letter.payload, { headers: h });
+    },
+  };
+}
+
+/** One buffer's results and reports as they went out, kept for a resend after a reconnect. */
+interface Sent {
+  atMs: number;
+  results: AppliedBuffer['results'];
+  reports: AppliedBuffer['reports'];
+}
+
+/**
+ * The processor's publisher on a broker connection. A broker that dies may lose what it had accepted but not
+ * yet stored, and what was written to a socket that broke is lost with it: so the results of the last
+ * RESEND_WINDOW_MS (at most RESEND_RESULTS_MAX) are sent again after every reconnect, and `delivered` sends a
+ * buffer again when its flush failed. Subscribers may see an identical copy, never a missing result.
+ */
+export class NatsResultPublisher implements BufferPublisher {
+  private readonly wire: Publisher;
+  private readonly sent: Sent[] = [];
+  private sentResults = 0;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    subjects: PublishSubjects,
+    private readonly clock: () => number,
+    private readonly retryMs = FLUSH_RETRY_MS,
+  ) {
+    this.wire = natsPublisher(nc, subjects);
+    this.resendAfterReconnects().catch(() => undefined);
+  }
+
+  result(result: OrderResult): void {
+    this.wire.result(result);
+  }
+
+  report(batchId: string, report: unknown): void {
+    this.wire.report(batchId, report);
+  }
+
+  deadLetter(letter: DeadLetter): void {
+    this.wire.deadLetter(letter);
+  }
+
+  publish(applied: AppliedBuffer): void {
+    publishApplied(this.wire, applied);
+    this.remember(applied);
+  }
+
+  /**
+   * Flushes, waiting out a broker restart: a disconnect rejects the pending flush, and ending the pipeline for
+   * it would stop the processor. What was written to the broken socket may be lost with it, so once a flush
+   * goes through after one that failed, the buffer is sent again and flushed again. Only a closed connection
+   * is final.
+   */
+  async delivered(applied: AppliedBuffer): Promise<void> {
+    let failed = false;
+    for (;;) {
+      try {
+        await this.nc.flush();
+        if (!failed) return;
+        publishApplied(this.wire, applied);
+        failed = false;
+      } catch (error) {
+        if (this.nc.isClosed()) throw error;
+        failed = true;
+        await new Promise((resolve) => setTimeout(resolve, this.retryMs));
+      }
+    }
+  }
+
+  private remember(applied: AppliedBuffer): void {
+    if (applied.results.length === 0 && applied.reports.length === 0) return;
+    const nowMs = this.clock();
+    this.sent.push({ atMs: nowMs, results: applied.results, reports: applied.reports });
+    this.sentResults += applied.results.length;
+    const horizonMs = nowMs - RESEND_WINDOW_MS;
+    while (this.sent.length > 1 && (this.sent[0]!.atMs < horizonMs || this.sentResults > RESEND_RESULTS_MAX)) {
+      this.sentResults -= this.sent.shift()!.results.length;
+    }
+  }
+
+  private async resendAfterReconnects(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type !== 'reconnect') continue;
+      const resent = this.resendRecent(this.clock());
+      log().info({ server: String(status.data), resentResults: resent }, 'results of the last seconds sent again after the reconnect');
+    }
+  }
+
+  private resendRecent(nowMs: number): number {
+    let resent = 0;
+    for (const entry of this.sent) {
+      if (entry.atMs < nowMs - RESEND_WINDOW_MS) continue;
+      for (const { result } of entry.results) this.wire.result(result);
+      for (const { batchId, report } of entry.reports) this.wire.report(batchId, report);
+      resent += entry.results.length;
+    }
+    return resent;
+  }
+}
