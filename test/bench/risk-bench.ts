@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { RiskEngine } from '../../src/domain/risk/engine.ts';
 import type { RuleSet } from '../../src/domain/risk/rules.ts';
 import type { Account, Card, Order, OrderResult } from '../../src/domain/types.ts';
-import { loadRules } from '../../src/risk/config.ts';
+import { loadRules } from '../../src/processor/rules-file.ts';
 
 const ORDERS = 200_000;
 const CARDS = 20_000;

@@ -15,7 +15,7 @@ export type RiskDecision =
   | { outcome: 'expire'; ruleId: string; reason: 'stale_order' }
   | { outcome: 'reject'; ruleId: string; reason: 'future_dated' };
 
-export const ALLOW: RiskDecision = Object.freeze({ outcome: 'allow' });
+export const ALLOW: Extract<RiskDecision, { outcome: 'allow' }> = Object.freeze({ outcome: 'allow' });
 
 export interface RiskInput {
   order: Order;

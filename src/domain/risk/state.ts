@@ -55,8 +55,8 @@ export class LruMap<K, V> {
     }
     this.map.set(key, { value, movedAt: ++this.writes });
     // Evict in chunks with one iterator: asking a Map for its first key after many deletions at its front
-    // walks over the deleted slots each time (V8), which made one-at-a-time eviction quadratic (measured:
-    // 4x slower at 200k orders). So the map may hold up to max + max/8 keys between two evictions.
+    // walks over the deleted slots each time (V8), which makes one-at-a-time eviction quadratic. So the map
+    // may hold up to max + max/8 keys between two evictions.
     if (this.map.size > this.max + this.evictChunk) {
       let excess = this.map.size - this.max;
       for (const oldest of this.map.keys()) {
@@ -75,16 +75,16 @@ export class LruMap<K, V> {
 }
 
 /**
- * The last `capacity` entries pushed, oldest overwritten first. Storage grows on demand up to the
- * capacity, so a key seen once costs one slot, not `capacity`. Once full, `push` hands back the
- * oldest slot for the caller to overwrite in place: no allocation at steady state.
- */
-/**
  * Risk state up to this many entries (a ring's slots, an attempt window's rows) is kept in arrays of the
  * exact length: most cards have one or two.
  */
 export const EXACT_SLOTS_MAX = 8;
 
+/**
+ * The last `capacity` entries pushed, oldest overwritten first. Storage grows on demand up to the
+ * capacity, so a key seen once costs one slot, not `capacity`. Once full, `recycle` hands back the
+ * oldest slot for the caller to overwrite in place: no allocation at steady state.
+ */
 export class Ring<E> {
   private slots: E[] = [];
   /** index of the oldest entry once the ring has wrapped; 0 before */
@@ -110,8 +110,8 @@ export class Ring<E> {
 
   /**
    * Adds an entry while there is room; ignored when full (use `recycle`). Small rings are copied to an
-   * array of the exact size: a push onto a full array grows it by 16 slots or more (V8), ~130 bytes wasted
-   * on each of the many cards with one or two declines.
+   * array of the exact size: a push onto a full array grows it by 16 slots or more (V8), room wasted on
+   * each of the many cards with one or two declines.
    */
   append(entry: E): void {
     const n = this.slots.length;

@@ -11,10 +11,10 @@ if (ATTEMPT_TYPES.length !== 3) throw new Error('an attempt keeps one running co
 // An attempt is a row of two arrays rather than an object: its numbers in an array of doubles (time in
 // epoch ms, order type index, running count of each attempt type; V8 keeps an array of only numbers as raw
 // doubles, and unlike a Float64Array it needs no ArrayBuffer object beside it) and its references in a
-// plain array (amount, currency, merchant, order id). There are up to windowsMax attempts for each of cardsMax cards and
-// merchantsMax merchants, ~480,000 of them at 100,000 cards in a heap snapshot, and as objects each came
-// with a boxed time beside it: four heap objects an attempt for the collector to mark, now two (the
-// amount and the order id). The amount stays a bigint: money is exact.
+// plain array (amount, currency, merchant, order id). There are up to windowsMax attempts for each of
+// cardsMax cards and merchantsMax merchants, the most numerous thing the engine keeps: as a row an attempt
+// leaves two heap objects for the collector to mark (its amount and order id), where an object with its
+// boxed time would leave four. The amount stays a bigint: money is exact.
 
 /** numbers of an attempt: time (epoch ms), ORDER_TYPES index, then the running counts c0..c2 */
 const NUMS = 5;
@@ -27,8 +27,6 @@ const AMOUNT = 0;
 const CURRENCY = 1;
 const MERCHANT = 2;
 const ORDER_ID = 3;
-
-
 
 /** Bit of an attempt type in a mask of types (ATTEMPT_TYPES order); 0 for a type that is not an attempt. */
 export function typeBit(type: OrderType): number {
@@ -44,12 +42,11 @@ export const typeMask = (types: Iterable<OrderType>): number => {
 
 /**
  * The last `capacity` attempts, oldest overwritten first; room grows with the attempts (exactly up to
- * EXACT_SLOTS_MAX, then doubling), so a card seen once costs one row. Each row carries running counts per type, so
- * "attempts of these types newer than `sinceMs`" is one binary search and a subtraction instead of a scan of
- * the window: at a busy merchant the velocity rule's scan walked ~70 entries an order (measured: 4.2 million
- * steps for 59,000 orders). The search needs rows in time order; pushes out of order (a replay's virtual
- * time going back) turn it off for this window, and callers scan instead (`ordered`).
- * Rows are read by age: `i` = 0 is the newest, up to `size` - 1.
+ * EXACT_SLOTS_MAX, then doubling), so a card seen once costs one row. Each row carries running counts per
+ * type, so "attempts of these types newer than `sinceMs`" is one binary search and a subtraction instead of
+ * a scan of the window, which at a busy merchant walks tens of entries an order. The search needs rows in
+ * time order; pushes out of order (a replay's virtual time going back) turn it off for this window, and
+ * callers scan instead (`ordered`). Rows are read by age: `i` = 0 is the newest, up to `size` - 1.
  */
 export class AttemptWindow {
   private nums: number[] = [];
@@ -69,7 +66,8 @@ export class AttemptWindow {
     readonly capacity: number,
     private readonly countWrap = COUNT_WRAP,
   ) {
-    if (!(countWrap > capacity)) throw new Error(`counts must wrap above the capacity ${capacity}, got ${countWrap}`);
+    if (!(countWrap > capacity))
+      throw new Error(`counts must wrap above the capacity ${capacity}, got ${countWrap}`);
   }
 
   private wrapped(n: number): number {
@@ -120,7 +118,14 @@ export class AttemptWindow {
     this.refs = refs;
   }
 
-  push(atMs: number, amountMinor: bigint, currency: string, merchant: string, orderId: string, type: OrderType): void {
+  push(
+    atMs: number,
+    amountMinor: bigint,
+    currency: string,
+    merchant: string,
+    orderId: string,
+    type: OrderType,
+  ): void {
     if (this.count > 0 && atMs < this.atMsOf(0)) this.ordered = false;
     const typeIndex = ATTEMPT_TYPES.indexOf(type as AttemptType);
     if (typeIndex === 0) this.p0 = this.wrapped(this.p0 + 1);

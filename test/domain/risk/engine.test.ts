@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseRiskOptions, RiskEngine } from '../../../src/domain/risk/engine.ts';
+import { RiskEngine } from '../../../src/domain/risk/engine.ts';
+import { parseRiskOptions } from '../../../src/domain/risk/options.ts';
 import { aCard, aResult, anAccount, anOrder, engineWith, run, rulesFrom, T0, tokenOf } from './fixtures.ts';
 
 const S = 1000;
@@ -111,7 +112,12 @@ describe('block lists', () => {
   });
 });
 
-describe('amount limits', () => {
+/** A daily limit of 100.00 USD per card, to review. */
+const daily = `
+  - { id: card-day, kind: amount_limit, period: day, scope: card, outcome: review, max: "100.00", currency: USD }
+`;
+
+describe('amount limits per order and per card day', () => {
   it('reviews and blocks per order above the limit, not at it, only in the listed currencies', () => {
     const e = engineWith(`
   - { id: review-big, kind: amount_limit, period: order, outcome: review, max: "10000.00", currencies: [USD, EUR] }
@@ -128,9 +134,6 @@ describe('amount limits', () => {
     expect(d(7_000_001n, 'JPY')).toBe('block');
   });
 
-  const daily = `
-  - { id: card-day, kind: amount_limit, period: day, scope: card, outcome: review, max: "100.00", currency: USD }
-`;
   it('reviews the order that takes a card above its daily spend, counting approved and held orders', () => {
     const e = engineWith(daily);
     expect(run(e, anOrder({ amountMinor: 6_000n }), T0).outcome).toBe('allow');
@@ -176,7 +179,9 @@ describe('amount limits', () => {
       'allow',
     );
   });
+});
 
+describe('amount limits per account, and a modify', () => {
   it('sums all cards of an account for a per-account daily limit, in the account currency', () => {
     const e = engineWith(`
   - { id: acct-day, kind: amount_limit, period: day, scope: account, outcome: block, max: "100.00", currencies: [USD, EUR] }
@@ -213,7 +218,7 @@ describe('amount limits', () => {
   });
 });
 
-describe('velocity', () => {
+describe('velocity counts and sums', () => {
   it('reviews the 6th payment of a card within 60 s, counting blocked and declined attempts', () => {
     const e = engineWith(`
   - { id: velocity-card, kind: velocity, scope: card, outcome: review, windowSeconds: 60, maxCount: 5 }
@@ -268,7 +273,9 @@ describe('velocity', () => {
     expect(run(e, anOrder({ type: 'modify', ref: auth.id, amountMinor: 2_000n }), T0).outcome).toBe('allow');
     expect(run(e, anOrder(), T0).outcome).toBe('review');
   });
+});
 
+describe('velocity at a busy merchant, on a replay and on a redelivery', () => {
   it('counts a busy merchant exactly, with payouts in its window that the rule does not count', () => {
     const e = engineWith(`
   - { id: vm, kind: velocity, scope: merchant, outcome: review, windowSeconds: 1, maxCount: 5 }
@@ -282,7 +289,20 @@ describe('velocity', () => {
     // payments at 0,1,3,4,6,7,9,10 (x100 ms), payouts at 2,5,8,11: payouts are in the merchant's window but
     // not counted (nor checked). At 700 ms: payments 0,1,3,4,6 + this one = 6 > 5. At 1,000 ms the one at
     // 0 ms has left the window (not newer than 1 s ago): 1,3,4,6,7,9 + this one = 7.
-    expect(outcomes).toEqual(['allow', 'allow', 'allow', 'allow', 'allow', 'allow', 'allow', 'review', 'allow', 'review', 'review', 'allow']);
+    expect(outcomes).toEqual([
+      'allow',
+      'allow',
+      'allow',
+      'allow',
+      'allow',
+      'allow',
+      'allow',
+      'review',
+      'allow',
+      'review',
+      'review',
+      'allow',
+    ]);
   });
 
   it('decides the same when a replay clock goes back (the window is then scanned, not searched)', () => {

@@ -1,8 +1,9 @@
 // Builders for risk tests: cards, accounts, orders and rule sets written as YAML.
-import { RiskEngine, type RiskOptions } from '../../../src/domain/risk/engine.ts';
+import { RiskEngine } from '../../../src/domain/risk/engine.ts';
+import type { RiskOptions } from '../../../src/domain/risk/options.ts';
 import type { RuleSet } from '../../../src/domain/risk/rules.ts';
+import { parseRules } from '../../../src/domain/risk/rules-text.ts';
 import type { Account, Card, Order, OrderResult, ResultStatus } from '../../../src/domain/types.ts';
-import { parseRules } from '../../../src/risk/config.ts';
 
 export const T0 = Date.UTC(2025, 0, 15, 12, 0, 0);
 

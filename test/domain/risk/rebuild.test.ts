@@ -1,8 +1,10 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type RiskDecision, RiskEngine, type RiskHistoryItem } from '../../../src/domain/risk/engine.ts';
+import { readFile } from 'node:fs/promises';
+import type { RiskDecision } from '../../../src/domain/risk/decision.ts';
+import { RiskEngine, type RiskHistoryItem } from '../../../src/domain/risk/engine.ts';
 import type { Order, OrderType, ResultStatus } from '../../../src/domain/types.ts';
-import { loadRules, parseRules } from '../../../src/risk/config.ts';
+import { parseRules } from '../../../src/domain/risk/rules-text.ts';
 import { aCard, aResult, anAccount, T0, tokenOf } from './fixtures.ts';
 
 // Tight thresholds so that a short random stream trips every kind of rule.
@@ -156,7 +158,8 @@ describe('rebuild after a restart', () => {
   });
 
   it('rebuilds with the default rule set too', async () => {
-    const rules = await loadRules(new URL('../../../data/risk.yaml', import.meta.url).pathname);
+    const text = await readFile(new URL('../../../data/risk.yaml', import.meta.url), 'utf8');
+    const rules = parseRules(text, 'data/risk.yaml');
     fc.assert(
       fc.property(streamArb, ([raw, cut]) => {
         const steps = toSteps(raw);

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { RiskEngine } from '../../../src/domain/risk/engine.ts';
-import { parseRules } from '../../../src/risk/config.ts';
+import { parseRules } from '../../../src/domain/risk/rules-text.ts';
 
 /** JSON with bigints as "<n>n" and present-but-undefined fields kept, so key sets and order are pinned too. */
 const pinned = (value: unknown, space?: number): string =>
@@ -684,7 +684,8 @@ describe('parseRules, pinned', () => {
   it('reads data/risk.yaml into the rule set pinned in risk-yaml.expected.json', async () => {
     const text = await readFile(new URL('../../../data/risk.yaml', import.meta.url), 'utf8');
     const expected = await readFile(new URL('./risk-yaml.expected.json', import.meta.url), 'utf8');
-    expect(pinned(parseRules(text, 'data/risk.yaml'), 2)).toBe(expected.trimEnd());
+    // re-serialized, so a formatter's line breaks in the file do not matter (key order still does)
+    expect(pinned(parseRules(text, 'data/risk.yaml'), 2)).toBe(JSON.stringify(JSON.parse(expected), null, 2));
   });
 });
 

@@ -26,7 +26,9 @@ describe('AttemptWindow: counts by type over a time window', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 12 }),
-        fc.array(fc.record({ gapMs: fc.constantFrom(0, 0, 1, 5, 40, 300), type: typeArb }), { maxLength: 60 }),
+        fc.array(fc.record({ gapMs: fc.constantFrom(0, 0, 1, 5, 40, 300), type: typeArb }), {
+          maxLength: 60,
+        }),
         fc.integer({ min: 0, max: 2_000 }),
         maskArb,
         (capacity, pushes, lookbackMs, mask) => {
@@ -51,7 +53,10 @@ describe('AttemptWindow: counts by type over a time window', () => {
       fc.property(
         fc.integer({ min: 1, max: 8 }),
         fc.integer({ min: 1, max: 4 }),
-        fc.array(fc.record({ gapMs: fc.constantFrom(0, 1, 5, 40), type: typeArb }), { minLength: 10, maxLength: 80 }),
+        fc.array(fc.record({ gapMs: fc.constantFrom(0, 1, 5, 40), type: typeArb }), {
+          minLength: 10,
+          maxLength: 80,
+        }),
         maskArb,
         (capacity, wrapAbove, pushes, mask) => {
           const w = new AttemptWindow(capacity, capacity + wrapAbove);
@@ -68,7 +73,9 @@ describe('AttemptWindow: counts by type over a time window', () => {
     );
     expect(() => new AttemptWindow(4, 4)).toThrow(/wrap above the capacity/);
   });
+});
 
+describe('AttemptWindow: its rows', () => {
   it('gives back every field of the newest `capacity` attempts, newest first, as rows grow and wrap', () => {
     const attemptArb = fc.record({
       gapMs: fc.integer({ min: -5, max: 1000 }),
@@ -78,30 +85,50 @@ describe('AttemptWindow: counts by type over a time window', () => {
       type: fc.constantFrom<OrderType>('payment', 'authorize', 'payout', 'refund', 'capture'),
     });
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 40 }), fc.array(attemptArb, { maxLength: 120 }), (capacity, pushes) => {
-        const w = new AttemptWindow(capacity);
-        const model: { atMs: number; amountMinor: bigint; currency: string; merchant: string; orderId: string; type: OrderType }[] = [];
-        let atMs = 1_700_000_000_000;
-        for (const [i, p] of pushes.entries()) {
-          atMs += p.gapMs;
-          w.push(atMs, p.amountMinor, p.currency, p.merchant, `o-${i}`, p.type);
-          model.unshift({ atMs, amountMinor: p.amountMinor, currency: p.currency, merchant: p.merchant, orderId: `o-${i}`, type: p.type });
-          model.length = Math.min(model.length, capacity);
-        }
-        expect(w.size).toBe(model.length);
-        const held = model.map((_, i) => ({
-          atMs: w.atMsOf(i),
-          amountMinor: w.amountOf(i),
-          currency: w.currencyOf(i),
-          merchant: w.merchantOf(i),
-          orderId: w.orderIdOf(i),
-          type: w.typeOf(i),
-        }));
-        expect(held).toEqual(model);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.array(attemptArb, { maxLength: 120 }),
+        (capacity, pushes) => {
+          const w = new AttemptWindow(capacity);
+          const model: {
+            atMs: number;
+            amountMinor: bigint;
+            currency: string;
+            merchant: string;
+            orderId: string;
+            type: OrderType;
+          }[] = [];
+          let atMs = 1_700_000_000_000;
+          for (const [i, p] of pushes.entries()) {
+            atMs += p.gapMs;
+            w.push(atMs, p.amountMinor, p.currency, p.merchant, `o-${i}`, p.type);
+            model.unshift({
+              atMs,
+              amountMinor: p.amountMinor,
+              currency: p.currency,
+              merchant: p.merchant,
+              orderId: `o-${i}`,
+              type: p.type,
+            });
+            model.length = Math.min(model.length, capacity);
+          }
+          expect(w.size).toBe(model.length);
+          const held = model.map((_, i) => ({
+            atMs: w.atMsOf(i),
+            amountMinor: w.amountOf(i),
+            currency: w.currencyOf(i),
+            merchant: w.merchantOf(i),
+            orderId: w.orderIdOf(i),
+            type: w.typeOf(i),
+          }));
+          expect(held).toEqual(model);
+        },
+      ),
     );
   });
+});
 
+describe('AttemptWindow: what it keeps', () => {
   it('keeps the newest `capacity` attempts, oldest overwritten', () => {
     const w = new AttemptWindow(3);
     for (let i = 0; i < 5; i++) w.push(1000 + i, BigInt(i), 'USD', 'm', `o-${i}`, 'payment');
