@@ -3,6 +3,7 @@
 import { type ApplyContext, type WorkingSet, answerKnownId, applyOrder, finish, newRecord, resultOf } from './apply.ts';
 import { containsPan, findSensitiveAuthData, sadRefusal } from './cards.ts';
 import { formatAmount, parseAmount } from './money.ts';
+import type { BatchReason, RejectReason } from './reasons.ts';
 import type { Order, OrderResult } from './types.ts';
 import type { RiskDecision } from './risk/decision.ts';
 
@@ -29,8 +30,12 @@ export interface BatchHeader {
   mode: 'independent' | 'atomic';
 }
 
-export type HeaderCheck = { ok: true; header: BatchHeader } | { ok: false; reason: string; message: string; id?: string };
+/** Why a header is refused (its report is rejected with this reason, and it is dead-lettered under it). */
+export type HeaderRefusal = Extract<BatchReason, 'invalid_batch' | 'batch_too_large' | 'cvv_forbidden' | 'sad_forbidden'>;
 
+export type HeaderCheck = { ok: true; header: BatchHeader } | { ok: false; reason: HeaderRefusal; message: string; id?: string };
+
+/** Checks a header as it came (`raw`) against its subject's batch id and the most orders a batch may hold. */
 export function checkBatchHeader(raw: Record<string, unknown>, subjectId: string, countMax: number): HeaderCheck {
   const id = raw.id;
   if (typeof id !== 'string' || !BATCH_ID_RE.test(id)) return { ok: false, reason: 'invalid_batch', message: 'id must be 1-64 of [A-Za-z0-9_-]' };
@@ -39,7 +44,7 @@ export function checkBatchHeader(raw: Record<string, unknown>, subjectId: string
   // sensitive authentication data is refused on every path, a header's included (it would sit in the stream)
   const sad = findSensitiveAuthData(raw);
   if (sad !== undefined) return { ok: false, ...sadRefusal(sad), id };
-  const fail = (reason: string, message: string): HeaderCheck => ({ ok: false, reason, message, id });
+  const fail = (reason: HeaderRefusal, message: string): HeaderCheck => ({ ok: false, reason, message, id });
   if (id !== subjectId) return fail('invalid_batch', `header id ${id} differs from the subject's ${subjectId}`);
   const count = raw.count;
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) return fail('invalid_batch', 'count must be a positive integer');
@@ -53,6 +58,34 @@ export function checkBatchHeader(raw: Record<string, unknown>, subjectId: string
   return { ok: true, header: { id, count, controlSumMinor: sum.amountMinor, currency, mode } };
 }
 
+/** Why a batch is rejected whole, before anything of it moves. */
+export type BatchRejection = Extract<
+  BatchReason,
+  'count_exceeded' | 'invalid_member' | 'control_sum_mismatch' | 'currency_mismatch' | 'batch_incomplete' | 'internal_error'
+>;
+
+/**
+ * The reason each order of a batch rejected whole gets: the batch's, except that the orders of a batch spoiled
+ * by an invalid member get batch_rejected (the invalid one has its own rejection already).
+ */
+export function memberRejection(reason: BatchRejection): RejectReason {
+  return reason === 'invalid_member' ? 'batch_rejected' : reason;
+}
+
+/**
+ * The money check of a batch whose count is reached: its orders must add up to the header's control sum and
+ * be in the header's currency; else the batch is rejected whole.
+ */
+export function completionMismatch(
+  header: Pick<BatchHeader, 'controlSumMinor' | 'currency'>,
+  orders: readonly Pick<Order, 'amountMinor' | 'currency'>[],
+): 'control_sum_mismatch' | 'currency_mismatch' | undefined {
+  const sumMinor = orders.reduce((sum, o) => sum + (o.amountMinor ?? 0n), 0n);
+  if (sumMinor !== header.controlSumMinor) return 'control_sum_mismatch';
+  if (orders.some((o) => o.currency !== header.currency)) return 'currency_mismatch';
+  return undefined;
+}
+
 export interface StatusTotal {
   count: number;
   amount: string;
@@ -63,9 +96,9 @@ export interface BatchReport {
   batchId: string;
   mode: BatchHeader['mode'] | 'unknown';
   status: 'completed' | 'declined' | 'rejected';
-  reason?: string;
+  reason?: BatchReason;
   /** atomic batches declined whole: the first order that failed, and why */
-  firstFailure?: { orderId: string; status: string; reason?: string };
+  firstFailure?: BatchFailure;
   count: number;
   received: number;
   controlSum?: string;
@@ -76,7 +109,15 @@ export interface BatchReport {
   duplicate?: true;
 }
 
-const FAILED = new Set(['declined', 'rejected', 'expired', 'held']);
+/** The first order of an atomic batch that was not applied. */
+export interface BatchFailure {
+  orderId: string;
+  status: OrderResult['status'];
+  reason?: OrderResult['reason'];
+}
+
+/** Results that fail an atomic batch (with a duplicate: an id used before). */
+const FAILED: ReadonlySet<OrderResult['status']> = new Set<OrderResult['status']>(['declined', 'rejected', 'expired', 'held']);
 
 function perStatusOf(results: { result: OrderResult; amountMinor: bigint }[], currency: string): Record<string, StatusTotal> {
   const totals = new Map<string, { count: number; amountMinor: bigint }>();
@@ -122,7 +163,7 @@ export function applyBatch(ws: WorkingSet, header: BatchHeader, members: BatchMe
     outcomes.push({ result, amountMinor: m.order.amountMinor ?? 0n });
     if (checkpoint && (FAILED.has(result.status) || result.duplicate)) {
       ws.rollback(checkpoint);
-      const failure: { orderId: string; status: string; reason?: string } = { orderId: m.order.id, status: result.status };
+      const failure: BatchFailure = { orderId: m.order.id, status: result.status };
       if (result.reason !== undefined) failure.reason = result.reason;
       const declined = members.map((x) => {
         // an id the ledger already knows (from before the batch, or earlier in it) keeps its first result
@@ -140,14 +181,18 @@ export function applyBatch(ws: WorkingSet, header: BatchHeader, members: BatchMe
   return { ...base, status: 'completed', perStatus: perStatusOf(outcomes, header.currency) };
 }
 
-/** A batch that cannot be applied (count/sum mismatch, timeout, invalid member): every member rejected. */
+/**
+ * A batch that cannot be applied (count/sum/currency mismatch, timeout, invalid member, a failure settling it):
+ * every member rejected (memberRejection), the report carrying the batch's reason.
+ */
 export function rejectBatch(
   ws: WorkingSet,
   header: Pick<BatchHeader, 'id' | 'count' | 'currency'> & Partial<BatchHeader>,
   members: { order: Pick<Order, 'id' | 'batchId'> & Partial<Order>; ctx: ApplyContext }[],
-  reason: string,
+  batchReason: BatchRejection,
   nowMs: number,
 ): BatchReport {
+  const reason = memberRejection(batchReason);
   const outcomes = members.map((m) => {
     const prior = ws.order(m.order.id);
     const stub: Order = { type: 'payment', createdAtMs: m.ctx.receivedAtMs, ...m.order };
@@ -163,7 +208,7 @@ export function rejectBatch(
     batchId: header.id,
     mode: header.mode ?? 'unknown',
     status: 'rejected',
-    reason,
+    reason: batchReason,
     count: header.count,
     received: members.length,
     currency: header.currency,

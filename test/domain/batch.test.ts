@@ -3,10 +3,14 @@ import { describe, expect, it } from 'vitest';
 import {
   type BatchHeader,
   type BatchMember,
+  type BatchRejection,
   applyBatch,
   checkBatchHeader,
+  completionMismatch,
+  memberRejection,
   rejectBatch,
 } from '../../src/domain/batch.ts';
+import { BATCH_REASONS, REJECT_REASONS } from '../../src/domain/reasons.ts';
 import { applyOrder } from '../../src/domain/apply.ts';
 import type { Order } from '../../src/domain/types.ts';
 import { BOB_TOKEN, aContext, aFundedWorld, balancesOf, holdsOf } from '../ledger/builders.ts';
@@ -51,7 +55,7 @@ function threePayments(): Order[] {
   return [3_000n, 5_000n, 4_000n].map((amountMinor) => anOrder({ amountMinor, batchId: 'payroll-1' }));
 }
 
-describe('checkBatchHeader', () => {
+describe('checkBatchHeader: id, count, control sum', () => {
   it('accepts a well-formed header, the control sum in minor units', () => {
     expect(checkBatchHeader(aHeaderRaw(), 'payroll-1', COUNT_MAX)).toEqual({ ok: true, header: aHeader() });
   });
@@ -112,7 +116,9 @@ describe('checkBatchHeader', () => {
       message: `controlSum: ${why}`,
     });
   });
+});
 
+describe('checkBatchHeader: exponent, currency, mode', () => {
   it('reads the control sum with the currency exponent', () => {
     expect(
       checkBatchHeader(aHeaderRaw({ controlSum: '120', currency: 'JPY' }), 'payroll-1', COUNT_MAX),
@@ -145,7 +151,7 @@ describe('checkBatchHeader', () => {
   });
 });
 
-describe('applyBatch, atomic', () => {
+describe('applyBatch, atomic: a failure declines the whole batch', () => {
   it('declines the whole batch when one order would overdraw, naming the first failure, and moves nothing', () => {
     const ws = aFundedWorld(); // Alice has 100.00; the batch wants 120.00
     const before = balancesOf(ws);
@@ -196,7 +202,9 @@ describe('applyBatch, atomic', () => {
     expect(report).not.toHaveProperty('firstFailure');
     expect(balancesOf(ws)).toMatchObject({ acct_alice: 0n, m_coffee: 12_000n });
   });
+});
 
+describe('applyBatch, atomic: all or none', () => {
   it('pays a payroll of payouts from the merchant in one go', () => {
     const ws = aFundedWorld({ merchantMinor: 50_000n });
     const payroll = [
@@ -210,7 +218,7 @@ describe('applyBatch, atomic', () => {
 
   it('declines the whole batch when an order is held for review, and releases the hold', () => {
     const ws = aFundedWorld({ aliceMinor: 20_000n });
-    const review: RiskDecision = { outcome: 'review', ruleId: 'big', reason: 'review me' };
+    const review: RiskDecision = { outcome: 'review', ruleId: 'big', reason: 'amount_order' };
     const orders = threePayments();
     const batch = members(orders);
     batch[1] = { ...batch[1]!, risk: review };
@@ -277,7 +285,7 @@ describe('applyBatch, independent', () => {
       anOrder({ amountMinor: 100n, currency: 'EUR' }),
     ];
     const batch = members(orders);
-    batch[2] = { ...batch[2]!, risk: { outcome: 'review', ruleId: 'r', reason: 'review' } };
+    batch[2] = { ...batch[2]!, risk: { outcome: 'review', ruleId: 'r', reason: 'amount_order' } };
     const report = applyBatch(ws, aHeader({ mode: 'independent', count: 4 }), batch, TEST_NOW_MS);
     expect(Object.keys(report.perStatus)).toEqual(['approved', 'authorized', 'declined', 'held']);
     expect(report.perStatus).toEqual({
@@ -350,5 +358,45 @@ describe('rejectBatch', () => {
     expect(report.perStatus).toEqual({ approved: { count: 1, amount: '10.00' } });
     expect(ws.published.at(-1)).toEqual({ ...first, duplicate: true });
     expect(ws.order(known.id)?.result).toEqual(first);
+  });
+});
+
+describe('completionMismatch: the money check of a batch whose count is reached', () => {
+  const header = { controlSumMinor: 12_000n, currency: 'USD' };
+
+  it('passes orders that add up to the control sum in the header currency', () => {
+    expect(completionMismatch(header, threePayments())).toBeUndefined();
+  });
+
+  it('finds a sum one minor unit off either way, and an empty batch against a non-zero sum', () => {
+    const orders = threePayments();
+    expect(completionMismatch({ ...header, controlSumMinor: 12_001n }, orders)).toBe('control_sum_mismatch');
+    expect(completionMismatch({ ...header, controlSumMinor: 11_999n }, orders)).toBe('control_sum_mismatch');
+    expect(completionMismatch(header, [])).toBe('control_sum_mismatch');
+  });
+
+  it('finds an order in another currency, the sum being checked first', () => {
+    const orders = [...threePayments().slice(0, 2), anOrder({ amountMinor: 4_000n, currency: 'EUR' })];
+    expect(completionMismatch(header, orders)).toBe('currency_mismatch');
+    expect(completionMismatch({ ...header, controlSumMinor: 1n }, orders)).toBe('control_sum_mismatch');
+  });
+
+  it('counts an order without an amount as zero', () => {
+    expect(completionMismatch({ ...header, controlSumMinor: 0n }, [{ currency: 'USD' }])).toBeUndefined();
+  });
+});
+
+describe('memberRejection and the batch reasons', () => {
+  const rejections: BatchRejection[] = ['count_exceeded', 'invalid_member', 'control_sum_mismatch', 'currency_mismatch', 'batch_incomplete', 'internal_error'];
+
+  it("gives each member of a batch rejected whole the batch's reason, batch_rejected for a batch spoiled by an invalid member", () => {
+    expect(rejections.map(memberRejection)).toEqual(['count_exceeded', 'batch_rejected', 'control_sum_mismatch', 'currency_mismatch', 'batch_incomplete', 'internal_error']);
+  });
+
+  it('has every reason a batch is rejected for on the batch list, and every reason its members get on the reject list', () => {
+    for (const reason of rejections) {
+      expect(BATCH_REASONS).toHaveProperty(reason);
+      expect(REJECT_REASONS).toHaveProperty(memberRejection(reason));
+    }
   });
 });
