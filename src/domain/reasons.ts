@@ -145,6 +145,21 @@ export const VIOLATION_CODES = {
 } as const;
 export type ViolationCode = keyof typeof VIOLATION_CODES;
 
+/** Why connecting to NATS failed (NatsUnreachableError, src/nats/connect.ts). */
+export const NATS_ERROR_CODES = {
+  nats_unreachable: 'no NATS server answered at the URL given, or it has no JetStream',
+  nats_auth_refused: 'the NATS server refused the credentials given, or none were given',
+  nats_tls: 'TLS with the NATS server failed',
+} as const;
+export type NatsErrorCode = keyof typeof NATS_ERROR_CODES;
+
+/** What the command line reports besides the service's codes, NATS's and the key file's (KeyErrorCode). */
+export const CLI_ERROR_CODES = {
+  usage: 'a flag, argument or environment variable is wrong or contradicts another: nothing was started (exit 2)',
+  error: 'the command failed; its message says why (exit 1)',
+} as const;
+export type CliErrorCode = keyof typeof CLI_ERROR_CODES;
+
 /**
  * What a risk rule found: the `reason` of a held (review) or expired order's result, and of the risk
  * decision the engine hands the apply stage. A blocked order is declined `risk_blocked` and names the rule.

@@ -16,10 +16,14 @@ import {
   nkeys,
 } from 'nats';
 import { maskUrl, stripUrlCredentials } from '../domain/credentials.ts';
+import type { CliErrorCode, NatsErrorCode } from '../domain/reasons.ts';
 import { redactSecrets, rememberSecret } from './secrets.ts';
 
 export { maskUrl, stripUrlCredentials } from '../domain/credentials.ts';
 export { redactSecrets } from './secrets.ts';
+
+/** where paystream finds NATS when no URL is given (--nats, NATS_URL): a local nats-server */
+export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 
 /** the largest credentials, seed, token, password or PEM file read @default 64 KiB */
 export const NATS_SECRET_FILE_BYTES_MAX = 64 * 1024;
@@ -105,7 +109,7 @@ export const NATS_AUTH_OPTIONS: ReadonlyArray<readonly [string, string]> = [
 /** Wrong or contradictory NATS options: a usage error (the CLI exits 2). Never carries a secret. */
 export class NatsOptionsError extends Error {
   override name = 'NatsOptionsError';
-  readonly code = 'usage';
+  readonly code: CliErrorCode = 'usage';
 }
 
 /** Connecting failed: unreachable, credentials refused, or TLS. The message names the URL masked. */
@@ -113,7 +117,7 @@ export class NatsUnreachableError extends Error {
   override name = 'NatsUnreachableError';
   constructor(
     message: string,
-    readonly code: 'nats_unreachable' | 'nats_auth_refused' | 'nats_tls' = 'nats_unreachable',
+    readonly code: NatsErrorCode = 'nats_unreachable',
   ) {
     super(redactSecrets(message));
   }
@@ -221,6 +225,16 @@ function urlCredentials(url: string): { user?: string; pass?: string; token?: st
   return found ?? {};
 }
 
+type GivenOptions = Record<keyof NatsAuthFlags, Given | undefined>;
+type UrlCredentials = ReturnType<typeof urlCredentials>;
+/** One way of authenticating and where it was given. */
+interface AuthChoice {
+  method: NatsAuthMethod;
+  from: string;
+}
+
+const URL_FROM = 'the NATS URL';
+
 /**
  * Reads and checks the NATS credentials and TLS settings from flags (first) and the environment, and
  * the credentials in the URL's userinfo (`nats://user:password@host`, `nats://token@host`). At most one
@@ -229,113 +243,127 @@ function urlCredentials(url: string): { user?: string; pass?: string; token?: st
  * secrets read are remembered so that redactSecrets masks them wherever they would be printed.
  */
 export function parseNatsAuth(flags: NatsAuthFlags = {}, env: NodeJS.ProcessEnv = process.env, url?: string): NatsAuth {
-  const given = {} as Record<keyof NatsAuthFlags, Given | undefined>;
+  const given = {} as GivenOptions;
   for (const key of Object.keys(FLAG_NAMES) as Array<keyof NatsAuthFlags>) given[key] = pick(flags, env, key);
   const fromUrl = url ? urlCredentials(url) : {};
-  const urlFrom = 'the NATS URL';
+  const choice = oneAuthChoice(given, fromUrl);
+  const auth = choice ? readCredentials(choice, given, fromUrl) : { method: 'none' as const };
+  const tls = readTls(given, url);
+  if (tls) auth.tls = tls;
+  return auth;
+}
 
-  // one way to authenticate
-  const methods: Array<{ method: NatsAuthMethod; from: string }> = [];
-  if (given.creds) methods.push({ method: 'creds', from: given.creds.from });
-  if (given.nkey) methods.push({ method: 'nkey', from: given.nkey.from });
+/** The one way of authenticating given, if any; two (or one given twice) is a contradiction. */
+function oneAuthChoice(given: GivenOptions, fromUrl: UrlCredentials): AuthChoice | undefined {
+  const choices: AuthChoice[] = [];
+  if (given.creds) choices.push({ method: 'creds', from: given.creds.from });
+  if (given.nkey) choices.push({ method: 'nkey', from: given.nkey.from });
   if (given.token && given.tokenFile) throw new NatsOptionsError(`${given.token.from} and ${given.tokenFile.from} both give a token: give one`);
   const tokenGiven = given.token ?? given.tokenFile;
-  if (tokenGiven) methods.push({ method: 'token', from: tokenGiven.from });
-  if (fromUrl.token !== undefined) methods.push({ method: 'token', from: urlFrom });
+  if (tokenGiven) choices.push({ method: 'token', from: tokenGiven.from });
+  if (fromUrl.token !== undefined) choices.push({ method: 'token', from: URL_FROM });
   if (given.password && given.passwordFile) throw new NatsOptionsError(`${given.password.from} and ${given.passwordFile.from} both give a password: give one`);
-  const passwordGiven = given.password ?? given.passwordFile;
-  if (given.user || passwordGiven) methods.push({ method: 'user', from: (given.user ?? passwordGiven)!.from });
-  if (fromUrl.user !== undefined) methods.push({ method: 'user', from: urlFrom });
-  if (methods.length > 1) {
-    const [a, b] = methods as [(typeof methods)[0], (typeof methods)[0]];
-    const what = (m: (typeof methods)[0]) => (m.method === 'user' ? 'a user and password' : m.method === 'creds' ? 'a credentials file' : `a${m.method === 'nkey' ? 'n NKey seed' : ' token'}`);
-    throw new NatsOptionsError(
-      a.method === b.method
-        ? `${what(a)} is given twice (${a.from} and ${b.from}): give it once`
-        : `${what(a)} (${a.from}) and ${what(b)} (${b.from}) are both given: NATS takes one way to authenticate`,
-    );
-  }
+  const userGiven = given.user ?? given.password ?? given.passwordFile;
+  if (userGiven) choices.push({ method: 'user', from: userGiven.from });
+  if (fromUrl.user !== undefined) choices.push({ method: 'user', from: URL_FROM });
+  if (choices.length > 1) throw twoAuthChoices(choices[0]!, choices[1]!);
+  return choices[0];
+}
 
-  const auth: NatsAuth = { method: methods[0]?.method ?? 'none' };
-  if (methods[0]) auth.source = methods[0].from === urlFrom ? urlFrom : `${methods[0].from}`;
-  switch (auth.method) {
-    case 'creds': {
-      const g = given.creds!;
-      const bytes = readOptionFile(g, 'credentials');
-      checkCreds(bytes, `${g.from} (${g.value})`);
-      auth.creds = new Uint8Array(bytes);
-      auth.source = `${g.from} ${g.value}`;
-      break;
-    }
-    case 'nkey': {
-      const g = given.nkey!;
-      const seed = readOptionFile(g, 'NKey seed').toString('utf8').trim();
-      checkUserSeed(seed, `${g.from} (${g.value})`);
-      rememberSecret(seed);
-      auth.nkeySeed = new TextEncoder().encode(seed);
-      auth.source = `${g.from} ${g.value}`;
-      break;
-    }
-    case 'token': {
-      let token: string;
-      if (fromUrl.token !== undefined) {
-        token = fromUrl.token;
-        checkSecretText(token, urlFrom, 'token');
-      } else if (given.tokenFile) {
-        token = readSecretLine(given.tokenFile, 'token');
-      } else {
-        token = given.token!.value;
-        checkSecretText(token, given.token!.from, 'token');
-      }
-      rememberSecret(token);
-      auth.token = token;
-      break;
-    }
-    case 'user': {
-      let user: string;
-      let pass: string;
-      if (fromUrl.user !== undefined) {
-        user = fromUrl.user;
-        pass = fromUrl.pass ?? '';
-        if (user === '') throw new NatsOptionsError(`${urlFrom} has a password but no user`);
-      } else {
-        if (!given.user) throw new NatsOptionsError(`${passwordGiven!.from} gives a password but no user: add --user (or NATS_USER)`);
-        user = given.user.value;
-        if (!passwordGiven) {
-          throw new NatsOptionsError(`${given.user.from} gives a user but no password: add --password-file, NATS_PASSWORD or --password`);
-        }
-        pass = given.passwordFile ? readSecretLine(given.passwordFile, 'password') : given.password!.value;
-      }
-      checkSecretText(user, given.user?.from ?? urlFrom, 'user');
-      checkSecretText(pass, passwordGiven?.from ?? urlFrom, 'password');
-      rememberSecret(pass);
-      auth.user = user;
-      auth.pass = pass;
-      break;
-    }
+function twoAuthChoices(a: AuthChoice, b: AuthChoice): NatsOptionsError {
+  const what = (m: AuthChoice) => (m.method === 'user' ? 'a user and password' : m.method === 'creds' ? 'a credentials file' : `a${m.method === 'nkey' ? 'n NKey seed' : ' token'}`);
+  return new NatsOptionsError(
+    a.method === b.method
+      ? `${what(a)} is given twice (${a.from} and ${b.from}): give it once`
+      : `${what(a)} (${a.from}) and ${what(b)} (${b.from}) are both given: NATS takes one way to authenticate`,
+  );
+}
+
+/** Reads and checks the credentials of the chosen way, remembering each secret read. */
+function readCredentials(choice: AuthChoice, given: GivenOptions, fromUrl: UrlCredentials): NatsAuth {
+  switch (choice.method) {
+    case 'creds':
+      return readCredsFile(given.creds!);
+    case 'nkey':
+      return readNkeyFile(given.nkey!);
+    case 'token':
+      return { method: 'token', source: choice.from, token: readToken(given, fromUrl) };
+    case 'user':
+      return { method: 'user', source: choice.from, ...readUserPassword(given, fromUrl) };
     case 'none':
-      break;
+      return { method: 'none' };
   }
+}
 
-  // TLS: a CA to trust, a client certificate with its key; a tls:// URL requires TLS even without them
+function readCredsFile(g: Given): NatsAuth {
+  const bytes = readOptionFile(g, 'credentials');
+  checkCreds(bytes, `${g.from} (${g.value})`);
+  return { method: 'creds', source: `${g.from} ${g.value}`, creds: new Uint8Array(bytes) };
+}
+
+function readNkeyFile(g: Given): NatsAuth {
+  const seed = readOptionFile(g, 'NKey seed').toString('utf8').trim();
+  checkUserSeed(seed, `${g.from} (${g.value})`);
+  rememberSecret(seed);
+  return { method: 'nkey', source: `${g.from} ${g.value}`, nkeySeed: new TextEncoder().encode(seed) };
+}
+
+function readToken(given: GivenOptions, fromUrl: UrlCredentials): string {
+  let token: string;
+  if (fromUrl.token !== undefined) {
+    token = fromUrl.token;
+    checkSecretText(token, URL_FROM, 'token');
+  } else if (given.tokenFile) {
+    token = readSecretLine(given.tokenFile, 'token');
+  } else {
+    token = given.token!.value;
+    checkSecretText(token, given.token!.from, 'token');
+  }
+  rememberSecret(token);
+  return token;
+}
+
+function readUserPassword(given: GivenOptions, fromUrl: UrlCredentials): { user: string; pass: string } {
+  const passwordGiven = given.password ?? given.passwordFile;
+  let user: string;
+  let pass: string;
+  if (fromUrl.user !== undefined) {
+    user = fromUrl.user;
+    pass = fromUrl.pass ?? '';
+    if (user === '') throw new NatsOptionsError(`${URL_FROM} has a password but no user`);
+  } else {
+    if (!given.user) throw new NatsOptionsError(`${passwordGiven!.from} gives a password but no user: add --user (or NATS_USER)`);
+    user = given.user.value;
+    if (!passwordGiven) {
+      throw new NatsOptionsError(`${given.user.from} gives a user but no password: add --password-file, NATS_PASSWORD or --password`);
+    }
+    pass = given.passwordFile ? readSecretLine(given.passwordFile, 'password') : given.password!.value;
+  }
+  checkSecretText(user, given.user?.from ?? URL_FROM, 'user');
+  checkSecretText(pass, passwordGiven?.from ?? URL_FROM, 'password');
+  rememberSecret(pass);
+  return { user, pass };
+}
+
+/** TLS: a CA to trust, a client certificate with its key; a tls:// URL requires TLS even without them. */
+function readTls(given: GivenOptions, url: string | undefined): NatsAuth['tls'] {
   const tlsUrl = url?.split(',').some((p) => /^\s*tls:\/\//i.test(p)) ?? false;
   if (given.tlsCert && !given.tlsKey) throw new NatsOptionsError(`${given.tlsCert.from} gives a client certificate without its key: add --tls-key (or NATS_TLS_KEY)`);
   if (given.tlsKey && !given.tlsCert) throw new NatsOptionsError(`${given.tlsKey.from} gives a client key without its certificate: add --tls-cert (or NATS_TLS_CERT)`);
-  if (tlsUrl || given.tlsCa || given.tlsCert) {
-    const pem = (g: Given, what: string): string => {
-      const text = readOptionFile(g, what).toString('utf8');
-      if (!/-----BEGIN [A-Z0-9 ]+-----/.test(text)) throw new NatsOptionsError(`${g.from}: the ${what} file ${g.value} is not PEM`);
-      return text;
-    };
-    const tls: NonNullable<NatsAuth['tls']> = {};
-    if (given.tlsCa) tls.ca = pem(given.tlsCa, 'CA certificate');
-    if (given.tlsCert && given.tlsKey) {
-      tls.cert = pem(given.tlsCert, 'client certificate');
-      tls.key = pem(given.tlsKey, 'client key');
-    }
-    auth.tls = tls;
+  if (!tlsUrl && !given.tlsCa && !given.tlsCert) return undefined;
+  const tls: NonNullable<NatsAuth['tls']> = {};
+  if (given.tlsCa) tls.ca = readPem(given.tlsCa, 'CA certificate');
+  if (given.tlsCert && given.tlsKey) {
+    tls.cert = readPem(given.tlsCert, 'client certificate');
+    tls.key = readPem(given.tlsKey, 'client key');
   }
-  return auth;
+  return tls;
+}
+
+function readPem(g: Given, what: string): string {
+  const text = readOptionFile(g, what).toString('utf8');
+  if (!/-----BEGIN [A-Z0-9 ]+-----/.test(text)) throw new NatsOptionsError(`${g.from}: the ${what} file ${g.value} is not PEM`);
+  return text;
 }
 
 /**
@@ -347,7 +375,7 @@ export function natsConnectionOptions(url: string, auth: NatsAuth = NO_NATS_AUTH
   let effective = auth;
   if (urlHasCredentials) {
     const fromUrl = parseNatsAuth({}, {}, url);
-    if (auth.method !== 'none' && auth.source !== 'the NATS URL') {
+    if (auth.method !== 'none' && auth.source !== URL_FROM) {
       throw new NatsOptionsError(`the NATS URL ${maskUrl(url)} carries credentials and ${auth.source ?? 'options'} gives others: give them once`);
     }
     effective = { ...fromUrl, ...(auth.tls ? { tls: auth.tls } : {}) };
@@ -431,6 +459,13 @@ export function describeConnectError(error: unknown, url: string, auth: NatsAuth
   );
 }
 
+/** ConnectOptions.timeoutMs when not given */
+export const CONNECT_TIMEOUT_MS_DEFAULT = 5000;
+/** the pause between two reconnect attempts */
+const RECONNECT_WAIT_MS = 500;
+/** how often the client pings the server, so a dead connection is noticed */
+const PING_INTERVAL_MS = 10_000;
+
 /** Connects with reconnects forever (a broker restart must not end the processor), with `auth`'s credentials and TLS. */
 export async function connectNats(options: ConnectOptions): Promise<NatsConnection> {
   const auth = options.auth ?? NO_NATS_AUTH;
@@ -439,10 +474,10 @@ export async function connectNats(options: ConnectOptions): Promise<NatsConnecti
     return await connect({
       ...connection,
       name: options.name,
-      timeout: options.timeoutMs ?? 5000,
+      timeout: options.timeoutMs ?? CONNECT_TIMEOUT_MS_DEFAULT,
       maxReconnectAttempts: -1,
-      reconnectTimeWait: 500,
-      pingInterval: 10_000,
+      reconnectTimeWait: RECONNECT_WAIT_MS,
+      pingInterval: PING_INTERVAL_MS,
     });
   } catch (error) {
     throw describeConnectError(error, options.url, auth);

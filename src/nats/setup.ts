@@ -14,6 +14,7 @@ import {
 } from 'nats';
 import { NatsUnreachableError, maskUrl } from './connect.ts';
 import { type DeliveryPlan, type LedgerStreamRecord, planDelivery } from '../domain/applied.ts';
+import { type Bounds, OptionsError, choiceOption, wholeOption, withDefaults } from '../domain/option-checks.ts';
 import { ORDER_AGE_MAX_MS } from '../domain/order.ts';
 
 export interface Topology {
@@ -59,6 +60,42 @@ export const DEFAULT_TOPOLOGY: Topology = {
   ackWaitMs: 30_000,
   ordersRetention: 'applied',
 };
+
+export const ORDERS_RETENTIONS: readonly OrdersRetention[] = ['applied', 'limits'];
+
+/** the broker's de-duplication window: at most as long as an order may be old (the applied max_age) */
+export const DUPLICATE_WINDOW_MS_BOUNDS: Bounds = { min: 1_000, max: ORDER_AGE_MAX_MS };
+/** unacknowledged messages the processor may hold */
+export const MAX_ACK_PENDING_BOUNDS: Bounds = { min: 1, max: 1_000_000 };
+/** how long the broker waits for an ack before it redelivers */
+export const ACK_WAIT_MS_BOUNDS: Bounds = { min: 1_000, max: 3_600_000 };
+/** the largest order or batch header the orders stream takes (its max_msg_size) */
+export const ORDER_MESSAGE_BYTES_MAX = 64 * 1024;
+
+/** a stream prefix, consumer name or subject token: what NATS takes in a name, with no dots or wildcards */
+const NATS_NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const SUBJECT_PREFIX_RE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+/** the longest subject prefix */
+const SUBJECT_PREFIX_CHARS_MAX = 128;
+
+export const isNatsName = (value: string): boolean => NATS_NAME_RE.test(value);
+export const NATS_NAME_TEXT = 'must be 1-64 of A-Z a-z 0-9 _ -';
+export const isSubjectPrefix = (value: string): boolean => value.length <= SUBJECT_PREFIX_CHARS_MAX && SUBJECT_PREFIX_RE.test(value);
+export const SUBJECT_PREFIX_TEXT = 'must be subject tokens of A-Z a-z 0-9 _ - joined by dots, e.g. pay';
+
+/** The topology, parsed: documented defaults for what is missing, names NATS takes, numbers within their bounds. */
+export function parseTopology(partial: Partial<Topology> = {}): Topology {
+  const t = withDefaults(DEFAULT_TOPOLOGY, partial);
+  if (!isSubjectPrefix(t.prefix)) throw new OptionsError(`topology prefix ${JSON.stringify(t.prefix)} ${SUBJECT_PREFIX_TEXT}`);
+  for (const key of ['streamPrefix', 'durable'] as const) {
+    if (!isNatsName(t[key])) throw new OptionsError(`topology ${key} ${JSON.stringify(t[key])} ${NATS_NAME_TEXT}`);
+  }
+  wholeOption('topology duplicateWindowMs', t.duplicateWindowMs, DUPLICATE_WINDOW_MS_BOUNDS);
+  wholeOption('topology maxAckPending', t.maxAckPending, MAX_ACK_PENDING_BOUNDS);
+  wholeOption('topology ackWaitMs', t.ackWaitMs, ACK_WAIT_MS_BOUNDS);
+  choiceOption('topology ordersRetention', t.ordersRetention, ORDERS_RETENTIONS);
+  return t;
+}
 
 export const streamNames = (t: Pick<Topology, 'streamPrefix'>) => ({
   orders: `${t.streamPrefix}_ORDERS`,
@@ -141,7 +178,7 @@ export async function ensureTopology(
       storage: StorageType.File,
       retention: RetentionPolicy.Limits,
       duplicate_window: nanos(t.duplicateWindowMs),
-      max_msg_size: 64 * 1024,
+      max_msg_size: ORDER_MESSAGE_BYTES_MAX,
       max_age: nanos(ORDERS_MAX_AGE_MS[t.ordersRetention]),
     },
     true,

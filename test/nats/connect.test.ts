@@ -133,6 +133,9 @@ describe('parseNatsAuth', () => {
     expect(natsConnectionOptions('tls://h:4222', parseNatsAuth({}, {}, 'tls://h:4222')).tls).toEqual({});
   });
 
+});
+
+describe('parseNatsAuth refuses and remembers', () => {
   it('refuses contradictions with a usage error naming the options, never the secrets', () => {
     expect(usageError({ token: TOKEN, user: 'u', password: PASSWORD })).toMatch(/token \(--token\) and a user and password \(--user\) are both given/);
     expect(usageError({}, { NATS_TOKEN: TOKEN }, 'nats://u:secret@h')).toMatch(/NATS_TOKEN.*the NATS URL/);
@@ -191,53 +194,59 @@ describe('parseNatsAuth', () => {
   });
 });
 
-describe('connectNats against a real nats-server', () => {
-  const servers: Record<'user' | 'token' | 'nkey' | 'creds' | 'tls', NatsServer> = {} as never;
+type AuthServers = Record<'user' | 'token' | 'nkey' | 'creds' | 'tls', NatsServer>;
 
+/** One nats-server for each way of authenticating: a user and password, a token, an NKey, an operator's JWTs, TLS with verify. */
+async function startAuthServers(): Promise<AuthServers> {
+  const js = (storeDir: string) => `jetstream { store_dir: "${storeDir}" }\n`;
+  const [user, token, nkey, creds, tlsServer] = await Promise.all([
+    startNatsServer({ config: (sd) => `${js(sd)}authorization { users: [ { user: u, password: "${PASSWORD}" } ] }\n` }),
+    startNatsServer({ config: (sd) => `${js(sd)}authorization { token: "${TOKEN}" }\n` }),
+    startNatsServer({ config: (sd) => `${js(sd)}authorization { users: [ { nkey: ${nkeyUser.publicKey} } ] }\n` }),
+    startNatsServer({ config: (sd) => `${js(sd)}${operator.serverConfig}\n` }),
+    startNatsServer({
+      config: (sd) =>
+        `${js(sd)}tls { cert_file: "${tls.serverCert}", key_file: "${tls.serverKey}", ca_file: "${tls.caCert}", verify: true, timeout: 2 }\n`,
+    }),
+  ]);
+  return { user, token, nkey, creds, tls: tlsServer };
+}
+
+/** Connects, checks the connection works (a request to JetStream), closes. */
+async function connects(url: string, auth: NatsAuth): Promise<void> {
+  const nc = await connectNats({ url, name: 'connect-test', auth, timeoutMs: 3000 });
+  try {
+    const info = await (await nc.jetstreamManager()).getAccountInfo();
+    expect(info.streams).toBe(0);
+  } finally {
+    await nc.close();
+  }
+}
+
+/** The connection is refused with `code`; the message is readable, masks the URL and quotes none of `secrets`. */
+async function refused(url: string, auth: NatsAuth, code: string, secrets: string[], timeoutMs = 3000): Promise<string> {
+  const error = await connectNats({ url, name: 'connect-test', auth, timeoutMs }).then(
+    async (nc) => {
+      await nc.close();
+      throw new Error('connected with wrong credentials');
+    },
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(NatsUnreachableError);
+  expect((error as NatsUnreachableError).code).toBe(code);
+  const message = (error as Error).message;
+  for (const s of secrets) expect(message).not.toContain(s);
+  return message;
+}
+
+describe('connectNats against a real nats-server', () => {
+  const servers = {} as AuthServers;
   beforeAll(async () => {
-    const js = (storeDir: string) => `jetstream { store_dir: "${storeDir}" }\n`;
-    const [user, token, nkey, creds, tlsServer] = await Promise.all([
-      startNatsServer({ config: (sd) => `${js(sd)}authorization { users: [ { user: u, password: "${PASSWORD}" } ] }\n` }),
-      startNatsServer({ config: (sd) => `${js(sd)}authorization { token: "${TOKEN}" }\n` }),
-      startNatsServer({ config: (sd) => `${js(sd)}authorization { users: [ { nkey: ${nkeyUser.publicKey} } ] }\n` }),
-      startNatsServer({ config: (sd) => `${js(sd)}${operator.serverConfig}\n` }),
-      startNatsServer({
-        config: (sd) =>
-          `${js(sd)}tls { cert_file: "${tls.serverCert}", key_file: "${tls.serverKey}", ca_file: "${tls.caCert}", verify: true, timeout: 2 }\n`,
-      }),
-    ]);
-    Object.assign(servers, { user, token, nkey, creds, tls: tlsServer });
+    Object.assign(servers, await startAuthServers());
   });
   afterAll(async () => {
     await Promise.all(Object.values(servers).map((s) => s?.cleanup()));
   });
-
-  /** Connects, checks the connection works (a request to JetStream), closes. */
-  async function connects(url: string, auth: NatsAuth): Promise<void> {
-    const nc = await connectNats({ url, name: 'connect-test', auth, timeoutMs: 3000 });
-    try {
-      const info = await (await nc.jetstreamManager()).getAccountInfo();
-      expect(info.streams).toBe(0);
-    } finally {
-      await nc.close();
-    }
-  }
-
-  /** The connection is refused with `code`; the message is readable, masks the URL and quotes none of `secrets`. */
-  async function refused(url: string, auth: NatsAuth, code: string, secrets: string[], timeoutMs = 3000): Promise<string> {
-    const error = await connectNats({ url, name: 'connect-test', auth, timeoutMs }).then(
-      async (nc) => {
-        await nc.close();
-        throw new Error('connected with wrong credentials');
-      },
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(NatsUnreachableError);
-    expect((error as NatsUnreachableError).code).toBe(code);
-    const message = (error as Error).message;
-    for (const s of secrets) expect(message).not.toContain(s);
-    return message;
-  }
 
   it('(a) user and password: in the URL (nats://u:secret@host, refused before), as flags, from the environment', async () => {
     const s = servers.user;
