@@ -3,17 +3,29 @@
 // command fails with the reason and exit 2 (main.ts) before it opens a ledger, connects or starts anything.
 
 import { InvalidArgumentError } from 'commander';
+import {
+  type Bounds,
+  SHARE_TEXT,
+  aboveZeroAtMostText,
+  isAboveZeroAtMost,
+  isShare,
+  isWholeWithin,
+  wholeWithinText,
+} from '../domain/option-checks.ts';
+import { METRICS_PORT_BOUNDS } from '../metrics/prometheus.ts';
+import { NATS_NAME_TEXT, SUBJECT_PREFIX_TEXT, isNatsName, isSubjectPrefix } from '../nats/setup.ts';
+import { COUNT_MAX } from '../processor/operations.ts';
 
 /** what a whole number flag may look like: digits, an optional minus (so "-1" is refused by range, not shape) */
 const INTEGER_RE = /^-?\d{1,16}$/;
 /** a plain decimal: no exponent, hex, Infinity or spaces */
 const DECIMAL_RE = /^-?\d{1,16}(?:\.\d{1,9})?$/;
 
-/** A whole number within min..max (both inclusive). */
-export function integerArg(min: number, max: number): (value: string) => number {
+/** A whole number within the bounds (both inclusive). */
+export function integerArg(bounds: Bounds): (value: string) => number {
   return (value) => {
     const n = INTEGER_RE.test(value) ? Number(value) : Number.NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`must be a whole number within ${min}..${max}`);
+    if (!isWholeWithin(n, bounds)) throw new InvalidArgumentError(wholeWithinText(bounds));
     return n;
   };
 }
@@ -22,7 +34,7 @@ export function integerArg(min: number, max: number): (value: string) => number 
 export function positiveArg(max: number): (value: string) => number {
   return (value) => {
     const n = DECIMAL_RE.test(value) ? Number(value) : Number.NaN;
-    if (!(n > 0) || n > max) throw new InvalidArgumentError(`must be a number above 0 and at most ${max}`);
+    if (!isAboveZeroAtMost(n, max)) throw new InvalidArgumentError(aboveZeroAtMostText(max));
     return n;
   };
 }
@@ -30,7 +42,7 @@ export function positiveArg(max: number): (value: string) => number {
 /** A share: a decimal number within 0..1. */
 export function shareArg(value: string): number {
   const n = DECIMAL_RE.test(value) ? Number(value) : Number.NaN;
-  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('must be a number within 0..1');
+  if (!isShare(n)) throw new InvalidArgumentError(SHARE_TEXT);
   return n;
 }
 
@@ -42,20 +54,20 @@ export function numberOrMaxArg(max: number): (value: string) => number {
     try {
       return positive(value);
     } catch {
-      throw new InvalidArgumentError(`must be a number above 0 and at most ${max}, or max`);
+      throw new InvalidArgumentError(`${aboveZeroAtMostText(max)}, or max`);
     }
   };
 }
 
-/** The longest duration a flag takes: a week. */
-export const DURATION_MS_MAX = 7 * 24 * 3_600_000;
+/** A duration flag takes 1 ms up to a week. */
+export const DURATION_MS_BOUNDS: Bounds = { min: 1, max: 7 * 24 * 3_600_000 };
 
 /** A duration: a number with an optional unit (ms, s, m, h; seconds by default), above 0 and at most a week. */
 export function parseDurationMs(text: string): number {
   const m = /^(\d{1,9}(?:\.\d{1,9})?)(ms|s|m|h)?$/.exec(text.trim());
   const unit = m ? { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'] : 0;
   const ms = m ? Math.round(Number(m[1]) * unit) : Number.NaN;
-  if (!(ms > 0) || ms > DURATION_MS_MAX) throw new InvalidArgumentError(`not a duration within 1ms..168h: ${text} (e.g. 500ms, 60s, 5m, 1h)`);
+  if (!isWholeWithin(ms, DURATION_MS_BOUNDS)) throw new InvalidArgumentError(`not a duration within 1ms..168h: ${text} (e.g. 500ms, 60s, 5m, 1h)`);
   return ms;
 }
 
@@ -74,23 +86,15 @@ export function sinceArg(text: string): Date {
   }
 }
 
-/** A subject token naming a publisher (batch sources): letters, digits, _ and -, at most 64. */
-export function sourceArg(value: string): string {
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) throw new InvalidArgumentError('must be 1-64 of A-Z a-z 0-9 _ -');
-  return value;
-}
-
 /** A subject prefix: one or more tokens of letters, digits, _ and - joined by dots (no wildcards, no spaces). */
 export function subjectPrefixArg(value: string): string {
-  if (value.length > 128 || !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(value)) {
-    throw new InvalidArgumentError('must be subject tokens of A-Z a-z 0-9 _ - joined by dots, e.g. pay');
-  }
+  if (!isSubjectPrefix(value)) throw new InvalidArgumentError(SUBJECT_PREFIX_TEXT);
   return value;
 }
 
-/** A JetStream stream prefix or consumer name: letters, digits, _ and -, at most 64. */
+/** A JetStream stream prefix, a consumer name or one subject token (a batch source): letters, digits, _ and -, at most 64. */
 export function nameArg(value: string): string {
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) throw new InvalidArgumentError('must be 1-64 of A-Z a-z 0-9 _ -');
+  if (!isNatsName(value)) throw new InvalidArgumentError(NATS_NAME_TEXT);
   return value;
 }
 
@@ -110,7 +114,11 @@ export function natsUrlArg(value: string): string {
   return value;
 }
 
-/** A TCP port to listen on. */
-export const portArg = integerArg(1, 65_535);
+/** A TCP port to listen on (a flag names one: 0, any free port, is for tests). */
+export const portArg = integerArg({ min: 1, max: METRICS_PORT_BOUNDS.max });
+/** the seeds of the deterministic generators */
+export const SEED_BOUNDS: Bounds = { min: 0, max: 2 ** 31 - 1 };
 /** A seed of the deterministic generators. */
-export const seedArg = integerArg(0, 2 ** 31 - 1);
+export const seedArg = integerArg(SEED_BOUNDS);
+/** --limit and --transfers of the queries: what the service accepts (1..COUNT_MAX) */
+export const countArg = integerArg({ min: 1, max: COUNT_MAX });

@@ -20,15 +20,14 @@ import {
   replaceKeyFile,
 } from '../ledger/keys.ts';
 import { LedgerLockedError, LedgerStore, type StoreOptions } from '../ledger/store.ts';
-import { CliError, EXIT_USAGE, type GlobalOptions, print } from './context.ts';
+import type { GlobalOptions, Globals } from './global-options.ts';
 import { table } from './format.ts';
-
-type Globals = () => GlobalOptions;
+import { print, usageError } from './output.ts';
 
 /** The key file named by --key-file (the global flag, set into PAYSTREAM_KEY_FILE by main.ts) or the environment. */
 function keyFileOf(command: string, env = process.env): string {
   const file = env.PAYSTREAM_KEY_FILE;
-  if (!file) throw new CliError(`paystream keys ${command} needs the key file: --key-file PATH (or PAYSTREAM_KEY_FILE)`, EXIT_USAGE, 'usage');
+  if (!file) throw usageError(`paystream keys ${command} needs the key file: --key-file PATH (or PAYSTREAM_KEY_FILE)`);
   return path.resolve(file);
 }
 
@@ -48,7 +47,13 @@ export function registerKeys(program: Command, globals: Globals): void {
   const keys = program
     .command('keys')
     .description('the tokenization key: kept in a file outside the data directory (--key-file), never printed');
+  registerKeyInit(keys, globals);
+  registerKeyRotate(keys, globals);
+  registerKeyStatus(keys, globals);
+  registerKeyMigrate(keys, globals);
+}
 
+function registerKeyInit(keys: Command, globals: Globals): void {
   keys
     .command('init')
     .description('a new key file (mode 0600, outside the data directory) for a new, empty ledger, whose fingerprint the ledger records')
@@ -73,7 +78,9 @@ export function registerKeys(program: Command, globals: Globals): void {
         'Back the key file up apart from the data, and start paystream with --key-file (or PAYSTREAM_KEY_FILE).',
       );
     });
+}
 
+function registerKeyRotate(keys: Command, globals: Globals): void {
   keys
     .command('rotate')
     .description('add a new key version to the key file and make it current: new cards use it, older cards keep theirs')
@@ -107,7 +114,9 @@ export function registerKeys(program: Command, globals: Globals): void {
           : 'the ledger is in use: restart its processor with this key file, and the ledger records the new version then.'),
       );
     });
+}
 
+function registerKeyStatus(keys: Command, globals: Globals): void {
   keys
     .command('status')
     .description('the key versions the ledger records: fingerprints (never keys) and how many cards each holds')
@@ -132,7 +141,9 @@ export function registerKeys(program: Command, globals: Globals): void {
         await store.close();
       }
     });
+}
 
+function registerKeyMigrate(keys: Command, globals: Globals): void {
   keys
     .command('migrate')
     .description("a ledger from before key files: move its key (the data directory's secret.key, or PAYSTREAM_SECRET) into a new key file and record its fingerprint")

@@ -4,12 +4,22 @@ import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { natsUrlArg, subjectPrefixArg } from './args.ts';
 import { NATS_AUTH_OPTIONS, redactSecrets } from '../nats/connect.ts';
+import { registerAccounts } from './accounts.ts';
+import { registerAudit } from './audit.ts';
+import { registerBatchSubmit, registerBatches } from './batches.ts';
 import { registerCards } from './cards.ts';
+import { registerDemo } from './demo.ts';
+import { registerGenerate } from './generate.ts';
+import { parseGlobalOptions } from './global-options.ts';
 import { registerKeys } from './keys.ts';
-import { EXIT_OK, EXIT_USAGE, describeError, globalsFrom } from './context.ts';
-import { registerLedger } from './ledger.ts';
+import { registerOrders, registerReview } from './orders.ts';
+import { EXIT_OK, EXIT_USAGE, describeError } from './output.ts';
+import { registerRecord } from './record.ts';
+import { registerReplay } from './replay.ts';
 import { registerRun } from './run.ts';
-import { registerTools } from './tools.ts';
+import { registerSeed } from './seed.ts';
+import { registerStats } from './stats.ts';
+import { registerVerify } from './verify.ts';
 
 const CVV_FLAG = /^--(cvv|cvc|cvv2|cvc2|cid|security-?code)(=|$)/i;
 
@@ -25,14 +35,11 @@ export function buildProgram(): Command {
     .option('--key-file <path>', 'the tokenization key file, outside the data directory (env PAYSTREAM_KEY_FILE; or PAYSTREAM_KEY)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  // NATS credentials and TLS: checked (files read, contradictions refused) by globalsFrom, before anything starts
+  // NATS credentials and TLS: checked (files read, contradictions refused) by parseGlobalOptions, before anything starts
   for (const [flags, description] of NATS_AUTH_OPTIONS) program.option(flags, description);
   // commander quotes a refused value: a NATS URL's credentials are masked in it
   program.configureOutput({ outputError: (text, write) => write(redactSecrets(text)) });
-  const globals = () => {
-    const merged = { ...program.opts() };
-    return globalsFrom(merged);
-  };
+  const globals = () => parseGlobalOptions({ ...program.opts() });
   // subcommands accept --json too; their own flag wins
   program.hook('preAction', (_root, action) => {
     if (action.opts().json) program.setOptionValue('json', true);
@@ -40,11 +47,27 @@ export function buildProgram(): Command {
     const keyFile = program.opts().keyFile as string | undefined;
     if (keyFile) process.env.PAYSTREAM_KEY_FILE = path.resolve(keyFile);
   });
-  registerCards(program, globals);
-  registerLedger(program, globals);
-  registerRun(program, globals);
-  registerTools(program, globals);
-  registerKeys(program, globals);
+  // in the order `paystream --help` lists them
+  for (const register of [
+    registerCards,
+    registerAccounts,
+    registerVerify,
+    registerSeed,
+    registerOrders,
+    registerReview,
+    registerBatches,
+    registerAudit,
+    registerStats,
+    registerRun,
+    registerRecord,
+    registerReplay,
+    registerGenerate,
+    registerBatchSubmit,
+    registerDemo,
+    registerKeys,
+  ]) {
+    register(program, globals);
+  }
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { EXIT_USAGE } from '../../src/cli/context.ts';
+import { EXIT_USAGE } from '../../src/cli/output.ts';
 import { main } from '../../src/cli/main.ts';
 import { cli } from '../e2e/harness.ts';
 

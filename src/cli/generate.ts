@@ -1,0 +1,132 @@
+// `paystream generate`: realistic, deterministic traffic (cards from `paystream seed`) published at a rate.
+
+import type { Command } from 'commander';
+import { tokenizePan } from '../domain/cards.ts';
+import { DEMO_SEED, demoCardCurrency, demoCardPans, demoMerchants } from '../domain/generate.ts';
+import { currentKey } from '../domain/keys.ts';
+import { type Bounds, rateOption, shareOption, wholeOption, withDefaults } from '../domain/option-checks.ts';
+import { loadKeys } from '../ledger/keys.ts';
+import { publishGenerated } from '../nats/loadgen.ts';
+import { connectNats } from '../nats/setup.ts';
+import { DURATION_MS_BOUNDS, SEED_BOUNDS, integerArg, numberOrMaxArg, parseDurationMs, seedArg, shareArg } from './args.ts';
+import type { GlobalOptions, Globals } from './global-options.ts';
+import { abortOnSignals } from './interrupts.ts';
+import { print } from './output.ts';
+import { endProgressLine, progressLine } from './progress.ts';
+
+/** orders a second, at most (faster: max) */
+export const GENERATE_RATE_MAX = 1_000_000;
+/** cards the traffic may use: the first N seeded ones */
+export const GENERATE_CARDS_BOUNDS: Bounds = { min: 1, max: 10_000_000 };
+export const GENERATE_MERCHANTS_BOUNDS: Bounds = { min: 1, max: 100_000 };
+/** the logical arrival rate of unpaced traffic (--rate max): its createdAt times are spaced as at this rate */
+const UNPACED_LOGICAL_RATE_PER_SECOND = 10_000;
+
+export interface GenerateOptions {
+  /** orders a second; Infinity: as fast as the broker takes them @default 2000 */
+  ratePerSecond: number;
+  /** how long to publish @default 60_000 */
+  durationMs: number;
+  /** the first N seeded cards @default 500 */
+  cards: number;
+  /** @default 60 */
+  merchants: number;
+  /** same seed, same traffic @default 1 */
+  seed: number;
+  /** the seed the cards were created with (`paystream seed --seed`) @default DEMO_SEED */
+  cardSeed: number;
+  /** share of bad payloads, duplicates, stale orders and fraud bursts @default 0.02 */
+  troubleShare: number;
+}
+
+export const DEFAULT_GENERATE_OPTIONS: Readonly<GenerateOptions> = Object.freeze({
+  ratePerSecond: 2000,
+  durationMs: 60_000,
+  cards: 500,
+  merchants: 60,
+  seed: 1,
+  cardSeed: DEMO_SEED,
+  troubleShare: 0.02,
+});
+
+/** The options of `generate`, parsed: defaults for what is missing, each within its bounds. */
+export function parseGenerateOptions(partial: Partial<GenerateOptions> = {}): GenerateOptions {
+  const o = withDefaults(DEFAULT_GENERATE_OPTIONS, partial);
+  rateOption('--rate', o.ratePerSecond, GENERATE_RATE_MAX);
+  wholeOption('--duration (ms)', o.durationMs, DURATION_MS_BOUNDS);
+  wholeOption('--cards', o.cards, GENERATE_CARDS_BOUNDS);
+  wholeOption('--merchants', o.merchants, GENERATE_MERCHANTS_BOUNDS);
+  wholeOption('--seed', o.seed, SEED_BOUNDS);
+  wholeOption('--card-seed', o.cardSeed, SEED_BOUNDS);
+  shareOption('--trouble', o.troubleShare);
+  return o;
+}
+
+interface GenerateFlags {
+  rate: number;
+  duration: number;
+  cards: number;
+  merchants: number;
+  seed: number;
+  cardSeed: number;
+  trouble: number;
+}
+
+export function registerGenerate(program: Command, globals: Globals): void {
+  const d = DEFAULT_GENERATE_OPTIONS;
+  program
+    .command('generate')
+    .description('publish realistic, deterministic traffic (cards from `paystream seed`)')
+    .option('--rate <n>', 'orders per second, or max', numberOrMaxArg(GENERATE_RATE_MAX), d.ratePerSecond)
+    .option('--duration <d>', 'how long (e.g. 60s, 5m)', parseDurationMs, d.durationMs)
+    .option('--cards <n>', 'cards (the first N seeded ones)', integerArg(GENERATE_CARDS_BOUNDS), d.cards)
+    .option('--merchants <n>', 'merchants', integerArg(GENERATE_MERCHANTS_BOUNDS), d.merchants)
+    .option('--seed <n>', 'seed (same seed, same traffic)', seedArg, d.seed)
+    .option('--card-seed <n>', 'seed the cards were created with', seedArg, d.cardSeed)
+    .option('--trouble <share>', 'share of bad payloads, duplicates, stale orders, fraud bursts', shareArg, d.troubleShare)
+    .option('--json', 'print the summary as JSON')
+    .action(async (f: GenerateFlags) => {
+      const options = parseGenerateOptions({
+        ratePerSecond: f.rate,
+        durationMs: f.duration,
+        cards: f.cards,
+        merchants: f.merchants,
+        seed: f.seed,
+        cardSeed: f.cardSeed,
+        troubleShare: f.trouble,
+      });
+      await generate(globals(), options);
+    });
+}
+
+async function generate(g: GlobalOptions, o: GenerateOptions): Promise<void> {
+  const rate = o.ratePerSecond;
+  const secret = currentKey((await loadKeys(g.data)).ring);
+  const cards = demoCardPans(o.cards, o.cardSeed).map((pan, i) => ({ token: tokenizePan(pan, secret), currency: demoCardCurrency(i) }));
+  const nc = await connectNats({ url: g.nats, name: 'paystream-generate', auth: g.natsAuth });
+  const abort = abortOnSignals();
+  const progress = progressLine(Number.isFinite(rate) ? Math.round((rate * o.durationMs) / 1000) : undefined);
+  try {
+    const stopAt = setTimeout(() => abort.abort(), o.durationMs);
+    const sent = await publishGenerated(
+      nc,
+      g.prefix,
+      {
+        seed: o.seed,
+        cards,
+        merchants: demoMerchants(o.merchants),
+        startMs: Date.now(),
+        troubleShare: o.troubleShare,
+        ratePerSecond: Number.isFinite(rate) ? rate : UNPACED_LOGICAL_RATE_PER_SECOND,
+        durationMs: o.durationMs,
+        idPrefix: `g${o.seed.toString(36)}${Date.now().toString(36)}`,
+      },
+      { speed: Number.isFinite(rate) ? 1 : Number.POSITIVE_INFINITY, signal: abort.signal, onProgress: (n) => progress(n) },
+    );
+    clearTimeout(stopAt);
+    endProgressLine();
+    print(g, { sent }, (s: { sent: number }) => `published ${s.sent} messages`);
+  } finally {
+    await nc.close();
+  }
+}

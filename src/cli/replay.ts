@@ -1,0 +1,166 @@
+// `paystream replay`: a recording republished with its original pacing (scaled), or fed straight into a
+// ledger with no broker (--offline).
+
+import path from 'node:path';
+import type { Command } from 'commander';
+import { OptionsError, rateOption, withDefaults } from '../domain/option-checks.ts';
+import type { OrderResult } from '../domain/types.ts';
+import { verifyLedger } from '../ledger/verify.ts';
+import { pacedPublish, recordLineMsgId, recordingSource, relabel, reprefix } from '../nats/loadgen.ts';
+import { DEFAULT_TOPOLOGY, NATS_NAME_TEXT, connectNats, isNatsName } from '../nats/setup.ts';
+import { parseRuntimeConfig, startRuntime } from '../processor/launch.ts';
+import { payloadBytes, type RecordLine, shiftCreatedAt } from '../recording/line.ts';
+import { readRecording } from '../recording/reader.ts';
+import { writePrivateFile } from '../recording/writer.ts';
+import type { Publisher } from '../../streams/publish.ts';
+import { nameArg, numberOrMaxArg } from './args.ts';
+import type { GlobalOptions, Globals } from './global-options.ts';
+import { abortOnSignals } from './interrupts.ts';
+import { CliError, print } from './output.ts';
+import { endProgressLine, progressLine } from './progress.ts';
+
+/** a replay runs at most a million times real time (faster: max) */
+export const REPLAY_SPEED_MAX = 1_000_000;
+
+export interface ReplayOptions {
+  file: string;
+  /** scale of the recorded pacing; Infinity: as fast as the broker or the pipeline takes it @default 1 */
+  speed: number;
+  /** replaces the first subject token (online), or the topology's prefix (offline) @default the recorded one */
+  subjectPrefix?: string;
+  /** start again at the end; later passes get fresh order ids @default false */
+  loop: boolean;
+  /** no broker: feed the file into the pipeline and the ledger at --data @default false */
+  offline: boolean;
+  /** online: send createdAt as recorded instead of moving it with the replay @default false */
+  keepCreatedAt: boolean;
+  /** offline: write every result to this file as NDJSON @default none */
+  resultsFile?: string;
+  /** offline: with the risk rules @default true */
+  risk: boolean;
+}
+
+export const DEFAULT_REPLAY_OPTIONS = { speed: 1, loop: false, offline: false, keepCreatedAt: false, risk: true } as const satisfies Partial<ReplayOptions>;
+
+/**
+ * The options of `replay`, parsed: defaults, the speed within its bounds, a subject token for the prefix.
+ * What only one way of replaying reads is refused for the other: results and risk rules are offline's, a
+ * kept createdAt is online's.
+ */
+export function parseReplayOptions(partial: Partial<ReplayOptions> & Pick<ReplayOptions, 'file'>): ReplayOptions {
+  const options = withDefaults<ReplayOptions>({ ...DEFAULT_REPLAY_OPTIONS, file: partial.file }, partial);
+  rateOption('--speed', options.speed, REPLAY_SPEED_MAX);
+  if (options.subjectPrefix !== undefined && !isNatsName(options.subjectPrefix)) throw new OptionsError(`--subject-prefix ${NATS_NAME_TEXT}`);
+  if (!options.offline && options.resultsFile !== undefined) throw new OptionsError('--results writes what an offline replay decided: give --offline too');
+  if (!options.offline && !options.risk) throw new OptionsError('--no-risk runs an offline replay without rules: give --offline too');
+  if (options.offline && options.keepCreatedAt) throw new OptionsError('--keep-created-at is for a replay onto a broker: an offline replay keeps every recorded time');
+  return options;
+}
+
+interface ReplayFlags {
+  speed: number;
+  subjectPrefix?: string;
+  loop?: boolean;
+  offline?: boolean;
+  keepCreatedAt?: boolean;
+  results?: string;
+  risk: boolean;
+}
+
+export function registerReplay(program: Command, globals: Globals): void {
+  program
+    .command('replay <file>')
+    .description('republish a recording with its original pacing (scaled), or feed it into a ledger with no broker')
+    .option('--speed <x>', '1, 10, ... or max', numberOrMaxArg(REPLAY_SPEED_MAX), DEFAULT_REPLAY_OPTIONS.speed)
+    .option('--subject-prefix <prefix>', 'replace the first subject token (e.g. pay -> staging)', nameArg)
+    .option('--loop', 'start again at the end (later passes get fresh order ids)')
+    .option('--offline', 'no broker: feed the file straight into the pipeline and the ledger at --data')
+    .option('--keep-created-at', 'online: send createdAt as recorded (by default it moves with the replay, so orders are as fresh as they were)')
+    .option('--results <file>', 'with --offline: write every result as NDJSON')
+    .option('--no-risk', 'with --offline: without risk rules')
+    .option('--json', 'print the summary as JSON')
+    .action(async (file: string, f: ReplayFlags) => {
+      const g = globals();
+      const options = parseReplayOptions({
+        file,
+        speed: f.speed,
+        subjectPrefix: f.subjectPrefix,
+        loop: f.loop,
+        offline: f.offline,
+        keepCreatedAt: f.keepCreatedAt,
+        resultsFile: f.results,
+        risk: f.risk,
+      });
+      if (options.offline) await replayOffline(g, options);
+      else await replayOnline(g, options);
+    });
+}
+
+/** Replays into the ledger at --data with no broker, in virtual time: the recording's clock is the processor's, so any speed gives the same ledger. */
+async function replayOffline(g: GlobalOptions, o: ReplayOptions): Promise<void> {
+  const progress = progressLine(o.loop ? undefined : await countLines(o.file));
+  const abort = abortOnSignals();
+  const results: OrderResult[] = [];
+  const sink: Publisher = { result: (r) => results.push(r), report: () => undefined, deadLetter: () => undefined };
+  const runtime = await startRuntime(
+    parseRuntimeConfig({
+      dataDir: g.data,
+      topology: { ...DEFAULT_TOPOLOGY, prefix: o.subjectPrefix ?? DEFAULT_TOPOLOGY.prefix },
+      source: recordingSource(() => readRecording(o.file), { speed: o.speed, loop: o.loop, wallClock: false, signal: abort.signal, onProgress: progress }),
+      publisher: sink,
+      virtualTime: true,
+      ...(o.risk ? {} : { rulesPath: false as const }),
+    }),
+  );
+  await runtime.processor.done.catch((error: unknown) => {
+    throw new CliError(`replay failed: ${(error as Error).message}`);
+  });
+  const stats = { ...runtime.processor.stats };
+  const verify = await verifyLedger(runtime.store);
+  await runtime.stop();
+  if (o.resultsFile) await writePrivateFile(o.resultsFile, results.map((r) => JSON.stringify(r)).join('\n') + (results.length ? '\n' : ''));
+  endProgressLine();
+  const summary = { file: path.basename(o.file), orders: stats.orders, deadLetters: stats.deadLetters, results: results.length, verify };
+  print(g, summary, (s: typeof summary) => `replayed ${s.file}: ${s.orders} orders, ${s.deadLetters} dead letters; ledger ${s.verify.ok ? 'verifies' : 'HAS VIOLATIONS'}`);
+  if (!verify.ok) process.exitCode = 1;
+}
+
+/** Republishes onto the broker, each message with its Nats-Msg-Id (a looped pass gets fresh ones). */
+async function replayOnline(g: GlobalOptions, o: ReplayOptions): Promise<void> {
+  const progress = progressLine(o.loop ? undefined : await countLines(o.file));
+  const abort = abortOnSignals();
+  const nc = await connectNats({ url: g.nats, name: 'paystream-replay', auth: g.natsAuth });
+  try {
+    let sent = 0;
+    for (let pass = 0; pass === 0 || (o.loop && !abort.signal.aborted); pass++) {
+      sent += await pacedPublish(nc, readRecording(o.file), (line) => replayedMessage(line, pass, o), {
+        speed: o.speed,
+        signal: abort.signal,
+        onProgress: (n) => progress(sent + n),
+      });
+    }
+    endProgressLine();
+    print(g, { sent }, (s: { sent: number }) => `replayed ${s.sent} messages`);
+  } finally {
+    await nc.close();
+  }
+}
+
+function replayedMessage(line: RecordLine, pass: number, o: ReplayOptions): { subject: string; data: Uint8Array; msgId?: string; atMs: number } {
+  let payload = pass > 0 ? relabel(line.payload, pass) : line.payload;
+  if (!o.keepCreatedAt) payload = shiftCreatedAt(payload, Date.now() - line.receivedAtMs);
+  const out: { subject: string; data: Uint8Array; msgId?: string; atMs: number } = {
+    subject: reprefix(line.subject, o.subjectPrefix),
+    data: line.payloadBase64 === undefined ? new TextEncoder().encode(payload) : payloadBytes(line),
+    atMs: line.receivedAtMs,
+  };
+  const msgId = recordLineMsgId(line);
+  if (msgId) out.msgId = pass > 0 ? `${msgId}L${pass}` : msgId;
+  return out;
+}
+
+async function countLines(file: string): Promise<number> {
+  let n = 0;
+  for await (const _ of readRecording(file)) n++;
+  return n;
+}
