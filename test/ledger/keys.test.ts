@@ -221,7 +221,7 @@ async function applyPayloads(store: LedgerStore, payloads: Record<string, unknow
   const deps = { store, options: DEFAULT_APPLY_OPTIONS, clock: () => NOW, virtualTime: false, scrub: (p: Uint8Array) => p };
   const out = await lastValueFrom(from([items]).pipe(applyStage(deps), toArray()));
   for (const letter of out.flatMap((applied) => applied.deadLetters)) if (letter.reason === 'id_conflict') conflicts.push(letter.orderId ?? '');
-  return out.flatMap((applied) => applied.results);
+  return out.flatMap((applied) => applied.results.map((processed) => processed.result));
 }
 
 const payment = (id: string, pan: string, amount: string) => ({
