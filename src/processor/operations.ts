@@ -7,6 +7,7 @@ import { containsPan, findSensitiveAuthData } from '../domain/cards.ts';
 import { DEFAULT_APPLY_OPTIONS, type ApplyOptions } from '../domain/apply.ts';
 import { CHANGING_OPS, type OpName } from '../domain/operations.ts';
 import { type LedgerApi, orderJson } from '../ledger/api.ts';
+import { batchRecordsOf, storedOpenView } from '../ledger/batches.ts';
 import { LedgerError } from '../ledger/errors.ts';
 import { bigintReplacer } from '../../streams/publish.ts';
 import { reviewDecision } from './held-orders.ts';
@@ -35,6 +36,8 @@ const optStr = (args: Args, key: string): string | undefined => (typeof args[key
  * 1,000 cards or accounts or transfers of ~300 bytes, stays well under the broker's 1 MB message limit.
  */
 export const COUNT_MAX = 1000;
+/** batches listed at most (open and finished) */
+const BATCHES_LISTED_MAX = 1000;
 /** A count argument: absent means the default; anything but an integer within 1..COUNT_MAX is refused. */
 export const optCount = (args: Args, key: string, defaultCount: number): number => {
   const value = args[key];
@@ -169,24 +172,24 @@ function orderOps({ ctx, api, clock, audited }: OpsWiring): Pick<OpTable, 'order
 }
 
 function batchOps({ ctx, api }: OpsWiring): Pick<OpTable, 'batches.list' | 'batches.show'> {
+  const records = batchRecordsOf(api.store);
   return {
     'batches.list': async () => {
       const open = ctx.processor?.batches.openBatches() ?? [];
       const finished: unknown[] = [];
-      for await (const [key, value] of api.store.batches.iterator({ gte: 'batch!', lt: 'batch!~', limit: 1000 })) {
-        const state = JSON.parse(value) as { report?: unknown; header?: unknown; openedAtMs: number };
-        if (state.report) finished.push(state.report);
-        else if (!open.some((b) => `batch!${b.id}` === key)) open.push({ id: key.slice(6), received: 0, sumMinor: 0n, openedAtMs: state.openedAtMs, ...(state.header ? { header: state.header as never } : {}) });
+      for (const stored of await records.list(BATCHES_LISTED_MAX)) {
+        if (stored.report) finished.push(stored.report);
+        // an open batch no processor tracks (none runs): as the ledger holds it
+        else if (!open.some((b) => b.id === stored.id)) open.push(storedOpenView(stored));
       }
       return plain({ open, finished });
     },
     'batches.show': async (a) => {
       const id = str(a, 'batchId');
-      const text = await api.store.batches.get(`batch!${id}`);
-      if (text === undefined) throw new LedgerError('unknown_batch', `no batch ${id}`);
-      const state = JSON.parse(text) as { report?: unknown };
+      const stored = await records.read(id);
+      if (stored === undefined) throw new LedgerError('unknown_batch', `no batch ${id}`);
       const open = ctx.processor?.batches.openBatches().find((b) => b.id === id);
-      return plain({ batchId: id, state: state.report ? 'finished' : 'open', ...(state.report ? { report: state.report } : {}), ...(open ? { open } : {}), stored: state });
+      return plain({ batchId: id, state: stored.report ? 'finished' : 'open', ...(stored.report ? { report: stored.report } : {}), ...(open ? { open } : {}), stored });
     },
   };
 }
