@@ -224,6 +224,17 @@ export const batchRecordsOf = (store: Pick<LedgerStore, 'batches'>): BatchRecord
   new BatchRecords(store.batches);
 
 /**
+ * An open batch as the ledger holds it, shown as the service lists a tracked one when no processor tracks it:
+ * its held orders are not read, so none are counted.
+ */
+export function storedOpenView(stored: StoredBatchState): OpenBatchView {
+  const state = decodeState(stored);
+  const view: OpenBatchView = { id: state.id, received: 0, sumMinor: 0n, openedAtMs: state.openedAtMs };
+  if (state.header) view.header = state.header;
+  return view;
+}
+
+/**
  * The batch stage's state for the pipeline: the domain's book (open batches, waiting orders, finished reports)
  * kept in step with the ledger. plan and settle decide (src/domain/batch-plan.ts, batch-settle.ts); ops turns
  * what they decided into the buffer's writes; sweep is its own commit.

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BatchBook } from '../../src/domain/batch-book.ts';
 import { DEFAULT_BATCH_LIMITS } from '../../src/domain/batch-limits.ts';
 import type { BatchChange } from '../../src/domain/batch-plan.ts';
-import { BatchTracker, batchRecordsOf } from '../../src/ledger/batches.ts';
+import { BatchTracker, batchRecordsOf, storedOpenView } from '../../src/ledger/batches.ts';
 import { TEST_CARD_TOKEN, TEST_NOW_MS, anOrder } from '../domain/builders.ts';
 import { withFundedStore } from '../streams/fixtures.ts';
 
@@ -93,6 +93,13 @@ describe('batch records: the key scheme', () => {
     expect((await records.list(2)).map((s) => s.id)).toEqual(['B', 'F']);
     expect(await records.reports(['F', 'B', 'nope'])).toEqual(new Map([['F', report]]));
     expect(await records.reports([])).toEqual(new Map());
+  });
+
+  it('shows a stored open batch as the service lists one no processor tracks: its header, no orders counted', async () => {
+    for (const [key, value] of LEDGER) await env.store.batches.put(key, value);
+    const records = batchRecordsOf(env.store);
+    expect(storedOpenView((await records.read('B'))!)).toEqual({ id: 'B', received: 0, sumMinor: 0n, openedAtMs: T, header });
+    expect(storedOpenView((await records.read('OLD'))!)).toEqual({ id: 'OLD', received: 0, sumMinor: 0n, openedAtMs: T - 5 });
   });
 });
 
