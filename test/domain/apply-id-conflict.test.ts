@@ -47,7 +47,9 @@ describe('id conflicts', () => {
     expect(applyOrder(ws, withFingerprint(anOrder({ id: 'o-1' })), ALLOW, later)).toEqual({ ...first, duplicate: true });
     expect(ws.published).toEqual([first, conflict, { ...first, duplicate: true }]);
   });
+});
 
+describe('id conflicts after other order types, rejections and records without fingerprints', () => {
   it('gives the victim-1 payment id_conflict after an attacker void under its id, not declined unknown_ref duplicate', () => {
     const ws = aFundedWorld();
     const voidFirst = applyOrder(

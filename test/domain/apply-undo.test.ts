@@ -80,7 +80,9 @@ describe('WorkingSet mark and undo', () => {
     applyOrder(ws, { id: 'p', type: 'payment', cardToken: TEST_CARD_TOKEN, merchant: 'm_coffee', amountMinor: 100n, currency: 'USD', createdAtMs: TEST_NOW_MS }, ALLOW, ctx);
     expect((ws as unknown as { journal: unknown }).journal).toBeUndefined();
   });
+});
 
+describe('WorkingSet mark and undo, for any orders', () => {
   it('returns any working set to its state at the mark, whatever orders ran before and after it (property)', () => {
     const orderArb = fc.record({
       type: fc.constantFrom(...ORDER_TYPES),

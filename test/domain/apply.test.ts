@@ -105,7 +105,9 @@ describe('payment', () => {
     expect(result).toMatchObject({ status: 'declined', reason: 'insufficient_funds', available: '10.00' });
     expect(balancesOf(ws).acct_alice).toBe(10_000n);
   });
+});
 
+describe('payment: the card and its account', () => {
   it.each([
     ['card_frozen', aCard({ status: 'frozen' })],
     ['card_closed', aCard({ status: 'closed' })],
@@ -147,7 +149,9 @@ describe('payment', () => {
       reason: 'currency_mismatch',
     });
   });
+});
 
+describe('payment: the merchant account', () => {
   it('opens a merchant account in the order currency on first use', () => {
     const ws = aFundedWorld();
     expect(apply(ws, { merchant: 'm_new' }).status).toBe('approved');
@@ -194,7 +198,9 @@ describe('payment', () => {
     expect(ws.account('funding-EUR')).toBeUndefined();
     expect(ws.account('funding-USD')?.owner.kind).toBe('system');
   });
+});
 
+describe('payment: risk decisions', () => {
   it('declines risk_blocked with the rule, and moves nothing', () => {
     const ws = aFundedWorld();
     expect(apply(ws, {}, block)).toMatchObject({
@@ -242,7 +248,9 @@ describe('payment', () => {
     });
     expect(ws.transfers).toEqual([]);
   });
+});
 
+describe('payment: a republished id', () => {
   it('answers a republished order with its original result marked duplicate, and moves money once', () => {
     const ws = aFundedWorld();
     const order = anOrder();
@@ -337,7 +345,9 @@ describe('capture', () => {
     });
     expect(holdsOf(ws).acct_alice).toBe(5_000n);
   });
+});
 
+describe('capture: what cannot be captured', () => {
   it('declines a capture of a voided authorization', () => {
     const ws = aFundedWorld();
     const authId = authorize(ws);
@@ -480,7 +490,9 @@ describe('refund', () => {
     expect(apply(ws, onRef('refund', capture.id))).toMatchObject({ status: 'refunded', available: '100.00' });
     expect(balancesOf(ws)).toMatchObject({ acct_alice: 10_000n, m_coffee: 0n });
   });
+});
 
+describe('refund: what cannot be refunded', () => {
   it('declines a refund of an authorization, of a refund, of a declined payment, and of nothing', () => {
     const ws = aFundedWorld();
     const authId = authorize(ws);
@@ -719,13 +731,14 @@ describe('modify', () => {
   });
 });
 
-describe('decideReview', () => {
-  function heldPayment(ws: WorkingSet, amountMinor = 3_000n): Order {
-    const held = anOrder({ amountMinor });
-    applyOrder(ws, held, review, ctx);
-    return held;
-  }
+/** A payment held for review (the review decision above), applied to ws. */
+function heldPayment(ws: WorkingSet, amountMinor = 3_000n): Order {
+  const held = anOrder({ amountMinor });
+  applyOrder(ws, held, review, ctx);
+  return held;
+}
 
+describe('decideReview: approve, decline, time out', () => {
   it('pays a held payment an operator approves, with who decided', () => {
     const ws = aFundedWorld();
     const held = heldPayment(ws);
@@ -773,7 +786,9 @@ describe('decideReview', () => {
     expect(expireHold(approving, held2.id, at)).toMatchObject({ status: 'approved', decidedBy: 'timeout' });
     expect(balancesOf(approving).m_coffee).toBe(3_000n);
   });
+});
 
+describe('decideReview: held authorizations, orders not held, lapsed reviews', () => {
   it('turns an approved held authorization into an authorization with a fresh hold time', () => {
     const ws = aFundedWorld();
     const authId = authorize(ws, 3_000n, review);

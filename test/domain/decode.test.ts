@@ -20,7 +20,7 @@ function expectDeadLetter(outcome: DecodeOutcome, reason: keyof typeof DEAD_LETT
   return outcome.ok ? '' : outcome.detail;
 }
 
-describe('decodePayload', () => {
+describe('decodePayload: size, UTF-8 and JSON', () => {
   it('has a default payload limit of 8 KiB', () => {
     expect(DEFAULT_PAYLOAD_BYTES_MAX).toBe(8192);
   });
@@ -79,7 +79,9 @@ describe('decodePayload', () => {
     const withBom = new Uint8Array([0xef, 0xbb, 0xbf, ...bytes('{"id":"a"}')]);
     expect(decodePayload(withBom, limits)).toMatchObject({ ok: true, id: 'a' });
   });
+});
 
+describe('decodePayload: objects and their ids', () => {
   it.each([
     ['[]', 'array'],
     ['[{"id":"a"}]', 'array'],
@@ -113,7 +115,9 @@ describe('decodePayload', () => {
       expect(decode(JSON.stringify({ id }))).toMatchObject({ ok: true, id });
     }
   });
+});
 
+describe('decodePayload: no echo and no exception, for any input', () => {
   it('never echoes the payload in a detail, so a PAN in a bad payload stays out of the dead-letter queue', () => {
     const pan = TEST_PANS.visa[0];
     const payloads = [
@@ -225,7 +229,9 @@ describe('decodePayload: nesting depth', () => {
   it('does not let stray closing brackets lower the count below zero', () => {
     expect(nestsDeeperThan(bytes(`${']}'.repeat(50)}${'['.repeat(33)}`), 32)).toBe(true);
   });
+});
 
+describe('decodePayload: nesting depth among the other checks, and for any JSON', () => {
   it('checks depth before parsing: deep invalid JSON and deep invalid UTF-8 are too_deep, not not_json', () => {
     expectDeadLetter(decode('['.repeat(5000)), 'too_deep');
     const broken = new Uint8Array([...bytes('{"id":"a","m":"'), 0xff, 0xfe, ...bytes(`",${'['.repeat(40)}`)]);

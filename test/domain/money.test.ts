@@ -84,7 +84,9 @@ describe('parseAmount', () => {
   ])('accepts trailing zeros beyond the exponent: %j %s is %s', (value, currency, expected) => {
     expect(parseAmount(value, currency)).toEqual({ ok: true, amountMinor: expected });
   });
+});
 
+describe('parseAmount: refusals', () => {
   it.each([12.5, 0, 1e21, Number.NaN, Number.POSITIVE_INFINITY, 12n, null, true, {}, ['12.50'], undefined])(
     'rejects the non-string %s with amount_not_string',
     (value) => {
@@ -153,7 +155,9 @@ describe('parseAmount', () => {
   it('says amount_not_string for a JSON number even when the currency is unknown too', () => {
     expect(parseAmount(12.5, 'XXX')).toEqual({ ok: false, reason: 'amount_not_string' });
   });
+});
 
+describe('parseAmount: for any string (properties)', () => {
   it('reads back exactly what formatAmount writes, in every currency (property)', () => {
     fc.assert(
       fc.property(validMinor, knownCurrency, fc.boolean(), (minor, currency, trailingZero) => {
