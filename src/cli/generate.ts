@@ -27,10 +27,10 @@ export interface GenerateOptions {
   ratePerSecond: number;
   /** how long to publish @default 60_000 */
   durationMs: number;
-  /** the first N seeded cards @default 500 */
-  cards: number;
+  /** how many cards: the first N seeded ones @default 500 */
+  cardCount: number;
   /** @default 60 */
-  merchants: number;
+  merchantCount: number;
   /** same seed, same traffic @default 1 */
   seed: number;
   /** the seed the cards were created with (`paystream seed --seed`) @default DEMO_SEED */
@@ -42,8 +42,8 @@ export interface GenerateOptions {
 export const DEFAULT_GENERATE_OPTIONS: Readonly<GenerateOptions> = Object.freeze({
   ratePerSecond: 2000,
   durationMs: 60_000,
-  cards: 500,
-  merchants: 60,
+  cardCount: 500,
+  merchantCount: 60,
   seed: 1,
   cardSeed: DEMO_SEED,
   troubleShare: 0.02,
@@ -54,8 +54,8 @@ export function parseGenerateOptions(partial: Partial<GenerateOptions> = {}): Ge
   const o = withDefaults(DEFAULT_GENERATE_OPTIONS, partial);
   rateOption('--rate', o.ratePerSecond, GENERATE_RATE_MAX);
   wholeOption('--duration (ms)', o.durationMs, DURATION_MS_BOUNDS);
-  wholeOption('--cards', o.cards, GENERATE_CARDS_BOUNDS);
-  wholeOption('--merchants', o.merchants, GENERATE_MERCHANTS_BOUNDS);
+  wholeOption('--cards', o.cardCount, GENERATE_CARDS_BOUNDS);
+  wholeOption('--merchants', o.merchantCount, GENERATE_MERCHANTS_BOUNDS);
   wholeOption('--seed', o.seed, SEED_BOUNDS);
   wholeOption('--card-seed', o.cardSeed, SEED_BOUNDS);
   shareOption('--trouble', o.troubleShare);
@@ -79,8 +79,8 @@ export function registerGenerate(program: Command, globals: Globals): void {
     .description('publish realistic, deterministic traffic (cards from `paystream seed`)')
     .option('--rate <n>', 'orders per second, or max', numberOrMaxArg(GENERATE_RATE_MAX), d.ratePerSecond)
     .option('--duration <d>', 'how long (e.g. 60s, 5m)', parseDurationMs, d.durationMs)
-    .option('--cards <n>', 'cards (the first N seeded ones)', integerArg(GENERATE_CARDS_BOUNDS), d.cards)
-    .option('--merchants <n>', 'merchants', integerArg(GENERATE_MERCHANTS_BOUNDS), d.merchants)
+    .option('--cards <n>', 'cards (the first N seeded ones)', integerArg(GENERATE_CARDS_BOUNDS), d.cardCount)
+    .option('--merchants <n>', 'merchants', integerArg(GENERATE_MERCHANTS_BOUNDS), d.merchantCount)
     .option('--seed <n>', 'seed (same seed, same traffic)', seedArg, d.seed)
     .option('--card-seed <n>', 'seed the cards were created with', seedArg, d.cardSeed)
     .option('--trouble <share>', 'share of bad payloads, duplicates, stale orders, fraud bursts', shareArg, d.troubleShare)
@@ -89,8 +89,8 @@ export function registerGenerate(program: Command, globals: Globals): void {
       const options = parseGenerateOptions({
         ratePerSecond: f.rate,
         durationMs: f.duration,
-        cards: f.cards,
-        merchants: f.merchants,
+        cardCount: f.cards,
+        merchantCount: f.merchants,
         seed: f.seed,
         cardSeed: f.cardSeed,
         troubleShare: f.trouble,
@@ -102,7 +102,7 @@ export function registerGenerate(program: Command, globals: Globals): void {
 async function generate(g: GlobalOptions, o: GenerateOptions): Promise<void> {
   const rate = o.ratePerSecond;
   const secret = currentKey((await loadKeys(g.data)).ring);
-  const cards = demoCardPans(o.cards, o.cardSeed).map((pan, i) => ({ token: tokenizePan(pan, secret), currency: demoCardCurrency(i) }));
+  const cards = demoCardPans(o.cardCount, o.cardSeed).map((pan, i) => ({ token: tokenizePan(pan, secret), currency: demoCardCurrency(i) }));
   const nc = await connectNats({ url: g.nats, name: 'paystream-generate', auth: g.natsAuth });
   const abort = abortOnSignals();
   const progress = progressLine(Number.isFinite(rate) ? Math.round((rate * o.durationMs) / 1000) : undefined);
@@ -114,7 +114,7 @@ async function generate(g: GlobalOptions, o: GenerateOptions): Promise<void> {
       {
         seed: o.seed,
         cards,
-        merchants: demoMerchants(o.merchants),
+        merchants: demoMerchants(o.merchantCount),
         startMs: Date.now(),
         troubleShare: o.troubleShare,
         ratePerSecond: Number.isFinite(rate) ? rate : UNPACED_LOGICAL_RATE_PER_SECOND,

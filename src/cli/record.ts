@@ -27,8 +27,8 @@ export interface RecordOptions {
   fromStream?: string;
   /** with fromStream: the first message's time @default the stream's first message */
   since?: Date;
-  /** stop after this many messages @default none */
-  limit?: number;
+  /** stop after this many messages (--limit) @default none */
+  messagesMax?: number;
 }
 
 export const DEFAULT_RECORD_OPTIONS = { subject: 'pay.>' } as const satisfies Partial<RecordOptions>;
@@ -36,7 +36,7 @@ export const DEFAULT_RECORD_OPTIONS = { subject: 'pay.>' } as const satisfies Pa
 /** The options of `record`, parsed: defaults, the limit within its bounds; --since only with --from-stream. */
 export function parseRecordOptions(partial: Partial<RecordOptions> & Pick<RecordOptions, 'out'>): RecordOptions {
   const options = withDefaults<RecordOptions>({ ...DEFAULT_RECORD_OPTIONS, out: partial.out }, partial);
-  if (options.limit !== undefined) wholeOption('--limit', options.limit, RECORD_LIMIT_BOUNDS);
+  if (options.messagesMax !== undefined) wholeOption('--limit', options.messagesMax, RECORD_LIMIT_BOUNDS);
   if (options.since !== undefined && options.fromStream === undefined) throw new OptionsError('--since reads a stream from a time: give --from-stream too');
   return options;
 }
@@ -50,8 +50,9 @@ export function registerRecord(program: Command, globals: Globals): void {
     .option('--from-stream <stream>', 'read from a JetStream stream instead (with stream sequences)')
     .option('--since <time>', 'with --from-stream: ISO time or a duration ago (e.g. 10m)', sinceArg)
     .option('--limit <n>', 'stop after n messages', integerArg(RECORD_LIMIT_BOUNDS))
-    .action(async (flags: RecordOptions) => {
-      await record(globals(), parseRecordOptions(flags));
+    .action(async (f: { subject: string; out: string; fromStream?: string; since?: Date; limit?: number }) => {
+      const options = parseRecordOptions({ subject: f.subject, out: f.out, fromStream: f.fromStream, since: f.since, messagesMax: f.limit });
+      await record(globals(), options);
     });
 }
 
@@ -65,7 +66,7 @@ async function record(g: GlobalOptions, o: RecordOptions): Promise<void> {
   const write = async (line: RecordLine) => {
     if (!writer.write(line)) await writer.drain();
     n++;
-    if (o.limit && n >= o.limit) abort.abort();
+    if (o.messagesMax && n >= o.messagesMax) abort.abort();
   };
   try {
     if (o.fromStream) await recordStream(nc, o.fromStream, o, write, abort.signal);

@@ -15,7 +15,6 @@ import type { GlobalOptions } from './global-options.ts';
 import { earlySignals } from './interrupts.ts';
 import { superviseRuntime } from './supervise.ts';
 
-export { earlySignals } from './interrupts.ts'; // SHIM(integration): remove
 export { superviseRuntime } from './supervise.ts'; // SHIM(integration): remove
 
 const HOUR_MS = 3_600_000;

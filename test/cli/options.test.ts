@@ -67,13 +67,13 @@ describe('parseReplayOptions, parseRecordOptions, parseGenerateOptions', () => {
 
   it('record: every subject under pay by default; the limit within 1..1000000000', () => {
     expect(parseRecordOptions({ out: 'x' })).toEqual({ subject: 'pay.>', out: 'x' });
-    expect(parseRecordOptions({ out: 'x', fromStream: 'PAY_ORDERS', since: new Date(0), limit: 1 })).toMatchObject({ limit: 1 });
-    expect(() => parseRecordOptions({ out: 'x', limit: 0 })).toThrow('--limit must be a whole number within 1..1000000000, got 0');
+    expect(parseRecordOptions({ out: 'x', fromStream: 'PAY_ORDERS', since: new Date(0), messagesMax: 1 })).toMatchObject({ messagesMax: 1 });
+    expect(() => parseRecordOptions({ out: 'x', messagesMax: 0 })).toThrow('--limit must be a whole number within 1..1000000000, got 0');
   });
 
   it('generate: 2000 orders/s for a minute on the first 500 demo cards and 60 merchants, 2 % trouble', () => {
-    expect(parseGenerateOptions()).toEqual({ ...DEFAULT_GENERATE_OPTIONS, ratePerSecond: 2000, durationMs: 60_000, cards: 500, merchants: 60, seed: 1, cardSeed: DEMO_SEED, troubleShare: 0.02 });
-    expect(() => parseGenerateOptions({ cards: 0 })).toThrow('--cards must be a whole number within 1..10000000, got 0');
+    expect(parseGenerateOptions()).toEqual({ ...DEFAULT_GENERATE_OPTIONS, ratePerSecond: 2000, durationMs: 60_000, cardCount: 500, merchantCount: 60, seed: 1, cardSeed: DEMO_SEED, troubleShare: 0.02 });
+    expect(() => parseGenerateOptions({ cardCount: 0 })).toThrow('--cards must be a whole number within 1..10000000, got 0');
     expect(() => parseGenerateOptions({ troubleShare: 2 })).toThrow('--trouble must be a number within 0..1, got 2');
     expect(() => parseGenerateOptions({ durationMs: 7 * 24 * 3_600_000 + 1 })).toThrow('--duration (ms) must be a whole number within 1..604800000');
   });
