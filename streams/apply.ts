@@ -7,11 +7,15 @@ import type { Account, Card, Order, OrderResult } from '../src/domain/types.ts';
 import { type CrashCount, planAttempts } from '../src/domain/applied.ts';
 import type { LedgerStore } from '../src/ledger/store.ts';
 import type { ProcessedEvent } from '../src/metrics/aggregator.ts';
-import type { BatchPlan, BatchTracker } from './batches.ts';
+import type { BatchPlan as PlanOf } from '../src/domain/batch-plan.ts';
+import type { BatchTracker } from '../src/ledger/batches.ts';
 import { type BufferOptions, bufferWhileBusy } from './buffer.ts';
 import { type FaultHook, deadLetterOf, reportInternalError } from './guard.ts';
 import type { AppliedBuffer, DeadLetter, InboundMessage, Item, OrderItem } from './types.ts';
 import { ALLOW, type RiskDecision, type RiskEvaluator } from '../src/domain/risk/decision.ts';
+
+/** A buffer's batch plan: its direct items are the buffer's own. */
+type BatchPlan = PlanOf<Item>;
 
 export interface ApplyDeps {
   store: LedgerStore;

@@ -8,6 +8,7 @@ import { ORDER_AGE_MAX_MS } from '../domain/order.ts';
 import type { OrderResult } from '../domain/types.ts';
 import type { ProcessorOptions } from './options.ts';
 import { log } from '../log.ts';
+import { BatchTracker } from '../ledger/batches.ts';
 import { NatsResultPublisher } from '../nats/results.ts';
 import { ensureTopology, lookUpSequences, purgeAppliedOrders, streamNames, subjects } from '../nats/setup.ts';
 import { deadLetterScrubber } from '../recording/scrub.ts';
@@ -18,7 +19,6 @@ import { type PipelineDeps, orderPipeline } from '../../streams/pipeline.ts';
 import { type BufferPublisher, sinkPublisher } from '../../streams/publish.ts';
 import { jetStreamSource, storedToInbound } from '../../streams/source.ts';
 import type { InboundMessage, Item } from '../../streams/types.ts';
-import { BatchTracker } from '../../streams/batches.ts';
 
 /** after a broker disconnect or reconnect, applied orders are purged again only this many ack waits later */
 const PURGE_PAUSE_ACK_WAITS = 2;

@@ -10,11 +10,12 @@ import { DEFAULT_APPLY_OPTIONS, WorkingSet } from '../../src/domain/apply.ts';
 import type { Order } from '../../src/domain/types.ts';
 import type { LedgerStore } from '../../src/ledger/store.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
+import { DEFAULT_BATCH_LIMITS } from '../../src/domain/batch-limits.ts';
+import { BatchTracker } from '../../src/ledger/batches.ts';
 import { log } from '../../src/log.ts';
 import { natsPublisher } from '../../src/nats/results.ts';
 import { scrubPayload } from '../../src/recording/scrub.ts';
 import { type ApplyDeps, applyStage } from '../../streams/apply.ts';
-import { BatchTracker, DEFAULT_BATCH_LIMITS } from '../../streams/batches.ts';
 import { decode } from '../../streams/decode.ts';
 import {
   DEAD_LETTER_PREFIX_BYTES_MAX,
