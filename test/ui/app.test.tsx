@@ -4,7 +4,15 @@ import { App } from '../../ui/App.tsx';
 import type { DashboardActions } from '../../ui/types.ts';
 import { aSnapshot, aThroughput, fakeActions, resize, snapshotSubject, tick } from './fixtures.ts';
 
-const KEY = { enter: '\r', esc: '\x1b', up: '\x1b[A', down: '\x1b[B', tab: '\t', ctrlC: '\x03' };
+const KEY = {
+  enter: '\r',
+  esc: '\x1b',
+  up: '\x1b[A',
+  down: '\x1b[B',
+  tab: '\t',
+  shiftTab: '\x1b[Z',
+  ctrlC: '\x03',
+};
 
 let cleanup: (() => void) | undefined;
 afterEach(() => {
@@ -76,16 +84,20 @@ describe('App layout', () => {
     expect(frames.length).toBeGreaterThan(before);
   });
 
-  it('tab moves the focus to the next panel', async () => {
+  it('tab moves the focus to the next panel, shift-tab back, wrapping around', async () => {
     const { press, screen } = await start();
     expect(screen()).toContain('▶ Throughput');
     await press(KEY.tab);
     expect(screen()).toContain('▶ Totals');
     expect(screen()).not.toContain('▶ Throughput');
+    await press(KEY.shiftTab, KEY.shiftTab);
+    expect(screen()).toContain('▶ Alerts');
+    await press(KEY.tab);
+    expect(screen()).toContain('▶ Throughput');
   });
 });
 
-describe('App keys', () => {
+describe('App keys: card lookup', () => {
   it('takes a pasted query with its Enter in one chunk, and never lets a control character into the line', async () => {
     const { press, screen, actions } = await start();
     await press('/');
@@ -150,7 +162,9 @@ describe('App keys', () => {
     expect(screen()).toContain('no card matches "411111******1111"');
     expect(screen()).not.toContain('4111111111111111');
   });
+});
 
+describe('App keys: pause, review, help and quit', () => {
   it('p freezes the figures while new snapshots arrive, p again shows the latest', async () => {
     const { press, screen, snapshots } = await start();
     expect(screen()).toContain('123/s now');
