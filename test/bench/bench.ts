@@ -7,12 +7,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
-import type { JetStreamManager, NatsConnection } from 'nats';
+import type { JetStreamManager, Msg, NatsConnection } from 'nats';
 import { type EmbeddedNats, natsServerBinary, startNatsServer } from '../../src/nats/embedded.ts';
 import { connectNats, DEFAULT_TOPOLOGY, ensureTopology, streamNames, subjects } from '../../src/nats/setup.ts';
 import { DASHBOARD_FRAME_MS } from '../../streams/metrics.ts';
 import type { MemorySample } from './worker.ts';
 import {
+  type BenchMessage,
   benchTraffic,
   here,
   machineInfo,
@@ -384,7 +385,6 @@ async function phaseFloor(b: Bench, o: BenchOptions, workDir: string, brokerLimi
   void o;
 }
 
-/** Half of the measured maximum, offered for `seconds`; latency from publish to the result at a subscriber. */
 /** The machine's CPU time so far (all cores, in clock ticks) and the idle part of it, from /proc/stat; undefined off Linux. */
 async function procStat(): Promise<{ idle: number; total: number } | undefined> {
   try {
@@ -403,7 +403,7 @@ async function machineBusyShare(ms: number): Promise<number | undefined> {
   return a && b && b.total > a.total ? 1 - (b.idle - a.idle) / (b.total - a.total) : undefined;
 }
 
-/** The processor worker's CPU time so far: all its threads, and each thread's. */
+/** Where the processor stalled since the bench last asked: its event loop, and each LevelDB write. */
 interface ProcessorStalls {
   eventLoopMs: { p99: number; max: number };
   writes: { count: number; p50Ms: number; p99Ms: number; maxMs: number };
@@ -430,41 +430,84 @@ async function waitForIdle(maxMs: number): Promise<{ idle: boolean; waitedMs: nu
   return { idle: false, waitedMs: performance.now() - started };
 }
 
-async function phaseLatency(b: Bench, o: BenchOptions, rate: number, worker: Worker): Promise<void> {
-  const sentAt = new Map<string, number>();
-  const published = new Set<string>();
+/** A histogram of µs from 1 µs to 10 minutes, 3 significant digits. */
+const latencyHistogram = () =>
+  hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+
+/** The latency run's bookkeeping: when each order was sent, and its results timed as they arrive. */
+class LatencyProbe {
+  /** orders sent and not answered yet, by id: when they were sent */
+  readonly sentAt = new Map<string, number>();
+  private readonly published = new Set<string>();
   // A batch's orders are answered when the batch is settled, which needs all of it: their latency runs from
   // the moment the batch's last message was sent, and is reported apart from single orders.
-  const batchOf = new Map<string, string>();
-  const batchLastSentAt = new Map<string, number>();
-  const warmupMs = o.quick ? 1000 : 3000;
-  const histogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
-  const toResult = histogram();
-  const reported = histogram();
-  const batchToResult = histogram();
-  let t0 = Number.POSITIVE_INFINITY;
-  let late = 0;
-  const decoder = new TextDecoder();
-  const sub = b.nc.subscribe('pay.results.>', {
-    callback: (_err, msg) => {
-      const now = performance.now();
-      const id = msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
-      const at = sentAt.get(id);
-      if (at === undefined) return;
-      sentAt.delete(id);
-      const batchId = batchOf.get(id);
-      batchOf.delete(id);
-      if (at - t0 < warmupMs) return;
-      if (batchId !== undefined) {
-        batchToResult.recordValue(Math.max(1, Math.round((now - (batchLastSentAt.get(batchId) ?? at)) * 1000)));
-        return;
-      }
-      toResult.recordValue(Math.max(1, Math.round((now - at) * 1000)));
-      const latencyMs = (JSON.parse(decoder.decode(msg.data)) as { latencyMs?: number }).latencyMs;
-      if (typeof latencyMs === 'number') reported.recordValue(Math.max(1, Math.round(latencyMs * 1000)));
-      if (now - at > 50) late++;
-    },
-  });
+  readonly batchOf = new Map<string, string>();
+  private readonly batchLastSentAt = new Map<string, number>();
+  /** single orders, publish to result at the subscriber */
+  readonly toResult = latencyHistogram();
+  /** single orders, the latency the processor reports in the result */
+  readonly reported = latencyHistogram();
+  /** batch orders, from their batch's last message to the result */
+  readonly batchToResult = latencyHistogram();
+  /** when the offered load started; results of orders sent in the warm-up after it are not counted */
+  t0 = Number.POSITIVE_INFINITY;
+  /** single orders answered after more than 50 ms */
+  late = 0;
+  private readonly decoder = new TextDecoder();
+
+  constructor(readonly warmupMs: number) {}
+
+  sent(message: BenchMessage, sentAtMs: number): void {
+    // a duplicate (same Nats-Msg-Id) is dropped by the broker: only an id's first publish waits for a result
+    if (message.orderId !== undefined && !this.published.has(message.orderId)) {
+      this.published.add(message.orderId);
+      this.sentAt.set(message.orderId, sentAtMs);
+    }
+    if (message.batchId !== undefined) {
+      this.batchLastSentAt.set(message.batchId, sentAtMs);
+      if (message.orderId !== undefined) this.batchOf.set(message.orderId, message.batchId);
+    }
+  }
+
+  received(msg: Msg): void {
+    const now = performance.now();
+    const id = msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
+    const at = this.sentAt.get(id);
+    if (at === undefined) return;
+    this.sentAt.delete(id);
+    const batchId = this.batchOf.get(id);
+    this.batchOf.delete(id);
+    if (at - this.t0 < this.warmupMs) return;
+    if (batchId !== undefined) {
+      this.batchToResult.recordValue(Math.max(1, Math.round((now - (this.batchLastSentAt.get(batchId) ?? at)) * 1000)));
+      return;
+    }
+    this.toResult.recordValue(Math.max(1, Math.round((now - at) * 1000)));
+    const latencyMs = (JSON.parse(this.decoder.decode(msg.data)) as { latencyMs?: number }).latencyMs;
+    if (typeof latencyMs === 'number') this.reported.recordValue(Math.max(1, Math.round(latencyMs * 1000)));
+    if (now - at > 50) this.late++;
+  }
+
+  destroy(): void {
+    this.toResult.destroy();
+    this.reported.destroy();
+    this.batchToResult.destroy();
+  }
+}
+
+/** What serving the offered load cost: the processor's CPU, the machine's, and the stalls on both sides. */
+interface LatencyRunCost {
+  processorMicrosPerOrder: number;
+  threads: ReturnType<typeof threadSplit>;
+  machineBusy: number | undefined;
+  processorStalls: ProcessorStalls;
+  benchEventLoopDelayMs: { p99: number; max: number };
+}
+
+/** Half of the measured maximum (or --latency-rate), offered for `seconds`; latency from publish to the result at a subscriber. */
+async function phaseLatency(b: Bench, o: BenchOptions, rate: number, worker: Worker): Promise<void> {
+  const probe = new LatencyProbe(o.quick ? 1000 : 3000);
+  const sub = b.nc.subscribe('pay.results.>', { callback: (_err, msg) => probe.received(msg) });
   await b.nc.flush();
   const before = (await b.jsm.streams.info(b.stream)).state.last_seq;
   const traffic = benchTraffic({
@@ -480,31 +523,55 @@ async function phaseLatency(b: Bench, o: BenchOptions, rate: number, worker: Wor
   // what the processor and the whole machine spend while it keeps up (or not) with the offered load
   const cpuBefore = await processorCpu(worker);
   const machineBefore = await procStat();
-  t0 = performance.now();
+  const { sent, actualRate } = await offerLoad(b, traffic, rate, o.seconds, probe);
+  await b.nc.flush();
+  await waitUntilAcked(b, before);
+  const cpuAfter = await processorCpu(worker);
+  const machineAfter = await procStat();
+  await sleep(500);
+  sub.unsubscribe();
+  benchLoop.disable();
+  const cost: LatencyRunCost = {
+    processorMicrosPerOrder: ((cpuAfter.cpuMs - cpuBefore.cpuMs) * 1000) / sent,
+    threads: threadSplit(cpuBefore.threadsCpuMs, cpuAfter.threadsCpuMs, worker.child.pid, sent),
+    machineBusy:
+      machineBefore && machineAfter
+        ? 1 - (machineAfter.idle - machineBefore.idle) / (machineAfter.total - machineBefore.total)
+        : undefined,
+    processorStalls: cpuAfter.stalls,
+    benchEventLoopDelayMs: { p99: benchLoop.percentile(99) / 1e6, max: benchLoop.max / 1e6 },
+  };
+  reportLatency(o, rate, actualRate, probe, cost);
+  probe.destroy();
+}
+
+/** Publishes `rate` messages a second for `seconds`, each noted by the probe; the rate actually reached. */
+async function offerLoad(
+  b: Bench,
+  traffic: Generator<BenchMessage>,
+  rate: number,
+  seconds: number,
+  probe: LatencyProbe,
+): Promise<{ sent: number; actualRate: number }> {
+  probe.t0 = performance.now();
   let sent = 0;
-  for (let elapsed = 0; elapsed < o.seconds * 1000; elapsed = performance.now() - t0) {
+  for (let elapsed = 0; elapsed < seconds * 1000; elapsed = performance.now() - probe.t0) {
     const due = Math.floor((rate * elapsed) / 1000);
     while (sent < due) {
       const next = traffic.next();
       if (next.done) break;
       publishOne(b.nc, next.value);
-      const sentAtMs = performance.now();
-      // a duplicate (same Nats-Msg-Id) is dropped by the broker: only an id's first publish waits for a result
-      if (next.value.orderId !== undefined && !published.has(next.value.orderId)) {
-        published.add(next.value.orderId);
-        sentAt.set(next.value.orderId, sentAtMs);
-      }
-      if (next.value.batchId !== undefined) {
-        batchLastSentAt.set(next.value.batchId, sentAtMs);
-        if (next.value.orderId !== undefined) batchOf.set(next.value.orderId, next.value.batchId);
-      }
+      probe.sent(next.value, performance.now());
       sent++;
     }
     await sleep(1);
   }
-  const actualRate = sent / ((performance.now() - t0) / 1000);
-  await b.nc.flush();
-  let last = before;
+  return { sent, actualRate: sent / ((performance.now() - probe.t0) / 1000) };
+}
+
+/** Waits for the stream to stop growing (three polls 100 ms apart), then for the processor to ack all of it. */
+async function waitUntilAcked(b: Bench, lastSeqBefore: number): Promise<void> {
+  let last = lastSeqBefore;
   for (let stable = 0; stable < 3; stable++) {
     const seq = (await b.jsm.streams.info(b.stream)).state.last_seq;
     if (seq !== last) stable = 0;
@@ -512,17 +579,14 @@ async function phaseLatency(b: Bench, o: BenchOptions, rate: number, worker: Wor
     await sleep(100);
   }
   await waitAckFloor(b.jsm, b.stream, DEFAULT_TOPOLOGY.durable, last);
-  const cpuAfter = await processorCpu(worker);
-  const machineAfter = await procStat();
-  const processorMicrosPerOrder = ((cpuAfter.cpuMs - cpuBefore.cpuMs) * 1000) / sent;
-  const threads = threadSplit(cpuBefore.threadsCpuMs, cpuAfter.threadsCpuMs, worker.child.pid, sent);
-  const machineBusy = machineBefore && machineAfter ? 1 - (machineAfter.idle - machineBefore.idle) / (machineAfter.total - machineBefore.total) : undefined;
-  await sleep(500);
-  sub.unsubscribe();
-  benchLoop.disable();
+}
+
+function reportLatency(o: BenchOptions, rate: number, actualRate: number, probe: LatencyProbe, cost: LatencyRunCost): void {
+  const { toResult, reported, batchToResult, sentAt, warmupMs } = probe;
   const ms = (h: typeof toResult, p: number) => h.getValueAtPercentile(p) / 1000;
   // a batch cut off by the end of the run is never settled: its members stay unanswered until it times out
-  const unansweredBatchMembers = [...sentAt.keys()].filter((id) => batchOf.has(id)).length;
+  const unansweredBatchMembers = [...sentAt.keys()].filter((id) => probe.batchOf.has(id)).length;
+  const { threads, processorStalls: stalls, benchEventLoopDelayMs: benchLoop } = cost;
   extra.latency = {
     offeredOrdersPerSecond: rate,
     achievedPublishRate: actualRate,
@@ -531,14 +595,14 @@ async function phaseLatency(b: Bench, o: BenchOptions, rate: number, worker: Wor
     samples: toResult.totalCount,
     unanswered: sentAt.size,
     unansweredBatchMembers,
-    over50ms: late,
+    over50ms: probe.late,
     publishToResultMs: { p50: ms(toResult, 50), p90: ms(toResult, 90), p99: ms(toResult, 99), p999: ms(toResult, 99.9), max: toResult.maxValue / 1000 },
     processorReportedMs: { p50: ms(reported, 50), p99: ms(reported, 99), max: reported.maxValue / 1000 },
-    benchEventLoopDelayMs: { p99: benchLoop.percentile(99) / 1e6, max: benchLoop.max / 1e6 },
-    processorMicrosPerOrder,
+    benchEventLoopDelayMs: benchLoop,
+    processorMicrosPerOrder: cost.processorMicrosPerOrder,
     threadsMicrosPerOrder: threads,
-    processorStalls: cpuAfter.stalls,
-    machineBusyShare: machineBusy,
+    processorStalls: stalls,
+    machineBusyShare: cost.machineBusy,
     batchOrdersFromBatchComplete: { samples: batchToResult.totalCount, p50: ms(batchToResult, 50), p99: ms(batchToResult, 99), max: batchToResult.maxValue / 1000 },
     load: load1(),
   };
@@ -550,13 +614,10 @@ async function phaseLatency(b: Bench, o: BenchOptions, rate: number, worker: Wor
     unit: 'ms',
     target: '< 50 ms',
     pass: ms(toResult, 99) < 50,
-    note: `${fmt(toResult.totalCount)} single orders after ${warmupMs / 1000} s warm-up (${fmt(batchToResult.totalCount)} batch orders apart: p99 ${ms(batchToResult, 99).toFixed(1)} ms from their batch's last message); processor-side p99 ${ms(reported, 99).toFixed(1)} ms; processor CPU ${fmt(processorMicrosPerOrder)} µs an order${
+    note: `${fmt(toResult.totalCount)} single orders after ${warmupMs / 1000} s warm-up (${fmt(batchToResult.totalCount)} batch orders apart: p99 ${ms(batchToResult, 99).toFixed(1)} ms from their batch's last message); processor-side p99 ${ms(reported, 99).toFixed(1)} ms; processor CPU ${fmt(cost.processorMicrosPerOrder)} µs an order${
       threads ? ` (main ${fmt(threads.main)}, busiest other ${fmt(threads.busiestOther)}, rest ${fmt(threads.rest)})` : ''
-    }, machine ${machineBusy === undefined ? '?' : `${(machineBusy * 100).toFixed(0)} %`} busy; processor event loop delay p99 ${cpuAfter.stalls.eventLoopMs.p99.toFixed(0)} ms, max ${cpuAfter.stalls.eventLoopMs.max.toFixed(0)}; ${fmt(cpuAfter.stalls.writes.count)} LevelDB writes p50 ${cpuAfter.stalls.writes.p50Ms.toFixed(1)} / p99 ${cpuAfter.stalls.writes.p99Ms.toFixed(0)} / max ${cpuAfter.stalls.writes.maxMs.toFixed(0)} ms; bench event loop delay p99 ${(benchLoop.percentile(99) / 1e6).toFixed(1)} ms, max ${(benchLoop.max / 1e6).toFixed(0)} ms; ${sentAt.size} unanswered (${unansweredBatchMembers} of them in a batch the run's end cut off)`,
+    }, machine ${cost.machineBusy === undefined ? '?' : `${(cost.machineBusy * 100).toFixed(0)} %`} busy; processor event loop delay p99 ${stalls.eventLoopMs.p99.toFixed(0)} ms, max ${stalls.eventLoopMs.max.toFixed(0)}; ${fmt(stalls.writes.count)} LevelDB writes p50 ${stalls.writes.p50Ms.toFixed(1)} / p99 ${stalls.writes.p99Ms.toFixed(0)} / max ${stalls.writes.maxMs.toFixed(0)} ms; bench event loop delay p99 ${benchLoop.p99.toFixed(1)} ms, max ${benchLoop.max.toFixed(0)} ms; ${sentAt.size} unanswered (${unansweredBatchMembers} of them in a batch the run's end cut off)`,
   });
-  toResult.destroy();
-  reported.destroy();
-  batchToResult.destroy();
 }
 
 async function phaseE2e(b: Bench, o: BenchOptions, dataDir: string, brokerLimit: number | undefined, backlog: { firstSeq: number; lastSeq: number }): Promise<number> {

@@ -247,7 +247,7 @@ async function storage(a: StorageArgs): Promise<void> {
     applyMs += performance.now() - t;
     items += buffer.length;
     results += applied.results.length;
-    for (const r of applied.results) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+    for (const { result } of applied.results) statuses[result.status] = (statuses[result.status] ?? 0) + 1;
   }
   await store.close();
   await send({ type: 'done', items, results, applyMs, commitMs, writeMs, opsWritten, statuses });
