@@ -87,6 +87,50 @@ describe('orderFingerprint', () => {
   });
 });
 
+// Known answers, computed once outside this code base: the first 16 bytes of
+//   printf 'paystream order fingerprint v1\n%s' CANONICAL | openssl dgst -sha256 -mac HMAC \
+//     -macopt key:paystream-test-token-key-32bytes -binary
+// as base64url (TEST_TOKEN_KEY is those 32 ASCII bytes). Fingerprints are stored with every order: one that
+// changes turns each redelivery of an order written before into an id conflict.
+describe('orderFingerprint and payloadFingerprint, known answers', () => {
+  const token = 'ab'.repeat(32);
+  const createdAtMs = 1_795_600_800_000; // 2026-11-25T10:00:00Z
+
+  it('canonicalizes every field that matters, in a fixed order, and digests it under the order label', () => {
+    const capture = anOrder({
+      id: 'o-1',
+      type: 'capture',
+      cardToken: token,
+      merchant: 'm_coffee',
+      amountMinor: 1250n,
+      currency: 'USD',
+      ref: 'a-1',
+      createdAtMs,
+      mcc: '5411',
+      country: 'DE',
+    });
+    expect(canonicalOrder(capture)).toBe(
+      `["capture","${token}","m_coffee","1250","USD","a-1",null,1795600800000,"5411","DE"]`,
+    );
+    expect(orderFingerprint(capture, KEY)).toBe('-58SL5A5tTzFOrdCKOLEXw');
+    const payout = anOrder({
+      type: 'payout',
+      cardToken: token,
+      merchant: 'm_acme',
+      amountMinor: 250_000n,
+      currency: 'JPY',
+      batchId: 'b-7',
+      createdAtMs,
+    });
+    expect(canonicalOrder(payout)).toBe(`["payout","${token}","m_acme","250000","JPY",null,"b-7",1795600800000,null,null]`);
+    expect(orderFingerprint(payout, KEY)).toBe('l8C3jWIKoUV9BI4IDMyqPA');
+  });
+
+  it('digests a rejected payload as its bytes, under the payload label', () => {
+    expect(payloadFingerprint(encoder.encode('{"id":"o-1","amount":"bad"}'), KEY)).toBe('l3PRj47XzCvNOVxgNEvsvA');
+  });
+});
+
 describe('payloadFingerprint', () => {
   it('matches the same bytes, differs on any other bytes, and never equals an order fingerprint', () => {
     const wire = aWireOrder({ id: 'o-1', amount: 'bad' });
