@@ -335,6 +335,21 @@ describe('pain.001 batches', () => {
     ).toMatch(/currency EUR differs from the batch currency USD/);
   });
 
+  it('reports malformed XML with its line', () => {
+    const err = errorOf(() =>
+      parseBatchFile('<Document>\n<CstmrCdtTrfInitn>\n</Document>', opts({ format: 'pain001' })),
+    );
+    expect(err.message).toMatch(/not well-formed XML/);
+    expect(err.line).toBeGreaterThan(0);
+  });
+
+  it('falls back to a derived id for EndToEndId NOTPROVIDED', () => {
+    const batch = parseBatchFile(pain001([{ id: 'NOTPROVIDED', amount: '1.00' }]), opts({ batchId: 'bx' }));
+    expect(batch.orders[0]!.id).toBe('bx-1');
+  });
+});
+
+describe('pain.001 batches of several PmtInf blocks', () => {
   it('counts transaction lines across PmtInf blocks, and checks each block after the group header', () => {
     const tx = (id: string, amount: string): string =>
       `<CdtTrfTxInf><PmtId><EndToEndId>${id}</EndToEndId></PmtId>` +
@@ -367,19 +382,6 @@ describe('pain.001 batches', () => {
     expect(errorOf(() => parseBatchFile(doc('3.00', '5'), opts())).message).toMatch(
       /PmtInf 2: NbOfTxs says 5 but the file has 2 transactions/,
     );
-  });
-
-  it('reports malformed XML with its line', () => {
-    const err = errorOf(() =>
-      parseBatchFile('<Document>\n<CstmrCdtTrfInitn>\n</Document>', opts({ format: 'pain001' })),
-    );
-    expect(err.message).toMatch(/not well-formed XML/);
-    expect(err.line).toBeGreaterThan(0);
-  });
-
-  it('falls back to a derived id for EndToEndId NOTPROVIDED', () => {
-    const batch = parseBatchFile(pain001([{ id: 'NOTPROVIDED', amount: '1.00' }]), opts({ batchId: 'bx' }));
-    expect(batch.orders[0]!.id).toBe('bx-1');
   });
 });
 

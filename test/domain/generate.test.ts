@@ -251,8 +251,8 @@ describe('generateTraffic, pinned', () => {
     return { messages, sha256: hash.digest('hex') };
   };
 
-  // The digests were taken from the generator as it was; a change to them changes every recording made with
-  // a seed, so it must be deliberate (and data/sample-recording.ndjson.gz remade with it).
+  // A change to these digests changes every recording made with a seed: it must be deliberate (and
+  // data/sample-recording.ndjson.gz remade with it).
   it('gives the same messages as before for the default options', () => {
     expect(digest({ messagesMax: 5000 })).toEqual({
       messages: 5000,
