@@ -1,5 +1,7 @@
-// What the dashboard asks of the running processor; the lead implements it over the live pipeline.
+// What the dashboard asks of the running processor, which implements it over the live pipeline.
 // The UI never imports NATS or LevelDB: amounts arrive preformatted.
+
+import type { OrderResult } from '../src/domain/types.ts';
 
 export interface CardSummary {
   token: string;
@@ -41,14 +43,14 @@ export interface HeldOrderView {
   heldAt: string;
 }
 
+/** The order's result after a review decision: its status and, when it is not approved, why. */
+export type ReviewOutcome = Pick<OrderResult, 'status' | 'reason'>;
+
 export interface DashboardActions {
   lookupCards(query: string): Promise<CardSummary[]>;
   cardDetail(token: string): Promise<CardDetail | undefined>;
   reviewQueue(): Promise<HeldOrderView[]>;
-  decideReview(
-    orderId: string,
-    decision: 'approve' | 'decline',
-  ): Promise<{ status: string; reason?: string }>;
+  decideReview(orderId: string, decision: 'approve' | 'decline'): Promise<ReviewOutcome>;
   /** Drains the processor, then the caller unmounts the dashboard. May be called more than once (Ctrl-C twice). */
   quit(): void;
 }

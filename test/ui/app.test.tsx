@@ -1,7 +1,7 @@
 import { render } from 'ink-testing-library';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { App } from '../../ui/App.tsx';
-import type { DashboardActions } from '../../ui/types.ts';
+import type { DashboardActions, ReviewOutcome } from '../../ui/types.ts';
 import { aSnapshot, aThroughput, fakeActions, resize, snapshotSubject, tick } from './fixtures.ts';
 
 const KEY = {
@@ -197,8 +197,8 @@ describe('App keys: pause, review, help and quit', () => {
   });
 
   it('decides once when a is pressed twice while the first decision is in flight', async () => {
-    let settle: (v: { status: string }) => void = () => {};
-    const decideReview = vi.fn(() => new Promise<{ status: string }>((r) => (settle = r)));
+    let settle: (v: ReviewOutcome) => void = () => {};
+    const decideReview = vi.fn(() => new Promise<ReviewOutcome>((r) => (settle = r)));
     const { press, screen } = await start(fakeActions({ decideReview }));
     await press('r', 'a', 'a', 'd');
     expect(screen()).toContain('approving ord-1');

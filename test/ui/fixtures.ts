@@ -11,7 +11,7 @@ import type {
   ThroughputView,
   TotalsPeriod,
 } from '../../src/metrics/aggregator.ts';
-import type { CardDetail, CardSummary, DashboardActions, HeldOrderView } from '../../ui/types.ts';
+import type { CardDetail, CardSummary, DashboardActions, HeldOrderView, ReviewOutcome } from '../../ui/types.ts';
 
 export const T0 = Date.UTC(2025, 2, 14, 12, 0, 0);
 
@@ -200,10 +200,10 @@ export function fakeActions(o: Partial<DashboardActions> = {}) {
       aHeldOrder(),
       aHeldOrder({ orderId: 'ord-2', amount: '9.99', rule: 'velocity_5m' }),
     ]),
-    decideReview: vi.fn(async (_id: string, d: 'approve' | 'decline') => ({
-      status: d === 'approve' ? 'approved' : 'declined',
-      ...(d === 'decline' ? { reason: 'review_declined' } : {}),
-    })),
+    decideReview: vi.fn(
+      async (_id: string, d: 'approve' | 'decline'): Promise<ReviewOutcome> =>
+        d === 'approve' ? { status: 'approved' } : { status: 'declined', reason: 'review_declined' },
+    ),
     quit: vi.fn(),
     ...o,
   } satisfies DashboardActions;
