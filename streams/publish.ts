@@ -41,5 +41,3 @@ export const publishStage =
   (source) =>
     source.pipe(tap((applied) => publisher.publish(applied)));
 
-// SHIM(integration): remove (test/attack/property.test.ts imports natsPublisher, src/processor/operations.ts bigintReplacer from here)
-export { bigintReplacer, natsPublisher } from '../src/nats/results.ts';

@@ -19,10 +19,11 @@ import {
   removeLegacySecret,
   replaceKeyFile,
 } from '../ledger/keys.ts';
-import { LedgerLockedError, LedgerStore, type StoreOptions } from '../ledger/store.ts';
+import { LedgerStore, type StoreOptions } from '../ledger/store.ts';
 import type { GlobalOptions, Globals } from './global-options.ts';
 import { table } from './format.ts';
 import { print, usageError } from './output.ts';
+import { LedgerLockedError } from '../ledger/lock.ts';
 
 /** The key file named by --key-file (the global flag, set into PAYSTREAM_KEY_FILE by main.ts) or the environment. */
 function keyFileOf(command: string, env = process.env): string {

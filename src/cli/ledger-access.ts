@@ -6,13 +6,14 @@ import os from 'node:os';
 import { localActor } from '../domain/actor.ts';
 import { fourEyesFromEnv } from '../domain/four-eyes.ts';
 import { LedgerApi } from '../ledger/api.ts';
-import { LedgerLockedError, LedgerStore, readLockHolder } from '../ledger/store.ts';
+import { LedgerStore } from '../ledger/store.ts';
 import { type NatsAuth, connectNats, maskUrl, stripUrlCredentials } from '../nats/connect.ts';
 import { callService } from '../nats/service.ts';
 import { NatsUnreachableError } from '../nats/setup.ts';
 import { type OpName, makeOps } from '../processor/operations.ts';
 import type { GlobalOptions } from './global-options.ts';
 import { CliError, EXIT_OPERATIONAL, usageError } from './output.ts';
+import { LedgerLockedError, readLockHolder } from '../ledger/lock.ts';
 
 export type Call = (op: OpName, args: Record<string, unknown>) => Promise<unknown>;
 export type Via = 'store' | 'service';

@@ -15,7 +15,6 @@ import type { GlobalOptions } from './global-options.ts';
 import { earlySignals } from './interrupts.ts';
 import { superviseRuntime } from './supervise.ts';
 
-export { superviseRuntime } from './supervise.ts'; // SHIM(integration): remove
 
 const HOUR_MS = 3_600_000;
 const MINUTE_MS = 60_000;

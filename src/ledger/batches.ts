@@ -31,7 +31,8 @@ import type { OrderResult } from '../domain/types.ts';
 import type { BatchProgress } from '../metrics/aggregator.ts';
 import { type Topology, subjects } from '../nats/setup.ts';
 import { type StoredOrder, loadOrder, storeOrder } from './codec.ts';
-import type { BatchOp, LedgerStore, Sub } from './store.ts';
+import type { LedgerStore } from './store.ts';
+import type { BatchOp, Sub } from './sublevels.ts';
 
 /**
  * A batch as stored: `source` absent for the unnamed source (and in batches stored before sources), the

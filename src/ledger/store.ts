@@ -27,9 +27,6 @@ import { type CounterName, nextCount } from './records.ts';
 import { type BatchOp, type LevelBatch, type Sub, type Sublevels, openSublevels, putOps } from './sublevels.ts';
 import { WriteQueue } from './write-queue.ts';
 
-export { LedgerError } from './errors.ts'; // SHIM(integration): remove
-export { LedgerLockedError, type LockHolder, readLockHolder } from './lock.ts'; // SHIM(integration): remove
-export type { BatchOp, LevelBatch, Sub } from './sublevels.ts'; // SHIM(integration): remove
 
 export interface StoreOptions extends CacheLimits {
   /** fsync every write (survives power loss, costs throughput) @default false */

@@ -6,7 +6,7 @@ import { localActor } from '../domain/actor.ts';
 import { maskCard } from '../domain/cards.ts';
 import { type CardDetailJson, type LedgerApi, orderJson } from '../ledger/api.ts';
 import type { LedgerStore } from '../ledger/store.ts';
-import type { CardDetail, DashboardActions, HeldOrderView } from '../../ui/types.ts';
+import type { CardDetail, DashboardActions, HeldOrderView, ReviewOutcome } from '../../ui/types.ts';
 import type { OpTable } from './operations.ts';
 
 /** cards a lookup lists */
@@ -30,9 +30,7 @@ export function dashboardActions(api: LedgerApi, store: LedgerStore, ops: OpTabl
     async decideReview(orderId, decision) {
       // the dashboard runs in the terminal of the user who started the processor
       const actor = localActor(os.userInfo().username, 'dashboard');
-      const out = (await ops[decision === 'approve' ? 'review.approve' : 'review.decline']({ orderId }, actor)) as {
-        result: { status: string; reason?: string };
-      };
+      const out = (await ops[decision === 'approve' ? 'review.approve' : 'review.decline']({ orderId }, actor)) as { result: ReviewOutcome };
       return out.result;
     },
   };

@@ -19,7 +19,6 @@ import { type NatsAuth, DEFAULT_NATS_URL, NO_NATS_AUTH, connectNats, maskUrl } f
 import { type Topology, DEFAULT_TOPOLOGY, parseTopology } from '../nats/setup.ts';
 import { loadRules } from '../risk/config.ts';
 import { type BufferOptions, DEFAULT_BUFFER_OPTIONS, parseBufferOptions } from '../../streams/buffer.ts';
-import { type BatchLimits, DEFAULT_BATCH_LIMITS, parseBatchLimits } from '../../streams/batches.ts';
 import type { Publisher } from '../../streams/publish.ts';
 import type { InboundMessage } from '../../streams/types.ts';
 import type { DashboardActions, OperatorActionView } from '../../ui/types.ts';
@@ -28,6 +27,7 @@ import { makeOps } from './operations.ts';
 import { operatorActions } from './operator-actions.ts';
 import { parseApplyOptions, parseProcessorOptions } from './options.ts';
 import { Processor } from './processor.ts';
+import { type BatchLimits, DEFAULT_BATCH_LIMITS, parseBatchLimits } from '../domain/batch-limits.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The default rule set shipped in data/risk.yaml. */
@@ -98,7 +98,6 @@ export function parseRuntimeConfig(partial: Partial<RuntimeConfig> & Pick<Runtim
   return config;
 }
 
-export const runtimeConfig = parseRuntimeConfig; // SHIM(integration): remove
 
 export interface Runtime {
   store: LedgerStore;

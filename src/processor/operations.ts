@@ -9,9 +9,9 @@ import { CHANGING_OPS, type OpName } from '../domain/operations.ts';
 import { type LedgerApi, orderJson } from '../ledger/api.ts';
 import { batchRecordsOf, storedOpenView } from '../ledger/batches.ts';
 import { LedgerError } from '../ledger/errors.ts';
-import { bigintReplacer } from '../../streams/publish.ts';
 import { reviewDecision } from './held-orders.ts';
 import type { Processor } from './processor.ts';
+import { bigintReplacer } from '../nats/results.ts';
 
 export { OP_NAMES, type OpName } from '../domain/operations.ts';
 export type Args = Record<string, unknown>;

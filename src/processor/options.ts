@@ -15,7 +15,7 @@ import { type BufferOptions, DEFAULT_BUFFER_OPTIONS, parseBufferOptions } from '
 import { type FaultHook, faultsFromSpec } from '../../streams/guard.ts';
 import type { Publisher } from '../../streams/publish.ts';
 import type { InboundMessage } from '../../streams/types.ts';
-import { type BatchLimits, DEFAULT_BATCH_LIMITS, parseBatchLimits } from '../../streams/batches.ts';
+import { type BatchLimits, DEFAULT_BATCH_LIMITS, parseBatchLimits } from '../domain/batch-limits.ts';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;

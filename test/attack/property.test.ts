@@ -22,14 +22,16 @@ import { DEFAULT_TOPOLOGY, subjects } from '../../src/nats/setup.ts';
 import { deadLetterScrubber } from '../../src/recording/scrub.ts';
 import { loadRules } from '../../src/risk/config.ts';
 import { type ApplyDeps, applyStage } from '../../streams/apply.ts';
-import { BatchTracker, DEFAULT_BATCH_LIMITS } from '../../streams/batches.ts';
 import { decode } from '../../streams/decode.ts';
-import { natsPublisher, type Publisher, publishApplied } from '../../streams/publish.ts';
+import { type Publisher, publishApplied } from '../../streams/publish.ts';
 import type { AppliedBuffer, InboundMessage, Item } from '../../streams/types.ts';
 import { validate } from '../../streams/validate.ts';
 import { REPO_ROOT, type SeededLedger, seededLedger } from '../e2e/harness.ts';
 import { type BufferContext, batchMix, type MessageSpec, messageMix, type Planted } from './generators.ts';
 import { cvvsIn, digitRunCounts, pansIn, secretsIn } from './sinks.ts';
+import { BatchTracker } from '../../src/ledger/batches.ts';
+import { DEFAULT_BATCH_LIMITS } from '../../src/domain/batch-limits.ts';
+import { natsPublisher } from '../../src/nats/results.ts';
 
 /** The processor's clock, fixed: every decision and every timestamp it writes is at this instant. */
 const NOW_MS = Date.UTC(2026, 10, 30, 12, 0, 0);
@@ -211,7 +213,7 @@ async function runBuffer(specs: MessageSpec[], tag: string, tickMs: number): Pro
 
   // every input answered, by stream sequence: a result for its order, or a dead letter carrying its sequence
   const resultsById = new Map<string, OrderResult[]>();
-  for (const r of applied.results) resultsById.set(r.orderId, [...(resultsById.get(r.orderId) ?? []), r]);
+  for (const { result: r } of applied.results) resultsById.set(r.orderId, [...(resultsById.get(r.orderId) ?? []), r]);
   const bufferSeqs = new Set(msgs.map((m) => m.streamSeq!));
   const lettered = new Set<number>();
   for (const letter of applied.deadLetters) {
@@ -236,7 +238,7 @@ async function runBuffer(specs: MessageSpec[], tag: string, tickMs: number): Pro
       }
     }
   });
-  for (const r of applied.results) if (r.status === 'held') heldIds.add(r.orderId);
+  for (const { result: r } of applied.results) if (r.status === 'held') heldIds.add(r.orderId);
   problems.push(...answerLater([...resultsById.values()].flat(), applied.reports));
 
   problems.push(...leaksIn(sent, cvvs));

@@ -10,7 +10,7 @@ import { DEFAULT_PAYLOAD_BYTES_MAX } from '../../src/domain/decode.ts';
 import { DEFAULT_APPLY_OPTIONS } from '../../src/domain/apply.ts';
 import { LedgerStore } from '../../src/ledger/store.ts';
 import { connectNats } from '../../src/nats/setup.ts';
-import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
+import { type Runtime, startRuntime } from '../../src/processor/launch.ts';
 import { applyBuffer } from '../../streams/apply.ts';
 import { decodeOne } from '../../streams/decode.ts';
 import { DASHBOARD_FRAME_MS, toSnapshots } from '../../streams/metrics.ts';
@@ -19,6 +19,7 @@ import { validateOne } from '../../streams/validate.ts';
 import { renderDashboard } from '../../ui/index.tsx';
 import { benchTraffic, type ChildMessage, sleep } from './lib.ts';
 import { benchRisk } from './risk-bench.ts';
+import { parseRuntimeConfig } from '../../src/processor/launch.ts';
 
 const send = (m: ChildMessage): Promise<void> =>
   new Promise((resolve, reject) => process.send!(m, undefined, {}, (e) => (e ? reject(e) : resolve())));
@@ -340,7 +341,7 @@ async function processor(a: ProcessorArgs): Promise<void> {
   const sample = () => samples.push(memorySample(Math.round(performance.now() - t0)));
   const sampler = setInterval(sample, a.sampleMs);
   const runtime: Runtime = await startRuntime(
-    runtimeConfig({
+    parseRuntimeConfig({
       dataDir: a.dataDir,
       natsUrl: a.natsUrl,
       sync: a.sync,

@@ -6,7 +6,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TOPOLOGY, ensureTopology } from '../../src/nats/setup.ts';
-import { runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
+import { startRuntime } from '../../src/processor/launch.ts';
 import {
   withBrokerAndLedger,
   collect,
@@ -16,6 +16,7 @@ import {
   publishAll,
   waitUntil,
 } from './harness.ts';
+import { parseRuntimeConfig } from '../../src/processor/launch.ts';
 
 const env = withBrokerAndLedger(50, 'each');
 // orders kept in the stream (no purge of applied ones): a purge moves the broker's ack state by itself, and
@@ -33,7 +34,7 @@ describe('acks up to the ack floor', () => {
     expect(await jsm.streams.deleteMessage('PAY_ORDERS', deletedSeq)).toBe(true);
 
     const c = await collect(env.nc);
-    const runtime = await startRuntime(runtimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false, topology: KEPT }));
+    const runtime = await startRuntime(parseRuntimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false, topology: KEPT }));
     try {
       // every message but the deleted one is answered (some orders refer to others, so count messages)
       await waitUntil('the messages after the gap answered', async () => c.all.length >= state.messages - 1, 20_000);
@@ -52,7 +53,7 @@ describe('acks up to the ack floor', () => {
     const topology = { ...KEPT, ackWaitMs: 300_000 };
     await ensureTopology(env.nc, topology);
     const c = await collect(env.nc);
-    const runtime = await startRuntime(runtimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false, topology }));
+    const runtime = await startRuntime(parseRuntimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false, topology }));
     try {
       // first traffic the processor takes and answers whole, so its pulls are in place before the thief's
       const early = mixedTraffic(env.ledger, 50, 'early');

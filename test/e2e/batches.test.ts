@@ -4,8 +4,7 @@
 import type { NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderResult } from '../../src/domain/types.ts';
-import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
-import { DEFAULT_BATCH_LIMITS } from '../../streams/batches.ts';
+import { type Runtime, startRuntime } from '../../src/processor/launch.ts';
 import {
   type BrokerAndLedger,
   brokerAndLedger,
@@ -24,6 +23,8 @@ import {
   waitUntil,
 } from './harness.ts';
 import type { NatsServer } from './nats-server.ts';
+import { parseRuntimeConfig } from '../../src/processor/launch.ts';
+import { DEFAULT_BATCH_LIMITS } from '../../src/domain/batch-limits.ts';
 
 type Wire = Record<string, unknown>;
 
@@ -81,7 +82,7 @@ describe('batches through a running processor', () => {
     env = await brokerAndLedger(500);
     ({ server, ledger, nc } = env);
     c = await collect(nc);
-    runtime = await startRuntime(runtimeConfig({ dataDir: ledger.dataDir, natsUrl: server.url, rulesPath: false }));
+    runtime = await startRuntime(parseRuntimeConfig({ dataDir: ledger.dataDir, natsUrl: server.url, rulesPath: false }));
   });
 
   afterAll(async () => {
@@ -188,7 +189,7 @@ describe("one publisher's junk against another's batch", () => {
     let runtime: Runtime | undefined;
     try {
       const c = await collect(nc);
-      runtime = await startRuntime(runtimeConfig({ dataDir: ledger.dataDir, natsUrl: server.url, rulesPath: false, batches: { ...DEFAULT_BATCH_LIMITS, unknownBatchWaitMs: 1_000 } }));
+      runtime = await startRuntime(parseRuntimeConfig({ dataDir: ledger.dataDir, natsUrl: server.url, rulesPath: false, batches: { ...DEFAULT_BATCH_LIMITS, unknownBatchWaitMs: 1_000 } }));
       const junk = batchOf(ledger, 'unused', 100).map((o, i) => ({ ...o, id: `junk-${i}`, batchId: `junk-batch-${i}` }));
       const junkHeaders = Array.from({ length: 101 }, (_, i) => ({ id: `jh-${i}`, count: 10, controlSum: '10.00', currency: 'USD', mode: 'atomic' }));
       const real = batchOf(ledger, 'real-payroll', 50);

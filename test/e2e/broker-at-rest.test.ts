@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { AckPolicy, type JsMsg, type NatsConnection, nanos } from 'nats';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_TOPOLOGY, ORDERS_MAX_AGE_MS, type OrdersRetention } from '../../src/nats/setup.ts';
-import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
+import { type Runtime, startRuntime } from '../../src/processor/launch.ts';
 import {
   type BrokerAndLedger,
   type Collected,
@@ -26,6 +26,7 @@ import {
   waitUntil,
 } from './harness.ts';
 import { type NatsServer, startNatsServer } from './nats-server.ts';
+import { parseRuntimeConfig } from '../../src/processor/launch.ts';
 
 const ENCRYPTED_CONF = path.join(REPO_ROOT, 'data/nats/encrypted.conf');
 const STREAM = 'PAY_ORDERS';
@@ -85,7 +86,7 @@ afterEach(async () => {
 
 const start = (e: BrokerAndLedger | { server: NatsServer; ledger: SeededLedger }, ordersRetention: OrdersRetention = 'applied') =>
   startRuntime(
-    runtimeConfig({ dataDir: e.ledger.dataDir, natsUrl: e.server.url, rulesPath: false, topology: { ...DEFAULT_TOPOLOGY, ordersRetention } }),
+    parseRuntimeConfig({ dataDir: e.ledger.dataDir, natsUrl: e.server.url, rulesPath: false, topology: { ...DEFAULT_TOPOLOGY, ordersRetention } }),
   );
 
 const answered = (col: Collected, ids: string[]) => () => ids.every((id) => col.byId.has(id));
@@ -225,7 +226,7 @@ describe('why purges pause after a broker disconnect', () => {
     c = await collect(env.nc);
     const ackWaitMs = 3_000;
     runtime = await startRuntime(
-      runtimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false, topology: { ...DEFAULT_TOPOLOGY, ackWaitMs } }),
+      parseRuntimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false, topology: { ...DEFAULT_TOPOLOGY, ackWaitMs } }),
     );
     const order = (id: string) => json({ id, type: 'payment', pan: env!.ledger.usdCards[0]!.pan, merchant: env!.ledger.merchants[0]!, amount: '1.00', currency: 'USD', createdAt: new Date().toISOString() });
     await env.nc.jetstream().publish('pay.orders.e2e', order('r-1'), { msgID: 'r-1' });

@@ -9,9 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { containsPan } from '../../src/domain/cards.ts';
 import { DEFAULT_TOPOLOGY, ensureTopology } from '../../src/nats/setup.ts';
 import { ServiceCallError, callService } from '../../src/nats/service.ts';
-import { runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
+import { startRuntime } from '../../src/processor/launch.ts';
 import { TEST_PANS } from '../domain/builders.ts';
 import { consumerCaughtUp, waitUntil, withBrokerAndLedger } from './harness.ts';
+import { parseRuntimeConfig } from '../../src/processor/launch.ts';
 
 const env = withBrokerAndLedger(20, 'each');
 const encoder = new TextEncoder();
@@ -44,7 +45,7 @@ describe('card data in sinks (e2e)', () => {
       },
     });
     await env.nc.flush();
-    const runtime = await startRuntime(runtimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false }));
+    const runtime = await startRuntime(parseRuntimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false }));
     try {
       const js = env.nc.jetstream();
       const publish = (subject: string, body: unknown) => js.publish(subject, encoder.encode(typeof body === 'string' ? body : JSON.stringify(body)));

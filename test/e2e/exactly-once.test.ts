@@ -2,7 +2,7 @@
 // and one as a child process killed with SIGKILL; results, dead letters and balances checked independently.
 
 import { describe, expect, it } from 'vitest';
-import { runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
+import { startRuntime } from '../../src/processor/launch.ts';
 import {
   withBrokerAndLedger,
   type Collected,
@@ -19,6 +19,7 @@ import {
   startChildProcessor,
   waitUntil,
 } from './harness.ts';
+import { parseRuntimeConfig } from '../../src/processor/launch.ts';
 
 const env = withBrokerAndLedger(200, 'each');
 
@@ -102,7 +103,7 @@ describe('exactly once through a real broker', () => {
     const t = mixedTraffic(env.ledger, 1100, 'inproc', { duplicates: true, bad: true });
     expect(t.expected.size).toBeGreaterThan(2000);
     const c = await collect(env.nc);
-    const runtime = await startRuntime(runtimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false }));
+    const runtime = await startRuntime(parseRuntimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false }));
     try {
       const brokerDuplicates = await publishAll(env.nc, t.out);
       expect(brokerDuplicates).toBe(t.brokerDuplicates);

@@ -3,8 +3,9 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderResult } from '../../src/domain/types.ts';
-import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
+import { type Runtime, startRuntime } from '../../src/processor/launch.ts';
 import { type Collected, collect, json, waitUntil, withBrokerAndLedger } from './harness.ts';
+import { parseRuntimeConfig } from '../../src/processor/launch.ts';
 
 const env = withBrokerAndLedger(20, 'all');
 let runtime: Runtime;
@@ -12,7 +13,7 @@ let c: Collected;
 
 beforeAll(async () => {
   c = await collect(env.nc);
-  runtime = await startRuntime(runtimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false }));
+  runtime = await startRuntime(parseRuntimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false }));
 });
 
 afterAll(async () => {

@@ -9,7 +9,7 @@ import { AckPolicy, DeliverPolicy, type NatsConnection, nanos } from 'nats';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CRASHED_ATTEMPTS_MAX } from '../../src/domain/applied.ts';
 import { DEFAULT_TOPOLOGY, ensureTopology } from '../../src/nats/setup.ts';
-import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
+import { type Runtime, startRuntime } from '../../src/processor/launch.ts';
 import {
   BIN,
   REPO_ROOT,
@@ -22,6 +22,7 @@ import {
   waitUntil,
   withBrokerAndLedger,
 } from './harness.ts';
+import { parseRuntimeConfig } from '../../src/processor/launch.ts';
 
 const env = withBrokerAndLedger(20, 'each');
 const STREAM = 'PAY_ORDERS';
@@ -52,7 +53,7 @@ async function publish(nc: NatsConnection, ids: string[], source = 'e2e'): Promi
 }
 
 const start = (): Promise<Runtime> =>
-  startRuntime(runtimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false, topology: KEPT }));
+  startRuntime(parseRuntimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false, topology: KEPT }));
 
 /** Results (duplicates included) each id got. */
 const resultsOf = (c: Collected, ids: string[]) => Object.fromEntries(ids.map((id) => [id, (c.byId.get(id) ?? []).length]));

@@ -5,9 +5,10 @@
 
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TOPOLOGY, ensureTopology } from '../../src/nats/setup.ts';
-import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
+import { type Runtime, startRuntime } from '../../src/processor/launch.ts';
 import type { Msg } from 'nats';
 import { collect, consumerCaughtUp, snapshotLedger, waitUntil, withBrokerAndLedger } from './harness.ts';
+import { parseRuntimeConfig } from '../../src/processor/launch.ts';
 
 const env = withBrokerAndLedger(20, 'each');
 const encoder = new TextEncoder();
@@ -44,7 +45,7 @@ describe('poison messages', () => {
     expect(poisonObject.length).toBeLessThan(64 * 1024);
 
     const c = await collect(env.nc);
-    const runtime = await startRuntime(runtimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false }));
+    const runtime = await startRuntime(parseRuntimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false }));
     const died = watchForDeath(runtime);
     try {
       const js = env.nc.jetstream();
@@ -102,7 +103,7 @@ describe('poison messages', () => {
     process.env.PAYSTREAM_TEST_FAULT = 'decode:f2,validate:f3,apply:f4,scrub:f6';
     let runtime: Awaited<ReturnType<typeof startRuntime>>;
     try {
-      runtime = await startRuntime(runtimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false }));
+      runtime = await startRuntime(parseRuntimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false }));
     } finally {
       delete process.env.PAYSTREAM_TEST_FAULT;
     }
@@ -152,7 +153,7 @@ describe('poison messages', () => {
   it('dead-letters a rejection whose detail quotes a key with a line break (NATS refuses CR/LF in a header) and keeps running', async () => {
     const { order } = await paymentsOnTopology();
     const c = await collect(env.nc);
-    const runtime = await startRuntime(runtimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false }));
+    const runtime = await startRuntime(parseRuntimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false }));
     const died = watchForDeath(runtime);
     try {
       const js = env.nc.jetstream();

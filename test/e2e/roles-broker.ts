@@ -9,9 +9,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { type ConnectionOptions, type NatsConnection, connect } from 'nats';
 import { parseNatsAuth } from '../../src/nats/connect.ts';
-import { type Runtime, type RuntimeConfig, runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
+import { type Runtime, type RuntimeConfig, startRuntime } from '../../src/processor/launch.ts';
 import { REPO_ROOT } from './harness.ts';
 import { type NatsServer, startNatsServer } from './nats-server.ts';
+import { parseRuntimeConfig } from '../../src/processor/launch.ts';
 
 const run = promisify(execFile);
 
@@ -134,7 +135,7 @@ export async function startRolesBroker(): Promise<RolesBroker> {
 export function startProcessorOn(broker: RolesBroker, dataDir: string, config: Partial<RuntimeConfig> = {}): Promise<Runtime> {
   const proc = broker.certOf('processor');
   return startRuntime(
-    runtimeConfig({
+    parseRuntimeConfig({
       dataDir,
       natsUrl: broker.server.url,
       natsAuth: parseNatsAuth({ tlsCa: proc.ca, tlsCert: proc.cert, tlsKey: proc.key }, {}),

@@ -5,11 +5,12 @@
 import { type NatsConnection, headers } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callService } from '../../src/nats/service.ts';
-import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
+import { type Runtime, startRuntime } from '../../src/processor/launch.ts';
 import { TEST_PANS } from '../domain/builders.ts';
 import { type SeededLedger, cli, json, seededLedger, text, waitUntil } from './harness.ts';
 import { startNatsServer } from './nats-server.ts';
 import { ROLE_USERS, type RolesBroker, startProcessorOn, startRolesBroker } from './roles-broker.ts';
+import { parseRuntimeConfig } from '../../src/processor/launch.ts';
 
 const TOPOLOGY = { prefix: 'pay' };
 /** a refused request fails fast: no responders, a permission error, or at worst this timeout */
@@ -254,7 +255,7 @@ describe('a broker that lets anyone in attests no one', () => {
     const { connect } = await import('nats');
     const nc = await connect({ servers: open.url });
     try {
-      openRuntime = await startRuntime(runtimeConfig({ dataDir: openLedger.dataDir, natsUrl: open.url, rulesPath: false }));
+      openRuntime = await startRuntime(parseRuntimeConfig({ dataDir: openLedger.dataDir, natsUrl: open.url, rulesPath: false }));
       const card = openLedger.cards[0]!;
       const forged = headers();
       forged.set('Nats-Request-Info', JSON.stringify({ acc: 'OPERATORS', user: 'ceo@bank' }));

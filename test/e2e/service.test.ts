@@ -7,7 +7,7 @@ import { localActor } from '../../src/domain/actor.ts';
 import { LedgerApi } from '../../src/ledger/api.ts';
 import { LedgerStore } from '../../src/ledger/store.ts';
 import { makeOps } from '../../src/processor/operations.ts';
-import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
+import { type Runtime, startRuntime } from '../../src/processor/launch.ts';
 import { callService } from '../../src/nats/service.ts';
 import { TEST_PANS } from '../domain/builders.ts';
 import {
@@ -25,6 +25,7 @@ import {
   waitUntil,
 } from './harness.ts';
 import type { NatsServer } from './nats-server.ts';
+import { parseRuntimeConfig } from '../../src/processor/launch.ts';
 
 let env: BrokerAndLedger | undefined;
 let server: NatsServer;
@@ -49,7 +50,7 @@ beforeAll(async () => {
   } finally {
     await store.close();
   }
-  runtime = await startRuntime(runtimeConfig({ dataDir: ledger.dataDir, natsUrl: server.url, rulesPath: false }));
+  runtime = await startRuntime(parseRuntimeConfig({ dataDir: ledger.dataDir, natsUrl: server.url, rulesPath: false }));
   // one order, so there is something to show
   const card = ledger.usdCards[0]!;
   await publishAll(nc, [

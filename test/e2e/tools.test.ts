@@ -13,7 +13,8 @@ import { seedLedger } from '../../src/ledger/seed.ts';
 import { LedgerStore } from '../../src/ledger/store.ts';
 import { type EmbeddedNats, startNatsServer } from '../../src/nats/embedded.ts';
 import { DEFAULT_TOPOLOGY, connectNats } from '../../src/nats/setup.ts';
-import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
+import { type Runtime, startRuntime } from '../../src/processor/launch.ts';
+import { parseRuntimeConfig } from '../../src/processor/launch.ts';
 
 const exec = promisify(execFile);
 const bin = path.resolve('src/cli/bin.js');
@@ -47,7 +48,7 @@ beforeAll(async () => {
   await store.close();
   // orders kept in the stream (as `run --keep-orders`): record --from-stream below reads them back
   const topology = { ...DEFAULT_TOPOLOGY, ordersRetention: 'limits' as const };
-  runtime = await startRuntime(runtimeConfig({ dataDir: ledger(), natsUrl: nats.url, rulesPath: false, topology }));
+  runtime = await startRuntime(parseRuntimeConfig({ dataDir: ledger(), natsUrl: nats.url, rulesPath: false, topology }));
 }, 60_000);
 
 afterAll(async () => {

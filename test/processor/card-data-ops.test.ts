@@ -5,7 +5,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { describeError } from '../../src/cli/context.ts';
 import { LedgerApi } from '../../src/ledger/api.ts';
 import { LedgerError } from '../../src/ledger/errors.ts';
 import { LedgerStore } from '../../src/ledger/store.ts';
@@ -13,6 +12,7 @@ import { errorBody } from '../../src/nats/service.ts';
 import { makeOps, type OpTable } from '../../src/processor/operations.ts';
 import { TEST_PANS } from '../domain/builders.ts';
 import { localActor } from '../../src/domain/actor.ts';
+import { describeError } from '../../src/cli/output.ts';
 
 const TESTER = localActor('tester', 'cli');
 

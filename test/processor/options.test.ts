@@ -10,8 +10,8 @@ import { DEFAULT_TOPOLOGY } from '../../src/nats/setup.ts';
 import { DEFAULT_RUNTIME_CONFIG, parseRuntimeConfig } from '../../src/processor/launch.ts';
 import { DEFAULT_PROCESSOR_OPTIONS, parseApplyOptions, parseProcessorOptions } from '../../src/processor/options.ts';
 import { DEFAULT_BUFFER_OPTIONS } from '../../streams/buffer.ts';
-import { DEFAULT_BATCH_LIMITS } from '../../streams/batches.ts';
 import { aTempStore, removeDataDir } from '../ledger/builders.ts';
+import { DEFAULT_BATCH_LIMITS } from '../../src/domain/batch-limits.ts';
 
 let store: LedgerStore;
 let dataDir: string;

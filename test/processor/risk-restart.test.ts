@@ -10,8 +10,9 @@ import { demoCardCurrency, demoCardPans, demoMerchants, merchantAccountFor } fro
 import type { OrderResult } from '../../src/domain/types.ts';
 import { seedLedger } from '../../src/ledger/seed.ts';
 import { LedgerStore } from '../../src/ledger/store.ts';
-import { runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
+import { startRuntime } from '../../src/processor/launch.ts';
 import type { InboundMessage } from '../../streams/types.ts';
+import { parseRuntimeConfig } from '../../src/processor/launch.ts';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -74,7 +75,7 @@ function stream(tokens: string[], startMs: number): InboundMessage[] {
 async function run(dir: string, messages: InboundMessage[]): Promise<OrderResult[]> {
   const results: OrderResult[] = [];
   const runtime = await startRuntime(
-    runtimeConfig({
+    parseRuntimeConfig({
       dataDir: path.join(dir, 'ledger'),
       rulesPath: path.join(dir, 'rules.yaml'),
       source: from(messages),

@@ -12,10 +12,11 @@ import type { OrderResult } from '../../src/domain/types.ts';
 import { seedLedger } from '../../src/ledger/seed.ts';
 import { LedgerStore } from '../../src/ledger/store.ts';
 import { makeOps } from '../../src/processor/operations.ts';
-import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
+import { type Runtime, startRuntime } from '../../src/processor/launch.ts';
 import { LedgerApi } from '../../src/ledger/api.ts';
 import type { InboundMessage } from '../../streams/types.ts';
 import { localActor } from '../../src/domain/actor.ts';
+import { parseRuntimeConfig } from '../../src/processor/launch.ts';
 
 const ALICE = localActor('alice', 'cli');
 const BOB = localActor('bob', 'dashboard');
@@ -63,7 +64,7 @@ beforeAll(async () => {
   await store.close();
   source = new Subject<InboundMessage>();
   runtime = await startRuntime(
-    runtimeConfig({
+    parseRuntimeConfig({
       dataDir: path.join(dir, 'ledger'),
       source: source.asObservable(),
       publisher: {

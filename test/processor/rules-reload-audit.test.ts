@@ -5,13 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { Subject } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { superviseRuntime } from '../../src/cli/run.ts';
 import { localActor, SYSTEM_ACTOR } from '../../src/domain/actor.ts';
 import type { AuditEntry } from '../../src/domain/audit.ts';
 import { LedgerApi } from '../../src/ledger/api.ts';
 import { makeOps } from '../../src/processor/operations.ts';
-import { type Runtime, runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
+import { type Runtime, startRuntime } from '../../src/processor/launch.ts';
 import type { InboundMessage } from '../../streams/types.ts';
+import { superviseRuntime } from '../../src/cli/supervise.ts';
+import { parseRuntimeConfig } from '../../src/processor/launch.ts';
 
 let dir: string;
 let runtime: Runtime;
@@ -22,7 +23,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'paystream-reload-'));
   source = new Subject<InboundMessage>();
   runtime = await startRuntime(
-    runtimeConfig({ dataDir: path.join(dir, 'ledger'), source: source.asObservable(), publisher: { result: () => undefined, report: () => undefined, deadLetter: () => undefined } }),
+    parseRuntimeConfig({ dataDir: path.join(dir, 'ledger'), source: source.asObservable(), publisher: { result: () => undefined, report: () => undefined, deadLetter: () => undefined } }),
   );
   supervised = superviseRuntime(runtime, true);
 });

@@ -11,8 +11,9 @@ import { ORDER_AGE_MAX_MS } from '../../src/domain/order.ts';
 import type { OrderResult } from '../../src/domain/types.ts';
 import { seedLedger } from '../../src/ledger/seed.ts';
 import { LedgerStore } from '../../src/ledger/store.ts';
-import { DEFAULT_RULES_PATH, runtimeConfig, startRuntime } from '../../src/processor/launch.ts';
+import { DEFAULT_RULES_PATH, startRuntime } from '../../src/processor/launch.ts';
 import type { InboundMessage } from '../../streams/types.ts';
+import { parseRuntimeConfig } from '../../src/processor/launch.ts';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -38,7 +39,7 @@ async function run(rulesPath: string | false, createdAt: (nowMs: number) => stri
   }));
   const results: OrderResult[] = [];
   const runtime = await startRuntime(
-    runtimeConfig({ dataDir: dir, rulesPath, source: from(messages), publisher: { result: (r) => results.push(r), report: () => undefined, deadLetter: () => undefined } }),
+    parseRuntimeConfig({ dataDir: dir, rulesPath, source: from(messages), publisher: { result: (r) => results.push(r), report: () => undefined, deadLetter: () => undefined } }),
   );
   await runtime.processor.done;
   await runtime.stop();
