@@ -6,6 +6,7 @@ import { Decimal } from 'decimal.js';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { currencyExponent, parseAmount } from './money.ts';
 import { ORDER_TYPES, type OrderType, WIRE_ORDER_FIELDS } from './types.ts';
+import { BATCH_ORDERS_MAX_DEFAULT } from './batch-limits.ts';
 
 export const BATCH_MODES = ['independent', 'atomic'] as const;
 export type BatchMode = (typeof BATCH_MODES)[number];
@@ -95,12 +96,9 @@ export interface BatchFileOptions {
   expectedCount?: number;
   /** checked like a header's control sum (e.g. `--control-sum` for a CSV file) */
   expectedControlSum?: string;
-  /** @default 10_000 (the processor's default maximum batch size) */
+  /** @default BATCH_ORDERS_MAX_DEFAULT (the processor's default batchOrdersMax) */
   ordersMax?: number;
 }
-
-/** @default for BatchFileOptions.ordersMax */
-export const BATCH_ORDERS_MAX_DEFAULT = 10_000;
 
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const TOKEN_RE = /^[0-9a-f]{64}$/i;
