@@ -24,7 +24,7 @@ import type { InboundMessage } from '../../streams/types.ts';
 import type { DashboardActions, OperatorActionView } from '../../ui/types.ts';
 import { dashboardActions } from './dashboard-actions.ts';
 import { makeOps } from './operations.ts';
-import { operatorActions } from './operator-actions.ts';
+import { operatorActions } from './audit-feed.ts';
 import { parseApplyOptions, parseProcessorOptions } from './options.ts';
 import { Processor } from './processor.ts';
 import { type BatchLimits, DEFAULT_BATCH_LIMITS, parseBatchLimits } from '../domain/batch-limits.ts';

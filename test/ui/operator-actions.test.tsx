@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { localActor } from '../../src/domain/actor.ts';
 import { LedgerApi } from '../../src/ledger/api.ts';
 import { makeOps } from '../../src/processor/operations.ts';
-import { operatorActions } from '../../src/processor/operator-actions.ts';
+import { operatorActions } from '../../src/processor/audit-feed.ts';
 import { Alerts } from '../../ui/Alerts.tsx';
 import { App } from '../../ui/App.tsx';
 import type { OperatorActionView } from '../../ui/types.ts';

@@ -1,4 +1,4 @@
-// The dashboard's feed of recent operator actions: the newest audit entries, as plain rows, as they land.
+// The dashboard's audit feed: the newest audit entries (recent operator actions), as plain rows, as they land.
 
 import { Observable } from 'rxjs';
 import { type AuditEntry, describeEntry } from '../domain/audit.ts';
