@@ -204,6 +204,120 @@ export const PAN_PLACES = [
 
 export type PanPlace = (typeof PAN_PLACES)[number];
 
+/** What one PAN message is made from: the drawn values, and what every place builds on. */
+interface PanMessage {
+  ctx: BufferContext;
+  id: string;
+  pan: string;
+  form: PanForm;
+  /** the PAN in its drawn form, as raw JSON text */
+  value: string;
+  depth: number;
+  shape: number;
+  pick: number;
+  kind: string;
+  /** a valid payment the PAN is added to */
+  base: [string, string][];
+  /** the message with this text (on the default order subject unless given), carrying the PAN */
+  at(text: string, subject?: string): Planted;
+}
+
+/** A seeded card's PAN inline is a valid order; a generated one is an unknown card. */
+function inlinePan({ ctx, id, pan, form, pick, kind }: PanMessage): Planted {
+  const seeded = ctx.cards[pick % ctx.cards.length]!.pan;
+  const which = pick % 2 === 0 ? seeded : pan;
+  const sepForm: PanForm =
+    form.kind === 'grouped' && (form.sep === ' ' || form.sep === '-') ? form : { kind: 'plain' };
+  return planted(
+    orderSubject(),
+    obj(validPayment(ctx, id, pick, '1.00', ['pan', panJson(which, sepForm)])),
+    kind,
+    { pans: [which] },
+  );
+}
+
+const withField = (base: [string, string][], field: string, value: string): [string, string][] =>
+  base.map(([k, v]) => (k === field ? [k, value] : [k, v]));
+
+/** Where a PAN goes, one builder per place. */
+const PAN_MESSAGES: Record<PanPlace, (m: PanMessage) => Planted> = {
+  'inline-pan': inlinePan,
+  'inline-pan-rejected': ({ ctx, id, pick, value, at }) =>
+    at(
+      obj([
+        ...validPayment(ctx, id, pick, '1.00', ['pan', value]).filter(([k]) => k !== 'amount'),
+        ['amount', '12.5'],
+      ]),
+    ),
+  memo: ({ base, value, at }) => at(obj([...base, ['memo', value]])),
+  'deep-value': ({ base, value, depth, shape, at }) =>
+    at(obj([...base, ['meta', nest(value, depth, shape)]])),
+  'deep-key': ({ base, value, depth, shape, at }) =>
+    at(obj([...base, ['meta', nest(`{${value}:true}`, depth, shape)]])),
+  id: ({ base, pan, at }) => at(obj([['id', str(pan)], ...base.slice(1)])),
+  'id-affixed': ({ base, pan, pick, at }) =>
+    at(obj([['id', str(pick % 2 ? `o${pan}` : `${pan}-x`)], ...base.slice(1)])),
+  merchant: ({ base, pan, at }) => at(obj(withField(base, 'merchant', str(pan)))),
+  ref: ({ ctx, id, pan, pick, at }) =>
+    at(
+      obj([
+        ['id', str(id)],
+        ['type', str(pick % 2 ? 'refund' : 'void')],
+        ['ref', str(pan)],
+        ['createdAt', str(ctx.nowIso)],
+      ]),
+    ),
+  batchId: ({ base, pan, at }) => at(obj([...base, ['batchId', str(pan)]])),
+  subject: ({ base, pan, pick, at }) => at(obj(base), orderSubject(pick % 2 ? pan : `src-${pan}`)),
+  'batch-subject': ({ pan, at }) =>
+    at(
+      obj([
+        ['id', str(pan)],
+        ['orders', '3'],
+      ]),
+      `pay.batches.${pan}`,
+    ),
+  'not-json': ({ value, pick, at }) =>
+    at(`card ${JSON.parse(value) as string} cvv? no ${'{'.repeat(pick % 3)}`),
+  'json-number': ({ base, pan, pick, at }) => at(obj([...base, [pick % 2 ? 'pan' : 'memo', pan]])),
+  amount: ({ base, value, at }) => at(obj(withField(base, 'amount', value))),
+  currency: ({ base, value, at }) => at(obj(withField(base, 'currency', value))),
+  // JSON.parse keeps the last: the PAN is only in the raw bytes
+  'duplicate-key': ({ base, value, at }) =>
+    at(`{"pan":${value},${obj(base).slice(1)}`.replace(/}$/, ',"pan":"none"}')),
+  'holder-name': ({ base, value, at }) =>
+    at(obj([...base, ['holder', obj([['name', str(`Alice ${JSON.parse(value) as string}`)]])]])),
+  'array-top': ({ base, value, at }) => at(`[${value},${obj(base)}]`),
+};
+
+interface PanDraw {
+  pan: string;
+  form: PanForm;
+  place: PanPlace;
+  depth: number;
+  shape: number;
+  pick: number;
+}
+
+/** The message a drawn PAN makes in this buffer: the values every place shares, then the place's builder. */
+function panMessage({ pan, form, place, depth, shape, pick }: PanDraw, ctx: BufferContext): Planted {
+  const id = `p-${ctx.nonce}-${ctx.index}`;
+  const kind = `pan:${place}:${form.kind}${form.kind === 'grouped' ? `(${JSON.stringify(form.sep)})` : ''}`;
+  return PAN_MESSAGES[place]({
+    ctx,
+    id,
+    pan,
+    form,
+    value: panJson(pan, form),
+    depth,
+    shape,
+    pick,
+    kind,
+    base: validPayment(ctx, id, pick),
+    at: (text, subject = orderSubject()) => planted(subject, text, kind, { pans: [pan] }),
+  });
+}
+
 const panSpecArb = (places: readonly PanPlace[]): fc.Arbitrary<MessageSpec> =>
   fc
     .record({
@@ -214,87 +328,7 @@ const panSpecArb = (places: readonly PanPlace[]): fc.Arbitrary<MessageSpec> =>
       shape: fc.nat(),
       pick: fc.nat(),
     })
-    .map(({ pan, form, place, depth, shape, pick }) =>
-      spec(`pan:${place}:${form.kind}`, (ctx: BufferContext): Planted => {
-        const id = `p-${ctx.nonce}-${ctx.index}`;
-        const value = panJson(pan, form);
-        const kind = `pan:${place}:${form.kind}${form.kind === 'grouped' ? `(${JSON.stringify(form.sep)})` : ''}`;
-        const at = (text: string, subject = orderSubject()) => planted(subject, text, kind, { pans: [pan] });
-        const base = validPayment(ctx, id, pick);
-        switch (place) {
-          case 'inline-pan': {
-            // a seeded card's PAN inline is a valid order; a generated one an unknown card
-            const seeded = ctx.cards[pick % ctx.cards.length]!.pan;
-            const which = pick % 2 === 0 ? seeded : pan;
-            const sepForm: PanForm =
-              form.kind === 'grouped' && (form.sep === ' ' || form.sep === '-') ? form : { kind: 'plain' };
-            return planted(
-              orderSubject(),
-              obj(validPayment(ctx, id, pick, '1.00', ['pan', panJson(which, sepForm)])),
-              kind,
-              { pans: [which] },
-            );
-          }
-          case 'inline-pan-rejected':
-            return at(
-              obj([
-                ...validPayment(ctx, id, pick, '1.00', ['pan', value]).filter(([k]) => k !== 'amount'),
-                ['amount', '12.5'],
-              ]),
-            );
-          case 'memo':
-            return at(obj([...base, ['memo', value]]));
-          case 'deep-value':
-            return at(obj([...base, ['meta', nest(value, depth, shape)]]));
-          case 'deep-key':
-            return at(obj([...base, ['meta', nest(`{${value}:true}`, depth, shape)]]));
-          case 'id':
-            return at(obj([['id', str(pan)], ...base.slice(1)]));
-          case 'id-affixed':
-            return at(obj([['id', str(pick % 2 ? `o${pan}` : `${pan}-x`)], ...base.slice(1)]));
-          case 'merchant':
-            return at(obj(base.map(([k, v]) => (k === 'merchant' ? [k, str(pan)] : [k, v]))));
-          case 'ref':
-            return at(
-              obj([
-                ['id', str(id)],
-                ['type', str(pick % 2 ? 'refund' : 'void')],
-                ['ref', str(pan)],
-                ['createdAt', str(ctx.nowIso)],
-              ]),
-            );
-          case 'batchId':
-            return at(obj([...base, ['batchId', str(pan)]]));
-          case 'subject':
-            return at(obj(base), orderSubject(pick % 2 ? pan : `src-${pan}`));
-          case 'batch-subject':
-            return at(
-              obj([
-                ['id', str(pan)],
-                ['orders', '3'],
-              ]),
-              `pay.batches.${pan}`,
-            );
-          case 'not-json':
-            return at(`card ${JSON.parse(value) as string} cvv? no ${'{'.repeat(pick % 3)}`);
-          case 'json-number':
-            return at(obj([...base, [pick % 2 ? 'pan' : 'memo', pan]]));
-          case 'amount':
-            return at(obj(base.map(([k, v]) => (k === 'amount' ? [k, value] : [k, v]))));
-          case 'currency':
-            return at(obj(base.map(([k, v]) => (k === 'currency' ? [k, value] : [k, v]))));
-          case 'duplicate-key':
-            // JSON.parse keeps the last: the PAN is only in the raw bytes
-            return at(`{"pan":${value},${obj(base).slice(1)}`.replace(/}$/, ',"pan":"none"}'));
-          case 'holder-name':
-            return at(
-              obj([...base, ['holder', obj([['name', str(`Alice ${JSON.parse(value) as string}`)]])]]),
-            );
-          case 'array-top':
-            return at(`[${value},${obj(base)}]`);
-        }
-      }),
-    );
+    .map((draw) => spec(`pan:${draw.place}:${draw.form.kind}`, (ctx) => panMessage(draw, ctx)));
 
 // ---- sensitive authentication data ----
 
@@ -751,7 +785,12 @@ const batchHeaderSpecArb: fc.Arbitrary<MessageSpec> = fc
 
 /** A batch header on pay.batches.<source>.<id> (sometimes a bad one), its members to follow as 1.00 each. */
 const batchOpenSpecArb: fc.Arbitrary<MessageSpec> = fc
-  .record({ count: fc.integer({ min: 1, max: 6 }), mode: fc.constantFrom('independent', 'atomic'), bad: fc.nat({ max: 9 }), source: fc.constantFrom('attack', 'other') })
+  .record({
+    count: fc.integer({ min: 1, max: 6 }),
+    mode: fc.constantFrom('independent', 'atomic'),
+    bad: fc.nat({ max: 9 }),
+    source: fc.constantFrom('attack', 'other'),
+  })
   .map(({ count, mode, bad, source }) =>
     spec(`batch:open:${mode}:${count}${bad === 0 ? ':bad' : ''}`, (ctx: BufferContext): Planted => {
       const id = `bt-${ctx.nonce}-${ctx.index}`;
@@ -780,7 +819,11 @@ const batchMemberSpecArb: fc.Arbitrary<MessageSpec> = fc
         b.left--;
         batchId = b.id;
       }
-      return planted(orderSubject(), obj([...validPayment(ctx, id, pick, '1.00'), ['batchId', str(batchId)]]), 'batch:member');
+      return planted(
+        orderSubject(),
+        obj([...validPayment(ctx, id, pick, '1.00'), ['batchId', str(batchId)]]),
+        'batch:member',
+      );
     }),
   );
 
