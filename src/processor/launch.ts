@@ -17,7 +17,6 @@ import { METRICS_PORT_BOUNDS, startMetricsServer } from '../metrics/prometheus.t
 import { startService } from '../nats/service.ts';
 import { type NatsAuth, DEFAULT_NATS_URL, NO_NATS_AUTH, connectNats, maskUrl } from '../nats/connect.ts';
 import { type Topology, DEFAULT_TOPOLOGY, parseTopology } from '../nats/setup.ts';
-import { loadRules } from '../risk/config.ts';
 import { type BufferOptions, DEFAULT_BUFFER_OPTIONS, parseBufferOptions } from '../../streams/buffer.ts';
 import type { Publisher } from '../../streams/publish.ts';
 import type { InboundMessage } from '../../streams/types.ts';
@@ -28,6 +27,7 @@ import { operatorActions } from './audit-feed.ts';
 import { parseApplyOptions, parseProcessorOptions } from './options.ts';
 import { Processor } from './processor.ts';
 import { type BatchLimits, DEFAULT_BATCH_LIMITS, parseBatchLimits } from '../domain/batch-limits.ts';
+import { loadRules } from './rules-file.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The default rule set shipped in data/risk.yaml. */

@@ -20,7 +20,6 @@ import { LedgerStore } from '../../src/ledger/store.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
 import { DEFAULT_TOPOLOGY, subjects } from '../../src/nats/setup.ts';
 import { deadLetterScrubber } from '../../src/recording/scrub.ts';
-import { loadRules } from '../../src/risk/config.ts';
 import { type ApplyDeps, applyStage } from '../../streams/apply.ts';
 import { decode } from '../../streams/decode.ts';
 import { type Publisher, publishApplied } from '../../streams/publish.ts';
@@ -32,6 +31,7 @@ import { cvvsIn, digitRunCounts, pansIn, secretsIn } from './sinks.ts';
 import { BatchTracker } from '../../src/ledger/batches.ts';
 import { DEFAULT_BATCH_LIMITS } from '../../src/domain/batch-limits.ts';
 import { natsPublisher } from '../../src/nats/results.ts';
+import { loadRules } from '../../src/processor/rules-file.ts';
 
 /** The processor's clock, fixed: every decision and every timestamp it writes is at this instant. */
 const NOW_MS = Date.UTC(2026, 10, 30, 12, 0, 0);
