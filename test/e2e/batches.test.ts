@@ -70,34 +70,67 @@ async function resultsFor(c: Collected, orders: Wire[]): Promise<OrderResult[]> 
   return orders.map((o) => c.byId.get(o.id as string)![0]!);
 }
 
-describe('batches through a running processor', () => {
+/** One broker, seeded ledger and processor shared by a describe block's tests, with everything they publish. */
+interface RunningProcessor {
+  server: NatsServer;
+  ledger: SeededLedger;
+  nc: NatsConnection;
+  runtime: Runtime;
+  c: Collected;
+}
+
+/** Registers the hooks that start a RunningProcessor before the block's tests and stop it after them. */
+function withRunningProcessor(cards: number): RunningProcessor {
+  const p = {} as RunningProcessor;
   let env: BrokerAndLedger | undefined;
-  let server: NatsServer;
-  let ledger: SeededLedger;
-  let nc: NatsConnection;
-  let runtime: Runtime;
-  let c: Collected;
-
   beforeAll(async () => {
-    env = await brokerAndLedger(500);
-    ({ server, ledger, nc } = env);
-    c = await collect(nc);
-    runtime = await startRuntime(parseRuntimeConfig({ dataDir: ledger.dataDir, natsUrl: server.url, rulesPath: false }));
+    env = await brokerAndLedger(cards);
+    const { server, ledger, nc } = env;
+    const c = await collect(nc);
+    Object.assign(p, { server, ledger, nc, c });
+    p.runtime = await startRuntime(parseRuntimeConfig({ dataDir: ledger.dataDir, natsUrl: server.url, rulesPath: false }));
   });
-
   afterAll(async () => {
-    c?.stop();
-    await runtime?.stop();
+    p.c?.stop();
+    await p.runtime?.stop();
     await env?.cleanup();
   });
+  return p;
+}
 
-  const balancesNow = async () => new Map([...(await balances(runtime.store))].map(([id, a]) => [id, a.balance]));
+const balancesNow = async (p: RunningProcessor) => new Map([...(await balances(p.runtime.store))].map(([id, a]) => [id, a.balance]));
+
+/** Accounts whose balance differs from what the model makes of `before` and the orders' results. */
+async function ledgerAgainstModel(p: RunningProcessor, before: Map<string, bigint>, orders: Wire[]): Promise<string[]> {
+  const model = modelBalances({ initial: before, cards: p.ledger.cards }, orders, (id) => p.c.byId.get(id)?.[0]?.status);
+  return balanceDiffs(model, await balances(p.runtime.store));
+}
+
+/** Publishes a batch's header, then its orders, and waits for its report. */
+async function sendBatch(p: RunningProcessor, h: Wire, orders: Wire[]): Promise<Record<string, unknown>> {
+  await publishAll(p.nc, [headerOut(h), ...orders.map(orderOut)]);
+  return reportFor(p.c, h.id as string);
+}
+
+/** Two batches' orders and ordinary orders one after another; `b`'s header among them, after its 150th order. */
+function interleaved(hA: Wire, a: Wire[], hB: Wire, b: Wire[], plain: Wire[]): Outgoing[] {
+  const out: Outgoing[] = [headerOut(hA)];
+  for (let i = 0; i < plain.length; i++) {
+    if (i < a.length) out.push(orderOut(a[i]!));
+    if (i < b.length) out.push(orderOut(b[i]!));
+    if (i === 150) out.push(headerOut(hB));
+    out.push(orderOut(plain[i]!));
+  }
+  return out;
+}
+
+describe('batches through a running processor', () => {
+  const p = withRunningProcessor(500);
 
   it('declines a 1,000-order atomic batch with one overdraft whole, names the failing order, and leaves the ledger untouched', async () => {
-    const before = await balancesNow();
-    const orders = batchOf(ledger, 'atomic-over', 1000, { overdraftAt: 617 });
-    await publishAll(nc, [headerOut(header('atomic-over', orders, 'atomic')), ...orders.map(orderOut)]);
-    const report = await reportFor(c, 'atomic-over');
+    const before = await balancesNow(p);
+    const orders = batchOf(p.ledger, 'atomic-over', 1000, { overdraftAt: 617 });
+    const report = await sendBatch(p, header('atomic-over', orders, 'atomic'), orders);
     expect(report).toMatchObject({
       batchId: 'atomic-over',
       mode: 'atomic',
@@ -106,79 +139,66 @@ describe('batches through a running processor', () => {
       received: 1000,
       firstFailure: { orderId: 'atomic-over-617', status: 'declined', reason: 'insufficient_funds' },
     });
-    const results = await resultsFor(c, orders);
+    const results = await resultsFor(p.c, orders);
     expect(results.every((r) => r.status === 'declined' && r.batchId === 'atomic-over')).toBe(true);
     expect(results.filter((r) => r.reason !== 'batch_declined').map((r) => [r.orderId, r.reason])).toEqual([['atomic-over-617', 'insufficient_funds']]);
-    expect(await balancesNow()).toEqual(before);
+    expect(await balancesNow(p)).toEqual(before);
   });
 
   it('applies the same batch as independent except the overdraft, and reports each status', async () => {
-    const before = await balancesNow();
-    const orders = batchOf(ledger, 'indep-over', 1000, { overdraftAt: 617 });
-    await publishAll(nc, [headerOut(header('indep-over', orders, 'independent')), ...orders.map(orderOut)]);
-    const report = await reportFor(c, 'indep-over');
+    const before = await balancesNow(p);
+    const orders = batchOf(p.ledger, 'indep-over', 1000, { overdraftAt: 617 });
+    const report = await sendBatch(p, header('indep-over', orders, 'independent'), orders);
     expect(report).toMatchObject({
       status: 'completed',
       mode: 'independent',
       perStatus: { approved: { count: 999, amount: '999.00' }, declined: { count: 1, amount: '999999.00' } },
     });
-    const results = await resultsFor(c, orders);
+    const results = await resultsFor(p.c, orders);
     expect(results.filter((r) => r.status !== 'approved').map((r) => [r.orderId, r.reason])).toEqual([['indep-over-617', 'insufficient_funds']]);
-    const model = modelBalances({ initial: before, cards: ledger.cards }, orders, (id) => c.byId.get(id)?.[0]?.status);
-    expect(balanceDiffs(model, await balances(runtime.store))).toEqual([]);
+    expect(await ledgerAgainstModel(p, before, orders)).toEqual([]);
   });
 
   it('rejects a batch whose control sum is off by one cent before anything moves', async () => {
-    const before = await balancesNow();
-    const orders = batchOf(ledger, 'sum-off', 200, { amount: '2.50' });
-    const h = header('sum-off', orders, 'independent', '500.01');
+    const before = await balancesNow(p);
+    const orders = batchOf(p.ledger, 'sum-off', 200, { amount: '2.50' });
     expect(sumOf(orders)).toBe('500.00');
-    await publishAll(nc, [headerOut(h), ...orders.map(orderOut)]);
-    const report = await reportFor(c, 'sum-off');
+    const report = await sendBatch(p, header('sum-off', orders, 'independent', '500.01'), orders);
     expect(report).toMatchObject({ status: 'rejected', reason: 'control_sum_mismatch', controlSum: '500.01', receivedSum: '500.00' });
-    const results = await resultsFor(c, orders);
+    const results = await resultsFor(p.c, orders);
     expect(new Set(results.map((r) => r.status))).toEqual(new Set(['rejected']));
-    expect(await balancesNow()).toEqual(before);
+    expect(await balancesNow(p)).toEqual(before);
   });
 
   it('handles batches interleaved with each other and with ordinary traffic, headers before or after their orders', async () => {
-    const before = await balancesNow();
-    const a = batchOf(ledger, 'mix-a', 300, { amount: '3.00' });
-    const b = batchOf(ledger, 'mix-b', 200, { amount: '4.00' });
-    const plain = batchOf(ledger, 'plain', 400, { amount: '0.50' }).map(({ batchId: _drop, ...o }) => o);
-    const out: Outgoing[] = [headerOut(header('mix-a', a, 'atomic'))];
-    for (let i = 0; i < 400; i++) {
-      if (i < a.length) out.push(orderOut(a[i]!));
-      if (i < b.length) out.push(orderOut(b[i]!));
-      if (i === 150) out.push(headerOut(header('mix-b', b, 'independent')));
-      out.push(orderOut(plain[i]!));
-    }
-    await publishAll(nc, out);
-    expect(await reportFor(c, 'mix-a')).toMatchObject({ status: 'completed', perStatus: { approved: { count: 300, amount: '900.00' } } });
-    expect(await reportFor(c, 'mix-b')).toMatchObject({ status: 'completed', perStatus: { approved: { count: 200, amount: '800.00' } } });
-    const results = await resultsFor(c, [...a, ...b, ...plain]);
+    const before = await balancesNow(p);
+    const a = batchOf(p.ledger, 'mix-a', 300, { amount: '3.00' });
+    const b = batchOf(p.ledger, 'mix-b', 200, { amount: '4.00' });
+    const plain = batchOf(p.ledger, 'plain', 400, { amount: '0.50' }).map(({ batchId: _drop, ...o }) => o);
+    await publishAll(p.nc, interleaved(header('mix-a', a, 'atomic'), a, header('mix-b', b, 'independent'), b, plain));
+    expect(await reportFor(p.c, 'mix-a')).toMatchObject({ status: 'completed', perStatus: { approved: { count: 300, amount: '900.00' } } });
+    expect(await reportFor(p.c, 'mix-b')).toMatchObject({ status: 'completed', perStatus: { approved: { count: 200, amount: '800.00' } } });
+    const results = await resultsFor(p.c, [...a, ...b, ...plain]);
     expect(results.filter((r) => r.status !== 'approved')).toEqual([]);
-    const model = modelBalances({ initial: before, cards: ledger.cards }, [...a, ...b, ...plain], (id) => c.byId.get(id)?.[0]?.status);
-    expect(balanceDiffs(model, await balances(runtime.store))).toEqual([]);
+    expect(await ledgerAgainstModel(p, before, [...a, ...b, ...plain])).toEqual([]);
   });
 
   it('answers a republished finished batch header with its report marked duplicate, and moves nothing', async () => {
-    const before = await balancesNow();
-    const orders = batchOf(ledger, 'atomic-over', 1000, { overdraftAt: 617 });
-    await publishAll(nc, [{ ...headerOut(header('atomic-over', orders, 'atomic')), msgId: 'republished-header' }]);
-    const again = await reportFor(c, 'atomic-over', 2);
-    const { duplicate, ...rest } = again;
+    const before = await balancesNow(p);
+    const orders = batchOf(p.ledger, 'atomic-over', 1000, { overdraftAt: 617 });
+    await publishAll(p.nc, [{ ...headerOut(header('atomic-over', orders, 'atomic')), msgId: 'republished-header' }]);
+    const { duplicate, ...rest } = await reportFor(p.c, 'atomic-over', 2);
     expect(duplicate).toBe(true);
-    expect(rest).toEqual(c.reports.get('atomic-over')![0]);
-    expect(await balancesNow()).toEqual(before);
+    expect(rest).toEqual(p.c.reports.get('atomic-over')![0]);
+    expect(await balancesNow(p)).toEqual(before);
   });
 
   it('rejects a header beyond the limits with a reason, and dead-letters it', async () => {
     const h = { id: 'too-big', count: 10_001, controlSum: '10001.00', currency: 'USD', mode: 'atomic' };
-    await publishAll(nc, [headerOut(h)]);
-    expect(await reportFor(c, 'too-big')).toMatchObject({ batchId: 'too-big', status: 'rejected', reason: 'batch_too_large' });
-    await waitUntil('the dead letter', () => c.dlq.some((d) => d.subject === 'pay.dlq.batch_too_large'));
-    expect(c.dlq.find((d) => d.subject === 'pay.dlq.batch_too_large')!.reason).toBe('batch_too_large');
+    await publishAll(p.nc, [headerOut(h)]);
+    expect(await reportFor(p.c, 'too-big')).toMatchObject({ batchId: 'too-big', status: 'rejected', reason: 'batch_too_large' });
+    await waitUntil('the dead letter', () => p.c.dlq.some((d) => d.subject === 'pay.dlq.batch_too_large'));
+    expect(p.c.dlq.find((d) => d.subject === 'pay.dlq.batch_too_large')!.reason).toBe('batch_too_large');
   });
 });
 
