@@ -136,7 +136,9 @@ describe('PAY_ORDERS retention (default: orders leave once applied)', () => {
     // already applied: no new results, the ledger knew them
     expect(t.ids.every((id) => c!.byId.get(id)!.length === 1)).toBe(true);
   });
+});
 
+describe('what a purge leaves behind: bytes in the file store, ids in the duplicate window', () => {
   it('nats-server 2.9 file store: a purge of less than half a block leaves the purged bytes in its file (why the README recommends encryption at rest)', async () => {
     const server = await startNatsServer();
     extra.push(() => server.cleanup());
