@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_TOPOLOGY, ensureTopology } from '../../src/nats/setup.ts';
 import { type Runtime, startRuntime } from '../../src/processor/launch.ts';
 import type { Msg } from 'nats';
-import { collect, consumerCaughtUp, snapshotLedger, waitUntil, withBrokerAndLedger } from './harness.ts';
+import { type Collected, collect, consumerCaughtUp, snapshotLedger, waitUntil, withBrokerAndLedger } from './harness.ts';
 import { parseRuntimeConfig } from '../../src/processor/launch.ts';
 
 const env = withBrokerAndLedger(20, 'each');
@@ -32,21 +32,82 @@ function watchForDeath(runtime: Runtime): () => unknown {
   return () => died;
 }
 
+interface WatchedProcessor {
+  c: Collected;
+  runtime: Runtime;
+  died: () => unknown;
+  stop(): Promise<void>;
+}
+
+/** Collects what is published, then starts a processor (with PAYSTREAM_TEST_FAULT while it starts, if given) and watches it. */
+async function startWatchedProcessor(faults?: string): Promise<WatchedProcessor> {
+  const c = await collect(env.nc);
+  if (faults !== undefined) process.env.PAYSTREAM_TEST_FAULT = faults;
+  let runtime: Runtime;
+  try {
+    runtime = await startRuntime(parseRuntimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false }));
+  } finally {
+    if (faults !== undefined) delete process.env.PAYSTREAM_TEST_FAULT;
+  }
+  const stop = async () => {
+    await runtime.stop();
+    c.stop();
+  };
+  return { c, runtime, died: watchForDeath(runtime), stop };
+}
+
+/** Waits until `done`, or until the processor died (which the test then reports). */
+async function untilDoneOrDead(what: string, p: WatchedProcessor, done: () => boolean, state: () => unknown): Promise<void> {
+  await waitUntil(what, () => p.died() !== undefined || done(), 30_000, () => JSON.stringify(state()));
+}
+
+const resultIds = (c: Collected) => [...c.byId.keys()];
+
+interface DeadLetterHeaders {
+  reason: string | undefined;
+  orderId: string | undefined;
+  seq: string | undefined;
+  detail: string | undefined;
+  bytes: number;
+}
+
+/** The headers (and payload size) of every dead letter, as they arrive. */
+function watchDeadLetterHeaders(): { letters: DeadLetterHeaders[]; stop(): void } {
+  const letters: DeadLetterHeaders[] = [];
+  const sub = env.nc.subscribe('pay.dlq.>', {
+    callback: (_e, m: Msg) => {
+      letters.push({
+        reason: m.headers?.get('Paystream-Reason'),
+        orderId: m.headers?.get('Paystream-Order-Id') || undefined,
+        seq: m.headers?.get('Paystream-Stream-Seq'),
+        detail: m.headers?.get('Paystream-Detail'),
+        bytes: m.data.byteLength,
+      });
+    },
+  });
+  return { letters, stop: () => sub.unsubscribe() };
+}
+
+/** The issue's first finding: a rejected order ("amount":"bad") with an extra field of 3,000 nested arrays. */
+function rejectedOrderNestedInArrays(cardToken: string, merchant: string): string {
+  const nestedArrays = `${'['.repeat(3000)}${']'.repeat(3000)}`;
+  return `{"id":"poison-arrays","type":"payment","card":"${cardToken}","merchant":"${merchant}","currency":"USD","amount":"bad","extra":${nestedArrays}}`;
+}
+
+/** An object nested 12,000 deep, under the stream's 64 KiB message limit. */
+const objectNested12000Deep = (): string => `${'{"":'.repeat(12_000)}{}${'}'.repeat(12_000)}`;
+
 describe('poison messages', () => {
   it('dead-letters a deeply nested rejected order and a 12,000-deep object, answers the orders around them, and keeps running', async () => {
     const { card, merchant, order } = await paymentsOnTopology();
-    // the issue's first finding: a rejected order ("amount":"bad") with an extra field of 3,000 nested arrays
-    const nestedArrays = `${'['.repeat(3000)}${']'.repeat(3000)}`;
-    const poisonArrays = `{"id":"poison-arrays","type":"payment","card":"${card.token}","merchant":"${merchant}","currency":"USD","amount":"bad","extra":${nestedArrays}}`;
-    // an object nested 12,000 deep, under the stream's 64 KiB message limit
-    const poisonObject = `${'{"":'.repeat(12_000)}{}${'}'.repeat(12_000)}`;
+    const poisonArrays = rejectedOrderNestedInArrays(card.token, merchant);
+    const poisonObject = objectNested12000Deep();
     expect(poisonArrays.length).toBeGreaterThan(6000);
     expect(poisonArrays.length).toBeLessThan(8192);
     expect(poisonObject.length).toBeLessThan(64 * 1024);
 
-    const c = await collect(env.nc);
-    const runtime = await startRuntime(parseRuntimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false }));
-    const died = watchForDeath(runtime);
+    const p = await startWatchedProcessor();
+    const { c } = p;
     try {
       const js = env.nc.jetstream();
       const payloads = [
@@ -58,15 +119,15 @@ describe('poison messages', () => {
         poisonObject,
         JSON.stringify(order('o10')),
       ];
-      for (const p of payloads) await js.publish('pay.orders.e2e', encoder.encode(p));
+      for (const payload of payloads) await js.publish('pay.orders.e2e', encoder.encode(payload));
       const ids = ['o6', 'o7', 'o8', 'o9', 'o10'];
-      await waitUntil(
+      await untilDoneOrDead(
         'every order answered and both poison messages dead-lettered',
-        () => died() !== undefined || (ids.every((id) => c.byId.has(id)) && c.dlq.length >= 2),
-        30_000,
-        () => JSON.stringify({ results: [...c.byId.keys()], dlq: c.dlq.map((d) => d.reason) }),
+        p,
+        () => ids.every((id) => c.byId.has(id)) && c.dlq.length >= 2,
+        () => ({ results: resultIds(c), dlq: c.dlq.map((d) => d.reason) }),
       );
-      expect(died()).toBeUndefined();
+      expect(p.died()).toBeUndefined();
       for (const id of ids) expect(c.byId.get(id)).toEqual([expect.objectContaining({ orderId: id, status: 'approved' })]);
       // deeper than the decode limit: refused before JSON.parse; the 12,000-deep object is over the 8 KiB payload limit
       expect(c.dlq.map((d) => d.reason)).toEqual(['too_deep', 'too_large']);
@@ -74,40 +135,50 @@ describe('poison messages', () => {
       for (const d of c.dlq) expect(encoder.encode(d.payload).byteLength).toBeLessThanOrEqual(1024);
       expect(c.dlq[0]!.payload.startsWith('{"id":"poison-arrays"')).toBe(true);
       await waitUntil('the consumer caught up', () => consumerCaughtUp(env.nc), 20_000);
-      expect(runtime.processor.metrics.snapshot(Date.now()).status.state).toBe('running');
+      expect(p.runtime.processor.metrics.snapshot(Date.now()).status.state).toBe('running');
     } finally {
-      await runtime.stop();
-      c.stop();
+      await p.stop();
     }
-    expect(died()).toBeUndefined();
+    expect(p.died()).toBeUndefined();
     const after = await snapshotLedger(env.ledger.dataDir);
     expect(after.verify.ok).toBe(true);
     expect([...after.orders.keys()].sort()).toEqual(['o10', 'o6', 'o7', 'o8', 'o9']);
   });
 
+  it('dead-letters a rejection whose detail quotes a key with a line break (NATS refuses CR/LF in a header) and keeps running', async () => {
+    const { order } = await paymentsOnTopology();
+    const p = await startWatchedProcessor();
+    const { c } = p;
+    try {
+      const js = env.nc.jetstream();
+      for (const o of [order('n1'), { ...order('n2'), 'x\r\ny': { cvv: '987' } }, order('n3')]) {
+        await js.publish('pay.orders.e2e', encoder.encode(JSON.stringify(o)));
+      }
+      await untilDoneOrDead(
+        'the results and the dead letter',
+        p,
+        () => ['n1', 'n2', 'n3'].every((id) => c.byId.has(id)) && c.dlq.length >= 1,
+        () => ({ results: resultIds(c), dlq: c.dlq.map((d) => d.reason) }),
+      );
+      expect(p.died()).toBeUndefined();
+      expect(c.byId.get('n2')).toEqual([expect.objectContaining({ status: 'rejected', reason: 'cvv_forbidden' })]);
+      expect(c.dlq).toEqual([expect.objectContaining({ reason: 'cvv_forbidden', orderId: 'n2' })]);
+      expect(c.dlq[0]!.payload).not.toContain('987');
+      for (const id of ['n1', 'n3']) expect(c.byId.get(id)).toEqual([expect.objectContaining({ status: 'approved' })]);
+    } finally {
+      await p.stop();
+    }
+    expect(p.died()).toBeUndefined();
+  });
+});
+
+describe('poison messages: a stage that throws', () => {
   it('turns a stage made to throw (PAYSTREAM_TEST_FAULT) into the internal_error outcome of that message, with its stream sequence, and answers the rest', async () => {
     const { card, order } = await paymentsOnTopology();
-    const letters: { reason: string | undefined; orderId: string | undefined; seq: string | undefined; detail: string | undefined; bytes: number }[] = [];
-    const sub = env.nc.subscribe('pay.dlq.>', {
-      callback: (_e, m: Msg) => {
-        letters.push({
-          reason: m.headers?.get('Paystream-Reason'),
-          orderId: m.headers?.get('Paystream-Order-Id') || undefined,
-          seq: m.headers?.get('Paystream-Stream-Seq'),
-          detail: m.headers?.get('Paystream-Detail'),
-          bytes: m.data.byteLength,
-        });
-      },
-    });
-    const c = await collect(env.nc);
-    process.env.PAYSTREAM_TEST_FAULT = 'decode:f2,validate:f3,apply:f4,scrub:f6';
-    let runtime: Awaited<ReturnType<typeof startRuntime>>;
-    try {
-      runtime = await startRuntime(parseRuntimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false }));
-    } finally {
-      delete process.env.PAYSTREAM_TEST_FAULT;
-    }
-    const died = watchForDeath(runtime);
+    const watch = watchDeadLetterHeaders();
+    const { letters } = watch;
+    const p = await startWatchedProcessor('decode:f2,validate:f3,apply:f4,scrub:f6');
+    const { c } = p;
     const seqOf = new Map<string, number>();
     try {
       const js = env.nc.jetstream();
@@ -116,13 +187,13 @@ describe('poison messages', () => {
       const acks = await Promise.all(wire.map((o) => js.publish('pay.orders.e2e', encoder.encode(JSON.stringify(o)))));
       for (const [i, o] of wire.entries()) seqOf.set(o.id, acks[i]!.seq);
       const answered = ['f1', 'f3', 'f4', 'f5', 'f6', 'f7', 'f8'];
-      await waitUntil(
+      await untilDoneOrDead(
         'the results and the four dead letters',
-        () => died() !== undefined || (answered.every((id) => c.byId.has(id)) && letters.length >= 4),
-        30_000,
-        () => JSON.stringify({ results: [...c.byId.keys()], letters }),
+        p,
+        () => answered.every((id) => c.byId.has(id)) && letters.length >= 4,
+        () => ({ results: resultIds(c), letters }),
       );
-      expect(died()).toBeUndefined();
+      expect(p.died()).toBeUndefined();
       const outcome = (id: string) => c.byId.get(id)?.map((r) => `${r.status}${r.reason ? `:${r.reason}` : ''}`);
       for (const id of ['f1', 'f5', 'f7', 'f8']) expect(outcome(id)).toEqual(['approved']);
       expect(outcome('f3')).toEqual(['rejected:internal_error']);
@@ -137,44 +208,15 @@ describe('poison messages', () => {
       expect(letterOf('f6')!.detail).toContain(`scrub failed at stream sequence ${seqOf.get('f6')} (InjectedFault), payload withheld`);
       await waitUntil('the consumer caught up', () => consumerCaughtUp(env.nc), 20_000);
       // counted on the dashboard (and /metrics) by reason
-      expect(runtime.processor.metrics.snapshot(Date.now()).alerts.deadLetters).toContainEqual({ reason: 'internal_error', count: 4 });
+      expect(p.runtime.processor.metrics.snapshot(Date.now()).alerts.deadLetters).toContainEqual({ reason: 'internal_error', count: 4 });
     } finally {
-      await runtime.stop();
-      c.stop();
-      sub.unsubscribe();
+      await p.stop();
+      watch.stop();
     }
-    expect(died()).toBeUndefined();
+    expect(p.died()).toBeUndefined();
     const after = await snapshotLedger(env.ledger.dataDir);
     expect(after.verify.violations).toEqual([]);
     // four payments of 1.25 moved; f4's decision was taken back
     expect(env.ledger.initial.get(card.accountId)! - after.balances.get(card.accountId)!.balance).toBe(500n);
-  });
-
-  it('dead-letters a rejection whose detail quotes a key with a line break (NATS refuses CR/LF in a header) and keeps running', async () => {
-    const { order } = await paymentsOnTopology();
-    const c = await collect(env.nc);
-    const runtime = await startRuntime(parseRuntimeConfig({ dataDir: env.ledger.dataDir, natsUrl: env.server.url, rulesPath: false }));
-    const died = watchForDeath(runtime);
-    try {
-      const js = env.nc.jetstream();
-      for (const o of [order('n1'), { ...order('n2'), 'x\r\ny': { cvv: '987' } }, order('n3')]) {
-        await js.publish('pay.orders.e2e', encoder.encode(JSON.stringify(o)));
-      }
-      await waitUntil(
-        'the results and the dead letter',
-        () => died() !== undefined || (['n1', 'n2', 'n3'].every((id) => c.byId.has(id)) && c.dlq.length >= 1),
-        30_000,
-        () => JSON.stringify({ results: [...c.byId.keys()], dlq: c.dlq.map((d) => d.reason) }),
-      );
-      expect(died()).toBeUndefined();
-      expect(c.byId.get('n2')).toEqual([expect.objectContaining({ status: 'rejected', reason: 'cvv_forbidden' })]);
-      expect(c.dlq).toEqual([expect.objectContaining({ reason: 'cvv_forbidden', orderId: 'n2' })]);
-      expect(c.dlq[0]!.payload).not.toContain('987');
-      for (const id of ['n1', 'n3']) expect(c.byId.get(id)).toEqual([expect.objectContaining({ status: 'approved' })]);
-    } finally {
-      await runtime.stop();
-      c.stop();
-    }
-    expect(died()).toBeUndefined();
   });
 });
