@@ -106,11 +106,65 @@ async function restartUntilAnswered(c: Collected, ids: string[]): Promise<void> 
   }
 }
 
-describe('the ledger says what was applied', () => {
+/** The topology with orders kept, a collector, and o1..o6 applied by a first run: what each test starts from. */
+async function afterFirstRun(): Promise<{ c: Collected; before: string[] }> {
+  await ensureTopology(env.nc, KEPT);
+  const c = await collect(env.nc);
+  return { c, before: await firstRun(c) };
+}
+
+/** The durable consumer deleted and added again, delivering from `seq`: what a restart after a crash does. */
+async function recreateConsumerAt(seq: number): Promise<void> {
+  const jsm = await env.nc.jetstreamManager();
+  await jsm.consumers.delete(STREAM, DEFAULT_TOPOLOGY.durable);
+  await jsm.consumers.add(STREAM, {
+    durable_name: DEFAULT_TOPOLOGY.durable,
+    ack_policy: AckPolicy.All,
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: seq,
+    ack_wait: nanos(DEFAULT_TOPOLOGY.ackWaitMs),
+    max_ack_pending: DEFAULT_TOPOLOGY.maxAckPending,
+    max_deliver: -1,
+  });
+}
+
+/**
+ * Starts processors that crash on the order `crasher` until one runs on, having dead-lettered it; that one
+ * answers `others`, catches up and stops. Returns how many crashed.
+ */
+async function crashUntilDeadLettered(c: Collected, others: string[]): Promise<number> {
+  let crashes = 0;
+  for (let run = 0; ; run++) {
+    expect(run).toBeLessThanOrEqual(2 * CRASHED_ATTEMPTS_MAX);
+    const child = spawnProcessor({ PAYSTREAM_TEST_CRASH_ON_ORDER: 'crasher' });
+    let outcome: { code: number | null; signal: NodeJS.Signals | null } | 'running' | undefined;
+    void child.exited.then((exit) => {
+      outcome ??= exit;
+    });
+    await waitUntil(
+      'the processor to crash or dead-letter the crasher',
+      () => {
+        if (c.dlq.some((d) => d.reason === 'poison')) outcome ??= 'running';
+        return outcome !== undefined;
+      },
+      30_000,
+      () => child.stderr().slice(-2000),
+    );
+    if (outcome === 'running') {
+      await waitUntil('the other orders answered', () => others.every((id) => c.byId.has(id)), 20_000);
+      await waitUntil('the consumer caught up', () => consumerCaughtUp(env.nc), 10_000);
+      child.proc.kill('SIGTERM');
+      await child.exited;
+      return crashes;
+    }
+    expect(outcome).toEqual({ code: null, signal: 'SIGKILL' });
+    crashes++;
+  }
+}
+
+describe('the ledger says what was applied: an operator deletes or purges messages', () => {
   it('an operator deleting a message the dead processor held does not acknowledge the orders before it', async () => {
-    await ensureTopology(env.nc, KEPT);
-    const c = await collect(env.nc);
-    const before = await firstRun(c);
+    const { c, before } = await afterFirstRun();
     const [, poisonSeq] = await publish(env.nc, ['o7', 'poison', 'o8', 'o9']);
     expect(await pullWithoutAck(env.nc, 4)).toHaveLength(4);
     const jsm = await env.nc.jetstreamManager();
@@ -128,9 +182,7 @@ describe('the ledger says what was applied', () => {
   });
 
   it('a purge of one publisher\'s messages while the processor is down loses none of the others', async () => {
-    await ensureTopology(env.nc, KEPT);
-    const c = await collect(env.nc);
-    const before = await firstRun(c);
+    const { c, before } = await afterFirstRun();
     await publish(env.nc, ['g1', 'g2'], 'good');
     await publish(env.nc, ['j1', 'j2'], 'junk');
     await publish(env.nc, ['g3', 'g4'], 'good');
@@ -141,25 +193,15 @@ describe('the ledger says what was applied', () => {
     expect(resultsOf(c, [...before, 'g1', 'g2', 'g3', 'g4'])).toEqual(once([...before, 'g1', 'g2', 'g3', 'g4']));
     expect(resultsOf(c, ['j1', 'j2'])).toEqual({ j1: 0, j2: 0 });
   });
+});
 
+describe('the ledger says what was applied: a consumer or stream made again', () => {
   it('a consumer recreated at a start sequence and never acked (ack floor 0 on 2.9) replays nothing from the stream start', async () => {
-    await ensureTopology(env.nc, KEPT);
-    const c = await collect(env.nc);
-    const before = await firstRun(c);
+    const { c, before } = await afterFirstRun();
     const [o7Seq] = await publish(env.nc, ['o7', 'o8']);
     // what a restart after a crash does (the consumer delivers from o7), then the processor is killed
     // before its first ack: o7 delivered, never acked
-    const jsm = await env.nc.jetstreamManager();
-    await jsm.consumers.delete(STREAM, DEFAULT_TOPOLOGY.durable);
-    await jsm.consumers.add(STREAM, {
-      durable_name: DEFAULT_TOPOLOGY.durable,
-      ack_policy: AckPolicy.All,
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: o7Seq!,
-      ack_wait: nanos(DEFAULT_TOPOLOGY.ackWaitMs),
-      max_ack_pending: DEFAULT_TOPOLOGY.maxAckPending,
-      max_deliver: -1,
-    });
+    await recreateConsumerAt(o7Seq!);
     expect(await pullWithoutAck(env.nc, 1)).toEqual([o7Seq]);
     expect((await consumerInfo(env.nc))?.ack_floor.stream_seq).toBe(0);
 
@@ -168,9 +210,7 @@ describe('the ledger says what was applied', () => {
   });
 
   it('a recreated orders stream (its sequences start again at 1) is delivered whole, not from the old floor', async () => {
-    await ensureTopology(env.nc, KEPT);
-    const c = await collect(env.nc);
-    const before = await firstRun(c);
+    const { c, before } = await afterFirstRun();
     const jsm = await env.nc.jetstreamManager();
     await jsm.streams.delete(STREAM);
     await ensureTopology(env.nc, KEPT);
@@ -178,11 +218,11 @@ describe('the ledger says what was applied', () => {
     await restartUntilAnswered(c, ['n1', 'n2']);
     expect(resultsOf(c, [...before, 'n1', 'n2'])).toEqual(once([...before, 'n1', 'n2']));
   });
+});
 
+describe('the ledger says what was applied: a processor that dies', () => {
   it('a processor SIGKILLed before its first ack, twice (the second on a consumer at a start sequence), replays nothing', { timeout: 60_000 }, async () => {
-    await ensureTopology(env.nc, KEPT);
-    const c = await collect(env.nc);
-    const before = await firstRun(c);
+    const { c, before } = await afterFirstRun();
     await publish(env.nc, ['o7', 'o8']);
     for (let run = 0; run < 2; run++) {
       const child = spawnProcessor({ PAYSTREAM_TEST_CRASH_ON_ORDER: 'o7' });
@@ -198,38 +238,10 @@ describe('the ledger says what was applied', () => {
   });
 
   it('a message that crashes the processor each time is dead-lettered `poison` after a bounded number of crashes; every other order one result', { timeout: 120_000 }, async () => {
-    await ensureTopology(env.nc, KEPT);
-    const c = await collect(env.nc);
-    const before = await firstRun(c);
+    const { c, before } = await afterFirstRun();
     const others = ['o7', 'o8', 'o9', 'o10'];
     await publish(env.nc, ['o7', 'crasher', 'o8', 'o9', 'o10']);
-    let crashes = 0;
-    for (let run = 0; ; run++) {
-      expect(run).toBeLessThanOrEqual(2 * CRASHED_ATTEMPTS_MAX);
-      const child = spawnProcessor({ PAYSTREAM_TEST_CRASH_ON_ORDER: 'crasher' });
-      let outcome: { code: number | null; signal: NodeJS.Signals | null } | 'running' | undefined;
-      void child.exited.then((exit) => {
-        outcome ??= exit;
-      });
-      await waitUntil(
-        'the processor to crash or dead-letter the crasher',
-        () => {
-          if (c.dlq.some((d) => d.reason === 'poison')) outcome ??= 'running';
-          return outcome !== undefined;
-        },
-        30_000,
-        () => child.stderr().slice(-2000),
-      );
-      if (outcome === 'running') {
-        await waitUntil('the other orders answered', () => others.every((id) => c.byId.has(id)), 20_000);
-        await waitUntil('the consumer caught up', () => consumerCaughtUp(env.nc), 10_000);
-        child.proc.kill('SIGTERM');
-        await child.exited;
-        break;
-      }
-      expect(outcome).toEqual({ code: null, signal: 'SIGKILL' });
-      crashes++;
-    }
+    const crashes = await crashUntilDeadLettered(c, others);
     // crashed CRASHED_ATTEMPTS_MAX times in buffers with others at most, then CRASHED_ATTEMPTS_MAX times alone; never decided
     expect(crashes).toBeGreaterThanOrEqual(CRASHED_ATTEMPTS_MAX);
     expect(crashes).toBeLessThanOrEqual(2 * CRASHED_ATTEMPTS_MAX);
