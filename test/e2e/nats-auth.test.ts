@@ -142,8 +142,71 @@ describe('user and password: the processor, and the CLI through its service', ()
   });
 });
 
+/**
+ * Runs `batch submit` three ways (flags, environment, wrong) against a server; the first two must
+ * publish (a subscriber with good credentials sees each batch header), the third fail with exit 1.
+ */
+async function threeWays(
+  server: NatsServer,
+  good: { flags: string[]; env: Record<string, string>; auth: Parameters<typeof parseNatsAuth>[0] },
+  wrong: { flags: string[]; env?: Record<string, string> },
+  url = server.url,
+  secrets: string[] = [],
+): Promise<CliOutcome> {
+  const nc: NatsConnection = await connectNats({ url, name: 'auth-e2e', auth: parseNatsAuth(good.auth, {}, url) });
+  try {
+    const seen = new Set<string>();
+    const sub = nc.subscribe('pay.batches.>', { callback: (_e, m) => seen.add(m.subject) });
+    await nc.flush();
+    const submit = (id: string, flags: string[], env: Record<string, string> = {}) =>
+      run(['--nats', url, ...flags, 'batch', 'submit', PAYROLL, '--id', id, '--no-wait'], env);
+    const [byFlags, byEnv, refused] = await Promise.all([
+      submit('by-flags', good.flags),
+      submit('by-env', [], good.env),
+      submit('refused', wrong.flags, wrong.env),
+    ]);
+    ok(byFlags);
+    ok(byEnv);
+    await nc.flush();
+    expect([...seen].sort()).toEqual(['pay.batches.by-env', 'pay.batches.by-flags']);
+    sub.unsubscribe();
+    expect(refused.code).toBe(1);
+    for (const outcome of [byFlags, byEnv, refused]) printsNone(outcome, secrets);
+    return refused;
+  } finally {
+    await nc.close();
+  }
+}
+
+type AuthServers = Record<'token' | 'nkey' | 'creds' | 'tls', NatsServer>;
+
+/** The token, the NKey seeds (the user's and another), and the credentials files (the user's and a stranger's). */
+async function writeCredentialFiles(nkeyUser: { seed: string }, operator: OperatorSetup): Promise<void> {
+  await Promise.all([
+    writeFile(file('token'), `${TOKEN}\n`, { mode: 0o600 }),
+    writeFile(file('user.nk'), `${nkeyUser.seed}\n`, { mode: 0o600 }),
+    writeFile(file('other.nk'), `${makeNkeyUser().seed}\n`, { mode: 0o600 }),
+    writeFile(file('user.creds'), operator.creds, { mode: 0o600 }),
+    writeFile(file('stranger.creds'), operator.strangerCreds, { mode: 0o600 }),
+  ]);
+}
+
+/** One server for each way in: a token, an NKey, operator-signed JWTs, TLS that verifies client certificates. */
+async function startAuthServers(nkeyUser: { publicKey: string }, operator: OperatorSetup, tls: TlsFiles): Promise<AuthServers> {
+  const js = (sd: string) => `jetstream { store_dir: "${sd}" }\n`;
+  const [token, nkey, creds, tlsServer] = await Promise.all([
+    startNatsServer({ config: (sd) => `${js(sd)}authorization { token: "${TOKEN}" }\n` }),
+    startNatsServer({ config: (sd) => `${js(sd)}authorization { users: [ { nkey: ${nkeyUser.publicKey} } ] }\n` }),
+    startNatsServer({ config: (sd) => `${js(sd)}${operator.serverConfig}\n` }),
+    startNatsServer({
+      config: (sd) => `${js(sd)}tls { cert_file: "${tls.serverCert}", key_file: "${tls.serverKey}", ca_file: "${tls.caCert}", verify: true, timeout: 2 }\n`,
+    }),
+  ]);
+  return { token, nkey, creds, tls: tlsServer };
+}
+
 describe('token, NKey, credentials file, TLS: batch submit connects with flags and with the environment', () => {
-  const servers = {} as Record<'token' | 'nkey' | 'creds' | 'tls', NatsServer>;
+  const servers = {} as AuthServers;
   let nkeyUser: { seed: string; publicKey: string };
   let operator: OperatorSetup;
   let tls: TlsFiles;
@@ -152,63 +215,12 @@ describe('token, NKey, credentials file, TLS: batch submit connects with flags a
     nkeyUser = makeNkeyUser();
     operator = makeOperatorSetup();
     tls = makeTlsFiles(dir);
-    await Promise.all([
-      writeFile(file('token'), `${TOKEN}\n`, { mode: 0o600 }),
-      writeFile(file('user.nk'), `${nkeyUser.seed}\n`, { mode: 0o600 }),
-      writeFile(file('other.nk'), `${makeNkeyUser().seed}\n`, { mode: 0o600 }),
-      writeFile(file('user.creds'), operator.creds, { mode: 0o600 }),
-      writeFile(file('stranger.creds'), operator.strangerCreds, { mode: 0o600 }),
-    ]);
-    const js = (sd: string) => `jetstream { store_dir: "${sd}" }\n`;
-    const [token, nkey, creds, tlsServer] = await Promise.all([
-      startNatsServer({ config: (sd) => `${js(sd)}authorization { token: "${TOKEN}" }\n` }),
-      startNatsServer({ config: (sd) => `${js(sd)}authorization { users: [ { nkey: ${nkeyUser.publicKey} } ] }\n` }),
-      startNatsServer({ config: (sd) => `${js(sd)}${operator.serverConfig}\n` }),
-      startNatsServer({
-        config: (sd) => `${js(sd)}tls { cert_file: "${tls.serverCert}", key_file: "${tls.serverKey}", ca_file: "${tls.caCert}", verify: true, timeout: 2 }\n`,
-      }),
-    ]);
-    Object.assign(servers, { token, nkey, creds, tls: tlsServer });
+    await writeCredentialFiles(nkeyUser, operator);
+    Object.assign(servers, await startAuthServers(nkeyUser, operator, tls));
   });
   afterAll(async () => {
     await Promise.all(Object.values(servers).map((s) => s?.cleanup()));
   });
-
-  /**
-   * Runs `batch submit` three ways (flags, environment, wrong) against a server; the first two must
-   * publish (a subscriber with good credentials sees each batch header), the third fail with exit 1.
-   */
-  async function threeWays(
-    server: NatsServer,
-    good: { flags: string[]; env: Record<string, string>; auth: Parameters<typeof parseNatsAuth>[0] },
-    wrong: { flags: string[]; env?: Record<string, string> },
-    url = server.url,
-    secrets: string[] = [],
-  ): Promise<CliOutcome> {
-    const nc: NatsConnection = await connectNats({ url, name: 'auth-e2e', auth: parseNatsAuth(good.auth, {}, url) });
-    try {
-      const seen = new Set<string>();
-      const sub = nc.subscribe('pay.batches.>', { callback: (_e, m) => seen.add(m.subject) });
-      await nc.flush();
-      const submit = (id: string, flags: string[], env: Record<string, string> = {}) =>
-        run(['--nats', url, ...flags, 'batch', 'submit', PAYROLL, '--id', id, '--no-wait'], env);
-      const [byFlags, byEnv, refused] = await Promise.all([
-        submit('by-flags', good.flags),
-        submit('by-env', [], good.env),
-        submit('refused', wrong.flags, wrong.env),
-      ]);
-      ok(byFlags);
-      ok(byEnv);
-      await nc.flush();
-      expect([...seen].sort()).toEqual(['pay.batches.by-env', 'pay.batches.by-flags']);
-      sub.unsubscribe();
-      expect(refused.code).toBe(1);
-      for (const outcome of [byFlags, byEnv, refused]) printsNone(outcome, secrets);
-      return refused;
-    } finally {
-      await nc.close();
-    }
-  }
 
   it('a token: --token-file and NATS_TOKEN; a wrong token is refused', async () => {
     const refused = await threeWays(
