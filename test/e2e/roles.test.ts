@@ -76,7 +76,7 @@ describe('roles.conf: who can reach the bus', () => {
   }, 30_000);
 });
 
-describe('roles.conf: what each role may do', () => {
+describe('roles.conf: what a publisher and a viewer may do', () => {
   it('a publisher sends an order of its own source, gets its publish ack and its result, and nothing else', async () => {
     const card = ledger.usdCards[0]!;
     const order = { id: 'roles-pay-1', type: 'payment', card: card.token, merchant: ledger.merchants[0], amount: '12.00', currency: 'USD', createdAt: new Date().toISOString() };
@@ -134,7 +134,9 @@ describe('roles.conf: what each role may do', () => {
     expect(await call(viewer, 'review.list')).toHaveProperty('orders');
     expect(await call(viewer, 'stats')).toHaveProperty('processor');
   }, 30_000);
+});
 
+describe('roles.conf: what an operator may do, as the identity the server attests', () => {
   it('an operator deposits, freezes, approves a held payment: each acts for the identity the server attests, not a claimed one', async () => {
     const card = ledger.usdCards[2]!;
     // deposit, with a `by` and a forged Nats-Request-Info header claiming someone else: the server overwrites the header
@@ -176,7 +178,9 @@ describe('roles.conf: what each role may do', () => {
     // card data where none belongs: the CVV never reaches the ledger, from an operator either
     await expect(call(operator, 'cards.register', { pan: TEST_PANS.mastercard[1], expiry: '12/30', holder: 'Ada', cvv: '123' })).rejects.toMatchObject({ code: 'cvv_forbidden' });
   });
+});
 
+describe('roles.conf: four eyes and the audit trail', () => {
   it('four eyes over NATS: maker and checker are the users the server attests; one operator cannot be both, whatever it claims', async () => {
     const card = ledger.usdCards[4]!;
     const bob = await broker.connectAs('operator2');
@@ -207,7 +211,9 @@ describe('roles.conf: what each role may do', () => {
     expect(listed).not.toContain('ceo@bank');
     await refused(publisher, 'audit.list', {});
   });
+});
 
+describe('roles.conf: the CLI with nothing but its certificate', () => {
   it('the CLI run as an operator needs nothing but its certificate (with the ledger locked, or --service without one); as a viewer it is refused', async () => {
     const card = ledger.usdCards[3]!;
     const tlsEnv = (role: 'operator' | 'viewer') => {
