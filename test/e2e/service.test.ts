@@ -70,7 +70,7 @@ afterAll(async () => {
   await env?.cleanup();
 });
 
-describe('the request/reply service', () => {
+describe('the request/reply service: discovery, reads, and no changes on an open broker', () => {
   it('answers $SRV.PING, $SRV.INFO and $SRV.STATS, through the services client and as plain requests', async () => {
     const client = nc.services.client();
     const pings = [];
@@ -115,7 +115,9 @@ describe('the request/reply service', () => {
     expect(await call('cards.show', { query: token })).toMatchObject({ card: { status: 'active' } });
     expect(await call('accounts.get', { id: 'm-tea' })).toMatchObject({ account: { balance: '10.50' } });
   });
+});
 
+describe('the request/reply service: errors as data', () => {
   it('sends errors back as { error: { code, message } } at once, never as a timeout', async () => {
     const started = Date.now();
     const reply = await nc.request('pay.svc.orders.get', json({ id: 'no-such-order' }), { timeout: 5000 });
@@ -155,7 +157,9 @@ describe('the request/reply service', () => {
     expect(out.code, out.stderr).toBe(2);
     expect(out.stderr).toContain(`argument '-1' is invalid. must be a whole number within 1..1000`);
   }, 60_000);
+});
 
+describe('the request/reply service: verify under traffic, and the CLI through it', () => {
   it('verify through the service, again and again while a processor applies traffic, always finds the ledger sound', async () => {
     // traffic in waves, so it goes on for a while; verify is called over and over meanwhile
     const waves = Array.from({ length: 20 }, (_, w) => mixedTraffic(ledger, 100, `vfy${w}`));
