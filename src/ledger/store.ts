@@ -24,7 +24,7 @@ import { type LockOwner, clearLockHolder, openLockedDatabase, recordLockHolder }
 import { prefetch } from './prefetch.ts';
 import * as queries from './queries.ts';
 import { type CounterName, nextCount } from './records.ts';
-import { type BatchOp, type LevelBatch, type Sub, type Sublevels, openSublevels, putOps } from './sublevels.ts';
+import { type BatchOp, type LevelBatch, type Sublevels, openSublevels, putOps } from './sublevels.ts';
 import { WriteQueue } from './write-queue.ts';
 
 
@@ -64,18 +64,10 @@ async function keysFor(dataDir: string, options: StoreOptions): Promise<{ ring: 
   }
 }
 
-export class LedgerStore implements Sublevels {
-  readonly cards: Sub;
-  readonly accounts: Sub;
-  readonly balances: Sub;
-  readonly transfers: Sub;
-  readonly orders: Sub;
-  readonly batches: Sub;
-  readonly index: Sub;
-  readonly meta: Sub;
-  readonly holds: Sub;
-  readonly audit: Sub;
-  readonly postings: Sub;
+// The store's rooms (cards, accounts, ...) are its Sublevels, all assigned at once in the constructor.
+export interface LedgerStore extends Sublevels {}
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: every Sublevels member is assigned by Object.assign in the constructor
+export class LedgerStore {
   /** the tokenization keys (src/domain/keys.ts): new cards under the current version, older ones still found */
   readonly keys: KeyRing;
   /** the current version's key: new card tokens, tokens in dead letters and recordings */
@@ -100,17 +92,7 @@ export class LedgerStore implements Sublevels {
     options: StoreOptions,
   ) {
     const rooms = openSublevels(db);
-    this.cards = rooms.cards;
-    this.accounts = rooms.accounts;
-    this.balances = rooms.balances;
-    this.transfers = rooms.transfers;
-    this.orders = rooms.orders;
-    this.batches = rooms.batches;
-    this.index = rooms.index;
-    this.meta = rooms.meta;
-    this.holds = rooms.holds;
-    this.audit = rooms.audit;
-    this.postings = rooms.postings;
+    Object.assign(this, rooms);
     this.keys = keys;
     this.secret = currentKey(keys);
     this.fingerprintKey = orderFingerprintKey(keys);
