@@ -14,9 +14,14 @@
 //
 // Two kinds of updates keep decisions independent of how the pipeline buffers orders:
 // - `evaluate` records the attempt at once (so the next order in the same buffer sees it) and counts an
-//   allowed or reviewed amount as pending spend;
-// - `observe` settles with the final result: declined/expired/rejected release the pending spend,
-//   approved/authorized feed the moving average and countries, declined feeds the decline burst.
+//   allowed or reviewed amount as pending spend and as a charge the duplicate rule sees;
+// - `observe` settles with the final result: declined/expired/rejected (and a later void or cancel) release
+//   the pending spend and the charge, approved/authorized feed the moving average and countries, declined
+//   feeds the decline burst.
+// An attempt whose result is not yet known (the orders of a batch are all evaluated before any is applied)
+// counts as a charge: it was allowed, so it will most likely go through, and deciding the next order cannot
+// wait for it. Not counting it would let two identical payments in one batch both be charged; counting it
+// blocks the second even if the first is then declined, which a retry after the result corrects.
 // Time comes only from the `nowMs` arguments. What each rule kind checks is in its module (kinds.ts).
 import type { Order, OrderResult, OrderType, ResultStatus } from '../types.ts';
 import { ALLOW, type RiskDecision, type RiskInput } from './decision.ts';
@@ -201,23 +206,7 @@ export class RiskEngine {
     if (result.duplicate) return;
     const status = result.status;
     if (ATTEMPTS.has(order.type)) {
-      let entry = this.orders.get(order.id);
-      if (entry === undefined) {
-        if (!SPENDING.has(status) && status !== 'declined') return;
-        const cardToken = order.cardToken;
-        entry = this.newEntry(cardToken, accountId ?? this.accountOf(cardToken), order, nowMs);
-      }
-      entry.accountId ??= accountId;
-      if (SPENDING.has(status)) {
-        if (entry.countedMinor === 0n) this.shiftSpend(entry, entry.amountMinor);
-      } else if (entry.countedMinor !== 0n) {
-        this.shiftSpend(entry, -entry.countedMinor);
-      }
-      if (status === 'declined') this.recordDecline(entry.cardToken, entry.atMs);
-      if ((status === 'approved' || status === 'authorized') && !entry.learned) {
-        entry.learned = true;
-        this.learn(entry, order.country);
-      }
+      this.observeAttempt(order, status, nowMs, accountId);
       return;
     }
     const ref = order.ref === undefined ? undefined : this.orders.get(order.ref);
@@ -230,8 +219,41 @@ export class RiskEngine {
       }
       return;
     }
-    if ((status === 'voided' || status === 'canceled') && ref !== undefined && ref.countedMinor !== 0n) {
-      this.shiftSpend(ref, -ref.countedMinor);
+    if ((status === 'voided' || status === 'canceled') && ref !== undefined) {
+      if (ref.countedMinor !== 0n) this.shiftSpend(ref, -ref.countedMinor);
+      this.markAttempt(ref.cardToken, order.ref!, false, ref.atMs);
+    }
+  }
+
+  /** Settles a payment, authorization or payout with its result: spend, duplicates, declines, learning. */
+  private observeAttempt(
+    order: Order,
+    status: ResultStatus,
+    nowMs: number,
+    accountId: string | undefined,
+  ): void {
+    const spending = SPENDING.has(status);
+    let entry = this.orders.get(order.id);
+    if (entry === undefined) {
+      // Not evaluated here, or forgotten since (a review decided long after): a decline may still have an
+      // attempt to release in the card's window. Rejected and expired orders never reached the windows.
+      if (status === 'declined') this.markAttempt(order.cardToken, order.id, false, undefined);
+      if (!spending && status !== 'declined') return;
+      const cardToken = order.cardToken;
+      entry = this.newEntry(cardToken, accountId ?? this.accountOf(cardToken), order, nowMs);
+    } else {
+      this.markAttempt(entry.cardToken, order.id, spending, entry.atMs);
+    }
+    entry.accountId ??= accountId;
+    if (spending) {
+      if (entry.countedMinor === 0n) this.shiftSpend(entry, entry.amountMinor);
+    } else if (entry.countedMinor !== 0n) {
+      this.shiftSpend(entry, -entry.countedMinor);
+    }
+    if (status === 'declined') this.recordDecline(entry.cardToken, entry.atMs);
+    if ((status === 'approved' || status === 'authorized') && !entry.learned) {
+      entry.learned = true;
+      this.learn(entry, order.country);
     }
   }
 
@@ -390,7 +412,10 @@ export class RiskEngine {
     return this.orders.insert(order.id, entry);
   }
 
-  /** Records an attempt in the card's and merchant's windows; `pending` also counts it as today's spend. */
+  /**
+   * Records an attempt in the card's and merchant's windows. `pending` (allowed or held, result not yet
+   * known) counts it as today's spend and as a charge the duplicate rule sees until `observe` says otherwise.
+   */
   private record(
     order: Order,
     cardToken: string | undefined,
@@ -416,9 +441,9 @@ export class RiskEngine {
     if (cardToken !== undefined) {
       const card = this.cardState(cardToken);
       if (accountId !== undefined) card.accountId = accountId;
-      card.attempts.push(atMs, amountMinor, cur, merchant, order.id, order.type);
+      card.attempts.push(atMs, amountMinor, cur, merchant, order.id, order.type, pending);
     }
-    state?.attempts.push(atMs, amountMinor, cur, merchant, order.id, order.type);
+    state?.attempts.push(atMs, amountMinor, cur, merchant, order.id, order.type, pending);
     if (pending && amountMinor > 0n) this.shiftSpend(entry, amountMinor);
   }
 
@@ -432,6 +457,20 @@ export class RiskEngine {
         this.accounts.touch(entry.accountId) ?? this.accounts.insert(entry.accountId, noSpend());
       shiftDay(account, entry.day, entry.currency, deltaMinor);
     }
+  }
+
+  /**
+   * Marks an attempt in its card's window as one that charges or does not (what the duplicate rule counts).
+   * `atMs`, when it was recorded, bounds the search; undefined searches the whole window.
+   */
+  private markAttempt(
+    cardToken: string | undefined,
+    orderId: string,
+    charges: boolean,
+    atMs: number | undefined,
+  ): void {
+    if (cardToken === undefined) return;
+    this.cards.get(cardToken)?.attempts.settle(orderId, charges, atMs);
   }
 
   private recordDecline(cardToken: string | undefined, atMs: number): void {

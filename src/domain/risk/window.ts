@@ -1,4 +1,5 @@
-// A card's or merchant's recent attempts, newest last, with counts by type over a time window in O(log n).
+// A card's or merchant's recent attempts, newest last, with counts by type over a time window in O(log n),
+// each marked with whether it may still charge (what the duplicate rule counts).
 
 import { ORDER_TYPES, type OrderType } from '../types.ts';
 import { ATTEMPT_TYPES, type AttemptType } from './rules.ts';
@@ -16,11 +17,19 @@ if (ATTEMPT_TYPES.length !== 3) throw new Error('an attempt keeps one running co
 // leaves two heap objects for the collector to mark (its amount and order id), where an object with its
 // boxed time would leave four. The amount stays a bigint: money is exact.
 
-/** numbers of an attempt: time (epoch ms), ORDER_TYPES index, then the running counts c0..c2 */
+/** numbers of an attempt: time (epoch ms), ORDER_TYPES index (with NO_CHARGE), then the running counts c0..c2 */
 const NUMS = 5;
 const AT_MS = 0;
 const TYPE = 1;
 const COUNTS = 2;
+/** the ORDER_TYPES index in an attempt's type number */
+const TYPE_INDEX_MASK = 0xf;
+/**
+ * Set in an attempt's type number once it is known to hold no money (blocked, declined, rejected, expired,
+ * voided, canceled). A flag in a number the row already has, rather than a sixth number: rows are many.
+ */
+const NO_CHARGE = 0x10;
+if (ORDER_TYPES.length > TYPE_INDEX_MASK + 1) throw new Error('an order type index must fit TYPE_INDEX_MASK');
 /** references of an attempt: amount in minor units, currency, merchant, order id */
 const REFS = 4;
 const AMOUNT = 0;
@@ -87,7 +96,14 @@ export class AttemptWindow {
     return this.nums[this.row(i) * NUMS + AT_MS]!;
   }
   typeOf(i: number): OrderType {
-    return ORDER_TYPES[this.nums[this.row(i) * NUMS + TYPE]!]!;
+    return ORDER_TYPES[this.nums[this.row(i) * NUMS + TYPE]! & TYPE_INDEX_MASK]!;
+  }
+  /**
+   * Whether the i-th newest attempt moved or reserved money, or may still: true from its record until a
+   * result says it holds none (`settle`).
+   */
+  chargesOf(i: number): boolean {
+    return (this.nums[this.row(i) * NUMS + TYPE]! & NO_CHARGE) === 0;
   }
   amountOf(i: number): bigint {
     return this.refs[this.row(i) * REFS + AMOUNT] as bigint;
@@ -125,6 +141,7 @@ export class AttemptWindow {
     merchant: string,
     orderId: string,
     type: OrderType,
+    charges = true,
   ): void {
     if (this.count > 0 && atMs < this.atMsOf(0)) this.ordered = false;
     const typeIndex = ATTEMPT_TYPES.indexOf(type as AttemptType);
@@ -142,7 +159,7 @@ export class AttemptWindow {
     }
     const n = row * NUMS;
     this.nums[n + AT_MS] = atMs;
-    this.nums[n + TYPE] = ORDER_TYPES.indexOf(type);
+    this.nums[n + TYPE] = ORDER_TYPES.indexOf(type) | (charges ? 0 : NO_CHARGE);
     this.nums[n + COUNTS] = this.p0;
     this.nums[n + COUNTS + 1] = this.p1;
     this.nums[n + COUNTS + 2] = this.p2;
@@ -151,6 +168,24 @@ export class AttemptWindow {
     this.refs[r + CURRENCY] = currency;
     this.refs[r + MERCHANT] = merchant;
     this.refs[r + ORDER_ID] = orderId;
+  }
+
+  /**
+   * Marks the attempt of `orderId` as one that charges or holds no money; false when it is not in the window
+   * (overwritten, or never recorded). `atMs`, the time it was recorded at, ends the search early in a window
+   * in time order (newer attempts come first); without it every row is looked at.
+   */
+  settle(orderId: string, charges: boolean, atMs?: number): boolean {
+    const stopEarly = atMs !== undefined && this.ordered;
+    for (let i = 0; i < this.count; i++) {
+      if (stopEarly && this.atMsOf(i) < atMs) return false;
+      if (this.orderIdOf(i) !== orderId) continue;
+      const at = this.row(i) * NUMS + TYPE;
+      const typeIndex = this.nums[at]! & TYPE_INDEX_MASK;
+      this.nums[at] = typeIndex | (charges ? 0 : NO_CHARGE);
+      return true;
+    }
+    return false;
   }
 
   /**

@@ -158,3 +158,39 @@ describe('AttemptWindow: what it keeps', () => {
     expect(w.ordered).toBe(false);
   });
 });
+
+describe('AttemptWindow: whether an attempt charges', () => {
+  it('marks an attempt by order id, newest first, and leaves its type and the counts as they were', () => {
+    const w = new AttemptWindow(8);
+    const types: OrderType[] = ['payment', 'payout', 'authorize', 'payment'];
+    for (const [i, t] of types.entries()) w.push(1000 + i, 1n, 'USD', 'm', `o-${i}`, t, i !== 1);
+    expect([0, 1, 2, 3].map((i) => w.chargesOf(i))).toEqual([true, true, false, true]);
+    expect(w.settle('o-2', false, 1002)).toBe(true);
+    expect(w.settle('o-1', true)).toBe(true);
+    expect([0, 1, 2, 3].map((i) => w.chargesOf(i))).toEqual([true, false, true, true]);
+    expect([0, 1, 2, 3].map((i) => w.typeOf(i))).toEqual(['payment', 'authorize', 'payout', 'payment']);
+    expect(w.countSince(999, typeMask(['payment', 'authorize']))).toBe(3);
+    expect(w.countSince(999, typeMask(['payout']))).toBe(1);
+  });
+
+  it('stops looking at the time the attempt was recorded, in a window in time order', () => {
+    const w = new AttemptWindow(4);
+    for (let i = 0; i < 3; i++) w.push(1000 + i, 1n, 'USD', 'm', `o-${i}`, 'payment');
+    expect(w.settle('o-0', false, 1001)).toBe(false); // recorded at 1000: not searched that far
+    expect(w.chargesOf(2)).toBe(true);
+    expect(w.settle('o-0', false, 1000)).toBe(true);
+    expect(w.chargesOf(2)).toBe(false);
+    expect(w.settle('gone', false)).toBe(false);
+  });
+
+  it('finds the attempt anywhere once the window is out of time order, and not once it is overwritten', () => {
+    const w = new AttemptWindow(3);
+    w.push(2000, 1n, 'USD', 'm', 'a', 'payment');
+    w.push(1000, 1n, 'USD', 'm', 'b', 'payment');
+    expect(w.settle('a', false, 2000)).toBe(true);
+    expect(w.chargesOf(1)).toBe(false);
+    w.push(3000, 1n, 'USD', 'm', 'c', 'payment');
+    w.push(3001, 1n, 'USD', 'm', 'd', 'payment');
+    expect(w.settle('a', true)).toBe(false);
+  });
+});
