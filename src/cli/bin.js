@@ -1,24 +1,7 @@
 #!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=16 --max-old-space-size=768
-// The `paystream` executable: loads the TypeScript CLI through tsx, so no build step is needed.
+// The `paystream` executable straight from the TypeScript sources, through tsx: for development and the
+// tests, which see an edit at once. The package's bin is the built dist/src/cli/paystream.js (npm run build).
 import { register } from 'tsx/esm/api';
 
-// The V8 flags and the environment of the #! line (src/cli/v8-flags.ts says why) apply when run as `paystream` or `npx
-// paystream`; `npm start` passes them itself.
-
-// Long-running commands remember a SIGINT/SIGTERM that arrives while the code is still loading, and
-// honour it (drain, exit 0) once they are up, instead of dying half-started.
-if (process.argv.slice(2).some((arg) => arg === 'run' || arg === 'demo')) {
-  const early = { requested: false, handler: () => { early.requested = true; } };
-  globalThis.paystreamEarlySignal = early;
-  process.on('SIGINT', early.handler);
-  process.on('SIGTERM', early.handler);
-}
-
-// React's development build (the default without NODE_ENV) makes each dashboard frame markedly dearer
-process.env.NODE_ENV ??= 'production';
-
 register();
-// A dashboard on a terminal is live even where CI=true is exported (ui/live-ink.ts says why).
-if (process.stdout.isTTY) await (await import('../../ui/live-ink.ts')).loadInkLive();
-const { main } = await import('./main.ts');
-process.exitCode = await main(process.argv);
+await import('./paystream.ts');

@@ -5,7 +5,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { DEMO_CARD_COUNT, DEMO_MERCHANT_COUNT, DEMO_SECRET_HEX, DEMO_SEED, demoCardCurrency, demoCardPans, demoMerchants } from '../domain/generate.ts';
 import { tokenizePan } from '../domain/cards.ts';
@@ -23,14 +22,14 @@ import { type Runtime, parseRuntimeConfig, startRuntime } from '../processor/lau
 import { readRecording } from '../recording/reader.ts';
 import type { Publisher } from '../../streams/publish.ts';
 import { configureLog } from '../log.ts';
+import { packageFile } from '../package-root.ts';
 import type { Globals } from './global-options.ts';
 import { portArg, positiveArg } from './args.ts';
 import { earlySignals } from './interrupts.ts';
 import { superviseRuntime } from './supervise.ts';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-export const PROJECT_ROOT = path.resolve(here, '../..');
-export const SAMPLE_RECORDING = path.join(PROJECT_ROOT, 'data/sample-recording.ndjson.gz');
+/** the recording the demo replays offline: shipped in the package */
+export const SAMPLE_RECORDING = packageFile('data/sample-recording.ndjson.gz');
 
 /** the generator's rate, at most (orders a second) */
 export const DEMO_RATE_MAX = 100_000;
@@ -43,7 +42,11 @@ const SHARED_SERVER_TOPOLOGY: Topology = { ...DEFAULT_TOPOLOGY, prefix: 'paystre
 export interface DemoOptions {
   /** generated orders a second @default 40 */
   ratePerSecond: number;
-  /** the demo's data directory (ledger, nats-server store, log); its key file goes beside it @default data/demo */
+  /**
+   * the demo's data directory (ledger, nats-server store, log), relative to the working directory like
+   * --data's default (an installed package's own folder may not be writable); its key file goes beside it
+   * @default data/demo
+   */
   dir: string;
   /** replay the bundled recording with no broker, even when nats-server is there @default false */
   offline: boolean;
@@ -55,7 +58,7 @@ export interface DemoOptions {
 
 export const DEFAULT_DEMO_OPTIONS: Readonly<Omit<DemoOptions, 'metricsPort'>> = Object.freeze({
   ratePerSecond: 40,
-  dir: path.join(PROJECT_ROOT, 'data/demo'),
+  dir: 'data/demo',
   offline: false,
   headless: false,
 });
@@ -78,7 +81,7 @@ export function registerDemo(program: Command, globals: Globals): void {
     .option('--headless', 'no dashboard (prints orders/s when stopped)')
     .option('--metrics-port <port>', 'serve Prometheus metrics on this port', portArg)
     .action(async (f: { rate: number; dir: string; offline?: boolean; headless?: boolean; metricsPort?: number }) => {
-      const options = parseDemoOptions({ ratePerSecond: f.rate, dir: f.dir, offline: f.offline, headless: f.headless, metricsPort: f.metricsPort });
+      const options = parseDemoOptions({ ratePerSecond: f.rate, dir: path.resolve(f.dir), offline: f.offline, headless: f.headless, metricsPort: f.metricsPort });
       // someone else's server (NATS_URL) takes the usual credentials and TLS, checked before anything starts
       const natsAuth = process.env.NATS_URL ? globals().natsAuth : NO_NATS_AUTH;
       await runDemo(options, natsAuth);

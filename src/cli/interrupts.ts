@@ -17,7 +17,7 @@ export interface EarlySignals {
 
 /** Signals that arrive while starting up are remembered and honoured once the runtime is up. */
 export function earlySignals(): EarlySignals {
-  // bin.js may have been listening since before the code loaded
+  // paystream.ts may have been listening since before the code loaded
   const fromBin = (globalThis as { paystreamEarlySignal?: { requested: boolean; handler: () => void } }).paystreamEarlySignal;
   let requested = fromBin?.requested ?? false;
   const onSignal = () => {

@@ -4,7 +4,7 @@
 import { SYSTEM_ACTOR } from '../domain/actor.ts';
 import type { Runtime } from '../processor/launch.ts';
 import { DASHBOARD_FRAME_MS, toSnapshots } from '../../streams/metrics.ts';
-import { renderDashboard } from '../../ui/index.tsx';
+import type { renderDashboard } from '../../ui/index.tsx';
 import { log } from '../log.ts';
 import type { EarlySignals } from './interrupts.ts';
 import { EXIT_OK, EXIT_OPERATIONAL } from './output.ts';
@@ -32,7 +32,7 @@ export async function superviseRuntime(
   if (early?.requested()) void stop();
   const onHup = reloadOnHangup(runtime);
   process.on('SIGHUP', onHup);
-  const dashboard = headless ? undefined : showDashboard(runtime, stop);
+  const dashboard = headless ? undefined : await showDashboard(runtime, stop);
   log().info(
     { ledger: runtime.store.dataDir, nats: runtime.nc ? processor.options.natsUrl : 'offline', metricsPort: runtime.metricsPort, pid: process.pid },
     'paystream running',
@@ -74,9 +74,12 @@ function reloadOnHangup(runtime: Runtime): () => void {
 
 /**
  * The dashboard, drawn until unmounted. The terminal going away (closed window, dropped ssh) stops the
- * drawing and the runtime (drain, exit) instead of crashing it.
+ * drawing and the runtime (drain, exit) instead of crashing it. Ink and React load here, only for a dashboard,
+ * Ink first in live mode (ui/live-ink.ts says why).
  */
-function showDashboard(runtime: Runtime, stop: () => Promise<void>): { unmount(): void } {
+async function showDashboard(runtime: Runtime, stop: () => Promise<void>): Promise<{ unmount(): void }> {
+  await (await import('../../ui/live-ink.ts')).loadInkLive();
+  const { renderDashboard } = await import('../../ui/index.tsx');
   let dashboard: ReturnType<typeof renderDashboard> | undefined;
   let terminalGone = false;
   // the listener stays after unmount: Ink writes once more on exit, and a dead terminal must not turn that into a crash

@@ -2,8 +2,6 @@
 // processor, the request/reply service, the metrics endpoint, and stops them all in the right order.
 
 import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { NatsConnection, Service } from 'nats';
 import type { Observable } from 'rxjs';
 import type { FourEyesOptions } from '../domain/four-eyes.ts';
@@ -28,10 +26,10 @@ import { parseApplyOptions, parseProcessorOptions } from './options.ts';
 import { Processor } from './processor.ts';
 import { type BatchLimits, DEFAULT_BATCH_LIMITS, parseBatchLimits } from '../domain/batch-limits.ts';
 import { loadRules } from './rules-file.ts';
+import { packageFile } from '../package-root.ts';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 /** The default rule set shipped in data/risk.yaml. */
-export const DEFAULT_RULES_PATH = path.resolve(here, '../../data/risk.yaml');
+export const DEFAULT_RULES_PATH = packageFile('data/risk.yaml');
 
 /** how far back the risk state is rebuilt from (daily limits need a day): as old as an order may be */
 export const RISK_HISTORY_MS = ORDER_AGE_MAX_MS;

@@ -1,5 +1,5 @@
 // The processor's V8 flags and environment (src/cli/v8-flags.ts) are written out where a process starts:
-// the #! line of the executable and the npm scripts. They must not drift apart.
+// the #! lines of the executables and the npm scripts. They must not drift apart.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PROCESSOR_ENV, PROCESSOR_V8_FLAGS } from '../../src/cli/v8-flags.ts';
@@ -12,14 +12,16 @@ const launch = [
 ].join(' ');
 
 describe('how the processor is launched', () => {
-  it('the #! line of src/cli/bin.js carries the environment and the V8 flags', () => {
-    const shebang = readFileSync(new URL('src/cli/bin.js', root), 'utf8').split('\n')[0];
+  // paystream.ts is built to the package's bin, whose #! line tsc keeps; bin.js runs it from the sources
+  it.each(['src/cli/paystream.ts', 'src/cli/bin.js'])('the #! line of %s carries the environment and the V8 flags', (file) => {
+    const shebang = readFileSync(new URL(file, root), 'utf8').split('\n')[0];
     expect(shebang).toBe(`#!/usr/bin/env -S ${launch}`);
   });
 
-  it('npm start and npm run paystream launch it the same way', () => {
-    const scripts = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')).scripts as Record<string, string>;
-    expect(scripts.start).toBe(`${launch} src/cli/bin.js demo`);
-    expect(scripts.paystream).toBe(`${launch} src/cli/bin.js`);
+  it('npm start and npm run paystream launch the built program the same way, after bringing the build up to date', () => {
+    const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { bin: Record<string, string>; scripts: Record<string, string> };
+    expect(pkg.bin.paystream).toBe('dist/src/cli/paystream.js');
+    expect(pkg.scripts.start).toBe(`npm run build --silent && ${launch} ${pkg.bin.paystream} demo`);
+    expect(pkg.scripts.paystream).toBe(`npm run build --silent && ${launch} ${pkg.bin.paystream}`);
   });
 });
