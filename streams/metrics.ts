@@ -66,7 +66,7 @@ function recordApplied(target: RecordTarget, applied: AppliedBuffer): void {
   const nowMs = target.clock();
   counts.buffers++;
   const pending = applied.lastMessage?.pending;
-  if (pending !== undefined) aggregator.setStatus({ pendingMessages: pending });
+  if (pending !== undefined) aggregator.recordPending(pending, nowMs);
   for (const event of applied.results) {
     aggregator.recordResult(event, nowMs);
     const { rule, duplicate } = event.result;

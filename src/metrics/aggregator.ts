@@ -4,7 +4,8 @@
 import * as hdr from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
 import type { DlqReason } from '../domain/reasons.ts';
-import { RESULT_STATUSES, type OrderResult, type OrderType, type ResultStatus } from '../domain/types.ts';
+import { maskCard } from '../domain/cards.ts';
+import { type Card, RESULT_STATUSES, type OrderResult, type OrderType, type ResultStatus } from '../domain/types.ts';
 
 export interface ProcessedEvent {
   result: OrderResult;
@@ -13,6 +14,10 @@ export interface ProcessedEvent {
   currency?: string;
   createdAtMs?: number;
   receivedAtMs: number;
+  /** the merchant account the order names: ranked in the top-volume window */
+  merchant?: string;
+  /** the card the order names: ranked by its token, shown masked (first six and last four digits) */
+  card?: Pick<Card, 'token' | 'first6' | 'last4'>;
 }
 
 export interface ProcessorStatus {
@@ -87,6 +92,53 @@ export interface LatencyView {
   run: LatencyStats;
   recent: LatencyStats;
   recentWindowMs: number;
+  /**
+   * p50 and p99 of each completed second (to two significant digits), oldest first (length historySeconds);
+   * 0: no order that second
+   */
+  perSecond: { p50Ms: number[]; p99Ms: number[] };
+}
+
+/** Consumer lag over time, for its trend. */
+export interface LagView {
+  /**
+   * the most pending messages reported in each completed second, oldest first (length historySeconds); a
+   * second without a report repeats the last one reported; 0 before the first
+   */
+  pendingPerSecond: number[];
+  /** false until the source first reports its lag (an offline replay never does) */
+  known: boolean;
+}
+
+/** One merchant or card in the top-volume window. */
+export interface VolumeRow {
+  /** the merchant account id, or the card masked (never a PAN) */
+  label: string;
+  count: number;
+  amountMinor: bigint;
+}
+
+/** One currency's volume in the top-volume window and its top merchants and cards, by amount. */
+export interface CurrencyVolume {
+  currency: string;
+  orders: number;
+  amountMinor: bigint;
+  /** highest amount first, at most topShown */
+  merchants: VolumeRow[];
+  /** highest amount first, at most topShown */
+  cards: VolumeRow[];
+}
+
+/**
+ * Volume in the recent window (the latency's: recentSlots x recentSlotMs): orders that moved or reserved money
+ * (VOLUME_STATUSES), ranked in their own currency (amounts of two currencies are never added or compared).
+ */
+export interface TopVolumeView {
+  windowMs: number;
+  /** most orders first */
+  currencies: CurrencyVolume[];
+  /** orders in a currency beyond topCurrenciesMax in their slot: counted here, not ranked */
+  unrankedOrders: number;
 }
 
 export type AlertKind = 'rule' | 'dead_letter' | 'connection' | 'error' | 'batch';
@@ -128,6 +180,8 @@ export interface DashboardSnapshot {
   throughput: ThroughputView;
   totals: { sinceStart: TotalsPeriod; today: TotalsPeriod /** YYYY-MM-DD (UTC) */; todayUtc: string };
   latency: LatencyView;
+  lag: LagView;
+  top: TopVolumeView;
   batches: BatchProgress[];
   alerts: AlertsView;
 }
@@ -156,6 +210,15 @@ export interface MetricsOptions {
   lagWarnMessages?: number;
   /** no result for this long while running = idle warning. @default 30_000 */
   idleWarnMs?: number;
+  /**
+   * merchants (and, apart, cards) one currency keeps in one slot of the top-volume window; at the bound the
+   * lower half by amount is dropped (a key dropped counts again from its return). @default 256 (bounds 8..100_000)
+   */
+  topKeysMax?: number;
+  /** currencies one slot of the top-volume window ranks; orders in others are only counted. @default 8 (1..256) */
+  topCurrenciesMax?: number;
+  /** merchants and cards per currency in a snapshot's top volume. @default 10 (1..100) */
+  topShown?: number;
   /** start of the run when status.startedAtMs is not set; defaults to the first nowMs seen */
   startedAtMs?: number;
 }
@@ -187,6 +250,9 @@ export function parseMetricsOptions(o: MetricsOptions = {}): ParsedMetricsOption
     batchesMax: clampInt('batchesMax', o.batchesMax, 50, 1, 10_000),
     lagWarnMessages: clampInt('lagWarnMessages', o.lagWarnMessages, 1000, 1, Number.MAX_SAFE_INTEGER),
     idleWarnMs: clampInt('idleWarnMs', o.idleWarnMs, 30_000, 1000, DAY_MS),
+    topKeysMax: clampInt('topKeysMax', o.topKeysMax, 256, 8, 100_000),
+    topCurrenciesMax: clampInt('topCurrenciesMax', o.topCurrenciesMax, 8, 1, 256),
+    topShown: clampInt('topShown', o.topShown, 10, 1, 100),
     ...(o.startedAtMs === undefined ? {} : { startedAtMs: o.startedAtMs }),
   };
 }
@@ -311,6 +377,279 @@ class BoundedCounts<K extends string> {
   }
 }
 
+/** One number per whole second in a ring of `size` seconds; a slot is reused when its second has passed. */
+class SecondSamples {
+  private readonly secs: Float64Array;
+  private readonly values: Float64Array;
+  constructor(readonly size: number) {
+    this.secs = new Float64Array(size).fill(-1);
+    this.values = new Float64Array(size);
+  }
+
+  private slot(sec: number): number {
+    return ((sec % this.size) + this.size) % this.size;
+  }
+
+  get(sec: number): number | undefined {
+    const i = this.slot(sec);
+    return this.secs[i] === sec ? this.values[i] : undefined;
+  }
+
+  set(sec: number, value: number): void {
+    const i = this.slot(sec);
+    this.secs[i] = sec;
+    this.values[i] = value;
+  }
+
+  /** The seconds `fromSec` (included) to `toSec` (excluded), oldest first; 0 where none was set. */
+  series(fromSec: number, toSec: number): number[] {
+    const out: number[] = [];
+    for (let s = fromSec; s < toSec; s++) out.push(this.get(s) ?? 0);
+    return out;
+  }
+}
+
+/** Latency percentiles of each second: one small histogram for the open second, closed into two rings. */
+class LatencySeconds {
+  readonly p50: SecondSamples;
+  readonly p99: SecondSamples;
+  private sec = Number.NEGATIVE_INFINITY;
+  private closed = false;
+
+  constructor(
+    size: number,
+    private readonly open: Histogram,
+  ) {
+    this.p50 = new SecondSamples(size);
+    this.p99 = new SecondSamples(size);
+  }
+
+  /** A value for a second already closed (or older than the open one) only counts in the other histograms. */
+  record(latencyMs: number, sec: number): void {
+    if (sec < this.sec || (sec === this.sec && this.closed)) return;
+    if (sec > this.sec) {
+      this.close();
+      this.sec = sec;
+      this.closed = false;
+    }
+    this.open.recordValue(latencyMs);
+  }
+
+  /** Closes the open second once `curSec` has passed it: its percentiles go into the rings. */
+  closeBefore(curSec: number): void {
+    if (this.sec < curSec) this.close();
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.open.totalCount === 0) return;
+    this.p50.set(this.sec, this.open.getValueAtPercentile(50));
+    this.p99.set(this.sec, this.open.getValueAtPercentile(99));
+    this.open.reset();
+  }
+}
+
+/** Pending messages per second: the most reported in a second, and the last one carried over quiet seconds. */
+class LagSeconds {
+  private readonly samples: SecondSamples;
+  private lastSec = Number.NEGATIVE_INFINITY;
+  private lastPending = 0;
+
+  constructor(size: number) {
+    this.samples = new SecondSamples(size);
+  }
+
+  get known(): boolean {
+    return this.lastSec > Number.NEGATIVE_INFINITY;
+  }
+
+  /** A report older than the newest is dropped: the trend only moves forward. */
+  record(pending: number, sec: number): void {
+    if (sec < this.lastSec) return;
+    if (sec === this.lastSec) this.samples.set(sec, Math.max(this.samples.get(sec) ?? 0, pending));
+    else {
+      this.carryTo(sec - 1);
+      this.samples.set(sec, pending);
+      this.lastSec = sec;
+    }
+    this.lastPending = pending;
+  }
+
+  /** The seconds `fromSec` (included) to `toSec` (excluded), quiet ones carrying the last report. */
+  series(fromSec: number, toSec: number): number[] {
+    if (this.known) this.carryTo(toSec - 1);
+    return this.samples.series(fromSec, toSec);
+  }
+
+  /** Fills the quiet seconds after the newest report up to `sec` (at most a ring's worth: O(1) amortized). */
+  private carryTo(sec: number): void {
+    if (!this.known || sec <= this.lastSec) return;
+    for (let s = Math.max(this.lastSec + 1, sec - this.samples.size + 1); s <= sec; s++) {
+      this.samples.set(s, this.lastPending);
+    }
+    this.lastSec = sec;
+  }
+}
+
+/** Results that moved or reserved money: a capture is not counted again (its authorization was). */
+export const VOLUME_STATUSES: ReadonlySet<ResultStatus> = new Set<ResultStatus>(['approved', 'authorized', 'held']);
+
+interface VolumeEntry {
+  key: string;
+  count: number;
+  amountMinor: bigint;
+  /** a card's label, masked at snapshot time */
+  card?: Pick<Card, 'first6' | 'last4'>;
+}
+
+/**
+ * Amount and count per key (a merchant or a card token) of one currency in one slot, bounded by `max` keys:
+ * at the bound the lower half by amount is dropped in one O(max) pass, once per max/2 new keys, so adding
+ * stays O(1) amortized and the heavy keys stay.
+ */
+export class VolumeMap {
+  readonly entries = new Map<string, VolumeEntry>();
+  /** the same entries in an array, for the drop (no allocation there) */
+  private readonly list: VolumeEntry[] = [];
+  constructor(private readonly max: number) {}
+
+  add(key: string, amountMinor: bigint, card?: Pick<Card, 'first6' | 'last4'>): void {
+    const e = this.entries.get(key);
+    if (e) {
+      e.count++;
+      e.amountMinor += amountMinor;
+      return;
+    }
+    if (this.list.length >= this.max) this.dropLowerHalf();
+    const entry: VolumeEntry = card ? { key, count: 1, amountMinor, card } : { key, count: 1, amountMinor };
+    this.entries.set(key, entry);
+    this.list.push(entry);
+  }
+
+  private dropLowerHalf(): void {
+    const keep = Math.floor(this.max / 2);
+    selectLargest(this.list, keep, (e) => e.amountMinor);
+    for (let i = keep; i < this.list.length; i++) this.entries.delete(this.list[i]!.key);
+    this.list.length = keep;
+  }
+}
+
+/** Moves the `k` items with the largest `value` to the front of `items` (in no order): quickselect, O(n) expected. */
+export function selectLargest<T>(items: T[], k: number, value: (item: T) => bigint): void {
+  let lo = 0;
+  let hi = items.length - 1;
+  while (lo < hi && k > lo && k <= hi) {
+    const pivot = value(items[lo + Math.floor((hi - lo) / 2)]!);
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (value(items[i]!) > pivot) i++;
+      while (value(items[j]!) < pivot) j--;
+      if (i <= j) {
+        [items[i], items[j]] = [items[j]!, items[i]!];
+        i++;
+        j--;
+      }
+    }
+    // [lo, j] >= pivot >= [i, hi]; the k-th boundary lies in one side (or between them: done)
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
+}
+
+interface SlotVolume {
+  orders: number;
+  amountMinor: bigint;
+  merchants: VolumeMap;
+  cards: VolumeMap;
+}
+
+/** Volume per currency in rotating slots (the recent window), each with bounded merchant and card maps. */
+class TopVolume {
+  private readonly slots: { slot: number; currencies: Map<string, SlotVolume>; unranked: number }[];
+
+  constructor(private readonly o: ParsedMetricsOptions) {
+    this.slots = Array.from({ length: o.recentSlots }, () => ({ slot: -1, currencies: new Map(), unranked: 0 }));
+  }
+
+  /** O(1) amortized: two map updates; nothing sorted. A duplicate's answer moved nothing again: not counted. */
+  add(ev: ProcessedEvent, nowMs: number): void {
+    if (!VOLUME_STATUSES.has(ev.result.status) || ev.result.duplicate) return;
+    if (ev.currency === undefined || ev.amountMinor === undefined) return;
+    const slot = Math.floor(nowMs / this.o.recentSlotMs);
+    const s = this.slots[slot % this.slots.length]!;
+    if (s.slot !== slot) {
+      if (s.slot > slot) return; // older than the window
+      s.slot = slot;
+      s.currencies.clear();
+      s.unranked = 0;
+    }
+    let c = s.currencies.get(ev.currency);
+    if (!c) {
+      if (s.currencies.size >= this.o.topCurrenciesMax) {
+        s.unranked++;
+        return;
+      }
+      c = { orders: 0, amountMinor: 0n, merchants: new VolumeMap(this.o.topKeysMax), cards: new VolumeMap(this.o.topKeysMax) };
+      s.currencies.set(ev.currency, c);
+    }
+    c.orders++;
+    c.amountMinor += ev.amountMinor;
+    if (ev.merchant !== undefined) c.merchants.add(ev.merchant, ev.amountMinor);
+    if (ev.card !== undefined) c.cards.add(ev.card.token, ev.amountMinor, ev.card);
+  }
+
+  /** The slots in the window merged, per currency, and the top `topShown` of each kind: sorted here, not per order. */
+  view(nowMs: number): TopVolumeView {
+    const curSlot = Math.floor(nowMs / this.o.recentSlotMs);
+    const merged = new Map<string, { orders: number; amountMinor: bigint; merchants: Map<string, VolumeEntry>; cards: Map<string, VolumeEntry> }>();
+    let unrankedOrders = 0;
+    for (const s of this.slots) {
+      if (s.slot <= curSlot - this.slots.length || s.slot > curSlot) continue;
+      unrankedOrders += s.unranked;
+      for (const [currency, c] of s.currencies) {
+        let m = merged.get(currency);
+        if (!m) {
+          m = { orders: 0, amountMinor: 0n, merchants: new Map(), cards: new Map() };
+          merged.set(currency, m);
+        }
+        m.orders += c.orders;
+        m.amountMinor += c.amountMinor;
+        mergeEntries(m.merchants, c.merchants.entries);
+        mergeEntries(m.cards, c.cards.entries);
+      }
+    }
+    const currencies = [...merged].map(([currency, m]) => ({
+      currency,
+      orders: m.orders,
+      amountMinor: m.amountMinor,
+      merchants: topRows(m.merchants, this.o.topShown),
+      cards: topRows(m.cards, this.o.topShown),
+    }));
+    currencies.sort((a, b) => b.orders - a.orders || (a.currency < b.currency ? -1 : 1));
+    return { windowMs: this.o.recentSlots * this.o.recentSlotMs, currencies, unrankedOrders };
+  }
+}
+
+function mergeEntries(into: Map<string, VolumeEntry>, from: Map<string, VolumeEntry>): void {
+  for (const [key, e] of from) {
+    const m = into.get(key);
+    if (m) {
+      m.count += e.count;
+      m.amountMinor += e.amountMinor;
+    } else into.set(key, { ...e });
+  }
+}
+
+function topRows(entries: Map<string, VolumeEntry>, n: number): VolumeRow[] {
+  return [...entries.values()]
+    .sort((a, b) => (a.amountMinor === b.amountMinor ? (a.key < b.key ? -1 : 1) : a.amountMinor > b.amountMinor ? -1 : 1))
+    .slice(0, n)
+    .map((e) => ({ label: e.card ? maskCard(e.card) : e.key, count: e.count, amountMinor: e.amountMinor }));
+}
+
 const DEFAULT_STATUS: ProcessorStatus = {
   natsUrl: '',
   connection: 'disconnected',
@@ -334,6 +673,9 @@ export class MetricsAggregator {
   private readonly latencyRun: Histogram;
   private readonly recent: { slot: number; h: Histogram }[];
   private readonly recentMerged: Histogram;
+  private readonly latencySeconds: LatencySeconds;
+  private readonly lag: LagSeconds;
+  private readonly top: TopVolume;
   private readonly rules: BoundedCounts<string>;
   private readonly deadLetters: BoundedCounts<DlqReason>;
   private readonly alerts: AlertEntry[] = [];
@@ -351,17 +693,21 @@ export class MetricsAggregator {
     this.ring = new SecondRing(o.historySeconds + 1);
     this.sinceStart = new PeriodTotals(o.currenciesMax);
     this.today = new PeriodTotals(o.currenciesMax);
-    const histogram = () =>
+    // the per-second one only feeds a sparkline: two significant digits keep its close cheap
+    const histogram = (digits: 2 | 3 = 3) =>
       hdr.build({
         useWebAssembly: false,
         autoResize: false,
         lowestDiscernibleValue: 1,
         highestTrackableValue: o.latencyMsMax,
-        numberOfSignificantValueDigits: 3,
+        numberOfSignificantValueDigits: digits,
       });
     this.latencyRun = histogram();
     this.recent = Array.from({ length: o.recentSlots }, () => ({ slot: -1, h: histogram() }));
     this.recentMerged = histogram();
+    this.latencySeconds = new LatencySeconds(o.historySeconds + 1, histogram(2));
+    this.lag = new LagSeconds(o.historySeconds + 1);
+    this.top = new TopVolume(o);
     this.rules = new BoundedCounts(o.rulesMax);
     this.deadLetters = new BoundedCounts(o.deadLetterReasonsMax);
   }
@@ -398,6 +744,8 @@ export class MetricsAggregator {
     if (!Number.isFinite(latencyMs)) latencyMs = nowMs - (ev.createdAtMs ?? ev.receivedAtMs);
     const v = Math.min(this.options.latencyMsMax, Math.max(0, Math.round(latencyMs)));
     this.latencyRun.recordValue(v);
+    this.latencySeconds.record(v, sec);
+    this.top.add(ev, nowMs);
     const slot = Math.floor(nowMs / this.options.recentSlotMs);
     const r = this.recent[slot % this.recent.length]!;
     if (r.slot !== slot) {
@@ -468,6 +816,12 @@ export class MetricsAggregator {
     this.changes++;
   }
 
+  /** The consumer's lag as the source reports it (with each buffer): the header's figure and the trend's sample. */
+  recordPending(pending: number, nowMs: number): void {
+    this.setStatus({ pendingMessages: pending }, nowMs);
+    this.lag.record(pending, Math.floor(nowMs / 1000));
+  }
+
   snapshot(nowMs: number): DashboardSnapshot {
     const o = this.options;
     if (Math.floor(nowMs / DAY_MS) > this.todayDay) {
@@ -475,6 +829,32 @@ export class MetricsAggregator {
       this.today = new PeriodTotals(o.currenciesMax);
     }
     const startedAtMs = this.status.startedAtMs || this.firstSeenMs || nowMs;
+    const status = { ...this.status, startedAtMs };
+    const curSec = Math.floor(nowMs / 1000);
+    return {
+      atMs: nowMs,
+      uptimeMs: Math.max(0, nowMs - startedAtMs),
+      status,
+      health: this.health(status, nowMs),
+      throughput: this.throughputView(nowMs),
+      totals: { sinceStart: this.sinceStart.view(), today: this.today.view(), todayUtc: utcDay(nowMs) },
+      latency: this.latencyView(nowMs),
+      lag: { pendingPerSecond: this.lag.series(curSec - o.historySeconds, curSec), known: this.lag.known },
+      top: this.top.view(nowMs),
+      batches: this.batches.map((b) => ({ ...b })),
+      alerts: {
+        ruleHits: this.rules.sorted().map(([ruleId, count]) => ({ ruleId, count })),
+        ruleHitsTotal: this.rules.total,
+        deadLetters: this.deadLetters.sorted().map(([reason, count]) => ({ reason, count })),
+        deadLettersTotal: this.deadLetters.total,
+        reviewQueueSize: this.reviewQueueSize,
+        recent: this.alerts.map((a) => ({ ...a })).reverse(),
+      },
+    };
+  }
+
+  private throughputView(nowMs: number): ThroughputView {
+    const o = this.options;
     const curSec = Math.floor(nowMs / 1000);
     const perSecond: number[] = [];
     for (let s = curSec - o.historySeconds; s < curSec; s++) perSecond.push(this.ring.total(s));
@@ -486,15 +866,7 @@ export class MetricsAggregator {
       for (let s = curSec - o.rateWindowSeconds; s < curSec; s++) n += this.ring.status(s, st);
       if (n > 0) ratesPerSecond[st] = n / o.rateWindowSeconds;
     }
-
-    const curSlot = Math.floor(nowMs / o.recentSlotMs);
-    this.recentMerged.reset();
-    for (const r of this.recent) {
-      if (r.slot > curSlot - o.recentSlots && r.slot <= curSlot) this.recentMerged.add(r.h);
-    }
-
-    const status = { ...this.status, startedAtMs };
-    const throughput: ThroughputView = {
+    return {
       ordersPerSecond,
       perSecond,
       peakPerSecond: perSecond.reduce((a, b) => Math.max(a, b), 0),
@@ -502,26 +874,25 @@ export class MetricsAggregator {
       rateWindowSeconds: o.rateWindowSeconds,
       lastResultAtMs: this.lastResultAtMs,
     };
+  }
+
+  private latencyView(nowMs: number): LatencyView {
+    const o = this.options;
+    const curSlot = Math.floor(nowMs / o.recentSlotMs);
+    this.recentMerged.reset();
+    for (const r of this.recent) {
+      if (r.slot > curSlot - o.recentSlots && r.slot <= curSlot) this.recentMerged.add(r.h);
+    }
+    const curSec = Math.floor(nowMs / 1000);
+    this.latencySeconds.closeBefore(curSec);
+    const from = curSec - o.historySeconds;
     return {
-      atMs: nowMs,
-      uptimeMs: Math.max(0, nowMs - startedAtMs),
-      status,
-      health: this.health(status, nowMs),
-      throughput,
-      totals: { sinceStart: this.sinceStart.view(), today: this.today.view(), todayUtc: utcDay(nowMs) },
-      latency: {
-        run: statsOf(this.latencyRun),
-        recent: statsOf(this.recentMerged),
-        recentWindowMs: o.recentSlots * o.recentSlotMs,
-      },
-      batches: this.batches.map((b) => ({ ...b })),
-      alerts: {
-        ruleHits: this.rules.sorted().map(([ruleId, count]) => ({ ruleId, count })),
-        ruleHitsTotal: this.rules.total,
-        deadLetters: this.deadLetters.sorted().map(([reason, count]) => ({ reason, count })),
-        deadLettersTotal: this.deadLetters.total,
-        reviewQueueSize: this.reviewQueueSize,
-        recent: this.alerts.map((a) => ({ ...a })).reverse(),
+      run: statsOf(this.latencyRun),
+      recent: statsOf(this.recentMerged),
+      recentWindowMs: o.recentSlots * o.recentSlotMs,
+      perSecond: {
+        p50Ms: this.latencySeconds.p50.series(from, curSec),
+        p99Ms: this.latencySeconds.p99.series(from, curSec),
       },
     };
   }

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { MetricsAggregator, type ProcessedEvent, parseMetricsOptions } from '../../src/metrics/aggregator.ts';
+import {
+  MetricsAggregator,
+  type ProcessedEvent,
+  VolumeMap,
+  parseMetricsOptions,
+  selectLargest,
+} from '../../src/metrics/aggregator.ts';
 import type { ResultStatus } from '../../src/domain/types.ts';
 
 const T0 = Date.UTC(2025, 2, 14, 12, 0, 0); // 2025-03-14T12:00:00Z
@@ -11,6 +17,10 @@ function anEvent(
     currency?: string;
     latencyMs?: number;
     rule?: string;
+    merchant?: string;
+    /** a card by its last four digits (token and first six made up from them) */
+    card?: string;
+    duplicate?: true;
   } = {},
 ): ProcessedEvent {
   return {
@@ -20,9 +30,12 @@ function anEvent(
       processedAt: new Date(T0).toISOString(),
       latencyMs: o.latencyMs ?? 5,
       ...(o.rule ? { rule: o.rule } : {}),
+      ...(o.duplicate ? { duplicate: o.duplicate } : {}),
     },
     type: 'payment',
     receivedAtMs: T0,
+    ...(o.merchant ? { merchant: o.merchant } : {}),
+    ...(o.card ? { card: { token: `${o.card}`.padStart(64, 'f'), first6: '411111', last4: o.card } } : {}),
     ...(o.currency ? { currency: o.currency } : {}),
     ...(o.amountMinor !== undefined ? { amountMinor: o.amountMinor } : {}),
   };
@@ -219,5 +232,140 @@ describe('MetricsAggregator alerts and bounds', () => {
     expect(o.historySeconds).toBe(3600);
     expect(o.rateWindowSeconds).toBe(1);
     expect(() => parseMetricsOptions({ alertsMax: Number.NaN })).toThrow(/alertsMax/);
+  });
+});
+
+describe('MetricsAggregator latency per second (the sparkline beside the percentiles)', () => {
+  it('keeps the p50 and p99 of each completed second, 0 for a second without orders', () => {
+    const m = new MetricsAggregator({ historySeconds: 10 });
+    for (let v = 1; v <= 100; v++) m.recordResult(anEvent({ latencyMs: v }), T0 + v);
+    for (let i = 0; i < 10; i++) m.recordResult(anEvent({ latencyMs: 200 }), T0 + 2000 + i);
+    m.recordResult(anEvent({ latencyMs: 7 }), T0 + 3000); // the open second: not shown yet
+    const { p50Ms, p99Ms } = m.snapshot(T0 + 3500).latency.perSecond;
+    expect(p50Ms).toHaveLength(10);
+    expect(p50Ms.slice(-3)).toEqual([50, 0, 200]);
+    expect(p99Ms.slice(-3)).toEqual([99, 0, 200]);
+    expect(m.snapshot(T0 + 4000).latency.perSecond.p99Ms.slice(-1)).toEqual([7]);
+  });
+
+  it('never rewrites a second once shown: a late result counts in the run, not in its closed second', () => {
+    const m = new MetricsAggregator({ historySeconds: 10 });
+    m.recordResult(anEvent({ latencyMs: 10 }), T0);
+    expect(m.snapshot(T0 + 1000).latency.perSecond.p99Ms.at(-1)).toBe(10);
+    m.recordResult(anEvent({ latencyMs: 900 }), T0 + 999);
+    const l = m.snapshot(T0 + 1000).latency;
+    expect(l.perSecond.p99Ms.at(-1)).toBe(10);
+    expect(l.run.count).toBe(2);
+  });
+});
+
+describe('MetricsAggregator consumer lag trend', () => {
+  it('keeps the most pending of each second and carries the last report over quiet seconds', () => {
+    const m = new MetricsAggregator({ historySeconds: 10 });
+    expect(m.snapshot(T0).lag.known).toBe(false);
+    m.recordPending(10, T0);
+    m.recordPending(50, T0 + 1000);
+    m.recordPending(30, T0 + 1500);
+    m.recordPending(0, T0 + 4000);
+    const lag = m.snapshot(T0 + 6000).lag;
+    expect(lag.known).toBe(true);
+    expect(lag.pendingPerSecond).toHaveLength(10);
+    expect(lag.pendingPerSecond.slice(-6)).toEqual([10, 50, 30, 30, 0, 0]);
+    expect(m.snapshot(T0 + 6000).status.pendingMessages).toBe(0);
+  });
+
+  it('carries a report over a silence longer than the history', () => {
+    const m = new MetricsAggregator({ historySeconds: 10 });
+    m.recordPending(7, T0);
+    expect(m.snapshot(T0 + 3_600_000).lag.pendingPerSecond).toEqual(new Array(10).fill(7));
+  });
+});
+
+describe('MetricsAggregator top merchants and cards in the last minute', () => {
+  it('ranks by amount in each currency, counts only money moved or reserved, once, and shows cards masked', () => {
+    const m = new MetricsAggregator();
+    const pay = (merchant: string, card: string, amountMinor: bigint, currency = 'EUR', status: ResultStatus = 'approved') =>
+      m.recordResult(anEvent({ merchant, card, amountMinor, currency, status }), T0);
+    pay('m-coffee', '1111', 350n);
+    pay('m-coffee', '1111', 350n);
+    pay('m-tv', '2222', 99_900n);
+    pay('m-books', '3333', 2_000n, 'EUR', 'held');
+    pay('m-tv', '4444', 50_000n, 'EUR', 'authorized');
+    pay('m-tv', '4444', 50_000n, 'EUR', 'declined'); // not volume
+    pay('m-tv', '4444', 50_000n, 'EUR', 'captured'); // its authorization counted
+    m.recordResult(anEvent({ merchant: 'm-tv', card: '2222', amountMinor: 99_900n, currency: 'EUR', duplicate: true }), T0);
+    pay('m-ramen', '5555', 1_200n, 'JPY');
+    const top = m.snapshot(T0 + 1000).top;
+    expect(top.windowMs).toBe(60_000);
+    expect(top.currencies.map((c) => [c.currency, c.orders, c.amountMinor])).toEqual([
+      ['EUR', 5, 152_600n],
+      ['JPY', 1, 1_200n],
+    ]);
+    const eur = top.currencies[0]!;
+    expect(eur.merchants).toEqual([
+      { label: 'm-tv', count: 2, amountMinor: 149_900n },
+      { label: 'm-books', count: 1, amountMinor: 2_000n },
+      { label: 'm-coffee', count: 2, amountMinor: 700n },
+    ]);
+    expect(eur.cards.map((c) => c.label)).toEqual(['411111******2222', '411111******4444', '411111******3333', '411111******1111']);
+    expect(JSON.stringify(top, (_k, v) => (typeof v === 'bigint' ? String(v) : v))).not.toMatch(/f{20}|\d{12,}/);
+  });
+
+  it('forgets what is older than the window, slot by slot', () => {
+    const m = new MetricsAggregator({ recentSlots: 6, recentSlotMs: 10_000 });
+    m.recordResult(anEvent({ merchant: 'm-old', amountMinor: 100n, currency: 'EUR' }), T0);
+    m.recordResult(anEvent({ merchant: 'm-new', amountMinor: 5n, currency: 'EUR' }), T0 + 30_000);
+    expect(m.snapshot(T0 + 59_000).top.currencies[0]!.merchants.map((r) => r.label)).toEqual(['m-old', 'm-new']);
+    expect(m.snapshot(T0 + 61_000).top.currencies[0]!.merchants.map((r) => r.label)).toEqual(['m-new']);
+    expect(m.snapshot(T0 + 200_000).top.currencies).toEqual([]);
+  });
+
+  it('stays bounded: a heavy card survives 9,000 distinct ones, currencies beyond the bound are only counted', () => {
+    const m = new MetricsAggregator({ topKeysMax: 16, topCurrenciesMax: 2, topShown: 3 });
+    for (let i = 0; i < 9_000; i++) {
+      m.recordResult(anEvent({ card: String(i).padStart(4, '0'), merchant: `m-${i}`, amountMinor: 100n, currency: 'EUR' }), T0);
+      if (i % 100 === 0) m.recordResult(anEvent({ card: '9999', merchant: 'm-heavy', amountMinor: 5_000n, currency: 'EUR' }), T0);
+    }
+    m.recordResult(anEvent({ merchant: 'm-usd', amountMinor: 1n, currency: 'USD' }), T0);
+    m.recordResult(anEvent({ merchant: 'm-gbp', amountMinor: 1n, currency: 'GBP' }), T0);
+    const top = m.snapshot(T0).top;
+    const eur = top.currencies[0]!;
+    expect(eur.orders).toBe(9_090);
+    expect(eur.cards).toHaveLength(3);
+    expect(eur.cards[0]).toEqual({ label: '411111******9999', count: 90, amountMinor: 450_000n });
+    expect(eur.merchants[0]!.label).toBe('m-heavy');
+    expect(top.currencies.map((c) => c.currency)).toEqual(['EUR', 'USD']);
+    expect(top.unrankedOrders).toBe(1);
+  });
+});
+
+describe('VolumeMap and selectLargest', () => {
+  it('never holds more than its bound, and keeps the largest half when it drops', () => {
+    const v = new VolumeMap(8);
+    for (let i = 1; i <= 100; i++) {
+      v.add(`k${i}`, BigInt(i % 10));
+      expect(v.entries.size).toBeLessThanOrEqual(8);
+    }
+    v.add('big', 1000n);
+    expect(v.entries.get('big')).toMatchObject({ count: 1, amountMinor: 1000n });
+  });
+
+  it('moves the k largest to the front, whatever the input', () => {
+    let seed = 42;
+    const next = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed;
+    };
+    for (let round = 0; round < 200; round++) {
+      const n = 1 + (next() % 60);
+      const items = Array.from({ length: n }, () => BigInt(next() % 10));
+      const k = next() % (n + 1);
+      const sorted = [...items].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
+      const copy = [...items];
+      selectLargest(copy, k, (x) => x);
+      const front = copy.slice(0, k).sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
+      expect(front).toEqual(sorted.slice(0, k));
+      expect(copy.slice().sort()).toEqual(items.slice().sort());
+    }
   });
 });

@@ -6,9 +6,11 @@ import type {
   AlertsView,
   BatchProgress,
   DashboardSnapshot,
+  LagView,
   LatencyView,
   ProcessorStatus,
   ThroughputView,
+  TopVolumeView,
   TotalsPeriod,
 } from '../../src/metrics/aggregator.ts';
 import type { CardDetail, CardSummary, DashboardActions, HeldOrderView, ReviewOutcome } from '../../ui/types.ts';
@@ -60,6 +62,45 @@ export const aLatency = (o: Partial<LatencyView> = {}): LatencyView => ({
   run: { count: 12_345, p50Ms: 12, p95Ms: 40, p99Ms: 85, maxMs: 1500 },
   recent: { count: 600, p50Ms: 11, p95Ms: 38, p99Ms: 80, maxMs: 120 },
   recentWindowMs: 60_000,
+  perSecond: {
+    p50Ms: Array.from({ length: 300 }, (_, i) => 8 + (i % 5)),
+    p99Ms: Array.from({ length: 300 }, (_, i) => 40 + ((i * 7) % 80)),
+  },
+  ...o,
+});
+
+export const aLag = (o: Partial<LagView> = {}): LagView => ({
+  pendingPerSecond: Array.from({ length: 300 }, (_, i) => (i < 200 ? 0 : (i - 200) * 40)),
+  known: true,
+  ...o,
+});
+
+export const aTopVolume = (o: Partial<TopVolumeView> = {}): TopVolumeView => ({
+  windowMs: 60_000,
+  currencies: [
+    {
+      currency: 'EUR',
+      orders: 540,
+      amountMinor: 1_250_000n,
+      merchants: [
+        { label: 'm-coffee-corner', count: 300, amountMinor: 450_000n },
+        { label: 'm-books', count: 236, amountMinor: 400_400n },
+        { label: 'm-big-electronics', count: 4, amountMinor: 399_600n },
+      ],
+      cards: [
+        { label: '411111******1111', count: 12, amountMinor: 250_000n },
+        { label: '555555******4444', count: 3, amountMinor: 120_000n },
+      ],
+    },
+    {
+      currency: 'JPY',
+      orders: 60,
+      amountMinor: 72_000n,
+      merchants: [{ label: 'm-ramen-jpy', count: 60, amountMinor: 72_000n }],
+      cards: [{ label: '353011******0000', count: 60, amountMinor: 72_000n }],
+    },
+  ],
+  unrankedOrders: 0,
   ...o,
 });
 
@@ -104,6 +145,8 @@ export function aSnapshot(o: DeepPartial<DashboardSnapshot> = {}): DashboardSnap
       todayUtc: o.totals?.todayUtc ?? '2025-03-14',
     },
     latency: aLatency(o.latency),
+    lag: aLag(o.lag),
+    top: aTopVolume(o.top as Partial<TopVolumeView> | undefined),
     batches: (o.batches as BatchProgress[] | undefined) ?? [aBatch()],
     alerts: anAlerts(o.alerts),
   };
@@ -126,7 +169,10 @@ export const anEmptySnapshot = (): DashboardSnapshot =>
     latency: {
       run: { count: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0, maxMs: 0 },
       recent: { count: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0, maxMs: 0 },
+      perSecond: { p50Ms: new Array(300).fill(0), p99Ms: new Array(300).fill(0) },
     },
+    lag: { pendingPerSecond: new Array(300).fill(0), known: true },
+    top: { windowMs: 60_000, currencies: [], unrankedOrders: 0 },
     batches: [],
     alerts: {
       ruleHits: [],
