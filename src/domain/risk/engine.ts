@@ -481,6 +481,13 @@ export class RiskEngine {
     const slot = ring.recycle();
     if (slot === undefined) ring.append({ atMs });
     else slot.atMs = atMs;
+    // A review declined later counts at its order's time, older than declines since: moved back to its
+    // place, so the ring stays in time order (the burst count stops at the first old entry), as a rebuild
+    // from history has it.
+    for (let i = 0; i + 1 < ring.size && ring.newest(i + 1).atMs > atMs; i++) {
+      ring.newest(i).atMs = ring.newest(i + 1).atMs;
+      ring.newest(i + 1).atMs = atMs;
+    }
   }
 
   private learn(entry: OrderEntry, country: string | undefined): void {

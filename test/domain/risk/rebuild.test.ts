@@ -192,22 +192,9 @@ describe('rebuild after a restart', () => {
   });
 });
 
-// The duplicate rule's part of the state changes in two ways a plain stream does not show: orders evaluated
-// before any of their results (a batch), and held orders declined on review later, whose stored result then
-// changes (the history holds each order once, with its latest result). Decline bursts are left out here: a
-// review decline lands in the card's declines at the order's own time, behind newer ones, and the burst count
-// stops at the first old entry, so live and rebuilt engines can count it differently.
-const LATER = parseRules(
-  `rules:
-  - { id: big, kind: amount_limit, period: order, outcome: review, max: "40.00", currencies: [USD, EUR] }
-  - { id: card-day, kind: amount_limit, period: day, scope: card, outcome: review, max: "150.00", currency: USD }
-  - { id: v-card, kind: velocity, scope: card, outcome: review, windowSeconds: 30, maxCount: 3 }
-  - { id: dup, kind: duplicate, outcome: block, windowSeconds: 15 }
-  - { id: anomaly, kind: anomaly_amount, outcome: review, multiple: 2.5, minOrders: 2 }
-`,
-  'later.yaml',
-);
-
+// Two ways the state changes that a plain stream does not show: orders evaluated before any of their results
+// (a batch), and held orders declined on review later, whose stored result then changes (the history holds
+// each order once, with its latest result).
 interface Later {
   /** evaluated with the next step before either result is known, as the orders of a batch are */
   batchedWithNext: boolean;
@@ -261,17 +248,60 @@ describe('rebuild after a restart, with batches and review declines', () => {
         const steps = toSteps(raw.map(([step]) => step));
         const later = raw.map(([, l]) => l);
         const split = cut % (steps.length + 1);
-        const live = new RiskEngine(LATER);
+        const live = new RiskEngine(TIGHT);
         const before: Played = { held: [], history: [] };
         playLater(live, steps.slice(0, split), later.slice(0, split), before);
         const nowMs = split > 0 ? steps[split - 1]!.nowMs : T0;
-        const restarted = RiskEngine.fromHistory(LATER, before.history, nowMs);
+        const restarted = RiskEngine.fromHistory(TIGHT, before.history, nowMs);
         const rest = (engine: RiskEngine) =>
           playLater(engine, steps.slice(split), later.slice(split), { held: [...before.held], history: [] });
         expect(rest(restarted)).toEqual(rest(live));
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('rebuild after a restart, with a review declined after newer declines', () => {
+  const rules = parseRules(
+    `rules:
+  - { id: big, kind: amount_limit, period: order, outcome: review, max: "40.00", currency: USD }
+  - { id: burst, kind: decline_burst, outcome: block, windowSeconds: 60, maxDeclines: 1 }
+`,
+    'burst.yaml',
+  );
+  const payment = (id: string, amountMinor: bigint): Order => ({
+    id,
+    type: 'payment',
+    cardToken: tokenOf(1),
+    merchant: 'm-a',
+    amountMinor,
+    currency: 'USD',
+    createdAtMs: T0,
+  });
+
+  it("counts the review decline at its order's time, behind the newer declines, as a rebuilt engine does", () => {
+    const live = new RiskEngine(rules);
+    const history: RiskHistoryItem[] = [];
+    const step = (order: Order, atMs: number, status: ResultStatus) => {
+      live.evaluate({ order, nowMs: atMs });
+      const result = aResult(order, status);
+      live.observe(order, result, atMs);
+      history.push({ order, result, atMs });
+    };
+    const held = payment('held', 9_000n);
+    step(held, T0, 'held');
+    step(payment('d1', 1_000n), T0 + 50_000, 'declined');
+    step(payment('d2', 1_100n), T0 + 55_000, 'declined');
+    const declined = aResult(held, 'declined', { reason: 'review_declined' });
+    live.observe(held, declined, T0 + 70_000);
+    history[0]!.result = declined;
+    const restarted = RiskEngine.fromHistory(rules, history, T0 + 70_000);
+    const next = payment('next', 1_200n);
+    // d1 and d2 are within the 60 s window, the held order's own time is not
+    const burst = { outcome: 'block', ruleId: 'burst', reason: 'decline_burst' };
+    expect(restarted.evaluate({ order: next, nowMs: T0 + 71_000 })).toEqual(burst);
+    expect(live.evaluate({ order: next, nowMs: T0 + 71_000 })).toEqual(burst);
   });
 });
 
