@@ -2,11 +2,11 @@
 
 import type { Command } from 'commander';
 import type { AccountJson, PostingJson, PostingOutcome, TransferJson } from '../ledger/api.ts';
-import { countArg } from './args.ts';
+import { accountIdArg, amountArg, choiceArg, countArg, currencyArg, nameTextArg, postingIdArg } from './args.ts';
 import type { Globals } from './global-options.ts';
 import { withLedger } from './ledger-access.ts';
 import { accountBlock, table, transfersTable } from './format.ts';
-import { print, usageError } from './output.ts';
+import { print } from './output.ts';
 
 export function registerAccounts(program: Command, globals: Globals): void {
   const accounts = program.command('accounts').description('open accounts, deposit, show balances');
@@ -24,14 +24,13 @@ function registerAccountOpen(accounts: Command, globals: Globals): void {
   accounts
     .command('open')
     .description('open an account (merchant by default)')
-    .requiredOption('--owner <name>', 'owner name')
-    .requiredOption('--currency <ccy>', 'ISO 4217 currency')
-    .option('--id <id>', 'account id (e.g. the merchant id orders use)')
-    .option('--kind <kind>', 'merchant or cardholder', 'merchant')
+    .requiredOption('--owner <name>', 'owner name', nameTextArg)
+    .requiredOption('--currency <ccy>', 'ISO 4217 currency', currencyArg)
+    .option('--id <id>', 'account id (e.g. the merchant id orders use)', accountIdArg)
+    .option('--kind <kind>', 'merchant or cardholder', choiceArg(ACCOUNT_KINDS), 'merchant')
     .option('--json', 'print JSON')
     .action(async (o: { owner: string; currency: string; id?: string; kind: string }) => {
       const g = globals();
-      if (!(ACCOUNT_KINDS as readonly string[]).includes(o.kind)) throw usageError('--kind must be merchant or cardholder');
       await withLedger(g, async (call) => {
         const out = (await call('accounts.open', { ...o })) as { account: AccountJson };
         print(g, out, (v: typeof out) => `opened\n${accountBlock(v.account)}`);
@@ -46,8 +45,10 @@ function registerPostings(accounts: Command, globals: Globals): void {
     ['withdraw', 'accounts.withdraw', 'withdrew', 'to'],
   ] as const) {
     accounts
-      .command(`${name} <id> <amount>`)
+      .command(name)
       .description(`${name} money (a decimal string, e.g. 100.00) ${from} the funding account; above the four-eyes threshold it waits for a second operator (accounts pending)`)
+      .argument('<id>', 'the account', accountIdArg)
+      .argument('<amount>', 'a decimal, e.g. 100.00', amountArg)
       .option('--json', 'print JSON')
       .action(async (id: string, amount: string) => {
         const g = globals();
@@ -88,8 +89,9 @@ function registerPostingDecisions(accounts: Command, globals: Globals): void {
     ['reject-posting', 'accounts.reject-posting', 'rejected'],
   ] as const) {
     accounts
-      .command(`${name} <postingId>`)
+      .command(name)
       .description(name === 'approve-posting' ? 'approve a pending posting: the money moves now (a different operator than its maker)' : 'reject a pending posting: no money moves')
+      .argument('<postingId>', 'as accounts pending lists it', postingIdArg)
       .option('--json', 'print JSON')
       .action(async (id: string) => {
         const g = globals();
@@ -106,8 +108,9 @@ function registerPostingDecisions(accounts: Command, globals: Globals): void {
 
 function registerAccountShow(accounts: Command, globals: Globals): void {
   accounts
-    .command('show <id>')
+    .command('show')
     .description('balance, holds, available and the last transfers')
+    .argument('<id>', 'the account', accountIdArg)
     .option('--transfers <n>', 'how many transfers', countArg, 10)
     .option('--json', 'print JSON')
     .action(async (id: string, o: { transfers: number }) => {

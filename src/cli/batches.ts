@@ -9,7 +9,7 @@ import { OptionsError, choiceOption, wholeOption, withDefaults } from '../domain
 import { ORDER_TYPES, type OrderType } from '../domain/types.ts';
 import { pacedPublish } from '../nats/loadgen.ts';
 import { NATS_NAME_TEXT, connectNats, isNatsName } from '../nats/setup.ts';
-import { DURATION_MS_BOUNDS, integerArg, nameArg, parseDurationMs } from './args.ts';
+import { DURATION_MS_BOUNDS, amountArg, batchIdArg, choiceArg, currencyArg, integerArg, nameArg, parseDurationMs } from './args.ts';
 import type { GlobalOptions, Globals } from './global-options.ts';
 import { withLedger } from './ledger-access.ts';
 import { table } from './format.ts';
@@ -70,12 +70,12 @@ export function registerBatchSubmit(program: Command, globals: Globals): void {
   batch
     .command('submit <file>')
     .description('publish a batch from CSV, NDJSON or ISO 20022 pain.001 XML, and wait for its report')
-    .option('--id <batchId>', 'batch id (default: from the file)')
-    .option('--mode <mode>', 'atomic or independent')
-    .option('--currency <ccy>', 'batch currency when the file does not say')
-    .option('--type <type>', 'order type for lines without one', DEFAULT_BATCH_SUBMIT_OPTIONS.defaultType)
+    .option('--id <batchId>', 'batch id (default: from the file)', batchIdArg)
+    .option('--mode <mode>', 'atomic or independent', choiceArg(BATCH_MODES))
+    .option('--currency <ccy>', 'batch currency when the file does not say', currencyArg)
+    .option('--type <type>', 'order type for lines without one', choiceArg(ORDER_TYPES), DEFAULT_BATCH_SUBMIT_OPTIONS.defaultType)
     .option('--count <n>', 'expected number of orders (checked before sending)', integerArg(EXPECTED_COUNT_BOUNDS))
-    .option('--control-sum <amount>', 'expected sum (checked before sending)')
+    .option('--control-sum <amount>', 'expected sum (checked before sending)', amountArg)
     .option('--source <token>', 'publish as this source: the header on <prefix>.batches.<source>.<id>, the orders on <prefix>.orders.<source> (the batch then takes orders from this source only)', nameArg)
     .option('--no-wait', 'return once published')
     .option('--timeout <d>', 'how long to wait for the report', parseDurationMs, DEFAULT_BATCH_SUBMIT_OPTIONS.timeoutMs)
@@ -183,7 +183,8 @@ export function registerBatches(program: Command, globals: Globals): void {
       });
     });
   batches
-    .command('show <batchId>')
+    .command('show')
+    .argument('<batchId>', "the batch's id", batchIdArg)
     .option('--json', 'print JSON')
     .action(async (batchId: string) => {
       const g = globals();

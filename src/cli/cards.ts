@@ -2,7 +2,7 @@
 
 import type { Command } from 'commander';
 import type { AccountJson, CardDetailJson, CardJson } from '../ledger/api.ts';
-import { countArg } from './args.ts';
+import { accountIdArg, countArg, currencyArg, expiryArg, nameTextArg, panArg, parsedAs, tokenArg } from './args.ts';
 import type { Globals } from './global-options.ts';
 import { withLedger } from './ledger-access.ts';
 import { accountBlock, cardDetail, cardsTable } from './format.ts';
@@ -30,18 +30,18 @@ function registerCardAdd(cards: Command, globals: Globals): void {
   cards
     .command('add')
     .description('register a card (the PAN becomes a token; it is never stored)')
-    .requiredOption('--pan <pan>', "card number, or '-' to read it from stdin (keeps it out of shell history)")
-    .requiredOption('--expiry <MM/YY>', 'expiry month')
-    .requiredOption('--holder <name>', 'cardholder name')
+    .requiredOption('--pan <pan>', "card number, or '-' to read it from stdin (keeps it out of shell history)", panArg)
+    .requiredOption('--expiry <MM/YY>', 'expiry month', expiryArg)
+    .requiredOption('--holder <name>', 'cardholder name', nameTextArg)
     .option('--email <email>', 'holder email')
     .option('--phone <phone>', 'holder phone')
-    .option('--account <id>', 'link to an existing cardholder account')
-    .option('--currency <ccy>', 'open a new account in this currency (default USD)')
+    .option('--account <id>', 'link to an existing cardholder account', accountIdArg)
+    .option('--currency <ccy>', 'open a new account in this currency (default USD)', currencyArg)
     .option('--json', 'print JSON')
     .action(async (o: CardAddFlags) => {
       const g = globals();
-      const pan = o.pan === '-' ? await readStdinLine() : o.pan;
-      if (o.account && o.currency) throw usageError('give --account or --currency, not both');
+      if (o.account && o.currency) throw usageError('give --account or --currency, not both: a card joins an account, or gets a new one in a currency');
+      const pan = o.pan === '-' ? parsedAs('--pan', panArg, await readStdinLine()) : o.pan;
       const args: Record<string, unknown> = { pan, expiry: o.expiry, holder: o.holder };
       for (const k of ['email', 'phone', 'account', 'currency'] as const) if (o[k]) args[k] = o[k];
       await withLedger(g, async (call) => {
@@ -97,8 +97,9 @@ function registerCardStatusChanges(cards: Command, globals: Globals): void {
     ['close', 'cards.close', 'closed'],
   ] as const) {
     cards
-      .command(`${name} <token>`)
+      .command(name)
       .description(`${name} a card`)
+      .argument('<token>', "the card's token", tokenArg)
       .option('--json', 'print JSON')
       .action(async (token: string) => {
         const g = globals();

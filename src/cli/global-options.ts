@@ -2,9 +2,9 @@
 // once from the flags and the environment, checked as the flags are.
 
 import path from 'node:path';
-import { type NatsAuth, DEFAULT_NATS_URL, NatsOptionsError, maskUrl, parseNatsAuth } from '../nats/connect.ts';
+import { type NatsAuth, DEFAULT_NATS_URL, NatsOptionsError, parseNatsAuth } from '../nats/connect.ts';
 import { DEFAULT_TOPOLOGY } from '../nats/setup.ts';
-import { natsUrlArg, subjectPrefixArg } from './args.ts';
+import { natsUrlArg, parsedAs, subjectPrefixArg } from './args.ts';
 import { usageError } from './output.ts';
 
 /** where the ledger is when neither --data nor PAYSTREAM_DATA says */
@@ -51,12 +51,11 @@ export function parseGlobalOptions(flags: Record<string, unknown>, env = process
   };
 }
 
-/** The flag's value, else the environment's, else the default; checked by the flag's parser and named by where it came from. */
+/**
+ * The flag's value, else the environment's, else the default; checked by the flag's parser and named by
+ * where it came from, as a refused flag is: `NATS_URL must be NATS server URLs, ..., got "http://x"`.
+ */
 function checked(flag: unknown, fromEnv: string | undefined, fallback: string, parse: (v: string) => string, [flagName, envName]: [string, string]): string {
   const value = String(flag ?? fromEnv ?? fallback);
-  try {
-    return parse(value);
-  } catch (error) {
-    throw usageError(`${flag === undefined ? envName : flagName} ${JSON.stringify(maskUrl(value))} ${(error as Error).message}`);
-  }
+  return parsedAs(flag === undefined ? envName : flagName, parse, value);
 }

@@ -28,7 +28,7 @@ import { LedgerLockedError } from '../ledger/lock.ts';
 /** The key file named by --key-file (the global flag, set into PAYSTREAM_KEY_FILE by main.ts) or the environment. */
 function keyFileOf(command: string, env = process.env): string {
   const file = env.PAYSTREAM_KEY_FILE;
-  if (!file) throw usageError(`paystream keys ${command} needs the key file: --key-file PATH (or PAYSTREAM_KEY_FILE)`);
+  if (!file) throw usageError(`keys ${command} needs the key file: --key-file PATH (or PAYSTREAM_KEY_FILE)`);
   return path.resolve(file);
 }
 

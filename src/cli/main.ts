@@ -1,9 +1,9 @@
 // The `paystream` command line: one command group a file; this file wires them and maps errors to exit codes.
 
 import path from 'node:path';
-import { Command, CommanderError } from 'commander';
-import { natsUrlArg, subjectPrefixArg } from './args.ts';
-import { NATS_AUTH_OPTIONS, redactSecrets } from '../nats/connect.ts';
+import { type Command, CommanderError } from 'commander';
+import { PaystreamCommand, natsUrlArg, subjectPrefixArg } from './args.ts';
+import { NATS_AUTH_OPTIONS } from '../nats/connect.ts';
 import { registerAccounts } from './accounts.ts';
 import { registerAudit } from './audit.ts';
 import { registerBatchSubmit, registerBatches } from './batches.ts';
@@ -13,7 +13,7 @@ import { registerGenerate } from './generate.ts';
 import { parseGlobalOptions } from './global-options.ts';
 import { registerKeys } from './keys.ts';
 import { registerOrders, registerReview } from './orders.ts';
-import { EXIT_OK, EXIT_USAGE, describeError } from './output.ts';
+import { EXIT_OK, jsonRequested, reportError, usageError } from './output.ts';
 import { registerRecord } from './record.ts';
 import { registerReplay } from './replay.ts';
 import { registerRun } from './run.ts';
@@ -24,7 +24,7 @@ import { registerVerify } from './verify.ts';
 const CVV_FLAG = /^--(cvv|cvc|cvv2|cvc2|cid|security-?code)(=|$)/i;
 
 export function buildProgram(): Command {
-  const program = new Command('paystream')
+  const program = new PaystreamCommand('paystream')
     .description('card-payment stream processor: NATS JetStream in, double-entry LevelDB ledger, live dashboard')
     .version('0.1.0')
     .option('--data <dir>', 'ledger data directory (env PAYSTREAM_DATA)', undefined)
@@ -32,13 +32,9 @@ export function buildProgram(): Command {
     .option('--prefix <subject>', 'subject prefix (env PAYSTREAM_PREFIX)', subjectPrefixArg)
     .option('--json', 'print JSON (query commands)')
     .option('--service', "never open the ledger: call the running processor's service at --nats with the NATS credentials given, as an operator or viewer on another machine does (env PAYSTREAM_SERVICE=1)")
-    .option('--key-file <path>', 'the tokenization key file, outside the data directory (env PAYSTREAM_KEY_FILE; or PAYSTREAM_KEY)')
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    .option('--key-file <path>', 'the tokenization key file, outside the data directory (env PAYSTREAM_KEY_FILE; or PAYSTREAM_KEY)');
   // NATS credentials and TLS: checked (files read, contradictions refused) by parseGlobalOptions, before anything starts
   for (const [flags, description] of NATS_AUTH_OPTIONS) program.option(flags, description);
-  // commander quotes a refused value: a NATS URL's credentials are masked in it
-  program.configureOutput({ outputError: (text, write) => write(redactSecrets(text)) });
   const globals = () => parseGlobalOptions({ ...program.opts() });
   // subcommands accept --json too; their own flag wins
   program.hook('preAction', (_root, action) => {
@@ -68,31 +64,20 @@ export function buildProgram(): Command {
   ]) {
     register(program, globals);
   }
-  for (const cmd of program.commands) {
-    cmd.exitOverride();
-    for (const sub of cmd.commands) sub.exitOverride();
-  }
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const cvv = argv.find((a) => CVV_FLAG.test(a));
-  if (cvv) {
-    process.stderr.write('paystream: a CVV/CVC is never accepted or stored (PCI DSS 3.3); leave it out\n');
-    return EXIT_USAGE;
+  if (argv.some((a) => CVV_FLAG.test(a))) {
+    return reportError(usageError('a CVV/CVC is never accepted or stored (PCI DSS 3.3); leave it out'), jsonRequested(argv));
   }
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT_OK;
-      return EXIT_USAGE;
-    }
-    const { code, message, exitCode } = describeError(error);
-    if (program.opts().json) process.stdout.write(`${JSON.stringify({ error: { code, message } }, null, 2)}\n`);
-    process.stderr.write(`paystream: ${message}\n`);
-    return exitCode;
+    // help and the version asked for; every other complaint of commander's is a usage error (PaystreamCommand)
+    if (error instanceof CommanderError && ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code)) return EXIT_OK;
+    return reportError(error, Boolean(program.opts().json) || jsonRequested(argv));
   }
 }

@@ -3,6 +3,7 @@
 
 import type { Command } from 'commander';
 import type { OrderJson } from '../ledger/api.ts';
+import { orderIdArg } from './args.ts';
 import type { Globals } from './global-options.ts';
 import { withLedger } from './ledger-access.ts';
 import { orderBlock, table } from './format.ts';
@@ -11,8 +12,9 @@ import { print } from './output.ts';
 export function registerOrders(program: Command, globals: Globals): void {
   const orders = program.command('orders').description('look up orders and their results');
   orders
-    .command('show <orderId>')
+    .command('show')
     .description('an order, its result and its state (holds, captures, refunds)')
+    .argument('<orderId>', "the order's id", orderIdArg)
     .option('--json', 'print JSON')
     .action(async (id: string) => {
       const g = globals();
@@ -41,8 +43,9 @@ export function registerReview(program: Command, globals: Globals): void {
     });
   for (const decision of ['approve', 'decline'] as const) {
     review
-      .command(`${decision} <orderId>`)
+      .command(decision)
       .description(`${decision} a held order (its final result is published; decided by you, as the ledger or the NATS server knows you)`)
+      .argument('<orderId>', 'as review list shows it', orderIdArg)
       .option('--json', 'print JSON')
       .action(async (orderId: string) => {
         const g = globals();

@@ -11,7 +11,7 @@ import { connectNats } from '../nats/setup.ts';
 import type { RecordLine } from '../recording/line.ts';
 import { toRecordLine } from '../recording/line.ts';
 import { openRecordingWriter } from '../recording/writer.ts';
-import { integerArg, sinceArg } from './args.ts';
+import { integerArg, nameArg, sinceArg, subjectArg } from './args.ts';
 import type { GlobalOptions, Globals } from './global-options.ts';
 import { abortOnSignals } from './interrupts.ts';
 
@@ -45,9 +45,9 @@ export function registerRecord(program: Command, globals: Globals): void {
   program
     .command('record')
     .description('write every message on a subject (or from a stream) as NDJSON; PANs become tokens first')
-    .option('--subject <subject>', 'subject to record', DEFAULT_RECORD_OPTIONS.subject)
+    .option('--subject <subject>', 'subject to record', subjectArg, DEFAULT_RECORD_OPTIONS.subject)
     .requiredOption('--out <file>', 'output file (.gz to gzip)')
-    .option('--from-stream <stream>', 'read from a JetStream stream instead (with stream sequences)')
+    .option('--from-stream <stream>', 'read from a JetStream stream instead (with stream sequences)', nameArg)
     .option('--since <time>', 'with --from-stream: ISO time or a duration ago (e.g. 10m)', sinceArg)
     .option('--limit <n>', 'stop after n messages', integerArg(RECORD_LIMIT_BOUNDS))
     .action(async (f: { subject: string; out: string; fromStream?: string; since?: Date; limit?: number }) => {

@@ -1,5 +1,7 @@
 // `paystream run`: the processor, with the dashboard on a terminal or headless for services.
 
+import { constants as fsConstants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_FOUR_EYES_SPEC, fourEyesFromEnv } from '../domain/four-eyes.ts';
@@ -8,9 +10,10 @@ import { OptionsError } from '../domain/option-checks.ts';
 import { DEFAULT_TOPOLOGY } from '../nats/setup.ts';
 import { type RuntimeConfig, parseRuntimeConfig, startRuntime } from '../processor/launch.ts';
 import { AUTHORIZATION_HOLD_MS_BOUNDS, REVIEW_TIMEOUT_ACTIONS, REVIEW_TIMEOUT_MS_BOUNDS } from '../processor/options.ts';
+import { loadRules } from '../processor/rules-file.ts';
 import { BUFFER_ITEMS_BOUNDS, BUFFER_WAIT_MS_BOUNDS, DEFAULT_BUFFER_OPTIONS } from '../../streams/buffer.ts';
 import { configureLog } from '../log.ts';
-import { integerArg, nameArg, portArg, positiveArg } from './args.ts';
+import { choiceArg, integerArg, nameArg, portArg, positiveArg } from './args.ts';
 import type { GlobalOptions } from './global-options.ts';
 import { earlySignals } from './interrupts.ts';
 import { superviseRuntime } from './supervise.ts';
@@ -52,7 +55,7 @@ function addRunOptions(cmd: Command): Command {
     .option('--buffer-max <n>', 'most orders in one ledger write', integerArg(BUFFER_ITEMS_BOUNDS), DEFAULT_BUFFER_OPTIONS.bufferItemsMax)
     .option('--hold-hours <h>', 'how long an authorization hold lasts', positiveArg(AUTHORIZATION_HOLD_MS_BOUNDS.max / HOUR_MS), DEFAULT_APPLY_OPTIONS.authorizationHoldMs / HOUR_MS)
     .option('--review-minutes <m>', 'how long an order may wait in review', positiveArg(REVIEW_TIMEOUT_MS_BOUNDS.max / MINUTE_MS), DEFAULT_APPLY_OPTIONS.reviewTimeoutMs / MINUTE_MS)
-    .option('--review-timeout <action>', 'what a review timeout does: decline or approve', DEFAULT_APPLY_OPTIONS.reviewTimeoutAction)
+    .option('--review-timeout <action>', 'what a review timeout does: decline or approve', choiceArg(REVIEW_TIMEOUT_ACTIONS), DEFAULT_APPLY_OPTIONS.reviewTimeoutAction)
     .option('--no-auto-open-merchants', 'decline orders for merchants without an account')
     .option('--four-eyes-above <list>', `manual deposits/withdrawals above this wait for a second operator: CCY=amount,...,*=N or none (env PAYSTREAM_FOUR_EYES_ABOVE; default ${DEFAULT_FOUR_EYES_SPEC})`)
     .option('--four-eyes-lapse <duration>', 'a pending posting lapses after this (30m, 24h, 7d; env PAYSTREAM_FOUR_EYES_LAPSE; default 24h)')
@@ -96,6 +99,11 @@ export function registerRun(program: Command, globals: () => GlobalOptions): voi
       const g = globals();
       // every flag checked before anything is written, opened or connected
       const config = parseRunOptions(g, f);
+      // a missing or broken rules file is told before the ledger opens or NATS is tried (startRuntime reads it again)
+      if (config.rulesPath) {
+        await access(config.rulesPath, fsConstants.R_OK);
+        await loadRules(config.rulesPath);
+      }
       const headless = Boolean(f.headless) || !process.stdout.isTTY;
       configureLog(headless ? 'stderr' : { file: path.join(g.data, 'paystream.log') });
       const early = earlySignals();

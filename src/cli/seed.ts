@@ -6,14 +6,17 @@ import { localActor } from '../domain/actor.ts';
 import { DEMO_SEED } from '../domain/generate.ts';
 import { seedLedger } from '../ledger/seed.ts';
 import { LedgerStore } from '../ledger/store.ts';
-import { integerArg, seedArg } from './args.ts';
+import { amountInArg, integerArg, seedArg } from './args.ts';
 import type { Globals } from './global-options.ts';
 import { print } from './output.ts';
+import { QUIET_FLAG_HELP, withProgress } from './progress.ts';
 
 /** cards one seed run may create */
 const SEED_CARDS_BOUNDS = { min: 0, max: 10_000_000 };
 /** merchants one seed run may create */
 const SEED_MERCHANTS_BOUNDS = { min: 0, max: 100_000 };
+/** the card balances go into USD, EUR and CNY accounts as given (JPY ones get a hundredfold): USD's decimals bound them all */
+const seedBalanceArg = amountInArg('USD');
 /** each seeded merchant's opening balance */
 const MERCHANT_OPENING_BALANCE = '1000000';
 
@@ -24,15 +27,22 @@ export function registerSeed(program: Command, globals: Globals): void {
     .option('--cards <n>', 'how many cards', integerArg(SEED_CARDS_BOUNDS), 500)
     .option('--merchants <n>', 'how many merchants', integerArg(SEED_MERCHANTS_BOUNDS), 60)
     .option('--seed <n>', 'seed of the deterministic card list', seedArg, DEMO_SEED)
-    .option('--balance <amount>', 'opening balance of each card account', '5000')
+    .option('--balance <amount>', 'opening balance of each card account', seedBalanceArg, '5000')
     .option('--json', 'print JSON')
-    .action(async (o: { cards: number; merchants: number; seed: number; balance: string }) => {
+    .option('--quiet', QUIET_FLAG_HELP)
+    .action(async (o: { cards: number; merchants: number; seed: number; balance: string; quiet?: boolean }) => {
       const g = globals();
       const store = await LedgerStore.open(g.data, { owner: { command: 'paystream seed' } });
       try {
         const started = Date.now();
         const actor = localActor(os.userInfo().username, 'cli');
-        const report = await seedLedger(store, { cards: o.cards, merchants: o.merchants, seed: o.seed, cardBalance: o.balance, merchantBalance: MERCHANT_OPENING_BALANCE, actor });
+        const report = await withProgress({ label: 'seed', unit: 'card', verb: 'seeded', total: o.cards, quiet: o.quiet }, async (progress) => {
+          const { cards, merchants, seed, balance: cardBalance } = o;
+          const onProgress = (cardsDone: number) => progress.update(cardsDone);
+          const seeded = await seedLedger(store, { cards, merchants, seed, cardBalance, merchantBalance: MERCHANT_OPENING_BALANCE, actor, onProgress });
+          progress.finish();
+          return seeded;
+        });
         print(g, report, (r: typeof report) => `seeded ${r.cardsCreated} cards (${r.cardsExisting} existed), ${r.merchantsCreated} merchants in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       } finally {
         await store.close();

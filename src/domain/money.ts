@@ -102,6 +102,25 @@ export function parseAmount(value: unknown, currency: string): ParseAmountResult
   return { ok: true, amountMinor };
 }
 
+/**
+ * What an amount refused by parseAmount for `reason` must be, for a message that also says what is allowed:
+ * `amount "1.234" must have at most 2 decimals in USD`.
+ */
+export function amountRuleText(reason: AmountReason, currency: string): string {
+  const exponent = currencyExponent(currency);
+  if (exponent === undefined || reason === 'unknown_currency') return `cannot be in ${currency}: not an ISO 4217 currency code paystream knows`;
+  switch (reason) {
+    case 'amount_not_string':
+      return 'must be a decimal string such as "12.50", not a JSON number';
+    case 'invalid_amount':
+      return 'must be a decimal such as 12.50: digits, then a point and decimals if any, nothing else';
+    case 'amount_too_precise':
+      return exponent === 0 ? `must be a whole number in ${currency}, which has no decimals` : `must have at most ${exponent} decimals in ${currency}`;
+    case 'amount_out_of_range':
+      return `must be above 0 and at most ${formatAmount(AMOUNT_MINOR_MAX, currency, { grouping: false })} ${currency}`;
+  }
+}
+
 function exponentOrThrow(currency: string): number {
   const exponent = currencyExponent(currency);
   if (exponent === undefined) throw new RangeError(`unknown currency: ${JSON.stringify(currency)}`);
