@@ -14,11 +14,32 @@ export interface AlertsProps extends PanelFrameProps {
   operatorActions?: readonly OperatorActionView[];
 }
 
+/** Operator actions shown at most, when the panel has the rows (the feed keeps more). */
+const ACTIONS_SHOWN_MAX = 8;
+
+/** Rows the panel shows everything in (its title included, its border not). */
+export function alertsRowsWanted(alerts: AlertsView, actions: readonly OperatorActionView[] | undefined): number {
+  const actionRows = actions === undefined ? 0 : 1 + Math.max(1, Math.min(actions.length, ACTIONS_SHOWN_MAX));
+  return 1 + 3 + actionRows + Math.max(1, alerts.recent.length);
+}
+
+/**
+ * Operator actions take about half the rows under the three summary lines (their heading included, one row
+ * at least), the recent alerts the rest; with one or two rows free, the newest action takes one row of its own.
+ */
+function actionRowsFor(room: number, actions: readonly OperatorActionView[] | undefined): { rows: number; heading: boolean } {
+  if (actions === undefined || room < 1) return { rows: 0, heading: false };
+  if (room < 3) return { rows: 1, heading: false };
+  const half = Math.max(1, Math.floor(room / 2) - 1);
+  return { rows: Math.min(Math.max(1, actions.length), half, ACTIONS_SHOWN_MAX), heading: true };
+}
+
 /** One operator action: time, outcome (an error's code in red), who, what; the outcome before the text that may be cut. */
-function ActionRow({ action }: { action: OperatorActionView }) {
+function ActionRow({ action, label }: { action: OperatorActionView; label?: string }) {
   const c = useColor();
   return (
     <Text wrap="truncate-end">
+      {label ? <Text bold>{label} </Text> : null}
       <Text dimColor>{action.atIso.slice(11, 19)} </Text>
       <Text color={action.outcome === 'ok' ? c('green') : c('red')}>{action.outcome}</Text> <Text bold>{action.who}</Text>{' '}
       {action.what}
@@ -41,11 +62,9 @@ export function Alerts(props: AlertsProps) {
   const list = (items: { key: string; n: number }[]) =>
     items.length === 0 ? 'none' : items.map((i) => `${i.key} ${count(i.n)}`).join(' · ');
   const actions = props.operatorActions;
-  // below the three summary lines: operator actions take about half the room (their heading included, one
-  // row at least when two are free), the recent alerts the rest
   const room = Math.max(0, rowsMax - 4);
-  const actionRows = actions === undefined || room < 2 ? 0 : Math.min(Math.max(1, actions.length), Math.max(1, Math.floor(room / 2) - 1));
-  const recentRoom = Math.max(0, room - (actionRows > 0 ? actionRows + 1 : 0));
+  const shown = actionRowsFor(room, actions);
+  const recentRoom = Math.max(0, room - shown.rows - (shown.heading ? 1 : 0));
   return (
     <Panel {...props} title="Alerts">
       <Text wrap="truncate-end">
@@ -68,11 +87,20 @@ export function Alerts(props: AlertsProps) {
           'empty'
         )}
       </Text>
-      {actions !== undefined && actionRows > 0 ? (
+      {actions !== undefined && shown.heading ? (
         <>
           <Text bold>operator actions</Text>
-          {actions.length === 0 ? <Line dim>none yet</Line> : actions.slice(0, actionRows).map((a) => <ActionRow key={a.seq} action={a} />)}
+          {actions.length === 0 ? <Line dim>none yet</Line> : actions.slice(0, shown.rows).map((a) => <ActionRow key={a.seq} action={a} />)}
         </>
+      ) : null}
+      {actions !== undefined && shown.rows > 0 && !shown.heading ? (
+        actions[0] ? (
+          <ActionRow action={actions[0]} label="last action" />
+        ) : (
+          <Text wrap="truncate-end">
+            <Text bold>last action</Text> <Text dimColor>none yet</Text>
+          </Text>
+        )
       ) : null}
       {a.recent.length === 0 ? (
         recentRoom > 0 ? (

@@ -8,9 +8,12 @@ import { useColor } from './theme.tsx';
 import type { CardSummary } from './types.ts';
 
 export interface CardMatchesProps {
-  results: CardSummary[];
+  /** the newest answer; undefined before the first (or for an empty query) */
+  results: CardSummary[] | undefined;
   /** the query the results answer (shown with any PAN masked) */
   searched: string;
+  /** the query of a search in flight, if any: the results shown stay until it answers */
+  searching: string | undefined;
   selected: number;
   /** rows for the match rows, under the count line */
   listRows: number;
@@ -18,18 +21,27 @@ export interface CardMatchesProps {
   error: string | undefined;
 }
 
-export function CardMatches({ results, searched, selected, listRows, error }: CardMatchesProps) {
+export function CardMatches({ results, searched, searching, selected, listRows, error }: CardMatchesProps) {
   const c = useColor();
+  const busy = searching === undefined ? null : <Text dimColor> · searching "{redactPans(searching)}"…</Text>;
+  if (results === undefined) {
+    return searching === undefined ? null : <Line dim>searching "{redactPans(searching)}"…</Line>;
+  }
   if (results.length === 0) {
-    return error ? null : <Line color={c('yellow')}>no card matches "{redactPans(searched)}"</Line>;
+    return error ? null : (
+      <Text wrap="truncate-end">
+        <Text color={c('yellow')}>no card matches "{redactPans(searched)}"</Text>
+        {busy}
+      </Text>
+    );
   }
   const first = Math.max(0, Math.min(selected - listRows + 1, results.length - listRows));
   return (
     <>
-      <Line dim>
-        {results.length} match{results.length === 1 ? '' : 'es'} for "{redactPans(searched)}" · ↑↓ pick ·
-        enter open
-      </Line>
+      <Text wrap="truncate-end" dimColor>
+        {results.length} match{results.length === 1 ? '' : 'es'} for "{redactPans(searched)}" · ↑↓ pick · enter open
+        {busy}
+      </Text>
       {results.slice(first, first + listRows).map((card, i) => {
         const isSel = first + i === selected;
         return (

@@ -23,9 +23,10 @@ const KEYS: Record<FooterMode, (paused: boolean) => [string, string][]> = {
     ['q', 'quit'],
   ],
   lookup: () => [
-    ['enter', 'search/open'],
+    ['type', 'narrow'],
     ['↑↓', 'pick'],
-    ['esc', 'back'],
+    ['enter', 'open'],
+    ['esc', 'back one level'],
     ['^C', 'quit'],
   ],
   review: () => [

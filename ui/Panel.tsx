@@ -10,6 +10,8 @@ export interface PanelFrameProps {
   focused?: boolean;
   /** draw a border (wide, tall terminals); costs two rows and two columns */
   bordered?: boolean;
+  /** outer rows the panel fills (its border reaching them), whatever its content; absent: as tall as its content */
+  height?: number;
 }
 
 /** Columns and rows left for content inside a panel of this frame. */
@@ -19,12 +21,13 @@ export const innerRows = (rows: number, p: PanelFrameProps): number =>
 
 export function Panel(props: PanelFrameProps & { title: string; right?: ReactNode; children?: ReactNode }) {
   const c = useColor();
-  const { focused, bordered, width } = props;
+  const { focused, bordered, width, height } = props;
   return (
     <Box
       flexDirection="column"
       width={width}
       flexShrink={0}
+      {...(height === undefined ? {} : { height, overflowY: 'hidden' as const })}
       {...(bordered
         ? { borderStyle: focused ? 'double' : 'round', borderColor: focused ? c('cyan') : c('gray') }
         : {})}

@@ -68,3 +68,9 @@ export const padRight = (s: string, w: number): string => (s.length >= w ? s : s
 /** Cuts to `w` columns with an ellipsis. */
 export const clip = (s: string, w: number): string =>
   w <= 0 ? '' : s.length <= w ? s : `${s.slice(0, Math.max(0, w - 1))}…`;
+
+/**
+ * Columns of the label after each trend (throughput, lag, latency) in the wide layout: one width for all keeps
+ * the newest second of every trend in the same column, so a spike reads across them.
+ */
+export const TREND_LABEL_COLUMNS = 30;

@@ -7,19 +7,38 @@ import { Header } from '../../ui/Header.tsx';
 import { Help } from '../../ui/Help.tsx';
 import { Latency } from '../../ui/Latency.tsx';
 import { Throughput } from '../../ui/Throughput.tsx';
+import { TopVolume } from '../../ui/TopVolume.tsx';
 import { Totals } from '../../ui/Totals.tsx';
-import { aBatch, aLatency, anAlerts, anEmptySnapshot, aSnapshot, aStatus, aThroughput } from './fixtures.ts';
+import {
+  aBatch,
+  aLag,
+  aLatency,
+  anAlerts,
+  anEmptySnapshot,
+  aSnapshot,
+  aStatus,
+  aThroughput,
+  aTopVolume,
+  aTotalsPeriod,
+} from './fixtures.ts';
 
 const W = 80;
 
-/** Renders at 80 columns and checks nothing spills past them. */
-function frame(el: React.ReactElement): string {
+/** Renders at `width` (80 unless told) and checks nothing spills past it. */
+function frame(el: React.ReactElement, width = W): string {
   const { lastFrame, unmount } = render(el);
   const out = lastFrame() ?? '';
   unmount();
-  for (const line of out.split('\n')) expect([...line].length).toBeLessThanOrEqual(W);
+  for (const line of out.split('\n')) expect([...line].length).toBeLessThanOrEqual(width);
   return out;
 }
+
+/** The column (in characters) where the last sparkline block of a line ends. */
+const sparkEnd = (line: string): number => {
+  const chars = [...line];
+  for (let i = chars.length - 1; i >= 0; i--) if (/[▁▂▃▄▅▆▇█]/.test(chars[i]!)) return i;
+  return -1;
+};
 
 describe('Header', () => {
   it('shows server, connection, stream, consumer, lag, ledger, uptime and state', () => {
@@ -92,6 +111,59 @@ describe('Throughput', () => {
   });
 });
 
+describe('Throughput with the lag trend (wide)', () => {
+  it('draws pending messages under the orders, the newest second of both in the same column', () => {
+    const s = aSnapshot();
+    const out = frame(<Throughput throughput={s.throughput} health={[]} totalOrders={1} lag={aLag()} width={200} />, 200);
+    const lines = out.split('\n');
+    const orders = lines.find((l) => l.includes('orders/s ·'))!;
+    const lag = lines.find((l) => l.includes('pending'))!;
+    expect(lag).toContain('pending 3,960 · max 3,960');
+    expect(sparkEnd(lag)).toBe(sparkEnd(orders));
+    // the lag trend and the latency trend end in the same column too (both full width)
+    const latency = frame(<Latency latency={aLatency()} width={200} />, 200).split('\n')[1]!;
+    expect(sparkEnd(latency)).toBe(sparkEnd(orders));
+  });
+
+  it('says so when the source reports no lag (an offline replay)', () => {
+    const s = aSnapshot();
+    const lag = aLag({ known: false, pendingPerSecond: new Array(300).fill(0) });
+    expect(frame(<Throughput throughput={s.throughput} health={[]} totalOrders={1} lag={lag} width={120} />, 120)).toContain(
+      'lag: not reported by this source',
+    );
+  });
+});
+
+describe('TopVolume', () => {
+  it('lists the top merchants and cards (masked) per currency, side by side when wide', () => {
+    const out = frame(<TopVolume top={aTopVolume()} width={110} maxRows={10} />, 110);
+    expect(out).toContain('Top volume last 60s · approved, authorized and held · by amount in each currency');
+    expect(out).toContain('EUR 540 orders 12,500.00 · JPY 60 orders 72,000');
+    const rows = out.split('\n');
+    const first = rows.find((l) => l.includes('m-coffee-corner'))!;
+    expect(first).toMatch(/^EUR m-coffee-corner +4,500\.00 +300 │ EUR 411111\*{6}1111 +2,500\.00 +12$/);
+    expect(rows.find((l) => l.includes('m-ramen-jpy'))).toMatch(/^JPY m-ramen-jpy +72,000 +60 │$/);
+    expect(out).toMatch(/JPY m-ramen-jpy +72,000 +60/);
+    expect(out).toMatch(/JPY 353011\*{6}0000 +72,000 +60/);
+    expect(out).not.toMatch(/\d{12,}/);
+  });
+
+  it('stacks the two lists when narrow, sharing the rows between currencies, and says when nothing moved', () => {
+    const out = frame(<TopVolume top={aTopVolume()} width={60} maxRows={10} />, 60);
+    const rows = out.split('\n');
+    expect(rows.findIndex((l) => l.startsWith('CUR CARD'))).toBeGreaterThan(rows.findIndex((l) => l.startsWith('CUR MERCHANT')));
+    // three rows for the merchants: two of EUR, one of JPY (each currency its turn)
+    expect(rows.filter((l) => /^(EUR|JPY) m-/.test(l)).map((l) => l.slice(0, 20).trim())).toEqual([
+      'EUR m-coffee-corner',
+      'EUR m-books',
+      'JPY m-ramen-jpy',
+    ]);
+    expect(rows.length).toBeLessThanOrEqual(10);
+    const empty = frame(<TopVolume top={aTopVolume({ currencies: [] })} width={W} maxRows={5} />);
+    expect(empty).toContain('no money moved in the last 60s');
+  });
+});
+
 describe('Totals', () => {
   it('right-aligns grouped amounts with each currency exponent, since start and today', () => {
     const s = aSnapshot();
@@ -109,6 +181,15 @@ describe('Totals', () => {
     expect(new Set(ends).size).toBe(1);
   });
 
+  it('shows one set of columns when today holds every order since start (a run started today)', () => {
+    const period = aTotalsPeriod();
+    const out = frame(<Totals totals={{ sinceStart: period, today: period, todayUtc: '2025-03-14' }} width={W} maxRows={10} />);
+    expect(out).toContain('since start 12,345 orders · all today (2025-03-14 UTC)');
+    expect(out).not.toContain('TODAY');
+    expect(out).not.toContain('│');
+    expect(out).toMatch(/EUR {2}approved\s+10,000\s+1,234,567\.89\n/);
+  });
+
   it('says "no traffic yet" rather than zeros, and folds rows that do not fit', () => {
     expect(frame(<Totals totals={anEmptySnapshot().totals} width={W} maxRows={6} />)).toContain(
       'no traffic yet',
@@ -124,6 +205,15 @@ describe('Latency', () => {
     expect(out).toContain('last 60s  p50 11 ms p95 38 ms p99 80 ms max 120 ms');
     expect(out).toContain('run       p50 12 ms p95 40 ms p99 85 ms max 1.50 s');
     expect(frame(<Latency latency={aLatency()} compact width={W} />).split('\n')).toHaveLength(1);
+  });
+
+  it('draws each second\'s p99 and p50 beside the percentiles when wide, not at 80 columns', () => {
+    const wide = frame(<Latency latency={aLatency()} width={200} />, 200);
+    const [, recent, run] = wide.split('\n');
+    expect(recent).toMatch(/^last 60s {2}p50 11 ms p95 38 ms p99 80 ms max 120 ms n=600 +│ [▁▂▃▄▅▆▇█ ]{50,} p99 · peak 119 ms/);
+    expect(run).toMatch(/^run +p50 12 ms .* │ [▁▂▃▄▅▆▇█ ]{50,} p50 · peak 12 ms/);
+    expect(sparkEnd(recent!)).toBe(sparkEnd(run!));
+    expect(frame(<Latency latency={aLatency()} width={W} />)).not.toMatch(/[▁▂▃▄▅▆▇█]/);
   });
 
   it('says there are no samples yet', () => {
@@ -169,6 +259,15 @@ describe('Alerts', () => {
     expect(out).toContain('review queue: 4 held — press r');
     expect(out).toContain('11:59:55 rule hit: velocity_5m ×3');
     expect(out).toContain('11:59:00 dead letter: not_json');
+  });
+
+  it('shows the newest operator action on a row of its own when only one or two rows are free (narrow)', () => {
+    const action = { seq: 9, atIso: '2026-12-01T10:09:00.000Z', who: 'local:alice', what: 'cards.freeze token=0123…', outcome: 'ok' };
+    const out = frame(<Alerts alerts={anAlerts()} width={W} maxRows={6} operatorActions={[action]} />);
+    expect(out).toContain('last action 10:09:00 ok local:alice cards.freeze token=0123…');
+    expect(out).toContain('11:59:55 rule hit: velocity_5m ×3');
+    expect(out.split('\n')).toHaveLength(6);
+    expect(frame(<Alerts alerts={anAlerts()} width={W} maxRows={5} operatorActions={[]} />)).toContain('last action none yet');
   });
 
   it('shows explicit empties', () => {
