@@ -3,7 +3,7 @@
 
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { NatsConnection } from 'nats';
+import type { NatsConnection, Subscription } from 'nats';
 import { BATCH_MODES, type BatchFile, type BatchMode, BatchFileError, parseBatchFile } from '../domain/batchfile.ts';
 import { OptionsError, choiceOption, wholeOption, withDefaults } from '../domain/option-checks.ts';
 import { ORDER_TYPES, type OrderType } from '../domain/types.ts';
@@ -14,6 +14,7 @@ import type { GlobalOptions, Globals } from './global-options.ts';
 import { withLedger } from './ledger-access.ts';
 import { table } from './format.ts';
 import { CliError, print } from './output.ts';
+import { type ProgressOptions, QUIET_FLAG_HELP, progressShown, withProgress } from './progress.ts';
 
 /** the orders a batch file may be expected to hold (--count) */
 export const EXPECTED_COUNT_BOUNDS = { min: 1, max: 1_000_000 };
@@ -63,6 +64,7 @@ interface BatchSubmitFlags {
   source?: string;
   wait: boolean;
   timeout: number;
+  quiet?: boolean;
 }
 
 export function registerBatchSubmit(program: Command, globals: Globals): void {
@@ -80,6 +82,7 @@ export function registerBatchSubmit(program: Command, globals: Globals): void {
     .option('--no-wait', 'return once published')
     .option('--timeout <d>', 'how long to wait for the report', parseDurationMs, DEFAULT_BATCH_SUBMIT_OPTIONS.timeoutMs)
     .option('--json', 'print the report as JSON')
+    .option('--quiet', QUIET_FLAG_HELP)
     .action(async (file: string, f: BatchSubmitFlags) => {
       const g = globals();
       const options = parseBatchSubmitOptions({
@@ -94,25 +97,35 @@ export function registerBatchSubmit(program: Command, globals: Globals): void {
         wait: f.wait,
         timeoutMs: f.timeout,
       });
-      await submitBatch(g, options);
+      await submitBatch(g, options, f.quiet);
     });
 }
 
-async function submitBatch(g: GlobalOptions, o: BatchSubmitOptions): Promise<void> {
+async function submitBatch(g: GlobalOptions, o: BatchSubmitOptions, quiet = false): Promise<void> {
   const parsed = await readBatchFile(o);
   const nc = await connectNats({ url: g.nats, name: 'paystream-batch', auth: g.natsAuth });
   try {
     const id = parsed.header.id;
     const reportSub = nc.subscribe(`${g.prefix}.reports.${id}`, { max: 1 });
-    await publishBatch(nc, g.prefix, parsed, o.source);
+    const watched: ProgressOptions = { label: 'batch', unit: 'order', verb: 'published', total: parsed.orders.length, quiet };
+    // on a terminal the wait shows the batch's orders being decided: their results are counted from before the first is sent
+    const decided = progressShown(watched) && o.wait ? countResults(nc, g.prefix, parsed) : undefined;
+    await withProgress(watched, async (progress) => {
+      // the header goes first: what was sent after it is orders
+      await publishBatch(nc, g.prefix, parsed, o.source, (sent) => progress.update(Math.max(0, sent - 1)));
+      progress.finish(`of batch ${id}`);
+    });
     if (!o.wait) {
       print(g, { batchId: id, published: parsed.orders.length }, (s: { batchId: string; published: number }) => `published batch ${s.batchId} (${s.published} orders)`);
       return;
     }
-    const timer = setTimeout(() => reportSub.unsubscribe(), o.timeoutMs);
-    let report: BatchReportView | undefined;
-    for await (const m of reportSub) report = m.json();
-    clearTimeout(timer);
+    const report = await withProgress({ ...watched, verb: 'decided' }, async (progress) => {
+      decided?.onCount((n) => progress.update(n));
+      const r = await firstReport(reportSub, o.timeoutMs);
+      if (r) progress.finish(`of batch ${id}`);
+      return r;
+    });
+    decided?.stop();
     if (!report) throw new CliError(`no report for batch ${id} within ${o.timeoutMs / 1000} s: is a processor running?`);
     print(g, report, (r: BatchReportView) => reportText(id, r));
     if (report.status !== 'completed') process.exitCode = 1;
@@ -139,8 +152,40 @@ async function readBatchFile(o: BatchSubmitOptions): Promise<BatchFile> {
   }
 }
 
+/** The batch's report, or undefined when none came within the timeout. */
+async function firstReport(reportSub: Subscription, timeoutMs: number): Promise<BatchReportView | undefined> {
+  const timer = setTimeout(() => reportSub.unsubscribe(), timeoutMs);
+  let report: BatchReportView | undefined;
+  for await (const m of reportSub) report = m.json();
+  clearTimeout(timer);
+  return report;
+}
+
+/**
+ * Counts the batch's orders that have a result (pay.results.<status>.<orderId>), each once. A subscription
+ * the broker refuses counts nothing: the bar then waits at 0, and the report still ends the wait.
+ */
+function countResults(nc: NatsConnection, prefix: string, parsed: BatchFile): { onCount: (tell: (decided: number) => void) => void; stop: () => void } {
+  const waiting = new Set(parsed.orders.map((order) => order.id));
+  let decided = 0;
+  let tell: (decided: number) => void = () => undefined;
+  const sub = nc.subscribe(`${prefix}.results.>`, {
+    callback: (error, m) => {
+      if (error || !waiting.delete(m.subject.slice(m.subject.lastIndexOf('.') + 1))) return;
+      tell(++decided);
+    },
+  });
+  return {
+    onCount: (t) => {
+      tell = t;
+      t(decided);
+    },
+    stop: () => sub.unsubscribe(),
+  };
+}
+
 /** The header first (de-duplicated by its batch id), then every order (by its own id), unpaced. */
-async function publishBatch(nc: NatsConnection, prefix: string, parsed: BatchFile, source: string | undefined): Promise<void> {
+async function publishBatch(nc: NatsConnection, prefix: string, parsed: BatchFile, source: string | undefined, onProgress?: (sent: number) => void): Promise<void> {
   const id = parsed.header.id;
   const enc = new TextEncoder();
   await pacedPublish(
@@ -150,7 +195,7 @@ async function publishBatch(nc: NatsConnection, prefix: string, parsed: BatchFil
       ...parsed.orders.map((order) => ({ subject: `${prefix}.orders.${source ?? 'batch'}`, payload: order, msgId: order.id })),
     ],
     (m) => ({ subject: m.subject, data: enc.encode(JSON.stringify(m.payload)), msgId: m.msgId, atMs: 0 }),
-    { speed: Number.POSITIVE_INFINITY },
+    { speed: Number.POSITIVE_INFINITY, ...(onProgress ? { onProgress } : {}) },
   );
 }
 

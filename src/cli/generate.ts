@@ -1,8 +1,9 @@
 // `paystream generate`: realistic, deterministic traffic (cards from `paystream seed`) published at a rate.
 
 import type { Command } from 'commander';
+import type { NatsConnection } from 'nats';
 import { tokenizePan } from '../domain/cards.ts';
-import { DEMO_SEED, demoCardCurrency, demoCardPans, demoMerchants } from '../domain/generate.ts';
+import { DEMO_SEED, type GeneratorOptions, demoCardCurrency, demoCardPans, demoMerchants } from '../domain/generate.ts';
 import { currentKey } from '../domain/keys.ts';
 import { type Bounds, rateOption, shareOption, wholeOption, withDefaults } from '../domain/option-checks.ts';
 import { loadKeys } from '../ledger/keys.ts';
@@ -12,7 +13,7 @@ import { DURATION_MS_BOUNDS, SEED_BOUNDS, integerArg, numberOrMaxArg, parseDurat
 import type { GlobalOptions, Globals } from './global-options.ts';
 import { abortOnSignals } from './interrupts.ts';
 import { print } from './output.ts';
-import { endProgressLine, progressLine } from './progress.ts';
+import { QUIET_FLAG_HELP, withProgress } from './progress.ts';
 
 /** orders a second, at most (faster: max) */
 export const GENERATE_RATE_MAX = 1_000_000;
@@ -70,6 +71,7 @@ interface GenerateFlags {
   seed: number;
   cardSeed: number;
   trouble: number;
+  quiet?: boolean;
 }
 
 export function registerGenerate(program: Command, globals: Globals): void {
@@ -85,6 +87,7 @@ export function registerGenerate(program: Command, globals: Globals): void {
     .option('--card-seed <n>', 'seed the cards were created with', seedArg, d.cardSeed)
     .option('--trouble <share>', 'share of bad payloads, duplicates, stale orders, fraud bursts', shareArg, d.troubleShare)
     .option('--json', 'print the summary as JSON')
+    .option('--quiet', QUIET_FLAG_HELP)
     .action(async (f: GenerateFlags) => {
       const options = parseGenerateOptions({
         ratePerSecond: f.rate,
@@ -95,22 +98,36 @@ export function registerGenerate(program: Command, globals: Globals): void {
         cardSeed: f.cardSeed,
         troubleShare: f.trouble,
       });
-      await generate(globals(), options);
+      await generate(globals(), options, f.quiet);
     });
 }
 
-async function generate(g: GlobalOptions, o: GenerateOptions): Promise<void> {
-  const rate = o.ratePerSecond;
+async function generate(g: GlobalOptions, o: GenerateOptions, quiet = false): Promise<void> {
   const secret = currentKey((await loadKeys(g.data)).ring);
   const cards = demoCardPans(o.cardCount, o.cardSeed).map((pan, i) => ({ token: tokenizePan(pan, secret), currency: demoCardCurrency(i) }));
   const nc = await connectNats({ url: g.nats, name: 'paystream-generate', auth: g.natsAuth });
-  const abort = abortOnSignals();
-  const progress = progressLine(Number.isFinite(rate) ? Math.round((rate * o.durationMs) / 1000) : undefined);
   try {
-    const stopAt = setTimeout(() => abort.abort(), o.durationMs);
-    const sent = await publishGenerated(
+    // the clock ends the run, so the bar goes by the clock
+    const sent = await withProgress({ label: 'generate', unit: 'message', verb: 'published', durationMs: o.durationMs, quiet }, async (progress) => {
+      const published = await publishFor(nc, g.prefix, o, cards, (n) => progress.update(n));
+      progress.finish();
+      return published;
+    });
+    print(g, { sent }, (s: { sent: number }) => `published ${s.sent} messages`);
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Publishes the traffic for the duration, or until Ctrl-C; the count of messages sent. */
+async function publishFor(nc: NatsConnection, prefix: string, o: GenerateOptions, cards: GeneratorOptions['cards'], onProgress: (sent: number) => void): Promise<number> {
+  const rate = o.ratePerSecond;
+  const abort = abortOnSignals();
+  const stopAt = setTimeout(() => abort.abort(), o.durationMs);
+  try {
+    return await publishGenerated(
       nc,
-      g.prefix,
+      prefix,
       {
         seed: o.seed,
         cards,
@@ -121,12 +138,9 @@ async function generate(g: GlobalOptions, o: GenerateOptions): Promise<void> {
         durationMs: o.durationMs,
         idPrefix: `g${o.seed.toString(36)}${Date.now().toString(36)}`,
       },
-      { speed: Number.isFinite(rate) ? 1 : Number.POSITIVE_INFINITY, signal: abort.signal, onProgress: (n) => progress(n) },
+      { speed: Number.isFinite(rate) ? 1 : Number.POSITIVE_INFINITY, signal: abort.signal, onProgress },
     );
-    clearTimeout(stopAt);
-    endProgressLine();
-    print(g, { sent }, (s: { sent: number }) => `published ${s.sent} messages`);
   } finally {
-    await nc.close();
+    clearTimeout(stopAt);
   }
 }

@@ -14,6 +14,7 @@ import { openRecordingWriter } from '../recording/writer.ts';
 import { integerArg, nameArg, sinceArg, subjectArg } from './args.ts';
 import type { GlobalOptions, Globals } from './global-options.ts';
 import { abortOnSignals } from './interrupts.ts';
+import { QUIET_FLAG_HELP, withProgress } from './progress.ts';
 
 /** messages one recording may be limited to (--limit) */
 export const RECORD_LIMIT_BOUNDS = { min: 1, max: 1_000_000_000 };
@@ -50,35 +51,48 @@ export function registerRecord(program: Command, globals: Globals): void {
     .option('--from-stream <stream>', 'read from a JetStream stream instead (with stream sequences)', nameArg)
     .option('--since <time>', 'with --from-stream: ISO time or a duration ago (e.g. 10m)', sinceArg)
     .option('--limit <n>', 'stop after n messages', integerArg(RECORD_LIMIT_BOUNDS))
-    .action(async (f: { subject: string; out: string; fromStream?: string; since?: Date; limit?: number }) => {
+    .option('--quiet', QUIET_FLAG_HELP)
+    .action(async (f: { subject: string; out: string; fromStream?: string; since?: Date; limit?: number; quiet?: boolean }) => {
       const options = parseRecordOptions({ subject: f.subject, out: f.out, fromStream: f.fromStream, since: f.since, messagesMax: f.limit });
-      await record(globals(), options);
+      await record(globals(), options, f.quiet);
     });
 }
 
-async function record(g: GlobalOptions, o: RecordOptions): Promise<void> {
+async function record(g: GlobalOptions, o: RecordOptions, quiet = false): Promise<void> {
   // PANs become tokens under the current key version (the key file or PAYSTREAM_KEY, as the processor's)
   const secret = currentKey((await loadKeys(g.data)).ring);
   const writer = await openRecordingWriter(o.out, { tokenize: (pan) => tokenizePan(pan, secret) });
   const nc = await connectNats({ url: g.nats, name: 'paystream-record', auth: g.natsAuth });
   const abort = abortOnSignals();
   let n = 0;
-  const write = async (line: RecordLine) => {
-    if (!writer.write(line)) await writer.drain();
-    n++;
-    if (o.messagesMax && n >= o.messagesMax) abort.abort();
-  };
+  let summarised = false;
+  // before the bar, which then stays on a line of its own
+  if (!o.fromStream) process.stderr.write(`recording ${o.subject} to ${o.out} (Ctrl-C to stop)\n`);
   try {
-    if (o.fromStream) await recordStream(nc, o.fromStream, o, write, abort.signal);
-    else await recordSubject(nc, o, write, abort.signal);
+    await withProgress({ label: 'record', unit: 'message', verb: 'recorded', total: o.messagesMax, quiet }, async (progress) => {
+      const write: Write = async (line, pending) => {
+        if (!writer.write(line)) await writer.drain();
+        n++;
+        progress.update(n, pending === undefined ? undefined : Math.min(n + pending, o.messagesMax ?? Number.POSITIVE_INFINITY));
+        if (o.messagesMax && n >= o.messagesMax) abort.abort();
+      };
+      try {
+        if (o.fromStream) await recordStream(nc, o.fromStream, o, write, abort.signal);
+        else await recordSubject(nc, o, write, abort.signal);
+      } finally {
+        await writer.close();
+        await nc.close();
+      }
+      progress.finish(`to ${o.out}`);
+      summarised = progress.shown;
+    });
   } finally {
-    await writer.close();
-    await nc.close();
-    process.stderr.write(`recorded ${n} messages to ${o.out}\n`);
+    if (!summarised) process.stderr.write(`recorded ${n} messages to ${o.out}\n`);
   }
 }
 
-type Write = (line: RecordLine) => Promise<void>;
+/** Writes one line; `pending` is what the stream still holds after it (how many are left to record). */
+type Write = (line: RecordLine, pending?: number) => Promise<void>;
 
 /** Reads a stream until it ends (nothing pending), like the end of a file. */
 async function recordStream(nc: NatsConnection, stream: string, o: RecordOptions, write: Write, signal: AbortSignal): Promise<void> {
@@ -91,7 +105,7 @@ async function recordStream(nc: NatsConnection, stream: string, o: RecordOptions
   signal.addEventListener('abort', () => messages.stop());
   for await (const m of messages) {
     const h = headersObject(m.headers);
-    await write(toRecordLine({ subject: m.subject, data: m.data, receivedAtMs: Math.floor(m.info.timestampNanos / 1e6), streamSeq: m.info.streamSequence, ...(h ? { headers: h } : {}) }));
+    await write(toRecordLine({ subject: m.subject, data: m.data, receivedAtMs: Math.floor(m.info.timestampNanos / 1e6), streamSeq: m.info.streamSequence, ...(h ? { headers: h } : {}) }), m.info.pending);
     if (signal.aborted || m.info.pending === 0) break;
   }
   messages.stop();
@@ -101,7 +115,6 @@ async function recordStream(nc: NatsConnection, stream: string, o: RecordOptions
 async function recordSubject(nc: NatsConnection, o: RecordOptions, write: Write, signal: AbortSignal): Promise<void> {
   const sub = nc.subscribe(o.subject);
   signal.addEventListener('abort', () => sub.unsubscribe());
-  process.stderr.write(`recording ${o.subject} to ${o.out} (Ctrl-C to stop)\n`);
   for await (const m of sub) {
     const h = headersObject(m.headers);
     await write(toRecordLine({ subject: m.subject, data: m.data, receivedAtMs: Date.now(), ...(h ? { headers: h } : {}) }));

@@ -17,7 +17,7 @@ import { nameArg, numberOrMaxArg } from './args.ts';
 import type { GlobalOptions, Globals } from './global-options.ts';
 import { abortOnSignals } from './interrupts.ts';
 import { CliError, print } from './output.ts';
-import { endProgressLine, progressLine } from './progress.ts';
+import { type Progress, QUIET_FLAG_HELP, withProgress } from './progress.ts';
 
 /** a replay runs at most a million times real time (faster: max) */
 export const REPLAY_SPEED_MAX = 1_000_000;
@@ -65,6 +65,7 @@ interface ReplayFlags {
   keepCreatedAt?: boolean;
   results?: string;
   risk: boolean;
+  quiet?: boolean;
 }
 
 export function registerReplay(program: Command, globals: Globals): void {
@@ -79,6 +80,7 @@ export function registerReplay(program: Command, globals: Globals): void {
     .option('--results <file>', 'with --offline: write every result as NDJSON')
     .option('--no-risk', 'with --offline: without risk rules')
     .option('--json', 'print the summary as JSON')
+    .option('--quiet', QUIET_FLAG_HELP)
     .action(async (file: string, f: ReplayFlags) => {
       const g = globals();
       const options = parseReplayOptions({
@@ -91,59 +93,75 @@ export function registerReplay(program: Command, globals: Globals): void {
         resultsFile: f.results,
         risk: f.risk,
       });
-      if (options.offline) await replayOffline(g, options);
-      else await replayOnline(g, options);
+      if (options.offline) await replayOffline(g, options, f.quiet);
+      else await replayOnline(g, options, f.quiet);
     });
 }
 
 /** Replays into the ledger at --data with no broker, in virtual time: the recording's clock is the processor's, so any speed gives the same ledger. */
-async function replayOffline(g: GlobalOptions, o: ReplayOptions): Promise<void> {
-  const progress = progressLine(o.loop ? undefined : await countLines(o.file));
+async function replayOffline(g: GlobalOptions, o: ReplayOptions, quiet = false): Promise<void> {
   const abort = abortOnSignals();
   const results: OrderResult[] = [];
   const sink: Publisher = { result: (r) => results.push(r), report: () => undefined, deadLetter: () => undefined };
-  const runtime = await startRuntime(
-    parseRuntimeConfig({
-      dataDir: g.data,
-      topology: { ...DEFAULT_TOPOLOGY, prefix: o.subjectPrefix ?? DEFAULT_TOPOLOGY.prefix },
-      source: recordingSource(() => readRecording(o.file), { speed: o.speed, loop: o.loop, wallClock: false, signal: abort.signal, onProgress: progress }),
-      publisher: sink,
-      virtualTime: true,
-      ...(o.risk ? {} : { rulesPath: false as const }),
-    }),
-  );
-  await runtime.processor.done.catch((error: unknown) => {
-    throw new CliError(`replay failed: ${(error as Error).message}`);
+  const { runtime, stats } = await withProgress(replayProgress(quiet), async (progress) => {
+    await countTotal(progress, o);
+    const started = await startRuntime(
+      parseRuntimeConfig({
+        dataDir: g.data,
+        topology: { ...DEFAULT_TOPOLOGY, prefix: o.subjectPrefix ?? DEFAULT_TOPOLOGY.prefix },
+        source: recordingSource(() => readRecording(o.file), { speed: o.speed, loop: o.loop, wallClock: false, signal: abort.signal, onProgress: (n) => progress.update(n) }),
+        publisher: sink,
+        virtualTime: true,
+        ...(o.risk ? {} : { rulesPath: false as const }),
+      }),
+    );
+    await started.processor.done.catch((error: unknown) => {
+      throw new CliError(`replay failed: ${(error as Error).message}`);
+    });
+    progress.finish();
+    return { runtime: started, stats: { ...started.processor.stats } };
   });
-  const stats = { ...runtime.processor.stats };
-  const verify = await verifyLedger(runtime.store);
+  const verify = await withProgress({ label: 'verify', unit: 'record', verb: 'verified', estimate: true, quiet }, async (progress) => {
+    const report = await verifyLedger(runtime.store, { onProgress: (checked, estimate) => progress.update(checked, estimate) });
+    progress.finish();
+    return report;
+  });
   await runtime.stop();
   if (o.resultsFile) await writePrivateFile(o.resultsFile, results.map((r) => JSON.stringify(r)).join('\n') + (results.length ? '\n' : ''));
-  endProgressLine();
   const summary = { file: path.basename(o.file), orders: stats.orders, deadLetters: stats.deadLetters, results: results.length, verify };
   print(g, summary, (s: typeof summary) => `replayed ${s.file}: ${s.orders} orders, ${s.deadLetters} dead letters; ledger ${s.verify.ok ? 'verifies' : 'HAS VIOLATIONS'}`);
   if (!verify.ok) process.exitCode = 1;
 }
 
 /** Republishes onto the broker, each message with its Nats-Msg-Id (a looped pass gets fresh ones). */
-async function replayOnline(g: GlobalOptions, o: ReplayOptions): Promise<void> {
-  const progress = progressLine(o.loop ? undefined : await countLines(o.file));
+async function replayOnline(g: GlobalOptions, o: ReplayOptions, quiet = false): Promise<void> {
   const abort = abortOnSignals();
   const nc = await connectNats({ url: g.nats, name: 'paystream-replay', auth: g.natsAuth });
   try {
-    let sent = 0;
-    for (let pass = 0; pass === 0 || (o.loop && !abort.signal.aborted); pass++) {
-      sent += await pacedPublish(nc, readRecording(o.file), (line) => replayedMessage(line, pass, o), {
-        speed: o.speed,
-        signal: abort.signal,
-        onProgress: (n) => progress(sent + n),
-      });
-    }
-    endProgressLine();
+    const sent = await withProgress(replayProgress(quiet), async (progress) => {
+      await countTotal(progress, o);
+      let published = 0;
+      for (let pass = 0; pass === 0 || (o.loop && !abort.signal.aborted); pass++) {
+        published += await pacedPublish(nc, readRecording(o.file), (line) => replayedMessage(line, pass, o), {
+          speed: o.speed,
+          signal: abort.signal,
+          onProgress: (n) => progress.update(published + n),
+        });
+      }
+      progress.finish();
+      return published;
+    });
     print(g, { sent }, (s: { sent: number }) => `replayed ${s.sent} messages`);
   } finally {
     await nc.close();
   }
+}
+
+const replayProgress = (quiet: boolean) => ({ label: 'replay', unit: 'message', verb: 'replayed', quiet });
+
+/** The recording's length, for the bar's ETA: read once more only when a bar is shown, and not for a loop, which has no end. */
+async function countTotal(progress: Progress, o: ReplayOptions): Promise<void> {
+  if (progress.shown && !o.loop) progress.update(0, await countLines(o.file));
 }
 
 function replayedMessage(line: RecordLine, pass: number, o: ReplayOptions): { subject: string; data: Uint8Array; msgId?: string; atMs: number } {

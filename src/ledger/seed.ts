@@ -24,6 +24,8 @@ export interface SeedOptions {
   chunk?: number;
   /** who seeds: each batch's audit entry names it (the trail accounts for every seed_<n> deposit) @default SYSTEM_ACTOR */
   actor?: Actor;
+  /** told after each batch how many of the cards are done (made or found) @default none */
+  onProgress?: (cardsDone: number, cardsTotal: number) => void;
 }
 
 /** a seed makes at most this many cards */
@@ -51,6 +53,7 @@ export async function seedLedger(store: LedgerStore, options: SeedOptions, nowMs
   const chunk = options.chunk ?? DEFAULT_CHUNK_CARDS;
   for (let start = 0; start < pans.length; start += chunk) {
     await store.exclusive(() => run.cards(pans.slice(start, start + chunk), start));
+    options.onProgress?.(Math.min(start + chunk, pans.length), pans.length);
   }
   store.forgetCaches();
   return run.report;

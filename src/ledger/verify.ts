@@ -6,6 +6,7 @@ import { RESULT_STATUSES } from '../domain/types.ts';
 import { AUDIT_HEAD_KEY, auditKeySeq } from './audit-trail.ts';
 import { chainSeq, decodeAccount, decodeBalance, decodeCard, decodeOrderRecord, decodeTransferWithLinks } from './codec.ts';
 import type { LedgerStore } from './store.ts';
+import type { Sub } from './sublevels.ts';
 
 export interface Violation {
   code: ViolationCode;
@@ -27,14 +28,24 @@ export interface VerifyReport {
 
 /** a report lists at most this many violations */
 const VIOLATIONS_MAX = 1000;
+/** records checked between two progress reports (each with a fresh estimate of how far the walk is) */
+const PROGRESS_EVERY_RECORDS = 4096;
+/** no estimate of the whole before this share of the ledger's bytes has been walked: too early to tell */
+const ESTIMATE_SHARE_MIN = 0.01;
+
+export interface VerifyOptions {
+  /** told as the walk goes: records checked, and how many there are in all once that can be estimated @default none */
+  onProgress?: (recordsChecked: number, recordsEstimate?: number) => void;
+}
 
 type Snapshot = ReturnType<LedgerStore['db']['snapshot']>;
 
-/** What each check reads through (one snapshot) and where it reports. */
+/** What each check reads through (one snapshot), where it reports, and what counts the records it reads. */
 interface Walk {
   store: LedgerStore;
   at: { snapshot: Snapshot };
   add: (v: Violation) => void;
+  meter: WalkMeter;
 }
 
 /** An account as verify keeps it: its balance and holds as recorded, and the head of its history. */
@@ -54,16 +65,19 @@ const problem = (error: unknown): string => (error as Error).message;
  * so buffers written while it walks (a running processor) are either wholly in what it reads or wholly
  * not, and never make a true ledger look broken.
  */
-export async function verifyLedger(store: LedgerStore): Promise<VerifyReport> {
+export async function verifyLedger(store: LedgerStore, options: VerifyOptions = {}): Promise<VerifyReport> {
   const snapshot = store.db.snapshot();
   try {
-    return await verifySnapshot(store, snapshot);
+    const meter = options.onProgress ? await WalkMeter.start(store, options.onProgress) : new WalkMeter();
+    const report = await verifySnapshot(store, snapshot, meter);
+    await meter.end();
+    return report;
   } finally {
     await snapshot.close();
   }
 }
 
-async function verifySnapshot(store: LedgerStore, snapshot: Snapshot): Promise<VerifyReport> {
+async function verifySnapshot(store: LedgerStore, snapshot: Snapshot, meter: WalkMeter): Promise<VerifyReport> {
   const violations: Violation[] = [];
   const walk: Walk = {
     store,
@@ -71,6 +85,7 @@ async function verifySnapshot(store: LedgerStore, snapshot: Snapshot): Promise<V
     add: (v) => {
       if (violations.length < VIOLATIONS_MAX) violations.push(v);
     },
+    meter,
   };
   const { accounts, states } = await readAccounts(walk);
   const trail = await walkAuditTrail(walk);
@@ -85,10 +100,12 @@ async function verifySnapshot(store: LedgerStore, snapshot: Snapshot): Promise<V
 }
 
 /** Every account, with its balance record where it has one (that one holds the current balance). */
-async function readAccounts({ store, at, add }: Walk): Promise<{ accounts: number; states: Map<string, AccountState> }> {
+async function readAccounts({ store, at, add, meter }: Walk): Promise<{ accounts: number; states: Map<string, AccountState> }> {
   const states = new Map<string, AccountState>();
   let accounts = 0;
+  meter.enter(store.accounts);
   for await (const [key, value] of store.accounts.iterator(at)) {
+    meter.tick(key);
     accounts++;
     try {
       const a = decodeAccount(value);
@@ -98,7 +115,9 @@ async function readAccounts({ store, at, add }: Walk): Promise<{ accounts: numbe
       add({ code: 'unreadable', message: `account ${key}: ${problem(error)}` });
     }
   }
+  meter.enter(store.balances);
   for await (const [key, value] of store.balances.iterator(at)) {
+    meter.tick(key);
     const account = states.get(key);
     if (!account) {
       add({ code: 'unreadable', message: `balance record ${key} belongs to no account` });
@@ -117,11 +136,13 @@ async function readAccounts({ store, at, add }: Walk): Promise<{ accounts: numbe
 }
 
 /** Every transfer: its links, accounts, currency and amount checked, its audit entry found; what it moved summed by account. */
-async function walkTransfers({ store, at, add }: Walk, states: Map<string, AccountState>, audited: (id: string) => boolean) {
+async function walkTransfers({ store, at, add, meter }: Walk, states: Map<string, AccountState>, audited: (id: string) => boolean) {
   const sums = new Map<string, bigint>();
   let count = 0;
   let lastChainSeq = 0;
+  meter.enter(store.transfers);
   for await (const [key, value] of store.transfers.iterator(at)) {
+    meter.tick(key);
     count++;
     try {
       const { transfer: t, links } = decodeTransferWithLinks(value);
@@ -167,11 +188,13 @@ function checkLinks(key: string, seq: number | undefined, links: (string | undef
 }
 
 /** Every order: its result consistent, a closed one holding nothing; the open holds summed by account. */
-async function walkOrders({ store, at, add }: Walk): Promise<{ count: number; holds: Map<string, bigint> }> {
+async function walkOrders({ store, at, add, meter }: Walk): Promise<{ count: number; holds: Map<string, bigint> }> {
   const holds = new Map<string, bigint>();
   let count = 0;
   const statuses = new Set<string>(RESULT_STATUSES);
+  meter.enter(store.orders);
   for await (const [key, value] of store.orders.iterator(at)) {
+    meter.tick(key);
     count++;
     try {
       const r = decodeOrderRecord(value);
@@ -189,9 +212,11 @@ async function walkOrders({ store, at, add }: Walk): Promise<{ count: number; ho
 }
 
 /** The holds sublevel, summed by account. */
-async function readHoldsList({ store, at, add }: Walk): Promise<Map<string, bigint>> {
+async function readHoldsList({ store, at, add, meter }: Walk): Promise<Map<string, bigint>> {
   const listed = new Map<string, bigint>();
+  meter.enter(store.holds);
   for await (const [key, value] of store.holds.iterator(at)) {
+    meter.tick(key);
     try {
       const h = JSON.parse(value) as { accountId: string; amountMinor: string };
       listed.set(h.accountId, (listed.get(h.accountId) ?? 0n) + BigInt(h.amountMinor));
@@ -231,9 +256,11 @@ function checkBalances(states: Map<string, AccountState>, fromTransfers: Map<str
 }
 
 /** Every card, under its own token, on an account the ledger has. */
-async function walkCards({ store, at, add }: Walk, states: Map<string, AccountState>): Promise<number> {
+async function walkCards({ store, at, add, meter }: Walk, states: Map<string, AccountState>): Promise<number> {
   let cards = 0;
+  meter.enter(store.cards);
   for await (const [key, value] of store.cards.iterator(at)) {
+    meter.tick(key);
     cards++;
     try {
       const c = decodeCard(value);
@@ -253,12 +280,14 @@ const MANUAL_ID = /^(dep|wd|seed)_(\d{1,15})$/;
  * accounts for: those named by an entry that moved money (a deposit, a withdrawal, an approved posting),
  * those of a seed run (a range of seed_<n>), and those made before the trail began (audit.start's counters).
  */
-async function walkAuditTrail({ store, at, add }: Walk) {
+async function walkAuditTrail({ store, at, add, meter }: Walk) {
   const checker = new ChainChecker();
   const named = new Set<string>();
   const before = { dep: 0, wd: 0, seed: 0 };
   const seedRanges: [number, number][] = [];
+  meter.enter(store.audit);
   for await (const [key, text] of store.audit.iterator(at)) {
+    meter.tick(key);
     const seq = auditKeySeq(key);
     if (seq === undefined) {
       add({ code: 'audit_chain', message: `audit key ${key} is not an entry's` });
@@ -288,4 +317,72 @@ async function walkAuditTrail({ store, at, add }: Walk) {
     return family === 'seed' && seedRanges.some(([from, to]) => n >= from && n <= to);
   };
   return { entries: checker.entries, headSeq: head?.seq ?? 0, firstBrokenSeq: broken?.seq, covers };
+}
+
+/** The first key after every key that starts with `prefix`. */
+const afterPrefix = (prefix: string): string => prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+
+/**
+ * Counts the records verify reads and, when progress is asked for, reports every PROGRESS_EVERY_RECORDS
+ * how far the walk has come: the share of the walked sublevels' bytes on disk (LevelDB's approximate
+ * sizes) that lies behind the current key, turned into an estimate of the records in all.
+ */
+class WalkMeter {
+  private records = 0;
+  private current: Sub | undefined;
+  /** the bytes of the sublevels walked before the current one */
+  private passedBytes = 0;
+  /** the one size asked for at a time, awaited before the walk ends */
+  private measuring: Promise<void> | undefined;
+
+  constructor(
+    private readonly store?: LedgerStore,
+    private readonly onProgress?: VerifyOptions['onProgress'],
+    private readonly bytesByPrefix: ReadonlyMap<string, number> = new Map(),
+    private readonly totalBytes = 0,
+  ) {}
+
+  /** A meter that reports to `onProgress`, with the on-disk size of each sublevel verify walks. */
+  static async start(store: LedgerStore, onProgress: NonNullable<VerifyOptions['onProgress']>): Promise<WalkMeter> {
+    const bytesByPrefix = new Map<string, number>();
+    for (const sub of [store.accounts, store.balances, store.audit, store.transfers, store.orders, store.holds, store.cards]) {
+      bytesByPrefix.set(sub.prefix, await store.db.approximateSize(sub.prefix, afterPrefix(sub.prefix)));
+    }
+    const totalBytes = [...bytesByPrefix.values()].reduce((a, b) => a + b, 0);
+    onProgress(0);
+    return new WalkMeter(store, onProgress, bytesByPrefix, totalBytes);
+  }
+
+  /** The walk moves on to `sub`: the one before is wholly behind it. */
+  enter(sub: Sub): void {
+    if (this.current) this.passedBytes += this.bytesByPrefix.get(this.current.prefix) ?? 0;
+    this.current = sub;
+  }
+
+  /** One more record read, `key` in the current sublevel. */
+  tick(key: string): void {
+    if (++this.records % PROGRESS_EVERY_RECORDS !== 0 || !this.onProgress) return;
+    if (this.measuring || this.totalBytes <= 0 || !this.store || !this.current) {
+      this.onProgress(this.records);
+      return;
+    }
+    const { prefix } = this.current;
+    const [passed, records, report] = [this.passedBytes, this.records, this.onProgress];
+    this.measuring = this.store.db.approximateSize(prefix, prefix + key).then(
+      (bytes) => {
+        const share = Math.min(1, (passed + bytes) / this.totalBytes);
+        report(this.records, share >= ESTIMATE_SHARE_MIN ? Math.max(this.records, Math.round(records / share)) : undefined);
+        this.measuring = undefined;
+      },
+      () => {
+        this.measuring = undefined;
+      },
+    );
+  }
+
+  /** The walk is over: every record counted, the estimate now exact. */
+  async end(): Promise<void> {
+    await this.measuring;
+    this.onProgress?.(this.records, this.records);
+  }
 }
