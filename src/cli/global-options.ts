@@ -2,6 +2,7 @@
 // once from the flags and the environment, checked as the flags are.
 
 import path from 'node:path';
+import { type FourEyesOptions, fourEyesFromEnv } from '../domain/four-eyes.ts';
 import { type NatsAuth, DEFAULT_NATS_URL, NatsOptionsError, parseNatsAuth } from '../nats/connect.ts';
 import { DEFAULT_TOPOLOGY } from '../nats/setup.ts';
 import { natsUrlArg, parsedAs, subjectPrefixArg } from './args.ts';
@@ -58,4 +59,19 @@ export function parseGlobalOptions(flags: Record<string, unknown>, env = process
 function checked(flag: unknown, fromEnv: string | undefined, fallback: string, parse: (v: string) => string, [flagName, envName]: [string, string]): string {
   const value = String(flag ?? fromEnv ?? fallback);
   return parsedAs(flag === undefined ? envName : flagName, parse, value);
+}
+
+/**
+ * Four eyes on manual postings: the thresholds and the lapse from run's flags, else the environment
+ * (PAYSTREAM_FOUR_EYES_ABOVE, PAYSTREAM_FOUR_EYES_LAPSE), else the defaults; a refusal names where the
+ * value came from and what it may be.
+ */
+export function parseFourEyesOptions(env: Record<string, string | undefined> = process.env, flags: { above?: string | undefined; lapse?: string | undefined } = {}): FourEyesOptions {
+  const [aboveName, above] = flags.above !== undefined ? ['--four-eyes-above', flags.above] : ['PAYSTREAM_FOUR_EYES_ABOVE', env.PAYSTREAM_FOUR_EYES_ABOVE];
+  const [lapseName, lapse] = flags.lapse !== undefined ? ['--four-eyes-lapse', flags.lapse] : ['PAYSTREAM_FOUR_EYES_LAPSE', env.PAYSTREAM_FOUR_EYES_LAPSE];
+  const lapseAlone = fourEyesFromEnv({ PAYSTREAM_FOUR_EYES_LAPSE: lapse });
+  if (!lapseAlone.ok) throw usageError(`${lapseName}: ${lapseAlone.message}`);
+  const parsed = fourEyesFromEnv({ PAYSTREAM_FOUR_EYES_ABOVE: above, PAYSTREAM_FOUR_EYES_LAPSE: lapse });
+  if (!parsed.ok) throw usageError(`${aboveName}: ${parsed.message} (CCY=amount, comma-separated, *= for the other currencies, e.g. USD=10000.00,*=10000; or none)`);
+  return parsed.options;
 }

@@ -4,15 +4,14 @@
 
 import os from 'node:os';
 import { localActor } from '../domain/actor.ts';
-import { fourEyesFromEnv } from '../domain/four-eyes.ts';
 import { LedgerApi } from '../ledger/api.ts';
 import { LedgerStore } from '../ledger/store.ts';
 import { type NatsAuth, connectNats, maskUrl, stripUrlCredentials } from '../nats/connect.ts';
 import { callService } from '../nats/service.ts';
 import { NatsUnreachableError } from '../nats/setup.ts';
 import { type OpName, makeOps } from '../processor/operations.ts';
-import type { GlobalOptions } from './global-options.ts';
-import { CliError, EXIT_OPERATIONAL, usageError } from './output.ts';
+import { type GlobalOptions, parseFourEyesOptions } from './global-options.ts';
+import { CliError, EXIT_OPERATIONAL } from './output.ts';
 import { LedgerLockedError, readLockHolder } from '../ledger/lock.ts';
 
 export type Call = (op: OpName, args: Record<string, unknown>) => Promise<unknown>;
@@ -27,8 +26,7 @@ const CLI_CONNECT_TIMEOUT_MS = 3000;
  */
 export async function withLedger<T>(g: GlobalOptions, fn: (call: Call, via: Via) => Promise<T>): Promise<T> {
   // four eyes on manual postings (PAYSTREAM_FOUR_EYES_ABOVE, PAYSTREAM_FOUR_EYES_LAPSE): checked before anything opens
-  const fourEyes = fourEyesFromEnv(process.env);
-  if (!fourEyes.ok) throw usageError(fourEyes.message);
+  const fourEyes = parseFourEyesOptions(process.env);
   // an operator's or viewer's machine: no ledger here, the service acts for whom the NATS server attests
   if (g.service) return viaService(await connectForService(g.nats, g.natsAuth), g.prefix, fn);
   let store: LedgerStore;
@@ -39,7 +37,7 @@ export async function withLedger<T>(g: GlobalOptions, fn: (call: Call, via: Via)
     return viaLockHolder(g, error, fn);
   }
   try {
-    const ops = makeOps({ api: new LedgerApi(store, Date.now, fourEyes.options) });
+    const ops = makeOps({ api: new LedgerApi(store, Date.now, fourEyes) });
     // on the store directly, the OS vouches for the user: it can read the data directory
     const actor = localActor(os.userInfo().username, 'cli');
     return await fn((op, args) => ops[op](args, actor), 'store');

@@ -1,6 +1,8 @@
 // `paystream replay`: a recording republished with its original pacing (scaled), or fed straight into a
 // ledger with no broker (--offline).
 
+import { constants as fsConstants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { OptionsError, rateOption, withDefaults } from '../domain/option-checks.ts';
@@ -93,6 +95,8 @@ export function registerReplay(program: Command, globals: Globals): void {
         resultsFile: f.results,
         risk: f.risk,
       });
+      // a recording that is not there is told before the ledger opens or NATS is tried
+      await access(options.file, fsConstants.R_OK);
       if (options.offline) await replayOffline(g, options, f.quiet);
       else await replayOnline(g, options, f.quiet);
     });

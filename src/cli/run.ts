@@ -4,7 +4,7 @@ import { constants as fsConstants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { DEFAULT_FOUR_EYES_SPEC, fourEyesFromEnv } from '../domain/four-eyes.ts';
+import { DEFAULT_FOUR_EYES_SPEC } from '../domain/four-eyes.ts';
 import { DEFAULT_APPLY_OPTIONS } from '../domain/apply.ts';
 import { OptionsError } from '../domain/option-checks.ts';
 import { DEFAULT_TOPOLOGY } from '../nats/setup.ts';
@@ -14,7 +14,7 @@ import { loadRules } from '../processor/rules-file.ts';
 import { BUFFER_ITEMS_BOUNDS, BUFFER_WAIT_MS_BOUNDS, DEFAULT_BUFFER_OPTIONS } from '../../streams/buffer.ts';
 import { configureLog } from '../log.ts';
 import { choiceArg, integerArg, nameArg, portArg, positiveArg } from './args.ts';
-import type { GlobalOptions } from './global-options.ts';
+import { type GlobalOptions, parseFourEyesOptions } from './global-options.ts';
 import { earlySignals } from './interrupts.ts';
 import { superviseRuntime } from './supervise.ts';
 
@@ -69,13 +69,9 @@ function addRunOptions(cmd: Command): Command {
  */
 export function parseRunOptions(g: GlobalOptions, f: RunFlags): RuntimeConfig {
   if (!(REVIEW_TIMEOUT_ACTIONS as readonly string[]).includes(f.reviewTimeout)) throw new OptionsError('--review-timeout must be decline or approve');
-  const fourEyes = fourEyesFromEnv({
-    PAYSTREAM_FOUR_EYES_ABOVE: f.fourEyesAbove ?? process.env.PAYSTREAM_FOUR_EYES_ABOVE,
-    PAYSTREAM_FOUR_EYES_LAPSE: f.fourEyesLapse ?? process.env.PAYSTREAM_FOUR_EYES_LAPSE,
-  });
-  if (!fourEyes.ok) throw new OptionsError(fourEyes.message);
+  const fourEyes = parseFourEyesOptions(process.env, { above: f.fourEyesAbove, lapse: f.fourEyesLapse });
   return parseRuntimeConfig({
-    fourEyes: fourEyes.options,
+    fourEyes,
     dataDir: g.data,
     natsUrl: g.nats,
     natsAuth: g.natsAuth,

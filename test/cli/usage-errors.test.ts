@@ -93,6 +93,7 @@ const AMOUNT_TEXT = 'must be an amount above 0 written as a decimal, e.g. 100 or
 const CURRENCY_TEXT = 'must be an ISO 4217 currency code paystream knows, e.g. USD, EUR, GBP or JPY';
 const NO_NATS_TEXT = `cannot reach NATS at ${NO_NATS} (connection refused): start nats-server with JetStream (nats-server -js) or point --nats / NATS_URL at one`;
 const UNKNOWN_LMIT = /^unknown option --lmit \(did you mean --limit\?\); cards list takes --limit, --after, .*--json.* and the global options \(paystream cards list --help\)$/;
+const FOUR_EYES_TEXT = '(CCY=amount, comma-separated, *= for the other currencies, e.g. USD=10000.00,*=10000; or none)';
 const CARD = ['--pan', '4111111111111111', '--expiry', '12/29', '--holder', 'Ada'];
 
 /** cards and accounts: card numbers, expiries, currencies, amounts, ids, names */
@@ -167,6 +168,8 @@ const QUERY_AND_KEY_USAGE: Row[] = [
 const RUNNING_USAGE: Row[] = [
   [['run', '--metrics-port', 'http'], 2, '--metrics-port must be a whole number within 1..65535, got "http"'],
   [['run', '--review-timeout', 'escalate'], 2, '--review-timeout must be decline or approve, got "escalate"'],
+  [['run', '--four-eyes-above', 'junk'], 2, `--four-eyes-above: four-eyes threshold "junk" is not CCY=amount ${FOUR_EYES_TEXT}`],
+  [['run', '--four-eyes-lapse', 'soon'], 2, '--four-eyes-lapse: four-eyes lapse "soon" must be a duration within 1s..30d (e.g. 24h)'],
   [['run', '--dashboard'], 2, /^unknown option --dashboard; run takes --headless, --sync, --metrics-port, --rules, .*, --keep-orders and the global options \(paystream run --help\)$/],
   [['record'], 2, 'record needs --out <file>: output file (.gz to gzip)'],
   [['record', '--out', 'x.ndjson', '--since', '10m'], 2, '--since reads a stream from a time: give --from-stream too'],
@@ -232,6 +235,22 @@ function expectRefusal(out: Outcome, row: Row): void {
 describe('a usage error exits 2 with one line: what is wrong and what is allowed, before anything opens', () => {
   it.each([...CARD_AND_ACCOUNT_USAGE, ...QUERY_AND_KEY_USAGE, ...RUNNING_USAGE])('paystream %j', async (...row) => {
     expectRefusal(await paystream(unused, row[0]), row);
+    expect(existsSync(unused)).toBe(false);
+  });
+});
+
+describe('a bad value from the environment is refused the same way, naming the variable', () => {
+  it.each([
+    ['PAYSTREAM_FOUR_EYES_ABOVE', 'abc', `PAYSTREAM_FOUR_EYES_ABOVE: four-eyes threshold "abc" is not CCY=amount ${FOUR_EYES_TEXT}`],
+    ['PAYSTREAM_FOUR_EYES_LAPSE', '0s', 'PAYSTREAM_FOUR_EYES_LAPSE: four-eyes lapse "0s" must be a duration within 1s..30d (e.g. 24h)'],
+    ['PAYSTREAM_PREFIX', 'pay.*', 'PAYSTREAM_PREFIX must be subject tokens of A-Z a-z 0-9 _ - joined by dots, e.g. pay, got "pay.*"'],
+  ])('%s=%s', async (name, value, said) => {
+    vi.stubEnv(name, value);
+    try {
+      expectRefusal(await paystream(unused, ['cards', 'list']), [['cards', 'list'], 2, said]);
+    } finally {
+      vi.stubEnv(name, undefined);
+    }
     expect(existsSync(unused)).toBe(false);
   });
 });
