@@ -194,6 +194,23 @@ function failedItem(deps: ApplyDeps, ws: WorkingSet, item: Item, ctx: ApplyConte
 }
 
 /**
+ * Tells risk the results a batch settled since `from` (its orders were all evaluated before any was applied,
+ * so until now risk knew none of them) and indexes them for its rebuild, as decideItem does for single orders.
+ * A rejected order never reached risk, and a duplicate or an id conflict answers another order's id.
+ */
+function observeSettled(deps: ApplyDeps, ws: WorkingSet, from: number, nowMs: number): void {
+  if (!deps.risk) return;
+  for (let i = from; i < ws.published.length; i++) {
+    const result = ws.published[i]!;
+    if (result.duplicate || result.status === 'rejected') continue;
+    const order = ws.order(result.orderId)?.order;
+    if (order === undefined) continue;
+    deps.risk.observe(order, result, nowMs);
+    ws.riskObserved.push({ orderId: order.id, atMs: nowMs });
+  }
+}
+
+/**
  * Settles the batches that complete at `cut` (in the order BatchTracker.settle would), one batch at a time
  * under the per-message guard: a batch whose settling throws is taken back (working set, reports, ledger ops)
  * and rejected whole with reason internal_error, so each of its orders still gets a result, plus one
@@ -222,12 +239,14 @@ function settleGuarded(
       cut,
     );
   // a part shares the plan's reports and ops, so what it settles lands in the plan
-  const attempt = (part: BatchPlan): { error: unknown } | undefined => {
+  const attempt = (part: BatchPlan, atMs: number): { error: unknown } | undefined => {
     const mark = ws.mark();
     const reports = plan.reports.length;
     const ops = plan.ops.length;
+    const published = ws.published.length;
     try {
       settle(part);
+      observeSettled(deps, ws, published, deps.virtualTime ? atMs : bufferNowMs);
       return undefined;
     } catch (error) {
       ws.undo(mark);
@@ -242,14 +261,14 @@ function settleGuarded(
     ...plan.rejected.filter((e) => e.at === cut).map((e) => ({ batch: e.batch, atMs: e.atMs, part: { ...plan, complete: [], rejected: [e] } })),
   ];
   for (const { batch, atMs, part } of parts) {
-    const failed = attempt(part);
+    const failed = attempt(part, atMs);
     if (!failed) {
       counts.take(atMs);
       continue;
     }
     const msg = { subject: '', data: new Uint8Array(0), receivedAtMs: atMs };
     let detail = `batch ${batch.id}: ${reportInternalError('settle', failed.error, msg)}`;
-    const fallback = attempt({ ...plan, complete: [], rejected: [{ batch, reason: 'internal_error', at: cut, atMs }] });
+    const fallback = attempt({ ...plan, complete: [], rejected: [{ batch, reason: 'internal_error', at: cut, atMs }] }, atMs);
     if (fallback) {
       reportInternalError('settle', fallback.error, msg);
       detail += '; rejecting it failed too: its orders stay pending in the ledger until the next start';

@@ -4,7 +4,8 @@
 import { SYSTEM_ACTOR } from '../domain/actor.ts';
 import { type ApplyContext, type ApplyOptions, decideReview, expireHold } from '../domain/apply.ts';
 import type { AuditDraft, AuditStamp, AuditValues } from '../domain/audit.ts';
-import type { OrderResult } from '../domain/types.ts';
+import type { RiskEvaluator } from '../domain/risk/decision.ts';
+import type { Order, OrderResult } from '../domain/types.ts';
 import type { LedgerStore } from '../ledger/store.ts';
 
 /**
@@ -12,7 +13,7 @@ import type { LedgerStore } from '../ledger/store.ts';
  * times out is a decision on a held order: paystream itself (SYSTEM_ACTOR) makes it, and its audit entry is
  * written in the same write.
  */
-export async function sweepExpiredHolds(store: LedgerStore, options: ApplyOptions, nowMs: number): Promise<OrderResult[]> {
+export async function sweepExpiredHolds(store: LedgerStore, options: ApplyOptions, nowMs: number, risk?: RiskEvaluator): Promise<OrderResult[]> {
   return store.exclusive(async () => {
     const due = await store.dueHolds(nowMs);
     if (due.length === 0) return [];
@@ -26,6 +27,7 @@ export async function sweepExpiredHolds(store: LedgerStore, options: ApplyOption
     }
     if (timeouts.length > 0) await store.commitAuditedAll(ws, timeouts);
     else await store.commit(ws);
+    for (const result of ws.published) tellRisk(risk, ws.order(result.orderId)?.order, result, nowMs);
     return ws.published;
   });
 }
@@ -41,6 +43,7 @@ export async function reviewDecision(
   decision: 'approve' | 'decline',
   stamp: AuditStamp,
   nowMs: number,
+  risk?: RiskEvaluator,
 ): Promise<OrderResult | { error: 'not_found' | 'not_held' }> {
   return store.exclusive(async () => {
     const ws = await store.prefetch([], [orderId]);
@@ -48,8 +51,17 @@ export async function reviewDecision(
     const outcome = decideReview(ws, orderId, decision, stamp.actor.id, { nowMs, receivedAtMs: nowMs, options });
     if ('error' in outcome) return outcome;
     await store.commitAudited(ws, { ...stamp, atMs: nowMs, outcome: 'ok', before: { order: orderId, status: before ?? null }, after: resultValues(orderId, outcome) });
+    tellRisk(risk, ws.order(orderId)?.order, outcome, nowMs);
     return outcome;
   });
+}
+
+/**
+ * A held order's final result, for the risk engine once it is written: a decline releases what the order held
+ * in its state (the day's spend, the charge the duplicate rule counts), as a rebuild from the ledger would.
+ */
+function tellRisk(risk: RiskEvaluator | undefined, order: Order | undefined, result: OrderResult, nowMs: number): void {
+  if (risk !== undefined && order !== undefined) risk.observe(order, result, nowMs);
 }
 
 /** What the audit trail records of a decided held order's result (a review decision's, or its timeout's). */

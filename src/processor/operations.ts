@@ -154,7 +154,7 @@ function orderOps({ ctx, api, clock, audited }: OpsWiring): Pick<OpTable, 'order
   // decidedBy is the actor's id: a request's own `by` names no one
   const decide = async (args: Args, decision: 'approve' | 'decline', stamp: AuditStamp) => {
     const orderId = str(args, 'orderId');
-    const outcome = await reviewDecision(api.store, ctx.applyOptions ?? DEFAULT_APPLY_OPTIONS, orderId, decision, stamp, clock());
+    const outcome = await reviewDecision(api.store, ctx.applyOptions ?? DEFAULT_APPLY_OPTIONS, orderId, decision, stamp, clock(), ctx.processor?.options.risk);
     if ('error' in outcome) {
       throw outcome.error === 'not_found'
         ? new LedgerError('unknown_order', `order ${orderId} does not exist`)

@@ -279,7 +279,7 @@ export class Processor {
     const o = this.options;
     await this.purgeApplied();
     try {
-      this.publishResults(await sweepExpiredHolds(o.store, o.apply, o.clock()));
+      this.publishResults(await sweepExpiredHolds(o.store, o.apply, o.clock(), o.risk));
       const timedOut = await this.batches.sweep(o.clock(), o.apply);
       // a gap below applied messages that no buffer has closed: ask the stream whether its messages still exist
       // (a lookup that fails, with the broker away, must not cost the rest of the sweep: it is tried again)
