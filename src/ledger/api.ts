@@ -3,7 +3,7 @@
 
 import { checkPan, containsPan, maskCard, redactPans } from '../domain/cards.ts';
 import { available } from '../domain/apply.ts';
-import { formatAmount, parseAmount } from '../domain/money.ts';
+import { amountRuleText, formatAmount, parseAmount } from '../domain/money.ts';
 import type { Account, Card, OrderResult, Transfer } from '../domain/types.ts';
 import type { OrderRecord } from '../domain/apply.ts';
 import type { AuditStamp } from '../domain/audit.ts';
@@ -277,7 +277,7 @@ export class LedgerApi {
     const account = await this.store.getAccount(req.id);
     if (!account) throw new LedgerError('unknown_account', `no account ${req.id}`);
     const amount = parseAmount(req.amount, account.currency);
-    if (!amount.ok) throw new LedgerError(amount.reason, `amount ${JSON.stringify(req.amount)}: ${amount.reason.replaceAll('_', ' ')}`);
+    if (!amount.ok) throw new LedgerError(amount.reason, `amount ${JSON.stringify(req.amount)} ${amountRuleText(amount.reason, account.currency)}`);
     const now = this.clock();
     if (needsSecondOperator(this.fourEyes, account.currency, amount.amountMinor)) {
       const posting = await this.store.createPosting(kind, req.id, amount.amountMinor, this.fourEyes.lapseMs, stamp, now);

@@ -46,7 +46,7 @@ describe('a flag that needs another is refused alone: exit 2, nothing opened or 
     [['replay', 'x.ndjson', '--no-risk'], '--no-risk runs an offline replay without rules: give --offline too'],
     [['replay', 'x.ndjson', '--offline', '--keep-created-at'], '--keep-created-at is for a replay onto a broker'],
     [['record', '--out', 'x.ndjson', '--since', '10m'], '--since reads a stream from a time: give --from-stream too'],
-    [['batch', 'submit', 'x.csv', '--type', 'gift'], '--type must be one of payment, authorize, capture, void, refund, payout, cancel, modify, got gift'],
+    [['batch', 'submit', 'x.csv', '--type', 'gift'], '--type must be one of payment, authorize, capture, void, refund, payout, cancel, modify, got "gift"'],
     [['run', '--review-timeout', 'escalate'], '--review-timeout must be decline or approve'],
   ])('paystream %j', async (args, message) => {
     const out = await paystream(...args);

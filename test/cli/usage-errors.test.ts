@@ -193,9 +193,9 @@ const RUNNING_USAGE: Row[] = [
 
 /** on a ledger: what only the ledger can refuse, and what it does not have */
 const LEDGER_ROWS: Row[] = [
-  [['accounts', 'deposit', 'm-shop', '1.234'], 2, 'amount "1.234": amount too precise'],
-  [['accounts', 'deposit', 'm-ramen', '1.5'], 2, 'amount "1.5": amount too precise'],
-  [['accounts', 'deposit', 'm-shop', '99999999999999'], 2, 'amount "99999999999999": amount out of range'],
+  [['accounts', 'deposit', 'm-shop', '1.234'], 2, 'amount "1.234" must have at most 2 decimals in USD'],
+  [['accounts', 'deposit', 'm-ramen', '1.5'], 2, 'amount "1.5" must be a whole number in JPY, which has no decimals'],
+  [['accounts', 'deposit', 'm-shop', '99999999999999'], 2, 'amount "99999999999999" must be above 0 and at most 10000000000000.00 USD'],
   [['accounts', 'open', '--owner', '4111 1111 1111 1111', '--currency', 'USD'], 2, 'owner must not contain a card number'],
   [['cards', 'add', ...CARD, '--account', 'm-shop'], 2, 'm-shop is not a cardholder account'],
   [['cards', 'show', '9999'], 1, 'no card matches "9999"'],

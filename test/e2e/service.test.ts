@@ -155,7 +155,7 @@ describe('the request/reply service: errors as data', () => {
     // the CLI refuses the same before it calls anything (exit 2, the reason; every value and flag: test/cli/flags.test.ts)
     const out = await cli(['--data', ledger.dataDir, 'cards', 'list', '--limit', '-1']);
     expect(out.code, out.stderr).toBe(2);
-    expect(out.stderr).toContain(`argument '-1' is invalid. must be a whole number within 1..1000`);
+    expect(out.stderr).toContain('paystream: --limit must be a whole number within 1..1000, got "-1"');
   }, 60_000);
 });
 
