@@ -2,11 +2,13 @@
 
 import type { Command } from 'commander';
 import type { AccountJson, CardDetailJson, CardJson } from '../ledger/api.ts';
+import { COUNT_MAX, plain } from '../processor/operations.ts';
 import { accountIdArg, countArg, currencyArg, expiryArg, nameTextArg, panArg, parsedAs, tokenArg } from './args.ts';
 import type { Globals } from './global-options.ts';
-import { withLedger } from './ledger-access.ts';
-import { accountBlock, cardDetail, cardsTable } from './format.ts';
+import { type Call, withLedger } from './ledger-access.ts';
+import { CARD_HEADERS, accountBlock, cardDetail, cardRow, cardsTable } from './format.ts';
 import { print, usageError } from './output.ts';
+import { QUIET_FLAG_HELP, withProgress } from './progress.ts';
 
 export function registerCards(program: Command, globals: Globals): void {
   const cards = program.command('cards').description('register, look up, freeze and close cards');
@@ -60,14 +62,87 @@ function registerCardList(cards: Command, globals: Globals): void {
     .description('list cards (masked)')
     .option('--limit <n>', 'how many', countArg, 50)
     .option('--after <token>', 'page after this token')
+    .option('--all', `every card (after --after), ${COUNT_MAX} a request, printed as they come`)
     .option('--json', 'print JSON')
-    .action(async (o: { limit: number; after?: string }) => {
+    .option('--quiet', QUIET_FLAG_HELP)
+    .action(async (o: { limit: number; after?: string; all?: boolean; quiet?: boolean }, command: Command) => {
       const g = globals();
+      if (o.all && command.getOptionValueSource('limit') === 'cli') throw usageError('give --all or --limit, not both: --all lists every card');
       await withLedger(g, async (call) => {
+        if (o.all) return listAll(call, new CardPages(g.json), o);
         const out = (await call('cards.list', o.after ? { limit: o.limit, after: o.after } : { limit: o.limit })) as { cards: CardJson[] };
         print(g, out, (v: typeof out) => cardsTable(v.cards));
       });
     });
+}
+
+/** Every card after `after`, a page at a time, through the ledger or the processor's service alike. */
+async function listAll(call: Call, out: CardPages, o: { after?: string; quiet?: boolean }): Promise<void> {
+  await withProgress({ label: 'cards list', unit: 'card', verb: 'listed', quiet: o.quiet, writesAsItGoes: true }, async (progress) => {
+    let after = o.after;
+    for (;;) {
+      const page = (await call('cards.list', after === undefined ? { limit: COUNT_MAX } : { limit: COUNT_MAX, after })) as { cards: CardJson[] };
+      out.write(page.cards);
+      progress.update(out.count);
+      if (out.closed || page.cards.length < COUNT_MAX) break;
+      after = page.cards.at(-1)!.token;
+    }
+    out.end();
+    if (!out.closed) progress.finish();
+  });
+}
+
+/**
+ * Pages of cards printed as they come, the same bytes `print` gives the whole list: JSON, or the table,
+ * whose columns are as wide as the first page needs (a longer value later pushes its own row only). A
+ * reader that has read enough (`| head`) closes the pipe: the listing stops there, quietly.
+ */
+class CardPages {
+  count = 0;
+  private widths: number[] | undefined;
+  private stdoutError: NodeJS.ErrnoException | undefined;
+  private readonly onError = (error: NodeJS.ErrnoException) => {
+    this.stdoutError = error;
+  };
+
+  constructor(private readonly json: boolean) {
+    process.stdout.on('error', this.onError);
+  }
+
+  /** The reader went away. */
+  get closed(): boolean {
+    return this.stdoutError !== undefined;
+  }
+
+  write(cards: CardJson[]): void {
+    const text = this.json ? cards.map((card, i) => this.jsonItem(card, i)).join('') : this.tableRows(cards);
+    if (cards.length > 0 && !this.closed) process.stdout.write(text);
+    this.count += cards.length;
+  }
+
+  end(): void {
+    process.stdout.off('error', this.onError);
+    if (this.stdoutError && this.stdoutError.code !== 'EPIPE') throw this.stdoutError;
+    if (this.closed) return;
+    if (this.json) process.stdout.write(this.count === 0 ? '{\n  "cards": []\n}\n' : '\n  ]\n}\n');
+    else if (this.count === 0) process.stdout.write(`${cardsTable([])}\n`);
+  }
+
+  /** A card as the list's JSON holds it, two levels in; the first opens the list. */
+  private jsonItem(card: CardJson, indexInPage: number): string {
+    const first = this.count === 0 && indexInPage === 0;
+    const item = JSON.stringify(plain(card), null, 2).replaceAll('\n', '\n    ');
+    return `${first ? '{\n  "cards": [\n' : ',\n'}    ${item}`;
+  }
+
+  private tableRows(cards: CardJson[]): string {
+    const rows = cards.map(cardRow);
+    const head = this.widths === undefined && rows.length > 0;
+    this.widths ??= CARD_HEADERS.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+    const widths = this.widths;
+    const line = (cells: string[]) => `${cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`;
+    return [...(head ? [line(CARD_HEADERS), line(widths.map((w) => '-'.repeat(w)))] : []), ...rows.map(line)].join('');
+  }
 }
 
 function registerCardShow(cards: Command, globals: Globals): void {

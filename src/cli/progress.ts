@@ -19,6 +19,10 @@ const RATE_SETTLE_MS = 500;
 const BAR_CHARS = { min: 10, max: 30 } as const;
 /** characters kept free at the end of the line, so a full line never wraps */
 const LINE_MARGIN_CHARS = 2;
+/** the widest the bar's share and ETA get in a run under an hour */
+const WIDEST_HEAD = '] 100%  ETA 00:00';
+/** with no total, room on the line is kept for counts and rates up to this */
+const WIDEST_UNKNOWN_COUNT = 9_999_999;
 
 /** --quiet, on each command that shows progress */
 export const QUIET_FLAG_HELP = 'no progress bar or summary on stderr (both appear only at a terminal)';
@@ -151,16 +155,23 @@ class TerminalProgress implements Progress {
     const nowMs = Date.now();
     const rate = this.sampleRate(nowMs);
     const share = this.share(nowMs);
+    const units = plural(this.o.unit);
     const of = this.total !== undefined && !this.o.estimate ? `/${count(this.total)}` : '';
-    const counted = `${count(this.done)}${of} ${plural(this.o.unit)}`;
     const speed = rate === undefined ? '' : `  ${count(rate)}/s`;
-    if (share === undefined) return `${this.o.label}  ${counted}${speed}  ${clock(nowMs - this.startedMs)}`;
-    const rest = `] ${Math.floor(share * 100)}%  ETA ${this.etaText(nowMs, rate)}  ${counted}${speed}`;
-    // sized for the widest the rest gets (every count and the rate as long as the total), so the bar keeps its width
-    const widest = `] 100%  ETA 00:00  ${count(this.total ?? 0)}${of} ${plural(this.o.unit)}  ${count(this.total ?? 0)}/s`;
-    const room = widthChars - LINE_MARGIN_CHARS - this.o.label.length - 2 - Math.max(rest.length, widest.length);
-    const barChars = Math.max(BAR_CHARS.min, Math.min(BAR_CHARS.max, room));
-    return `${this.o.label} [${this.formatBar(share, { ...options, barsize: barChars })}${rest}`;
+    if (share === undefined) return `${this.o.label}  ${count(this.done)}${of} ${units}${speed}  ${clock(nowMs - this.startedMs)}`;
+    const head = `] ${Math.floor(share * 100)}%  ETA ${this.etaText(nowMs, rate)}`;
+    // each tail with its widest form (every figure as long as the total), so the bar keeps its width as figures grow
+    const wide = count(Math.max(this.total ?? WIDEST_UNKNOWN_COUNT, this.done));
+    const tails: [string, string][] = [
+      [`  ${count(this.done)}${of} ${units}${speed}`, `  ${wide}${of} ${units}  ${wide}/s`],
+      [`  ${count(this.done)}${of} ${units}`, `  ${wide}${of} ${units}`],
+      [`  ${count(this.done)}`, `  ${wide}`],
+    ];
+    const room = widthChars - LINE_MARGIN_CHARS - this.o.label.length - 2 - Math.max(head.length, WIDEST_HEAD.length);
+    // on a narrow terminal the rate goes first, then the total: the bar, share and ETA stay
+    const [tail, widest] = tails.find(([, w]) => room - w.length >= BAR_CHARS.min) ?? tails.at(-1)!;
+    const barChars = Math.max(BAR_CHARS.min, Math.min(BAR_CHARS.max, room - widest.length));
+    return `${this.o.label} [${this.formatBar(share, { ...options, barsize: barChars })}${head}${tail}`;
   }
 
   /** How much of the work is done, when that can be told: by the clock (durationMs), else by count. */
