@@ -4,7 +4,7 @@
 import * as hdr from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
 import type { DlqReason } from '../domain/reasons.ts';
-import { maskCard } from '../domain/cards.ts';
+import { panDisplay } from '../domain/cards.ts';
 import { type Card, RESULT_STATUSES, type OrderResult, type OrderType, type ResultStatus } from '../domain/types.ts';
 
 export interface ProcessedEvent {
@@ -499,8 +499,9 @@ interface VolumeEntry {
   key: string;
   count: number;
   amountMinor: bigint;
-  /** a card's label, masked at snapshot time */
-  card?: Pick<Card, 'first6' | 'last4'>;
+  /** a card's digits shown (its label, masked at snapshot time): copied, so no card record is kept */
+  first6?: string;
+  last4?: string;
 }
 
 /**
@@ -522,7 +523,9 @@ export class VolumeMap {
       return;
     }
     if (this.list.length >= this.max) this.dropLowerHalf();
-    const entry: VolumeEntry = card ? { key, count: 1, amountMinor, card } : { key, count: 1, amountMinor };
+    const entry: VolumeEntry = card
+      ? { key, count: 1, amountMinor, first6: card.first6, last4: card.last4 }
+      : { key, count: 1, amountMinor };
     this.entries.set(key, entry);
     this.list.push(entry);
   }
@@ -647,7 +650,11 @@ function topRows(entries: Map<string, VolumeEntry>, n: number): VolumeRow[] {
   return [...entries.values()]
     .sort((a, b) => (a.amountMinor === b.amountMinor ? (a.key < b.key ? -1 : 1) : a.amountMinor > b.amountMinor ? -1 : 1))
     .slice(0, n)
-    .map((e) => ({ label: e.card ? maskCard(e.card) : e.key, count: e.count, amountMinor: e.amountMinor }));
+    .map((e) => ({
+      label: e.first6 !== undefined && e.last4 !== undefined ? panDisplay(e.first6, e.last4) : e.key,
+      count: e.count,
+      amountMinor: e.amountMinor,
+    }));
 }
 
 const DEFAULT_STATUS: ProcessorStatus = {
