@@ -85,6 +85,9 @@ function counted(ws: WorkingSet, result: OrderResult, receivedAtMs: number): Pro
   event.createdAtMs = order.createdAtMs;
   if (order.amountMinor !== undefined) event.amountMinor = order.amountMinor;
   if (order.currency !== undefined) event.currency = order.currency;
+  if (order.merchant !== undefined) event.merchant = order.merchant;
+  const card = order.cardToken === undefined ? undefined : ws.card(order.cardToken);
+  if (card !== undefined) event.card = card;
   return event;
 }
 

@@ -35,10 +35,10 @@ describe('apply stage', () => {
     const rejected: Item = { kind: 'rejected', msg, orderId: 'f2', reason: 'amount_not_string', field: 'amount', message: 'amounts must be strings' };
     const [applied] = await lastValueFrom(from([[first, conflict, rejected, pay('f3', 100n)]]).pipe(applyStage(deps()), toArray()));
     expect(applied!.results.map(({ result, ...counted }) => ({ answers: `${result.orderId}:${result.status}`, ...counted }))).toEqual([
-      { answers: 'f1:approved', type: 'payment', amountMinor: 2_500n, currency: 'USD', createdAtMs: TEST_NOW_MS, receivedAtMs: TEST_NOW_MS - 40 },
+      { answers: 'f1:approved', type: 'payment', amountMinor: 2_500n, currency: 'USD', merchant: 'm_coffee', card: expect.objectContaining({ token: TEST_CARD_TOKEN }), createdAtMs: TEST_NOW_MS, receivedAtMs: TEST_NOW_MS - 40 },
       { answers: 'f1:rejected', receivedAtMs: TEST_NOW_MS },
       { answers: 'f2:rejected', receivedAtMs: TEST_NOW_MS },
-      { answers: 'f3:approved', type: 'payment', amountMinor: 100n, currency: 'USD', createdAtMs: TEST_NOW_MS, receivedAtMs: TEST_NOW_MS },
+      { answers: 'f3:approved', type: 'payment', amountMinor: 100n, currency: 'USD', merchant: 'm_coffee', card: expect.objectContaining({ token: TEST_CARD_TOKEN }), createdAtMs: TEST_NOW_MS, receivedAtMs: TEST_NOW_MS },
     ]);
   });
 
