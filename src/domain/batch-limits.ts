@@ -3,6 +3,9 @@
 /** Most orders one batch may announce: the processor's default and the batch file's (`paystream batch submit`). */
 export const BATCH_ORDERS_MAX_DEFAULT = 10_000;
 
+export const BATCH_MODES = ['independent', 'atomic'] as const;
+export type BatchMode = (typeof BATCH_MODES)[number];
+
 export interface BatchLimits {
   /** most orders in one batch; a header announcing more is refused batch_too_large @default 10_000 */
   batchOrdersMax: number;

@@ -28,7 +28,7 @@ import {
   type WaitingOrder,
   invalidStub,
 } from './batch-book.ts';
-import { orderToWire } from './order.ts';
+import { orderToWire } from './order-wire.ts';
 import type { RejectReason } from './reasons.ts';
 import type { Order } from './types.ts';
 

@@ -6,10 +6,9 @@ import { Decimal } from 'decimal.js';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { currencyExponent, parseAmount } from './money.ts';
 import { ORDER_TYPES, type OrderType, WIRE_ORDER_FIELDS } from './types.ts';
-import { BATCH_ORDERS_MAX_DEFAULT } from './batch-limits.ts';
+import { BATCH_MODES, BATCH_ORDERS_MAX_DEFAULT, type BatchMode } from './batch-limits.ts';
 
-export const BATCH_MODES = ['independent', 'atomic'] as const;
-export type BatchMode = (typeof BATCH_MODES)[number];
+export { BATCH_MODES, type BatchMode };
 
 /** The batch header as published on `<prefix>.batches.<batchId>`. */
 export interface WireBatchHeader {

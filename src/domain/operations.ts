@@ -33,6 +33,12 @@ export const OP_NAMES = [
 ] as const;
 export type OpName = (typeof OP_NAMES)[number];
 
+/**
+ * Counts a request may ask for (`limit`, `transfers`): whole numbers within 1..COUNT_MAX. The largest reply,
+ * 1,000 cards or accounts or transfers of ~300 bytes, stays well under the broker's 1 MB message limit.
+ */
+export const COUNT_MAX = 1000;
+
 /** An operation that changes the ledger or the rules: every one but the reads (attestation.READ_OPS). */
 export type ChangingOpName = Exclude<OpName, ReadOpName>;
 /** The changing operations, in OP_NAMES order: each writes an audit entry under its own name. */

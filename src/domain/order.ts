@@ -2,9 +2,11 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import { checkPan, containsPan, findSensitiveAuthData, sadRefusal } from './cards.ts';
 import { ORDER_ID_RE } from './decode.ts';
-import { type AmountReason, currencyExponent, formatAmount, parseAmount } from './money.ts';
+import { type AmountReason, currencyExponent, parseAmount } from './money.ts';
 import type { RejectReason } from './reasons.ts';
 import { ORDER_TYPES, type Order, type OrderType } from './types.ts';
+import { ORDER_AGE_MAX_MS } from './order-limits.ts';
+import { orderToWire } from './order-wire.ts';
 
 export interface ValidateContext {
   /** keyed tokenization of a checked, normalized PAN (cards.tokenizePan with the configured key) */
@@ -21,13 +23,7 @@ export type ValidateOutcome =
   | { ok: true; order: Order }
   | { ok: false; orderId: string; reason: RejectReason; field: string; message: string; batchId?: string };
 
-/**
- * The oldest an order may be (createdAt before the processor's now): the longest window any state keeps,
- * the risk engine's daily figures, rebuilt from this far back after a restart (processor/launch.ts). An
- * older order could not be judged against the state it belongs to, so it is rejected `too_old` by
- * validation, with or without risk rules.
- */
-export const ORDER_AGE_MAX_MS = 24 * 3600_000;
+export { ORDER_AGE_MAX_MS, orderToWire };
 
 const ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
 // Extended ISO 8601 with a mandatory offset; calendar ranges are checked in code (Date.parse takes Feb 30).
@@ -299,22 +295,4 @@ export function parseCreatedAt(text: string): number | undefined {
   utc.setUTCFullYear(year, month - 1, day);
   utc.setUTCHours(hour, minute, second, ms);
   return utc.getTime() - offsetMinutes * 60_000;
-}
-
-/** The wire form of an Order (inverse of validateOrder): amount ungrouped, createdAt ISO UTC, card as token. */
-export function orderToWire(order: Order): Record<string, unknown> {
-  const wire: Record<string, unknown> = { id: order.id, type: order.type };
-  if (order.cardToken !== undefined) wire.card = order.cardToken;
-  if (order.merchant !== undefined) wire.merchant = order.merchant;
-  if (order.amountMinor !== undefined) {
-    if (order.currency === undefined) throw new Error(`order ${order.id} has an amount without a currency`);
-    wire.amount = formatAmount(order.amountMinor, order.currency, { grouping: false });
-  }
-  if (order.currency !== undefined) wire.currency = order.currency;
-  if (order.ref !== undefined) wire.ref = order.ref;
-  if (order.batchId !== undefined) wire.batchId = order.batchId;
-  wire.createdAt = new Date(order.createdAtMs).toISOString();
-  if (order.mcc !== undefined) wire.mcc = order.mcc;
-  if (order.country !== undefined) wire.country = order.country;
-  return wire;
 }

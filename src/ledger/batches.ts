@@ -29,7 +29,7 @@ import { type SettledPlan, planSweep, rejectExpiredWaiting, settleBatches } from
 import { ALLOW, type RiskDecision } from '../domain/risk/decision.ts';
 import type { OrderResult } from '../domain/types.ts';
 import type { BatchProgress } from '../metrics/aggregator.ts';
-import { type Topology, subjects } from '../nats/setup.ts';
+import { type Topology, subjects } from '../nats/topology.ts';
 import { type StoredOrder, loadOrder, storeOrder } from './codec.ts';
 import type { LedgerStore } from './store.ts';
 import type { BatchOp, Sub } from './sublevels.ts';

@@ -4,6 +4,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
+import { LedgerLockedError } from './errors.ts';
 
 export interface LockHolder {
   pid: number;
@@ -20,20 +21,7 @@ export interface LockOwner {
   servicePrefix?: string;
 }
 
-export class LedgerLockedError extends Error {
-  override name = 'LedgerLockedError';
-  constructor(
-    readonly dataDir: string,
-    readonly holder: LockHolder | undefined,
-  ) {
-    super(
-      holder
-        ? `the ledger at ${dataDir} is in use by process ${holder.pid} (${holder.command}, since ${holder.startedAt}); ` +
-            'stop it first, or talk to it through its NATS service'
-        : `the ledger at ${dataDir} is in use by another process`,
-    );
-  }
-}
+export { LedgerLockedError };
 
 const OWNER_FILE = 'owner.json';
 /** a larger write buffer means fewer level-0 flushes and compaction stalls under sustained writes */

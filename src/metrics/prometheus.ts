@@ -24,8 +24,7 @@ export interface MetricsRegistry {
   scrape(): Promise<string>;
 }
 
-/** the metrics port: 0 picks a free one */
-export const METRICS_PORT_BOUNDS = { min: 0, max: 65_535 } as const;
+export { METRICS_PORT_BOUNDS } from './port.ts';
 
 type Totals = DashboardSnapshot['totals']['sinceStart'];
 

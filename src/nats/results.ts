@@ -2,6 +2,7 @@
 // flush before its ack waits out a broker restart, and the results of the last seconds go again after a reconnect.
 
 import { headers, type NatsConnection } from 'nats';
+import { bigintReplacer } from '../domain/json.ts';
 import type { OrderResult } from '../domain/types.ts';
 import { log } from '../log.ts';
 import { redactPanRuns, scrubSubject } from '../recording/scrub.ts';
@@ -32,8 +33,7 @@ const headerValue = (text: string): string => text.replace(/[\r\n]/g, ' ');
 /** The subject token for a reason: NATS tokens must not contain '.', '*', '>' or spaces. */
 const token = (text: string): string => text.replace(/[.*>\s]/g, '_') || 'unknown';
 
-export const bigintReplacer = (_key: string, value: unknown): unknown =>
-  typeof value === 'bigint' ? value.toString() : value;
+export { bigintReplacer };
 
 /** Each message as it goes on the wire: its subject, headers and payload; nothing kept. */
 export function natsPublisher(nc: NatsConnection, subjects: PublishSubjects): Publisher {

@@ -7,6 +7,9 @@ import { redactPans } from '../domain/cards.ts';
 import { SERVICE_ERROR_CODES, type ServiceErrorCode } from '../domain/reasons.ts';
 import { OP_NAMES, type OpTable, plain } from '../processor/operations.ts';
 import { subjects, type Topology } from './setup.ts';
+import { ServiceCallError } from './errors.ts';
+
+export { ServiceCallError };
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -86,16 +89,6 @@ export async function startService(nc: NatsConnection, ops: OpTable, topology: P
   // sent the moment the processor is up must not be answered "no responders"
   await nc.flush();
   return service;
-}
-
-export class ServiceCallError extends Error {
-  override name = 'ServiceCallError';
-  constructor(
-    readonly code: ServiceErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** Calls one operation of a running processor; errors come back as ServiceCallError with the server's code. */

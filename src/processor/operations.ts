@@ -5,15 +5,16 @@ import type { Actor } from '../domain/actor.ts';
 import { type AuditAction, type AuditStamp, auditParams, parseSince } from '../domain/audit.ts';
 import { containsPan, findSensitiveAuthData } from '../domain/cards.ts';
 import { DEFAULT_APPLY_OPTIONS, type ApplyOptions } from '../domain/apply.ts';
-import { CHANGING_OPS, type OpName } from '../domain/operations.ts';
+import { CHANGING_OPS, COUNT_MAX, type OpName } from '../domain/operations.ts';
+import { plain } from '../domain/json.ts';
 import { type LedgerApi, orderJson } from '../ledger/api.ts';
 import { batchRecordsOf, storedOpenView } from '../ledger/batches.ts';
 import { LedgerError } from '../ledger/errors.ts';
 import { reviewDecision } from './held-orders.ts';
 import type { Processor } from './processor.ts';
-import { bigintReplacer } from '../nats/results.ts';
 
-export { OP_NAMES, type OpName } from '../domain/operations.ts';
+export { COUNT_MAX, OP_NAMES, type OpName } from '../domain/operations.ts';
+export { plain };
 export type Args = Record<string, unknown>;
 /**
  * Every operation acts for an actor (required, so no caller forgets it): the service passes the identity the
@@ -31,11 +32,6 @@ const str = (args: Args, key: string): string => {
 };
 const optStr = (args: Args, key: string): string | undefined => (typeof args[key] === 'string' ? (args[key] as string) : undefined);
 
-/**
- * Counts a request may ask for (`limit`, `transfers`): whole numbers within 1..COUNT_MAX. The largest reply,
- * 1,000 cards or accounts or transfers of ~300 bytes, stays well under the broker's 1 MB message limit.
- */
-export const COUNT_MAX = 1000;
 /** batches listed at most (open and finished) */
 const BATCHES_LISTED_MAX = 1000;
 /** A count argument: absent means the default; anything but an integer within 1..COUNT_MAX is refused. */
@@ -67,9 +63,6 @@ function refuseCardData(args: Args, fields: readonly string[]): undefined {
   }
   return undefined;
 }
-
-/** JSON-safe: bigints become decimal strings of minor units. */
-export const plain = <T>(value: T): unknown => JSON.parse(JSON.stringify(value, bigintReplacer));
 
 export interface OpsContext {
   api: LedgerApi;

@@ -5,7 +5,7 @@ import type { NatsConnection } from 'nats';
 import type { Observable } from 'rxjs';
 import { DEFAULT_PAYLOAD_BYTES_MAX } from '../domain/decode.ts';
 import { type ApplyOptions, DEFAULT_APPLY_OPTIONS } from '../domain/apply.ts';
-import { type Bounds, OptionsError, choiceOption, wholeOption, withDefaults } from '../domain/option-checks.ts';
+import { type Bounds, OptionsError, wholeOption, withDefaults } from '../domain/option-checks.ts';
 import type { RiskEvaluator } from '../domain/risk/decision.ts';
 import type { MetricsAggregator } from '../metrics/aggregator.ts';
 import type { LedgerStore } from '../ledger/store.ts';
@@ -16,15 +16,12 @@ import { type FaultHook, faultsFromSpec } from '../../streams/guard.ts';
 import type { Publisher } from '../../streams/publish.ts';
 import type { InboundMessage } from '../../streams/types.ts';
 import { type BatchLimits, DEFAULT_BATCH_LIMITS, parseBatchLimits } from '../domain/batch-limits.ts';
+import { parseApplyOptions } from './apply-options.ts';
+
+export { AUTHORIZATION_HOLD_MS_BOUNDS, REVIEW_TIMEOUT_ACTIONS, REVIEW_TIMEOUT_MS_BOUNDS, parseApplyOptions } from './apply-options.ts';
 
 const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
 
-/** an authorization hold lasts at most a year */
-export const AUTHORIZATION_HOLD_MS_BOUNDS: Bounds = { min: 1, max: 365 * DAY_MS };
-/** an order waits in review at most 30 days */
-export const REVIEW_TIMEOUT_MS_BOUNDS: Bounds = { min: 1, max: 30 * DAY_MS };
-export const REVIEW_TIMEOUT_ACTIONS: readonly ApplyOptions['reviewTimeoutAction'][] = ['decline', 'approve'];
 
 /** a payload larger than the orders stream takes could never arrive */
 export const PAYLOAD_BYTES_BOUNDS: Bounds = { min: 1, max: ORDER_MESSAGE_BYTES_MAX };
@@ -86,16 +83,6 @@ export const DEFAULT_PROCESSOR_OPTIONS: Readonly<Omit<ProcessorOptions, Optional
   virtualTime: false,
   sweepIntervalMs: 1000,
 });
-
-/** The ledger decisions' options, parsed: documented defaults for what is missing, each within its bounds. */
-export function parseApplyOptions(partial: Partial<ApplyOptions> = {}): ApplyOptions {
-  const options = withDefaults(DEFAULT_APPLY_OPTIONS, partial);
-  wholeOption('authorizationHoldMs', options.authorizationHoldMs, AUTHORIZATION_HOLD_MS_BOUNDS);
-  wholeOption('reviewTimeoutMs', options.reviewTimeoutMs, REVIEW_TIMEOUT_MS_BOUNDS);
-  choiceOption('reviewTimeoutAction', options.reviewTimeoutAction, REVIEW_TIMEOUT_ACTIONS);
-  if (typeof options.autoOpenMerchants !== 'boolean') throw new OptionsError(`autoOpenMerchants must be true or false, got ${String(options.autoOpenMerchants)}`);
-  return options;
-}
 
 /**
  * The processor's options, parsed: defaults for what is missing, every nested group parsed by its own
