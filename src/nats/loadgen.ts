@@ -12,6 +12,7 @@ export interface PaceOptions {
   /** scale of the original inter-arrival times; Infinity = as fast as the broker takes them */
   speed: number;
   signal?: AbortSignal;
+  /** told the count every flushEvery messages, and after each message that waited for its time (slow traffic) */
   onProgress?: (sent: number, elapsedMs: number) => void;
   /** flush to the broker every this many messages when unpaced @default 2000 */
   flushEvery?: number;
@@ -70,7 +71,7 @@ export async function pacedPublish<T>(
     if (sent % flushEvery === 0) {
       await nc.flush();
       options.onProgress?.(sent, Date.now() - started);
-    }
+    } else if (due) options.onProgress?.(sent, Date.now() - started);
   }
   await nc.flush();
   options.onProgress?.(sent, Date.now() - started);
@@ -144,6 +145,7 @@ export function recordingSource(
           }
           subscriber.next({ subject: line.subject, data, receivedAtMs: options.wallClock ? Date.now() : line.receivedAtMs });
           sent++;
+          if (due) options.onProgress?.(sent);
           if (sent % 1000 === 0) {
             options.onProgress?.(sent);
             await new Promise((r) => setImmediate(r));
