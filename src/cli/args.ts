@@ -19,9 +19,9 @@ import {
   isWholeWithin,
   wholeWithinText,
 } from '../domain/option-checks.ts';
-import { METRICS_PORT_BOUNDS } from '../metrics/prometheus.ts';
-import { NATS_NAME_TEXT, SUBJECT_PREFIX_TEXT, isNatsName, isSubjectPrefix } from '../nats/setup.ts';
-import { COUNT_MAX } from '../processor/operations.ts';
+import { COUNT_MAX } from '../domain/operations.ts';
+import { METRICS_PORT_BOUNDS } from '../metrics/port.ts';
+import { NATS_NAME_TEXT, SUBJECT_PREFIX_TEXT, isNatsName, isSubjectPrefix } from '../nats/topology.ts';
 import { usageError } from './output.ts';
 
 /** what a whole number flag may look like: digits, an optional minus (so "-1" is refused by range, not shape) */

@@ -4,11 +4,11 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { NatsConnection, Subscription } from 'nats';
-import { BATCH_MODES, type BatchFile, type BatchMode, BatchFileError, parseBatchFile } from '../domain/batchfile.ts';
+import { BATCH_MODES, type BatchMode } from '../domain/batch-limits.ts';
+import type { BatchFile } from '../domain/batchfile.ts';
 import { OptionsError, choiceOption, wholeOption, withDefaults } from '../domain/option-checks.ts';
 import { ORDER_TYPES, type OrderType } from '../domain/types.ts';
-import { pacedPublish } from '../nats/loadgen.ts';
-import { NATS_NAME_TEXT, connectNats, isNatsName } from '../nats/setup.ts';
+import { NATS_NAME_TEXT, isNatsName } from '../nats/topology.ts';
 import { DURATION_MS_BOUNDS, amountArg, batchIdArg, choiceArg, currencyArg, integerArg, nameArg, parseDurationMs } from './args.ts';
 import type { GlobalOptions, Globals } from './global-options.ts';
 import { withLedger } from './ledger-access.ts';
@@ -103,6 +103,7 @@ export function registerBatchSubmit(program: Command, globals: Globals): void {
 
 async function submitBatch(g: GlobalOptions, o: BatchSubmitOptions, quiet = false): Promise<void> {
   const parsed = await readBatchFile(o);
+  const { connectNats } = await import('../nats/connect.ts');
   const nc = await connectNats({ url: g.nats, name: 'paystream-batch', auth: g.natsAuth });
   try {
     const id = parsed.header.id;
@@ -135,6 +136,7 @@ async function submitBatch(g: GlobalOptions, o: BatchSubmitOptions, quiet = fals
 }
 
 async function readBatchFile(o: BatchSubmitOptions): Promise<BatchFile> {
+  const { BatchFileError, parseBatchFile } = await import('../domain/batchfile.ts');
   try {
     return parseBatchFile(await readFile(o.file, 'utf8'), {
       createdAt: new Date().toISOString(),
@@ -188,6 +190,7 @@ function countResults(nc: NatsConnection, prefix: string, parsed: BatchFile): { 
 async function publishBatch(nc: NatsConnection, prefix: string, parsed: BatchFile, source: string | undefined, onProgress?: (sent: number) => void): Promise<void> {
   const id = parsed.header.id;
   const enc = new TextEncoder();
+  const { pacedPublish } = await import('../nats/loadgen.ts');
   await pacedPublish(
     nc,
     [

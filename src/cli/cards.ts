@@ -2,7 +2,8 @@
 
 import type { Command } from 'commander';
 import type { AccountJson, CardDetailJson, CardJson } from '../ledger/api.ts';
-import { COUNT_MAX, plain } from '../processor/operations.ts';
+import { plain } from '../domain/json.ts';
+import { COUNT_MAX } from '../domain/operations.ts';
 import { accountIdArg, countArg, currencyArg, expiryArg, nameTextArg, panArg, parsedAs, tokenArg } from './args.ts';
 import type { Globals } from './global-options.ts';
 import { type Call, withLedger } from './ledger-access.ts';

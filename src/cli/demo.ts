@@ -10,23 +10,18 @@ import { DEMO_CARD_COUNT, DEMO_MERCHANT_COUNT, DEMO_SECRET_HEX, DEMO_SEED, demoC
 import { tokenizePan } from '../domain/cards.ts';
 import { singleKeyRing } from '../domain/keys.ts';
 import { aboveZeroOption, wholeOption, withDefaults } from '../domain/option-checks.ts';
-import { createKeyFile, newKey } from '../ledger/keys.ts';
-import { seedLedger } from '../ledger/seed.ts';
-import { LedgerStore } from '../ledger/store.ts';
-import { METRICS_PORT_BOUNDS } from '../metrics/prometheus.ts';
-import { type EmbeddedNats, INSTALL_HINT, natsServerBinary, startNatsServer } from '../nats/embedded.ts';
-import { publishGenerated, recordingSource } from '../nats/loadgen.ts';
-import { type NatsAuth, NO_NATS_AUTH } from '../nats/connect.ts';
-import { type Topology, DEFAULT_TOPOLOGY } from '../nats/setup.ts';
-import { type Runtime, parseRuntimeConfig, startRuntime } from '../processor/launch.ts';
-import { readRecording } from '../recording/reader.ts';
+import { METRICS_PORT_BOUNDS } from '../metrics/port.ts';
+import type { EmbeddedNats } from '../nats/embedded.ts';
+import type { NatsAuth } from '../nats/connect.ts';
+import { NO_NATS_AUTH } from '../nats/client-options.ts';
+import { type Topology, DEFAULT_TOPOLOGY } from '../nats/topology.ts';
+import type { Runtime } from '../processor/launch.ts';
+import { parseRuntimeConfig } from '../processor/runtime-config.ts';
 import type { Publisher } from '../../streams/publish.ts';
-import { configureLog } from '../log.ts';
 import { packageFile } from '../package-root.ts';
 import type { Globals } from './global-options.ts';
 import { portArg, positiveArg } from './args.ts';
 import { earlySignals } from './interrupts.ts';
-import { superviseRuntime } from './supervise.ts';
 
 /** the recording the demo replays offline: shipped in the package */
 export const SAMPLE_RECORDING = packageFile('data/sample-recording.ndjson.gz');
@@ -91,6 +86,11 @@ export function registerDemo(program: Command, globals: Globals): void {
 async function runDemo(o: DemoOptions, natsAuth: NatsAuth): Promise<void> {
   const headless = o.headless || !process.stdout.isTTY;
   const early = earlySignals();
+  const [{ configureLog }, { INSTALL_HINT, natsServerBinary, startNatsServer }, { superviseRuntime }] = await Promise.all([
+    import('../log.ts'),
+    import('../nats/embedded.ts'),
+    import('./supervise.ts'),
+  ]);
   const ledgerDir = path.join(o.dir, 'ledger');
   configureLog(headless ? 'stderr' : { file: path.join(o.dir, 'paystream.log') });
   const externalUrl = process.env.NATS_URL;
@@ -124,6 +124,7 @@ async function runDemo(o: DemoOptions, natsAuth: NatsAuth): Promise<void> {
  * made with the published demo key (test PANs only; never a real key).
  */
 async function freshDemoLedger(demoDir: string, ledgerDir: string, offline: boolean): Promise<Buffer> {
+  const [{ newKey }, { seedLedger }, { LedgerStore }] = await Promise.all([import('../ledger/keys.ts'), import('../ledger/seed.ts'), import('../ledger/store.ts')]);
   await rm(ledgerDir, { recursive: true, force: true });
   const key = offline ? Buffer.from(DEMO_SECRET_HEX, 'hex') : newKey();
   process.env.PAYSTREAM_KEY_FILE = await writeDemoKeyFile(demoDir, key);
@@ -135,6 +136,11 @@ async function freshDemoLedger(demoDir: string, ledgerDir: string, offline: bool
 
 /** The bundled recording, looped in real time, with no broker. */
 async function startOfflineDemo(o: DemoOptions, ledgerDir: string, topology: Topology, signal: AbortSignal): Promise<Runtime> {
+  const [{ recordingSource }, { startRuntime }, { readRecording }] = await Promise.all([
+    import('../nats/loadgen.ts'),
+    import('../processor/launch.ts'),
+    import('../recording/reader.ts'),
+  ]);
   if (!existsSync(SAMPLE_RECORDING)) throw new Error(`the bundled recording ${SAMPLE_RECORDING} is missing`);
   const sink: Publisher = { result: () => undefined, report: () => undefined, deadLetter: () => undefined };
   return startRuntime(
@@ -150,6 +156,7 @@ async function startOfflineDemo(o: DemoOptions, ledgerDir: string, topology: Top
 
 /** The processor on a broker, and the generator publishing the demo cards' traffic to it until the demo stops. */
 async function startLiveDemo(o: DemoOptions, ledgerDir: string, url: string, natsAuth: NatsAuth, topology: Topology, key: Buffer, signal: AbortSignal): Promise<Runtime> {
+  const [{ publishGenerated }, { startRuntime }] = await Promise.all([import('../nats/loadgen.ts'), import('../processor/launch.ts')]);
   const runtime = await startRuntime(
     parseRuntimeConfig({ dataDir: ledgerDir, natsUrl: url, natsAuth, topology, ...(o.metricsPort !== undefined ? { metricsPort: o.metricsPort } : {}) }),
   );
@@ -168,6 +175,7 @@ async function startLiveDemo(o: DemoOptions, ledgerDir: string, url: string, nat
  * the previous run's: outside the demo data directory, as `paystream keys init` would have it. Git-ignored.
  */
 export async function writeDemoKeyFile(demoDir: string, key: Buffer): Promise<string> {
+  const { createKeyFile } = await import('../ledger/keys.ts');
   const dir = `${path.resolve(demoDir)}-keys`;
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const file = path.join(dir, 'demo-key.json');

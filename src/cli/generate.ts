@@ -6,9 +6,6 @@ import { tokenizePan } from '../domain/cards.ts';
 import { DEMO_SEED, type GeneratorOptions, demoCardCurrency, demoCardPans, demoMerchants } from '../domain/generate.ts';
 import { currentKey } from '../domain/keys.ts';
 import { type Bounds, rateOption, shareOption, wholeOption, withDefaults } from '../domain/option-checks.ts';
-import { loadKeys } from '../ledger/keys.ts';
-import { publishGenerated } from '../nats/loadgen.ts';
-import { connectNats } from '../nats/setup.ts';
 import { DURATION_MS_BOUNDS, SEED_BOUNDS, integerArg, numberOrMaxArg, parseDurationMs, seedArg, shareArg } from './args.ts';
 import type { GlobalOptions, Globals } from './global-options.ts';
 import { abortOnSignals } from './interrupts.ts';
@@ -103,6 +100,7 @@ export function registerGenerate(program: Command, globals: Globals): void {
 }
 
 async function generate(g: GlobalOptions, o: GenerateOptions, quiet = false): Promise<void> {
+  const [{ loadKeys }, { connectNats }] = await Promise.all([import('../ledger/keys.ts'), import('../nats/connect.ts')]);
   const secret = currentKey((await loadKeys(g.data)).ring);
   const cards = demoCardPans(o.cardCount, o.cardSeed).map((pan, i) => ({ token: tokenizePan(pan, secret), currency: demoCardCurrency(i) }));
   const nc = await connectNats({ url: g.nats, name: 'paystream-generate', auth: g.natsAuth });
@@ -125,6 +123,7 @@ async function publishFor(nc: NatsConnection, prefix: string, o: GenerateOptions
   const abort = abortOnSignals();
   const stopAt = setTimeout(() => abort.abort(), o.durationMs);
   try {
+    const { publishGenerated } = await import('../nats/loadgen.ts');
     return await publishGenerated(
       nc,
       prefix,

@@ -3,8 +3,9 @@
 
 import path from 'node:path';
 import { type FourEyesOptions, fourEyesFromEnv } from '../domain/four-eyes.ts';
-import { type NatsAuth, DEFAULT_NATS_URL, NatsOptionsError, parseNatsAuth } from '../nats/connect.ts';
-import { DEFAULT_TOPOLOGY } from '../nats/setup.ts';
+import { type NatsAuth, DEFAULT_NATS_URL, parseNatsAuth } from '../nats/client-options.ts';
+import { NatsOptionsError } from '../nats/errors.ts';
+import { DEFAULT_TOPOLOGY } from '../nats/topology.ts';
 import { natsUrlArg, parsedAs, subjectPrefixArg } from './args.ts';
 import { usageError } from './output.ts';
 

@@ -19,11 +19,14 @@ import {
   removeLegacySecret,
   replaceKeyFile,
 } from '../ledger/keys.ts';
-import { LedgerStore, type StoreOptions } from '../ledger/store.ts';
+import type { LedgerStore, StoreOptions } from '../ledger/store.ts';
 import type { GlobalOptions, Globals } from './global-options.ts';
 import { table } from './format.ts';
 import { print, usageError } from './output.ts';
-import { LedgerLockedError } from '../ledger/lock.ts';
+import { LedgerLockedError } from '../ledger/errors.ts';
+
+/** LevelDB and the store, loaded by the commands that open the ledger */
+const ledgerStore = async () => (await import('../ledger/store.ts')).LedgerStore;
 
 /** The key file named by --key-file (the global flag, set into PAYSTREAM_KEY_FILE by main.ts) or the environment. */
 function keyFileOf(command: string, env = process.env): string {
@@ -33,7 +36,7 @@ function keyFileOf(command: string, env = process.env): string {
 }
 
 async function openWith(g: GlobalOptions, ring: KeyRing, from: string, binding: StoreOptions['keyBinding']): Promise<LedgerStore> {
-  return LedgerStore.open(g.data, { keys: ring, keysFrom: from, keyBinding: binding ?? 'open', owner: { command: `paystream keys (${binding})` } });
+  return (await ledgerStore()).open(g.data, { keys: ring, keysFrom: from, keyBinding: binding ?? 'open', owner: { command: `paystream keys (${binding})` } });
 }
 
 export interface KeyVersionStatus {
@@ -124,7 +127,7 @@ function registerKeyStatus(keys: Command, globals: Globals): void {
     .option('--json', 'print JSON')
     .action(async () => {
       const g = globals();
-      const store = await LedgerStore.open(g.data, { owner: { command: 'paystream keys status' } });
+      const store = await (await ledgerStore()).open(g.data, { owner: { command: 'paystream keys status' } });
       try {
         const recorded = await recordedKeys(store);
         const counts = await cardsByKeyVersion(store.cards);

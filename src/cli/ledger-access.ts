@@ -3,19 +3,28 @@
 // either way.
 
 import os from 'node:os';
+import type { NatsConnection } from 'nats';
 import { localActor } from '../domain/actor.ts';
-import { LedgerApi } from '../ledger/api.ts';
-import { LedgerStore } from '../ledger/store.ts';
-import { type NatsAuth, connectNats, maskUrl, stripUrlCredentials } from '../nats/connect.ts';
-import { callService } from '../nats/service.ts';
-import { NatsUnreachableError } from '../nats/setup.ts';
-import { type OpName, makeOps } from '../processor/operations.ts';
+import { maskUrl, stripUrlCredentials } from '../domain/credentials.ts';
+import type { OpName } from '../domain/operations.ts';
+import { LedgerLockedError } from '../ledger/errors.ts';
+import type { LedgerStore } from '../ledger/store.ts';
+import type { NatsAuth } from '../nats/client-options.ts';
+import { NatsUnreachableError } from '../nats/errors.ts';
 import { type GlobalOptions, parseFourEyesOptions } from './global-options.ts';
 import { CliError, EXIT_OPERATIONAL } from './output.ts';
-import { LedgerLockedError, readLockHolder } from '../ledger/lock.ts';
 
 export type Call = (op: OpName, args: Record<string, unknown>) => Promise<unknown>;
 export type Via = 'store' | 'service';
+
+/**
+ * The store's read caches for one command: it reads a few records, so small ones (the processor's defaults
+ * preallocate room for 110,000 records, a good part of a short command's start-up).
+ */
+const ONE_COMMAND_CACHES = { cardsCacheMax: 1_000, accountsCacheMax: 1_000, ordersCacheMax: 1_000 } as const;
+
+/** The NATS client and the service's call: loaded only when the ledger is reached through the service. */
+const natsClient = () => Promise.all([import('../nats/connect.ts'), import('../nats/service.ts')]);
 
 /** how long the CLI waits for a NATS server to answer */
 const CLI_CONNECT_TIMEOUT_MS = 3000;
@@ -29,9 +38,14 @@ export async function withLedger<T>(g: GlobalOptions, fn: (call: Call, via: Via)
   const fourEyes = parseFourEyesOptions(process.env);
   // an operator's or viewer's machine: no ledger here, the service acts for whom the NATS server attests
   if (g.service) return viaService(await connectForService(g.nats, g.natsAuth), g.prefix, fn);
+  const [{ LedgerStore }, { LedgerApi }, { makeOps }] = await Promise.all([
+    import('../ledger/store.ts'),
+    import('../ledger/api.ts'),
+    import('../processor/operations.ts'),
+  ]);
   let store: LedgerStore;
   try {
-    store = await LedgerStore.open(g.data, { owner: { command: `paystream ${process.argv.slice(2, 4).join(' ')}` } });
+    store = await LedgerStore.open(g.data, { owner: { command: `paystream ${process.argv.slice(2, 4).join(' ')}` }, ...ONE_COMMAND_CACHES });
   } catch (error) {
     if (!(error instanceof LedgerLockedError)) throw error;
     return viaLockHolder(g, error, fn);
@@ -46,7 +60,8 @@ export async function withLedger<T>(g: GlobalOptions, fn: (call: Call, via: Via)
   }
 }
 
-async function connectForService(url: string, auth: NatsAuth) {
+async function connectForService(url: string, auth: NatsAuth): Promise<NatsConnection> {
+  const [{ connectNats }] = await natsClient();
   return connectNats({ url, name: 'paystream-cli', timeoutMs: CLI_CONNECT_TIMEOUT_MS, auth }).catch((connectError: unknown) => {
     const code = connectError instanceof NatsUnreachableError ? connectError.code : 'nats_unreachable';
     throw new CliError(connectError instanceof Error ? connectError.message : String(connectError), EXIT_OPERATIONAL, code);
@@ -55,6 +70,7 @@ async function connectForService(url: string, auth: NatsAuth) {
 
 /** The ledger is held by a processor: its service at the NATS URL it recorded, with this command's own credentials. */
 async function viaLockHolder<T>(g: GlobalOptions, locked: LedgerLockedError, fn: (call: Call, via: Via) => Promise<T>): Promise<T> {
+  const [[{ connectNats }], { readLockHolder }] = await Promise.all([natsClient(), import('../ledger/lock.ts')]);
   const holder = locked.holder ?? (await readLockHolder(g.data));
   if (!holder?.natsUrl) throw new CliError(locked.message);
   const holderUrl = holder.natsUrl;
@@ -70,7 +86,8 @@ async function viaLockHolder<T>(g: GlobalOptions, locked: LedgerLockedError, fn:
   return viaService(nc, holder.servicePrefix ?? g.prefix, fn);
 }
 
-async function viaService<T>(nc: Awaited<ReturnType<typeof connectNats>>, prefix: string, fn: (call: Call, via: Via) => Promise<T>): Promise<T> {
+async function viaService<T>(nc: NatsConnection, prefix: string, fn: (call: Call, via: Via) => Promise<T>): Promise<T> {
+  const [, { callService }] = await natsClient();
   try {
     return await fn((op, args) => callService(nc, { prefix }, op, args), 'service');
   } finally {

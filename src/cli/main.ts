@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { type Command, CommanderError } from 'commander';
 import { PaystreamCommand, natsUrlArg, subjectPrefixArg } from './args.ts';
-import { NATS_AUTH_OPTIONS } from '../nats/connect.ts';
+import { NATS_AUTH_OPTIONS } from '../nats/client-options.ts';
 import { registerAccounts } from './accounts.ts';
 import { registerAudit } from './audit.ts';
 import { registerBatchSubmit, registerBatches } from './batches.ts';

@@ -5,12 +5,11 @@ import { CommanderError } from 'commander';
 import { redactPans } from '../domain/cards.ts';
 import { OptionsError } from '../domain/option-checks.ts';
 import type { CliErrorCode, NatsErrorCode, ServiceErrorCode } from '../domain/reasons.ts';
+import { plain } from '../domain/json.ts';
 import { KeyError } from '../ledger/keys.ts';
-import { NatsOptionsError, NatsUnreachableError, redactSecrets } from '../nats/connect.ts';
-import { ServiceCallError } from '../nats/service.ts';
-import { plain } from '../processor/operations.ts';
-import { LedgerError } from '../ledger/errors.ts';
-import { LedgerLockedError } from '../ledger/lock.ts';
+import { NatsOptionsError, NatsUnreachableError, ServiceCallError } from '../nats/errors.ts';
+import { redactSecrets } from '../nats/secrets.ts';
+import { LedgerError, LedgerLockedError } from '../ledger/errors.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_OPERATIONAL = 1;

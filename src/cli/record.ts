@@ -2,15 +2,11 @@
 // tokens first.
 
 import type { Command } from 'commander';
-import { DeliverPolicy, type MsgHdrs, type NatsConnection } from 'nats';
+import type { MsgHdrs, NatsConnection } from 'nats';
 import { tokenizePan } from '../domain/cards.ts';
 import { currentKey } from '../domain/keys.ts';
 import { OptionsError, wholeOption, withDefaults } from '../domain/option-checks.ts';
-import { loadKeys } from '../ledger/keys.ts';
-import { connectNats } from '../nats/setup.ts';
 import type { RecordLine } from '../recording/line.ts';
-import { toRecordLine } from '../recording/line.ts';
-import { openRecordingWriter } from '../recording/writer.ts';
 import { integerArg, nameArg, sinceArg, subjectArg } from './args.ts';
 import type { GlobalOptions, Globals } from './global-options.ts';
 import { abortOnSignals } from './interrupts.ts';
@@ -59,6 +55,11 @@ export function registerRecord(program: Command, globals: Globals): void {
 }
 
 async function record(g: GlobalOptions, o: RecordOptions, quiet = false): Promise<void> {
+  const [{ loadKeys }, { connectNats }, { openRecordingWriter }] = await Promise.all([
+    import('../ledger/keys.ts'),
+    import('../nats/connect.ts'),
+    import('../recording/writer.ts'),
+  ]);
   // PANs become tokens under the current key version (the key file or PAYSTREAM_KEY, as the processor's)
   const secret = currentKey((await loadKeys(g.data)).ring);
   const writer = await openRecordingWriter(o.out, { tokenize: (pan) => tokenizePan(pan, secret) });
@@ -96,6 +97,7 @@ type Write = (line: RecordLine, pending?: number) => Promise<void>;
 
 /** Reads a stream until it ends (nothing pending), like the end of a file. */
 async function recordStream(nc: NatsConnection, stream: string, o: RecordOptions, write: Write, signal: AbortSignal): Promise<void> {
+  const [{ DeliverPolicy }, { toRecordLine }] = await Promise.all([import('nats'), import('../recording/line.ts')]);
   // one subject as a string: a list becomes filter_subjects, which servers before 2.10 refuse
   const opts: Record<string, unknown> = { filterSubjects: o.subject };
   if (o.since) Object.assign(opts, { deliver_policy: DeliverPolicy.StartTime, opt_start_time: o.since.toISOString() });
@@ -113,6 +115,7 @@ async function recordStream(nc: NatsConnection, stream: string, o: RecordOptions
 
 /** Records what is published on the subject from now until Ctrl-C (or the limit). */
 async function recordSubject(nc: NatsConnection, o: RecordOptions, write: Write, signal: AbortSignal): Promise<void> {
+  const { toRecordLine } = await import('../recording/line.ts');
   const sub = nc.subscribe(o.subject);
   signal.addEventListener('abort', () => sub.unsubscribe());
   for await (const m of sub) {

@@ -7,13 +7,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { OptionsError, rateOption, withDefaults } from '../domain/option-checks.ts';
 import type { OrderResult } from '../domain/types.ts';
-import { verifyLedger } from '../ledger/verify.ts';
-import { pacedPublish, recordLineMsgId, recordingSource, relabel, reprefix } from '../nats/loadgen.ts';
-import { DEFAULT_TOPOLOGY, NATS_NAME_TEXT, connectNats, isNatsName } from '../nats/setup.ts';
-import { parseRuntimeConfig, startRuntime } from '../processor/launch.ts';
-import { payloadBytes, type RecordLine, shiftCreatedAt } from '../recording/line.ts';
-import { readRecording } from '../recording/reader.ts';
-import { writePrivateFile } from '../recording/writer.ts';
+import { DEFAULT_TOPOLOGY, NATS_NAME_TEXT, isNatsName } from '../nats/topology.ts';
+import type { RecordLine } from '../recording/line.ts';
 import type { Publisher } from '../../streams/publish.ts';
 import { nameArg, numberOrMaxArg } from './args.ts';
 import type { GlobalOptions, Globals } from './global-options.ts';
@@ -104,6 +99,13 @@ export function registerReplay(program: Command, globals: Globals): void {
 
 /** Replays into the ledger at --data with no broker, in virtual time: the recording's clock is the processor's, so any speed gives the same ledger. */
 async function replayOffline(g: GlobalOptions, o: ReplayOptions, quiet = false): Promise<void> {
+  const [{ verifyLedger }, { recordingSource }, { parseRuntimeConfig, startRuntime }, { readRecording }, { writePrivateFile }] = await Promise.all([
+    import('../ledger/verify.ts'),
+    import('../nats/loadgen.ts'),
+    import('../processor/launch.ts'),
+    import('../recording/reader.ts'),
+    import('../recording/writer.ts'),
+  ]);
   const abort = abortOnSignals();
   const results: OrderResult[] = [];
   const sink: Publisher = { result: (r) => results.push(r), report: () => undefined, deadLetter: () => undefined };
@@ -139,6 +141,12 @@ async function replayOffline(g: GlobalOptions, o: ReplayOptions, quiet = false):
 
 /** Republishes onto the broker, each message with its Nats-Msg-Id (a looped pass gets fresh ones). */
 async function replayOnline(g: GlobalOptions, o: ReplayOptions, quiet = false): Promise<void> {
+  const [loadgen, { connectNats }, lines, { readRecording }] = await Promise.all([
+    import('../nats/loadgen.ts'),
+    import('../nats/connect.ts'),
+    import('../recording/line.ts'),
+    import('../recording/reader.ts'),
+  ]);
   const abort = abortOnSignals();
   const nc = await connectNats({ url: g.nats, name: 'paystream-replay', auth: g.natsAuth });
   try {
@@ -146,7 +154,7 @@ async function replayOnline(g: GlobalOptions, o: ReplayOptions, quiet = false): 
       await countTotal(progress, o);
       let published = 0;
       for (let pass = 0; pass === 0 || (o.loop && !abort.signal.aborted); pass++) {
-        published += await pacedPublish(nc, readRecording(o.file), (line) => replayedMessage(line, pass, o), {
+        published += await loadgen.pacedPublish(nc, readRecording(o.file), (line) => replayedMessage(line, pass, o, { ...loadgen, ...lines }), {
           speed: o.speed,
           signal: abort.signal,
           onProgress: (n) => progress.update(published + n),
@@ -168,7 +176,16 @@ async function countTotal(progress: Progress, o: ReplayOptions): Promise<void> {
   if (progress.shown && !o.loop) progress.update(0, await countLines(o.file));
 }
 
-function replayedMessage(line: RecordLine, pass: number, o: ReplayOptions): { subject: string; data: Uint8Array; msgId?: string; atMs: number } {
+/** what replayedMessage takes from the publishing and recording modules, loaded with the replay */
+type MessageHelpers = Pick<typeof import('../nats/loadgen.ts'), 'recordLineMsgId' | 'relabel' | 'reprefix'> &
+  Pick<typeof import('../recording/line.ts'), 'payloadBytes' | 'shiftCreatedAt'>;
+
+function replayedMessage(
+  line: RecordLine,
+  pass: number,
+  o: ReplayOptions,
+  { recordLineMsgId, relabel, reprefix, payloadBytes, shiftCreatedAt }: MessageHelpers,
+): { subject: string; data: Uint8Array; msgId?: string; atMs: number } {
   let payload = pass > 0 ? relabel(line.payload, pass) : line.payload;
   if (!o.keepCreatedAt) payload = shiftCreatedAt(payload, Date.now() - line.receivedAtMs);
   const out: { subject: string; data: Uint8Array; msgId?: string; atMs: number } = {
@@ -182,6 +199,7 @@ function replayedMessage(line: RecordLine, pass: number, o: ReplayOptions): { su
 }
 
 async function countLines(file: string): Promise<number> {
+  const { readRecording } = await import('../recording/reader.ts');
   let n = 0;
   for await (const _ of readRecording(file)) n++;
   return n;

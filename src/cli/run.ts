@@ -7,16 +7,13 @@ import type { Command } from 'commander';
 import { DEFAULT_FOUR_EYES_SPEC } from '../domain/four-eyes.ts';
 import { DEFAULT_APPLY_OPTIONS } from '../domain/apply.ts';
 import { OptionsError } from '../domain/option-checks.ts';
-import { DEFAULT_TOPOLOGY } from '../nats/setup.ts';
-import { type RuntimeConfig, parseRuntimeConfig, startRuntime } from '../processor/launch.ts';
-import { AUTHORIZATION_HOLD_MS_BOUNDS, REVIEW_TIMEOUT_ACTIONS, REVIEW_TIMEOUT_MS_BOUNDS } from '../processor/options.ts';
-import { loadRules } from '../processor/rules-file.ts';
-import { BUFFER_ITEMS_BOUNDS, BUFFER_WAIT_MS_BOUNDS, DEFAULT_BUFFER_OPTIONS } from '../../streams/buffer.ts';
-import { configureLog } from '../log.ts';
+import { DEFAULT_TOPOLOGY } from '../nats/topology.ts';
+import { AUTHORIZATION_HOLD_MS_BOUNDS, REVIEW_TIMEOUT_ACTIONS, REVIEW_TIMEOUT_MS_BOUNDS } from '../processor/apply-options.ts';
+import { type RuntimeConfig, parseRuntimeConfig } from '../processor/runtime-config.ts';
+import { BUFFER_ITEMS_BOUNDS, BUFFER_WAIT_MS_BOUNDS, DEFAULT_BUFFER_OPTIONS } from '../../streams/buffer-options.ts';
 import { choiceArg, integerArg, nameArg, portArg, positiveArg } from './args.ts';
 import { type GlobalOptions, parseFourEyesOptions } from './global-options.ts';
 import { earlySignals } from './interrupts.ts';
-import { superviseRuntime } from './supervise.ts';
 
 
 const HOUR_MS = 3_600_000;
@@ -95,6 +92,14 @@ export function registerRun(program: Command, globals: () => GlobalOptions): voi
       const g = globals();
       // every flag checked before anything is written, opened or connected
       const config = parseRunOptions(g, f);
+      const early = earlySignals();
+      // the rules, the processor, NATS, LevelDB and the log: loaded once the flags are known to be good
+      const [{ loadRules }, { configureLog }, { startRuntime }, { superviseRuntime }] = await Promise.all([
+        import('../processor/rules-file.ts'),
+        import('../log.ts'),
+        import('../processor/launch.ts'),
+        import('./supervise.ts'),
+      ]);
       // a missing or broken rules file is told before the ledger opens or NATS is tried (startRuntime reads it again)
       if (config.rulesPath) {
         await access(config.rulesPath, fsConstants.R_OK);
@@ -102,7 +107,6 @@ export function registerRun(program: Command, globals: () => GlobalOptions): voi
       }
       const headless = Boolean(f.headless) || !process.stdout.isTTY;
       configureLog(headless ? 'stderr' : { file: path.join(g.data, 'paystream.log') });
-      const early = earlySignals();
       const runtime = await startRuntime(config);
       process.exitCode = await superviseRuntime(runtime, headless, undefined, early);
     },

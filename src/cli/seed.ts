@@ -4,8 +4,6 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import { localActor } from '../domain/actor.ts';
 import { DEMO_SEED } from '../domain/generate.ts';
-import { seedLedger } from '../ledger/seed.ts';
-import { LedgerStore } from '../ledger/store.ts';
 import { amountInArg, integerArg, seedArg } from './args.ts';
 import type { Globals } from './global-options.ts';
 import { print } from './output.ts';
@@ -32,6 +30,7 @@ export function registerSeed(program: Command, globals: Globals): void {
     .option('--quiet', QUIET_FLAG_HELP)
     .action(async (o: { cards: number; merchants: number; seed: number; balance: string; quiet?: boolean }) => {
       const g = globals();
+      const [{ seedLedger }, { LedgerStore }] = await Promise.all([import('../ledger/seed.ts'), import('../ledger/store.ts')]);
       const store = await LedgerStore.open(g.data, { owner: { command: 'paystream seed' } });
       try {
         const started = Date.now();

@@ -1,9 +1,9 @@
 // `paystream verify`: walk the whole ledger and check its invariants; exit 1 on any violation.
 
 import type { Command } from 'commander';
-import { LedgerLockedError } from '../ledger/lock.ts';
-import { LedgerStore } from '../ledger/store.ts';
-import { type VerifyReport, verifyLedger } from '../ledger/verify.ts';
+import { LedgerLockedError } from '../ledger/errors.ts';
+import type { LedgerStore } from '../ledger/store.ts';
+import type { VerifyReport } from '../ledger/verify.ts';
 import type { GlobalOptions, Globals } from './global-options.ts';
 import { withLedger } from './ledger-access.ts';
 import { print } from './output.ts';
@@ -37,6 +37,7 @@ function printReport(g: GlobalOptions, report: VerifyReport): void {
  * then walks it, as for every command, with no progress to show from here).
  */
 async function verifyWatched(g: GlobalOptions, watched: ProgressOptions): Promise<VerifyReport | undefined> {
+  const [{ LedgerStore }, { verifyLedger }] = await Promise.all([import('../ledger/store.ts'), import('../ledger/verify.ts')]);
   let store: LedgerStore;
   try {
     store = await LedgerStore.open(g.data, { owner: { command: 'paystream verify' } });
