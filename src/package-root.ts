@@ -1,11 +1,11 @@
 // Where paystream's own files are (data/risk.yaml, the bundled recording), wherever it runs from: the
-// sources (src/), the build (dist/src/) or an installed package (node_modules/paystream/dist/src/).
+// sources (src/), the build (dist/, dist/chunks/) or an installed package (node_modules/paystream/dist/...).
 
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** how far above this file the package's package.json may be: one folder from src/, two from dist/src/ */
+/** how far above this file the package's package.json may be: one folder from src/ or dist/, two from dist/chunks/ */
 const PACKAGE_ROOT_LEVELS_MAX = 3;
 
 /** The nearest folder above `file` that holds a package.json. */

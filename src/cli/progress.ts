@@ -205,12 +205,15 @@ export function progressSummary(o: Pick<ProgressOptions, 'unit' | 'verb'>, done:
 
 const plural = (unit: string): string => `${unit}s`;
 
-const grouped = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-const oneDecimal = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
+// made on first use: the first Intl.NumberFormat of a process costs about 25 ms, which every command (and
+// --help) would pay for when this module loads
+let grouped: Intl.NumberFormat | undefined;
+let oneDecimal: Intl.NumberFormat | undefined;
 
 /** A count or a rate, grouped by thousands; a rate below 10 keeps a decimal. */
 function count(n: number): string {
-  return n < 10 && !Number.isInteger(n) ? oneDecimal.format(n) : grouped.format(n);
+  if (n < 10 && !Number.isInteger(n)) return (oneDecimal ??= new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 })).format(n);
+  return (grouped ??= new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })).format(n);
 }
 
 /** A time on the bar, in whole seconds rounded up (so it does not flicker): 0:04, 1:05, 1:02:03. */

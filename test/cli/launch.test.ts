@@ -20,7 +20,7 @@ describe('how the processor is launched', () => {
 
   it('npm start and npm run paystream launch the built program the same way, after bringing the build up to date', () => {
     const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { bin: Record<string, string>; scripts: Record<string, string> };
-    expect(pkg.bin.paystream).toBe('dist/src/cli/paystream.js');
+    expect(pkg.bin.paystream).toBe('dist/paystream.js');
     expect(pkg.scripts.start).toBe(`npm run build --silent && ${launch} ${pkg.bin.paystream} demo`);
     expect(pkg.scripts.paystream).toBe(`npm run build --silent && ${launch} ${pkg.bin.paystream}`);
   });
