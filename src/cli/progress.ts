@@ -158,7 +158,8 @@ class TerminalProgress implements Progress {
     const units = plural(this.o.unit);
     const of = this.total !== undefined && !this.o.estimate ? `/${count(this.total)}` : '';
     const speed = rate === undefined ? '' : `  ${count(rate)}/s`;
-    if (share === undefined) return `${this.o.label}  ${count(this.done)}${of} ${units}${speed}  ${clock(nowMs - this.startedMs)}`;
+    // the time so far, in whole seconds gone by (the clock rounds up, for an ETA)
+    if (share === undefined) return `${this.o.label}  ${count(this.done)}${of} ${units}${speed}  ${clock(Math.floor((nowMs - this.startedMs) / 1000) * 1000)}`;
     const head = `] ${Math.floor(share * 100)}%  ETA ${this.etaText(nowMs, rate)}`;
     // each tail with its widest form (every figure as long as the total), so the bar keeps its width as figures grow
     const wide = count(Math.max(this.total ?? WIDEST_UNKNOWN_COUNT, this.done));
@@ -212,8 +213,12 @@ let oneDecimal: Intl.NumberFormat | undefined;
 
 /** A count or a rate, grouped by thousands; a rate below 10 keeps a decimal. */
 function count(n: number): string {
-  if (n < 10 && !Number.isInteger(n)) return (oneDecimal ??= new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 })).format(n);
-  return (grouped ??= new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })).format(n);
+  if (n < 10 && !Number.isInteger(n)) {
+    oneDecimal ??= new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
+    return oneDecimal.format(n);
+  }
+  grouped ??= new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+  return grouped.format(n);
 }
 
 /** A time on the bar, in whole seconds rounded up (so it does not flicker): 0:04, 1:05, 1:02:03. */
