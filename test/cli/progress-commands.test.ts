@@ -9,6 +9,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { EXIT_OK, EXIT_USAGE } from '../../src/cli/output.ts';
+import { LedgerStore } from '../../src/ledger/store.ts';
+import { verifyLedger } from '../../src/ledger/verify.ts';
 import { REPO_ROOT } from '../e2e/harness.ts';
 
 /** how the output streams look to the command: piped (a script) or a terminal */
@@ -118,6 +120,26 @@ describe('verify', () => {
     // accounts (2,357), the funding accounts' balances (4), audit entries (4), transfers (2,353) and cards (2,345)
     expect(terminal.stderr).toMatch(/\x1b\[2Kverified 7,063 records in \d+\.\d s \([\d,.]+ records\/s\)\n$/);
     expect(await paystream('terminal', seeded, ['verify', '--quiet'])).toEqual({ ...script, stderr: '' });
+  });
+});
+
+describe('verifyLedger reports its walk', () => {
+  it('from 0, with an estimate of the whole from the sizes on disk once one can be made, to the exact count at the end', async () => {
+    const store = await LedgerStore.open(seeded);
+    const told: [number, number | undefined][] = [];
+    try {
+      await verifyLedger(store, { onProgress: (checked, estimate) => told.push([checked, estimate]) });
+    } finally {
+      await store.close();
+    }
+    expect(told[0]).toEqual([0, undefined]);
+    expect(told.at(-1)).toEqual([7063, 7063]);
+    const between = told.slice(1, -1);
+    expect(between.length).toBeGreaterThan(0);
+    for (const [checked, estimate] of between) {
+      expect(checked).toBeGreaterThanOrEqual(4096);
+      expect(estimate).toBeGreaterThanOrEqual(checked);
+    }
   });
 });
 
