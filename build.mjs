@@ -1,15 +1,18 @@
 // `npm run build` (and so `npm ci`, through prepare): the published program, plain JavaScript in dist/, bundled
 // by esbuild from src/cli/paystream.ts. Each part a command loads with import() becomes a chunk of its own,
-// so a command reads only what it needs; the pure-JavaScript packages every command loads are bundled in,
-// the others are left to node_modules. Types are checked by `npm test` (tsc --noEmit), not here.
+// so a command reads only what it needs, and the dependencies are bundled in: loading them file by file
+// (CommonJS resolution, package.json reads) was most of a start. Types are checked by `npm test` (tsc
+// --noEmit), not here.
 
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
-/** dependencies every command loads, small and pure JavaScript: read from the bundle, not from dozens of files */
-const BUNDLED = ['commander', 'decimal.js', 'lru-cache'];
+/**
+ * dependencies left to node_modules: LevelDB's native addon, and the dashboard's Ink and React (Ink loads
+ * Yoga's WebAssembly from its own files). nkeys.js and cli-progress are loaded there too (createRequire).
+ */
+const EXTERNAL = ['classic-level', 'ink', 'react'];
 
-const { dependencies } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 rmSync(new URL('./dist', import.meta.url), { recursive: true, force: true });
 await build({
   entryPoints: ['src/cli/paystream.ts'],
@@ -20,8 +23,8 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: Object.keys(dependencies).filter((name) => !BUNDLED.includes(name)),
-  // a bundled CommonJS package (commander) requires Node's own modules
+  external: EXTERNAL,
+  // bundled CommonJS packages (commander, ajv, nats, ...) require Node's own modules
   banner: { js: "import { createRequire as paystreamRequire } from 'node:module'; const require = paystreamRequire(import.meta.url);" },
   logLevel: 'warning',
 });

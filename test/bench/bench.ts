@@ -1,7 +1,9 @@
 // `npm run bench`: paystream against this machine's own limits, in one run, as one table (and JSON).
-// Broker limit, storage limit, end-to-end throughput and latency, memory, start-up, dashboard cost, risk.
+// Broker limit, storage limit, end-to-end throughput and latency, memory, start-up, dashboard cost, risk, and
+// the CLI's start-up (cli.ts).
 // Options: --quick (smoke run), --json, --latency-rate N, --orders N, --cards N, --seconds S, --mem-cards N, --only a,b,
-// --profile (CPU-profile the end-to-end processor), --keep (keep the work dir). Not part of `npm test`.
+// --profile (CPU-profile the end-to-end processor), --keep (keep the work dir). Not part of `npm test`. A run
+// of some phases (--only) keeps the other phases' figures of test/bench/results/latest.json.
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +13,7 @@ import type { JetStreamManager, Msg, NatsConnection } from 'nats';
 import { type EmbeddedNats, natsServerBinary, startNatsServer } from '../../src/nats/embedded.ts';
 import { connectNats, DEFAULT_TOPOLOGY, ensureTopology, streamNames, subjects } from '../../src/nats/setup.ts';
 import { DASHBOARD_FRAME_MS } from '../../streams/metrics.ts';
+import { CLI_TARGETS, phaseCli } from './cli.ts';
 import type { MemorySample } from './worker.ts';
 import {
   type BenchMessage,
@@ -29,7 +32,7 @@ import {
 
 // ---- options --------------------------------------------------------------------------------------------
 
-const PHASES = ['risk', 'storage', 'broker', 'floor', 'e2e', 'latency', 'dashboard', 'sync', 'memory'] as const;
+const PHASES = ['cli', 'risk', 'storage', 'broker', 'floor', 'e2e', 'latency', 'dashboard', 'sync', 'memory'] as const;
 type Phase = (typeof PHASES)[number];
 
 export interface BenchOptions {
@@ -778,12 +781,68 @@ function threadSplit(
   return { main: perOrder(main), busiestOther: perOrder(busiestOther), rest: perOrder(rest) };
 }
 
+/** The cli phase's figures (cli.ts): the built program's start-up against bare Node, and run's time to consume. */
+async function phaseCliFigures(o: BenchOptions, template: string, workDir: string, natsBinary: string | undefined): Promise<void> {
+  const c = await phaseCli({ template, cards: o.cards, workDir, natsBinary, rounds: o.quick ? 5 : 9, log });
+  const x = (ms: number) => ms / c.nodeMs;
+  const sources = (ms: number) => `from the sources through tsx ${fmt(ms)} ms (${fmt(x(ms), 1)}x)`;
+  add({
+    id: 'cli.help',
+    label: 'paystream --help (built), median, / node -e 0',
+    value: x(c.helpMs),
+    unit: 'x',
+    target: `<= ${CLI_TARGETS.helpRatioMax}x`,
+    pass: x(c.helpMs) <= CLI_TARGETS.helpRatioMax,
+    note: `${fmt(c.helpMs)} ms, node -e 0 ${fmt(c.nodeMs)} ms; ${sources(c.helpFromSourcesMs)}`,
+  });
+  add({
+    id: 'cli.cardsShow',
+    label: `paystream cards show (built), ${fmt(o.cards)}-card ledger, median, / node -e 0`,
+    value: x(c.cardsShowMs),
+    unit: 'x',
+    target: `<= ${CLI_TARGETS.cardsShowRatioMax}x`,
+    pass: x(c.cardsShowMs) <= CLI_TARGETS.cardsShowRatioMax,
+    note: `${fmt(c.cardsShowMs)} ms; ${sources(c.cardsShowFromSourcesMs)}`,
+  });
+  add({
+    id: 'cli.runReady',
+    label: `paystream run --headless (built), ${fmt(o.cards)}-card ledger: start to consuming, median`,
+    value: c.runReadyMs,
+    unit: 'ms',
+    target: `< ${CLI_TARGETS.runReadyMsMax} ms`,
+    pass: c.runReadyMs < CLI_TARGETS.runReadyMsMax,
+    note: "until it logs 'paystream running' (processor started, its durable consumer on the broker, checked)",
+  });
+}
+
+/**
+ * A run of some phases only: the figures and details of the phases it did not run are kept from the last
+ * results, so latest.json keeps the last full run's figures beside the new ones (keptFrom: when the oldest ran).
+ */
+async function withEarlierFigures<R extends { figures: Figure[]; details: Record<string, unknown>; allPass: boolean }>(report: R, file: string): Promise<R & { keptFrom?: string }> {
+  let earlier: { at?: string; keptFrom?: string; figures?: Figure[]; details?: Record<string, unknown> };
+  try {
+    earlier = JSON.parse(await readFile(file, 'utf8'));
+  } catch {
+    return report;
+  }
+  const fresh = new Set(report.figures.map((f) => f.id));
+  const figures = [...(earlier.figures ?? []).filter((f) => !fresh.has(f.id)), ...report.figures];
+  return {
+    ...report,
+    figures,
+    allPass: figures.every((f) => f.pass !== false),
+    details: { ...earlier.details, ...report.details },
+    ...(earlier.keptFrom || earlier.at ? { keptFrom: earlier.keptFrom ?? earlier.at } : {}),
+  };
+}
+
 // ---- the table ------------------------------------------------------------------------------------------
 
 function table(): string {
   const rows = figures.map((f) => [
     f.label,
-    `${fmt(f.value, f.unit === 'orders/s' || f.unit === 'MB' ? 0 : f.unit === 's' ? 2 : 1)} ${f.unit}`,
+    `${fmt(f.value, f.unit === 'orders/s' || f.unit === 'MB' ? 0 : f.unit === 's' || f.unit === 'x' ? 2 : 1)} ${f.unit}`,
     f.target ?? '',
     f.pass === undefined ? '' : f.pass ? 'pass' : 'FAIL',
   ]);
@@ -808,6 +867,8 @@ async function main(): Promise<void> {
   const b = new Bench(o, workDir);
   try {
     const template = await seededTemplate(o.cards, log);
+    // first, while the machine is quietest: start-up is measured against bare Node in the same moments
+    if (o.only.has('cli')) await phaseCliFigures(o, template, workDir, binary);
     if (o.only.has('risk')) await phaseRisk();
     if (o.only.has('storage')) await phaseStorage(o, template, workDir);
     const needsBroker = ['broker', 'floor', 'e2e', 'latency', 'dashboard', 'sync'].some((p) => o.only.has(p as Phase));
@@ -851,7 +912,9 @@ async function main(): Promise<void> {
   };
   const resultsDir = path.join(here, 'results');
   await mkdir(resultsDir, { recursive: true });
-  await writeFile(path.join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const latest = path.join(resultsDir, 'latest.json');
+  const kept = o.only.size < PHASES.length ? await withEarlierFigures(report, latest) : report;
+  await writeFile(latest, `${JSON.stringify(kept, null, 2)}\n`);
   if (jsonOnly) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else {
     process.stdout.write(
