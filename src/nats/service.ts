@@ -91,13 +91,17 @@ export async function startService(nc: NatsConnection, ops: OpTable, topology: P
   return service;
 }
 
+/** How long a call waits for its answer: a quick operation 5 s; verify walks the whole ledger (6-10 s at 200,000 cards). */
+export const SERVICE_CALL_TIMEOUT_MS = 5_000;
+export const SERVICE_CALL_TIMEOUT_MS_BY_OP: Readonly<Record<string, number>> = { verify: 10 * 60_000 };
+
 /** Calls one operation of a running processor; errors come back as ServiceCallError with the server's code. */
 export async function callService(
   nc: NatsConnection,
   topology: Pick<Topology, 'prefix'>,
   op: string,
   args: Record<string, unknown>,
-  timeoutMs = 5000,
+  timeoutMs = SERVICE_CALL_TIMEOUT_MS_BY_OP[op] ?? SERVICE_CALL_TIMEOUT_MS,
 ): Promise<unknown> {
   let reply: Msg;
   try {
