@@ -1,17 +1,19 @@
 // `npm run build` (and so `npm ci`, through prepare): the published program, plain JavaScript in dist/, bundled
 // by esbuild from src/cli/paystream.ts. Each part a command loads with import() becomes a chunk of its own,
-// so a command reads only what it needs, and the dependencies are bundled in: loading them file by file
-// (CommonJS resolution, package.json reads) was most of a start. Types are checked by `npm test` (tsc
-// --noEmit), not here.
+// so a command reads only what it needs, and the packages it uses are bundled in (they are devDependencies):
+// loading them file by file (CommonJS resolution, package.json reads) was most of a start. What package.json
+// lists as dependencies is what the program loads from node_modules when it runs, and only that. Types are
+// checked by `npm test` (tsc --noEmit), not here.
 
 import { readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 /**
- * dependencies left to node_modules: LevelDB's native addon, and the dashboard's Ink and React (Ink loads
- * Yoga's WebAssembly from its own files). nkeys.js and cli-progress are loaded there too (createRequire).
+ * The dependencies, loaded from node_modules: LevelDB's native addon (classic-level), the dashboard's Ink and
+ * React (Ink loads Yoga's WebAssembly from its own files), and what the code loads with createRequire when it
+ * needs it (nkeys.js for a seed's check, cli-progress for a bar).
  */
-const EXTERNAL = ['classic-level', 'ink', 'react'];
+const EXTERNAL = Object.keys(JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')).dependencies);
 
 /**
  * commander loads node:child_process as it loads, for subcommands that are executables of their own (paystream
