@@ -251,7 +251,8 @@ export class RiskEngine {
       this.shiftSpend(entry, -entry.countedMinor);
     }
     if (status === 'declined') this.recordDecline(entry.cardToken, entry.atMs);
-    if ((status === 'approved' || status === 'authorized') && !entry.learned) {
+    // a card's habits (countries, usual amount) are what it buys: a payout to it (a salary) teaches neither
+    if ((status === 'approved' || status === 'authorized') && !entry.learned && order.type !== 'payout') {
       entry.learned = true;
       this.learn(entry, order.country);
     }
@@ -380,7 +381,7 @@ export class RiskEngine {
         sumMinor: 0n,
         otherSums: undefined,
         accountId: undefined,
-        approvedCount: 0,
+        approvedWithCountry: 0,
         avgMinor: 0n,
         avgCount: 0,
         avgCurrency: undefined,
@@ -493,7 +494,7 @@ export class RiskEngine {
   private learn(entry: OrderEntry, country: string | undefined): void {
     if (entry.cardToken === undefined) return;
     const card = this.cardState(entry.cardToken);
-    card.approvedCount++;
+    if (country !== undefined) card.approvedWithCountry++;
     if (country !== undefined && !card.countries?.includes(country)) {
       // a new array of the exact size (rare: a country new to the card); a push would grow it by 16 slots
       const kept = card.countries ?? [];

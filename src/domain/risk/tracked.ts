@@ -28,8 +28,9 @@ export interface CardState extends DaySpend {
   /** created at the first decline: most cards never have one */
   declines: Ring<Decline> | undefined;
   accountId: string | undefined;
-  /** approved/authorized orders learned from, any currency */
-  approvedCount: number;
+  /** approved/authorized orders learned from that named a country (new_country's baseline: an order
+   *  without a country says nothing of where the card is used) */
+  approvedWithCountry: number;
   /** moving average of approved amounts in avgCurrency (the card's first currency) */
   avgMinor: bigint;
   avgCount: number;

@@ -412,6 +412,25 @@ describe('account anomalies', () => {
     expect(e.stats().hitsByRule).toEqual({ 'new-country': 1, 'new-country-any': 2 });
   });
 
+  it('learns a card from what it buys: a payout to it (a salary) is no approval for new_country or the average', () => {
+    const e = engineWith(`
+  - { id: new-country, kind: new_country, outcome: review, minOrders: 1 }
+  - { id: a, kind: anomaly_amount, outcome: review, multiple: 2, minOrders: 1 }
+`);
+    run(e, anOrder({ type: 'payout', country: undefined, amountMinor: 300_000n }), T0);
+    expect(run(e, anOrder({ country: 'FR', amountMinor: 2_000n }), T0 + S).outcome).toBe('allow');
+    expect(run(e, anOrder({ country: 'FR', amountMinor: 4_001n }), T0 + 2 * S)).toMatchObject({ outcome: 'review', ruleId: 'a' });
+  });
+
+  it('counts towards new_country only approvals that named a country: a batch payment without one says nothing of where the card is used', () => {
+    const e = engineWith(`
+  - { id: new-country, kind: new_country, outcome: review, minOrders: 1 }
+`);
+    run(e, anOrder({ country: undefined, batchId: 'b-1', amountMinor: 2_000n }), T0);
+    expect(run(e, anOrder({ country: 'US', amountMinor: 2_000n }), T0 + S).outcome).toBe('allow');
+    expect(run(e, anOrder({ country: 'FR', amountMinor: 2_000n }), T0 + 2 * S)).toMatchObject({ outcome: 'review', ruleId: 'new-country' });
+  });
+
   it('blocks further orders on a card after more than 4 declines within 120 s', () => {
     const e = engineWith(`
   - { id: decline-burst, kind: decline_burst, scope: card, outcome: block, windowSeconds: 120, maxDeclines: 4 }

@@ -3,7 +3,7 @@ import type { CompiledBase, Finding, RuleKindModule } from '../kind.ts';
 import { findingBase } from '../kind.ts';
 import { LEARNING_ORDERS_MAX, type RuleBase, type RuleOutcome } from '../rules.ts';
 
-/** First order from a country the card has not been approved in, once it has minOrders approved orders. */
+/** First order from a country the card has not been approved in, once it has minOrders approved orders that named a country. */
 export interface NewCountryRule extends RuleBase {
   kind: 'new_country';
   outcome: RuleOutcome;
@@ -37,7 +37,7 @@ export const newCountry: RuleKindModule<NewCountryRule, CompiledNewCountry> = {
   }),
   check: (rule, { order, card, amount, currency }) => {
     const country = order.country;
-    if (country === undefined || card === undefined || card.approvedCount < rule.minOrders) return undefined;
+    if (country === undefined || card === undefined || card.approvedWithCountry < rule.minOrders) return undefined;
     if (card.countries?.includes(country)) return undefined;
     if (!rule.onlyAboveAverage) return rule.decision;
     const above = amount !== undefined && card.avgCurrency === currency && amount > card.avgMinor;
