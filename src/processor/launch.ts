@@ -140,7 +140,12 @@ function stopInOrder(
     await processor.drain();
     await service?.stop().catch(() => undefined);
     await metricsServer?.close();
-    if (nc) await nc.drain().catch(() => undefined);
+    if (nc) {
+      await nc.drain().catch(() => undefined);
+      // a broker already gone (the demo's own, stopped first) leaves the client reconnecting, which would keep
+      // the process from ending: closed, whatever drain did
+      if (!nc.isClosed()) await nc.close().catch(() => undefined);
+    }
     await store.close();
   };
 }
