@@ -18,10 +18,11 @@ describe('how the processor is launched', () => {
     expect(shebang).toBe(`#!/usr/bin/env -S ${launch}`);
   });
 
+  // exec: the script's shell gives way to the program, so a signal npm passes on (SIGINT, SIGTERM) reaches it
   it('npm start and npm run paystream launch the built program the same way, after bringing the build up to date', () => {
     const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { bin: Record<string, string>; scripts: Record<string, string> };
     expect(pkg.bin.paystream).toBe('dist/paystream.js');
-    expect(pkg.scripts.start).toBe(`npm run build --silent && ${launch} ${pkg.bin.paystream} demo`);
-    expect(pkg.scripts.paystream).toBe(`npm run build --silent && ${launch} ${pkg.bin.paystream}`);
+    expect(pkg.scripts.start).toBe(`npm run build --silent && exec env ${launch} ${pkg.bin.paystream} demo`);
+    expect(pkg.scripts.paystream).toBe(`npm run build --silent && exec env ${launch} ${pkg.bin.paystream}`);
   });
 });
