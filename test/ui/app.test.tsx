@@ -32,12 +32,15 @@ async function start(actions: DashboardActions = fakeActions(), size: [number, n
   const screen = () => r.lastFrame() ?? '';
   const press = async (...keys: string[]) => {
     for (const k of keys) {
-      const onDashboard = screen().includes('/  lookup');
+      const before = screen();
+      const onDashboard = before.includes('/  lookup');
       r.stdin.write(k);
       await tick();
-      // an overlay takes its keys once it has subscribed, right after its first frame: wait for that frame
+      // an overlay takes its keys once it has subscribed, right after its first frame: wait for that frame;
+      // and the view an esc goes back to likewise (on a loaded machine 40 ms is not always a frame)
       const overlay = onDashboard ? OVERLAY_TITLES[k] : undefined;
       if (overlay) await until(() => screen().includes(overlay));
+      else if (k === KEY.esc && !onDashboard) await until(() => screen() !== before);
     }
   };
   return { ...r, snapshots, actions, press, screen };
