@@ -5,35 +5,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import type { AuditEntry } from '../../src/domain/audit.ts';
+import { type CliOutcome, paystreamInProcess } from './in-process.ts';
 
 let dir: string;
 const me = `local:${os.userInfo().username}`;
 let data: string;
 
-/** Runs `paystream --data <dir> <args>` in this process (as bin.js would), capturing what it prints. */
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    process.exitCode = undefined;
-    const code = await main(['node', 'paystream', '--data', data, ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    process.exitCode = undefined;
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+/** Runs `paystream --data <dir> <args>` in this process, capturing what it prints. */
+const run = (...args: string[]): Promise<CliOutcome> => paystreamInProcess(['--data', data, ...args]);
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'paystream-audit-cli-'));

@@ -7,20 +7,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import { EXIT_OK, EXIT_USAGE } from '../../src/cli/output.ts';
 import { LedgerStore } from '../../src/ledger/store.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
 import { REPO_ROOT } from '../e2e/harness.ts';
-
-/** how the output streams look to the command: piped (a script) or a terminal */
-type Seat = 'script' | 'terminal';
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { type CliOutcome as Outcome, paystreamInProcess, type Seat } from './in-process.ts';
 
 let dir: string;
 let seeded: string;
@@ -29,46 +20,8 @@ const SAMPLE = path.join(REPO_ROOT, 'data/sample-recording.ndjson.gz');
 const CARDS = 2345;
 
 /** Runs `paystream --data <data> <args>` in this process, with stdout and stderr looking as `seat` says. */
-async function paystream(seat: Seat, data: string, args: string[]): Promise<Outcome> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  const restore = seatAt(seat);
-  try {
-    process.exitCode = undefined;
-    const code = await main(['node', 'paystream', '--data', data, ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    restore();
-    process.exitCode = undefined;
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
-
-/** Makes stdout and stderr terminals (100 columns) or not; returns what undoes it. */
-function seatAt(seat: Seat): () => void {
-  const saved = [process.stdout, process.stderr].map((s) => [s, Object.getOwnPropertyDescriptor(s, 'isTTY'), Object.getOwnPropertyDescriptor(s, 'columns')] as const);
-  for (const stream of [process.stdout, process.stderr]) {
-    Object.defineProperty(stream, 'isTTY', { value: seat === 'terminal', configurable: true, writable: true });
-    Object.defineProperty(stream, 'columns', { value: 100, configurable: true, writable: true });
-  }
-  return () => {
-    for (const [stream, isTTY, columns] of saved) {
-      for (const [key, descriptor] of [['isTTY', isTTY], ['columns', columns]] as const) {
-        if (descriptor) Object.defineProperty(stream, key, descriptor);
-        else delete (stream as unknown as Record<string, unknown>)[key];
-      }
-    }
-  };
-}
+const paystream = (seat: Seat, data: string, args: string[]): Promise<Outcome> =>
+  paystreamInProcess(['--data', data, ...args], seat);
 
 /** stdout with the seconds a command took (they differ from run to run) taken out */
 const untimed = (text: string): string => text.replace(/ in \d+\.\d s$/m, ' in _ s');

@@ -7,7 +7,6 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import { EXIT_OK } from '../../src/cli/output.ts';
 import { DEMO_SECRET_HEX, DEMO_SEED } from '../../src/domain/generate.ts';
 import { seedLedger } from '../../src/ledger/seed.ts';
@@ -16,43 +15,15 @@ import { type EmbeddedNats, startNatsServer } from '../../src/nats/embedded.ts';
 import { DEFAULT_TOPOLOGY } from '../../src/nats/setup.ts';
 import { type Runtime, parseRuntimeConfig, startRuntime } from '../../src/processor/launch.ts';
 import { REPO_ROOT } from '../e2e/harness.ts';
-
-type Seat = 'script' | 'terminal';
+import { type CliOutcome, paystreamInProcess, type Seat } from './in-process.ts';
 
 let dir: string;
 let nats: EmbeddedNats;
 let runtime: Runtime;
 
 /** Runs `paystream --data <dir>/cli-data --nats <broker> <args>` in this process, stdout and stderr as `seat` says. */
-async function paystream(seat: Seat, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  for (const stream of [process.stdout, process.stderr]) {
-    Object.defineProperty(stream, 'isTTY', { value: seat === 'terminal', configurable: true, writable: true });
-    Object.defineProperty(stream, 'columns', { value: 100, configurable: true, writable: true });
-  }
-  try {
-    process.exitCode = undefined;
-    const code = await main(['node', 'paystream', '--data', path.join(dir, 'cli-data'), '--nats', nats.url, ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    for (const stream of [process.stdout, process.stderr]) {
-      delete (stream as unknown as Record<string, unknown>).isTTY;
-      delete (stream as unknown as Record<string, unknown>).columns;
-    }
-    process.exitCode = undefined;
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const paystream = (seat: Seat, args: string[]): Promise<CliOutcome> =>
+  paystreamInProcess(['--data', path.join(dir, 'cli-data'), '--nats', nats.url, ...args], seat);
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'paystream-progress-nats-'));

@@ -26,7 +26,7 @@ const commanderChildProcessOnUse = {
     b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, (args) => {
       const source = readFileSync(args.path, 'utf8');
       const eager = "const childProcess = require('node:child_process');";
-      if (!source.includes(eager)) throw new Error(`${args.path} no longer loads node:child_process as build.mjs expects: see commanderChildProcessOnUse`);
+      if (!source.includes(eager)) throw new Error(`${args.path} no longer loads node:child_process as esbuild.config.mjs expects: see commanderChildProcessOnUse`);
       const onUse = "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };";
       return { contents: source.replace(eager, onUse), loader: 'js' };
     });
