@@ -13,7 +13,7 @@ import { build } from 'esbuild';
  * React (Ink loads Yoga's WebAssembly from its own files), and what the code loads with createRequire when it
  * needs it (nkeys.js for a seed's check, cli-progress for a bar).
  */
-const EXTERNAL = Object.keys(JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')).dependencies);
+const EXTERNAL = Object.keys(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).dependencies);
 
 /**
  * commander loads node:child_process as it loads, for subcommands that are executables of their own (paystream
@@ -26,14 +26,14 @@ const commanderChildProcessOnUse = {
     b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, (args) => {
       const source = readFileSync(args.path, 'utf8');
       const eager = "const childProcess = require('node:child_process');";
-      if (!source.includes(eager)) throw new Error(`${args.path} no longer loads node:child_process as esbuild.config.mjs expects: see commanderChildProcessOnUse`);
+      if (!source.includes(eager)) throw new Error(`${args.path} no longer loads node:child_process as src/cli/build.mjs expects: see commanderChildProcessOnUse`);
       const onUse = "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };";
       return { contents: source.replace(eager, onUse), loader: 'js' };
     });
   },
 };
 
-rmSync(new URL('./dist', import.meta.url), { recursive: true, force: true });
+rmSync(new URL('../../dist', import.meta.url), { recursive: true, force: true });
 await build({
   entryPoints: ['src/cli/paystream.ts'],
   outdir: 'dist',

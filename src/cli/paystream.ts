@@ -1,5 +1,5 @@
 #!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=16 --max-old-space-size=768
-// The `paystream` executable: built to plain JavaScript (dist/paystream.js, the package's bin, by esbuild.config.mjs);
+// The `paystream` executable: built to plain JavaScript (dist/paystream.js, the package's bin, by src/cli/build.mjs);
 // src/cli/bin.js runs this same file from the TypeScript sources for development and the tests.
 
 // The V8 flags and the environment of the #! line (src/cli/v8-flags.ts says why) apply when run as `paystream` or `npx
