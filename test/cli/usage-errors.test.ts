@@ -11,11 +11,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildProgram, main } from '../../src/cli/main.ts';
+import { buildProgram } from '../../src/cli/main.ts';
 import { INPUT_ERROR_CODES } from '../../src/cli/output.ts';
 import { amountRuleText } from '../../src/domain/money.ts';
 import { LedgerStore } from '../../src/ledger/store.ts';
 import { cli } from '../e2e/harness.ts';
+import { type CliOutcome as Outcome, paystreamInProcess } from './in-process.ts';
 
 /** nothing listens there: connection refused at once */
 const NO_NATS = 'nats://127.0.0.1:1';
@@ -32,34 +33,9 @@ let holder: LedgerStore;
 /** the data directories by name, for tables written before they exist */
 const dataDir = { unused: () => unused, ledger: () => ledger, locked: () => locked };
 
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `paystream --data <data> --nats NO_NATS <args>` in this process, capturing what it prints. */
-async function paystream(data: string, args: string[]): Promise<Outcome> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    process.exitCode = undefined;
-    const code = await main(['node', 'paystream', '--data', data, '--nats', NO_NATS, ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    process.exitCode = undefined;
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const paystream = (data: string, args: string[]): Promise<Outcome> =>
+  paystreamInProcess(['--data', data, '--nats', NO_NATS, ...args]);
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'paystream-usage-'));
