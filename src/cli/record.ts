@@ -2,7 +2,7 @@
 // tokens first.
 
 import type { Command } from 'commander';
-import type { MsgHdrs, NatsConnection } from 'nats';
+import type { MsgHdrs, NatsConnection, Subscription } from 'nats';
 import { tokenizePan } from '../domain/cards.ts';
 import { currentKey } from '../domain/keys.ts';
 import { OptionsError, wholeOption, withDefaults } from '../domain/option-checks.ts';
@@ -67,8 +67,13 @@ async function record(g: GlobalOptions, o: RecordOptions, quiet = false): Promis
   const abort = abortOnSignals();
   let n = 0;
   let summarised = false;
-  // before the bar, which then stays on a line of its own
-  if (!o.fromStream) process.stderr.write(`recording ${o.subject} to ${o.out} (Ctrl-C to stop)\n`);
+  // subscribed and confirmed by the server before "recording" is said: what is published after it is in the file
+  const live = o.fromStream ? undefined : nc.subscribe(o.subject);
+  if (live) {
+    await nc.flush();
+    // before the bar, which then stays on a line of its own
+    process.stderr.write(`recording ${o.subject} to ${o.out} (Ctrl-C to stop)\n`);
+  }
   try {
     await withProgress({ label: 'record', unit: 'message', verb: 'recorded', total: o.messagesMax, quiet }, async (progress) => {
       const write: Write = async (line, pending) => {
@@ -78,8 +83,8 @@ async function record(g: GlobalOptions, o: RecordOptions, quiet = false): Promis
         if (o.messagesMax && n >= o.messagesMax) abort.abort();
       };
       try {
-        if (o.fromStream) await recordStream(nc, o.fromStream, o, write, abort.signal);
-        else await recordSubject(nc, o, write, abort.signal);
+        if (live) await recordSubject(live, write, abort.signal);
+        else await recordStream(nc, o.fromStream!, o, write, abort.signal);
       } finally {
         await writer.close();
         await nc.close();
@@ -114,10 +119,10 @@ async function recordStream(nc: NatsConnection, stream: string, o: RecordOptions
 }
 
 /** Records what is published on the subject from now until Ctrl-C (or the limit). */
-async function recordSubject(nc: NatsConnection, o: RecordOptions, write: Write, signal: AbortSignal): Promise<void> {
+async function recordSubject(sub: Subscription, write: Write, signal: AbortSignal): Promise<void> {
   const { toRecordLine } = await import('../recording/line.ts');
-  const sub = nc.subscribe(o.subject);
-  signal.addEventListener('abort', () => sub.unsubscribe());
+  if (signal.aborted) sub.unsubscribe();
+  else signal.addEventListener('abort', () => sub.unsubscribe());
   for await (const m of sub) {
     const h = headersObject(m.headers);
     await write(toRecordLine({ subject: m.subject, data: m.data, receivedAtMs: Date.now(), ...(h ? { headers: h } : {}) }));

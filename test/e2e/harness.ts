@@ -120,15 +120,22 @@ export async function snapshotLedger(dataDir: string): Promise<LedgerSnapshot> {
 export async function filesContaining(dir: string, needle: string): Promise<string[]> {
   const hits: string[] = [];
   const bytes = Buffer.from(needle, 'utf8');
+  // the server may remove a block or a stream's folder while this walks: what is gone holds nothing
+  const gone = (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT';
   const walk = async (d: string): Promise<void> => {
-    for (const entry of await readdir(d, { withFileTypes: true })) {
+    const entries = await readdir(d, { withFileTypes: true }).catch((e: unknown) => (gone(e) ? [] : Promise.reject(e)));
+    for (const entry of entries) {
       const p = path.join(d, entry.name);
       if (entry.isDirectory()) await walk(p);
-      else if ((await stat(p)).isFile() && (await readFile(p)).includes(bytes)) hits.push(p);
+      else if (await fileHolds(p, bytes).catch((e: unknown) => (gone(e) ? false : Promise.reject(e)))) hits.push(p);
     }
   };
   await walk(dir);
   return hits;
+}
+
+async function fileHolds(file: string, bytes: Buffer): Promise<boolean> {
+  return (await stat(file)).isFile() && (await readFile(file)).includes(bytes);
 }
 
 // ---- processes ----
