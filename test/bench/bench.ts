@@ -3,7 +3,7 @@
 // the CLI's start-up (cli.ts).
 // Options: --quick (smoke run), --json, --latency-rate N, --orders N, --cards N, --seconds S, --mem-cards N, --only a,b,
 // --profile (CPU-profile the end-to-end processor), --keep (keep the work dir). Not part of `npm test`. A run
-// of some phases (--only) keeps the other phases' figures of test/bench/results/latest.json.
+// of some phases (--only) or a --quick run writes results/last-partial.json; only a full run replaces latest.json.
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +14,7 @@ import { type EmbeddedNats, natsServerBinary, startNatsServer } from '../../src/
 import { connectNats, DEFAULT_TOPOLOGY, ensureTopology, streamNames, subjects } from '../../src/nats/setup.ts';
 import { DASHBOARD_FRAME_MS } from '../../streams/metrics.ts';
 import { CLI_TARGETS, phaseCli } from './cli.ts';
-import type { MemorySample } from './worker.ts';
+import type { GcPauseSummary, MemorySample } from './worker.ts';
 import {
   type BenchMessage,
   benchTraffic,
@@ -31,6 +31,9 @@ import {
 } from './lib.ts';
 
 // ---- options --------------------------------------------------------------------------------------------
+
+/** where a quick or partial run writes its results (git-ignored): never over latest.json */
+const PARTIAL_RESULTS_FILE = 'last-partial.json';
 
 const PHASES = ['cli', 'risk', 'storage', 'broker', 'floor', 'e2e', 'latency', 'dashboard', 'sync', 'memory'] as const;
 type Phase = (typeof PHASES)[number];
@@ -161,6 +164,8 @@ interface ArmResult {
   cpuMicrosPerOrder: number;
   /** the same split by thread: main, the busiest other (LevelDB's compaction thread under load), the rest */
   threadsMicrosPerOrder: { main: number; busiestOther: number; rest: number } | undefined;
+  /** the collector's pauses of the main thread while it drained the backlog (from its start) */
+  gc: GcPauseSummary;
 }
 
 class Bench {
@@ -233,7 +238,17 @@ class Bench {
     const threadsMicrosPerOrder = threadSplit(ready.threadsCpuMs, cpu.threadsCpuMs, worker.child.pid, messages);
     const seconds = (doneAt - ready.atMs) / 1000;
     const steady = marks.at10 !== undefined && marks.at90 !== undefined && marks.at90 > marks.at10 ? (0.8 * messages) / ((marks.at90 - marks.at10) / 1000) : messages / seconds;
-    return { ordersPerSecond: messages / seconds, steadyOrdersPerSecond: steady, seconds, messages, startupMs: ready.startupMs, load: load1(), cpuMicrosPerOrder, threadsMicrosPerOrder };
+    return {
+      ordersPerSecond: messages / seconds,
+      steadyOrdersPerSecond: steady,
+      seconds,
+      messages,
+      startupMs: ready.startupMs,
+      load: load1(),
+      cpuMicrosPerOrder,
+      threadsMicrosPerOrder,
+      gc: cpu.stalls.gc,
+    };
   }
 
   async stopProcessor(worker: Worker): Promise<ProcessorDone> {
@@ -359,7 +374,7 @@ async function phaseBroker(b: Bench, o: BenchOptions, firstSeq: number, lastSeq:
  * The floor of the fixed parts (nats.js, JSON, LevelDB, the results stream): consume, parse, one put and one
  * published result an order, batched acks, nothing else. What paystream could reach if its own work were free.
  */
-async function phaseFloor(b: Bench, o: BenchOptions, workDir: string, brokerLimit: number | undefined, backlog: { firstSeq: number; lastSeq: number }): Promise<void> {
+async function phaseFloor(b: Bench, o: BenchOptions, workDir: string, brokerLimit: number | undefined, backlog: { firstSeq: number; lastSeq: number }): Promise<number> {
   const dataDir = path.join(workDir, 'floor-db');
   const w = new Worker('floor', {
     natsUrl: b.nats.url,
@@ -386,6 +401,7 @@ async function phaseFloor(b: Bench, o: BenchOptions, workDir: string, brokerLimi
     note: `${brokerLimit ? `${((rate / brokerLimit) * 100).toFixed(0)} % of the broker limit; ` : ''}no validation, risk, reads or ledger work: the most any design on nats.js + LevelDB + a results stream gets here (peak RSS ${r.maxRssMB.toFixed(0)} MB)`,
   });
   void o;
+  return rate;
 }
 
 /** The machine's CPU time so far (all cores, in clock ticks) and the idle part of it, from /proc/stat; undefined off Linux. */
@@ -410,6 +426,7 @@ async function machineBusyShare(ms: number): Promise<number | undefined> {
 interface ProcessorStalls {
   eventLoopMs: { p99: number; max: number };
   writes: { count: number; p50Ms: number; p99Ms: number; maxMs: number };
+  gc: GcPauseSummary;
 }
 
 /** The processor worker's CPU time so far (all its threads, and each), and its stalls since the last ask. */
@@ -605,6 +622,7 @@ function reportLatency(o: BenchOptions, rate: number, actualRate: number, probe:
     processorMicrosPerOrder: cost.processorMicrosPerOrder,
     threadsMicrosPerOrder: threads,
     processorStalls: stalls,
+    gc: stalls.gc,
     machineBusyShare: cost.machineBusy,
     batchOrdersFromBatchComplete: { samples: batchToResult.totalCount, p50: ms(batchToResult, 50), p99: ms(batchToResult, 99), max: batchToResult.maxValue / 1000 },
     load: load1(),
@@ -619,17 +637,31 @@ function reportLatency(o: BenchOptions, rate: number, actualRate: number, probe:
     pass: ms(toResult, 99) < 50,
     note: `${fmt(toResult.totalCount)} single orders after ${warmupMs / 1000} s warm-up (${fmt(batchToResult.totalCount)} batch orders apart: p99 ${ms(batchToResult, 99).toFixed(1)} ms from their batch's last message); processor-side p99 ${ms(reported, 99).toFixed(1)} ms; processor CPU ${fmt(cost.processorMicrosPerOrder)} µs an order${
       threads ? ` (main ${fmt(threads.main)}, busiest other ${fmt(threads.busiestOther)}, rest ${fmt(threads.rest)})` : ''
-    }, machine ${cost.machineBusy === undefined ? '?' : `${(cost.machineBusy * 100).toFixed(0)} %`} busy; processor event loop delay p99 ${stalls.eventLoopMs.p99.toFixed(0)} ms, max ${stalls.eventLoopMs.max.toFixed(0)}; ${fmt(stalls.writes.count)} LevelDB writes p50 ${stalls.writes.p50Ms.toFixed(1)} / p99 ${stalls.writes.p99Ms.toFixed(0)} / max ${stalls.writes.maxMs.toFixed(0)} ms; bench event loop delay p99 ${benchLoop.p99.toFixed(1)} ms, max ${benchLoop.max.toFixed(0)} ms; ${sentAt.size} unanswered (${unansweredBatchMembers} of them in a batch the run's end cut off)`,
+    }, machine ${cost.machineBusy === undefined ? '?' : `${(cost.machineBusy * 100).toFixed(0)} %`} busy; processor GC pauses max ${stalls.gc.maxPauseMs.toFixed(1)} ms; processor event loop delay p99 ${stalls.eventLoopMs.p99.toFixed(0)} ms, max ${stalls.eventLoopMs.max.toFixed(0)}; ${fmt(stalls.writes.count)} LevelDB writes p50 ${stalls.writes.p50Ms.toFixed(1)} / p99 ${stalls.writes.p99Ms.toFixed(0)} / max ${stalls.writes.maxMs.toFixed(0)} ms; bench event loop delay p99 ${benchLoop.p99.toFixed(1)} ms, max ${benchLoop.max.toFixed(0)} ms; ${sentAt.size} unanswered (${unansweredBatchMembers} of them in a batch the run's end cut off)`,
+  });
+  add({
+    id: 'gc.maxPauseMs',
+    label: `longest GC pause of the processor's main thread in the latency window (${fmt(actualRate)} orders/s)`,
+    value: stalls.gc.maxPauseMs,
+    unit: 'ms',
+    target: '<= 20 ms',
+    pass: stalls.gc.maxPauseMs <= 20,
+    note: `perf_hooks 'gc' entries: ${fmt(stalls.gc.count)} pauses, ${fmt(stalls.gc.totalMs)} ms in all, ${stalls.gc.over20Ms} over 20 ms (${gcKinds(stalls.gc)}); concurrent marking on helper threads is not a pause and is not in these`,
   });
 }
 
-async function phaseE2e(b: Bench, o: BenchOptions, dataDir: string, brokerLimit: number | undefined, backlog: { firstSeq: number; lastSeq: number }): Promise<number> {
+async function phaseE2e(
+  b: Bench,
+  o: BenchOptions,
+  dataDir: string,
+  limits: { broker?: number; floor?: number },
+  backlog: { firstSeq: number; lastSeq: number },
+): Promise<number> {
   const prof = await profileArgs(o, 'e2e');
   const profile = prof.file;
   const worker = b.processor(dataDir, { execArgv: prof.execArgv });
   try {
     const r = await b.drainBacklog(worker, backlog.firstSeq, backlog.lastSeq);
-    const ratio = brokerLimit ? r.ordersPerSecond / brokerLimit : undefined;
     add({
       id: 'e2e.ordersPerSecond',
       label: `e2e headless, ${fmt(o.cards)} cards, default rules, ${fmt(r.messages)} orders in ${r.seconds.toFixed(1)} s`,
@@ -641,9 +673,7 @@ async function phaseE2e(b: Bench, o: BenchOptions, dataDir: string, brokerLimit:
           : ''
       })`,
     });
-    if (ratio !== undefined) {
-      add({ id: 'e2e.ratioToBroker', label: 'e2e / broker limit (batched acks)', value: ratio * 100, unit: '%', target: '>= 50%', pass: ratio >= 0.5 });
-    }
+    addE2eRatios(r, limits);
     const loadAtMax = r.load;
     if (o.only.has('latency')) {
       // a million orders just written leave LevelDB compacting and the broker cleaning up for minutes;
@@ -656,12 +686,38 @@ async function phaseE2e(b: Bench, o: BenchOptions, dataDir: string, brokerLimit:
     const done = await b.stopProcessor(worker);
     await keepProfile(prof);
     const rss = rssFigures(done.samples, 0);
-    extra.e2e = { ...r, load: loadAtMax, statuses: done.statuses, results: done.results, riskHits: done.risk?.hitsByRule, rss, maxRssMB: done.maxRssMB, profile };
+    extra.e2e = { ...r, ratioToFloor: limits.floor ? r.ordersPerSecond / limits.floor : undefined, load: loadAtMax, statuses: done.statuses, results: done.results, riskHits: done.risk?.hitsByRule, rss, maxRssMB: done.maxRssMB, profile };
     add({ id: 'e2e.peakRss', label: `processor peak RSS, ${fmt(o.cards)} cards (e2e + latency run)`, value: done.maxRssMB, unit: 'MB' });
     return r.ordersPerSecond;
   } finally {
     worker.kill();
   }
+}
+
+/** End to end against the floor of the parts (the target) and against the broker alone, both from this run. */
+function addE2eRatios(r: Omit<ArmResult, 'done'>, limits: { broker?: number; floor?: number }): void {
+  if (limits.floor) {
+    const ratio = r.ordersPerSecond / limits.floor;
+    add({
+      id: 'e2e.ratioToFloor',
+      label: 'e2e / floor of the parts (same run)',
+      value: ratio * 100,
+      unit: '%',
+      target: '>= 50%',
+      pass: ratio >= 0.5,
+      note: `the drain's main thread was stopped by the collector ${fmt(r.gc.count)} times, ${fmt(r.gc.totalMs)} ms in all (${gcKinds(r.gc)})`,
+    });
+  }
+  if (limits.broker) {
+    add({ id: 'e2e.ratioToBroker', label: 'e2e / broker limit (batched acks)', value: (r.ordersPerSecond / limits.broker) * 100, unit: '%' });
+  }
+}
+
+/** "scavenge 812 / 3,120 ms / max 31 ms, ..." */
+function gcKinds(gc: GcPauseSummary): string {
+  return Object.entries(gc.byKind)
+    .map(([kind, k]) => `${kind} ${fmt(k.count)} / ${fmt(k.totalMs)} ms / max ${k.maxMs.toFixed(1)} ms`)
+    .join(', ');
 }
 
 async function phaseArms(b: Bench, o: BenchOptions, dataDir: string): Promise<void> {
@@ -815,40 +871,32 @@ async function phaseCliFigures(o: BenchOptions, template: string, workDir: strin
   });
 }
 
-/**
- * A run of some phases only: the figures and details of the phases it did not run are kept from the last
- * results, so latest.json keeps the last full run's figures beside the new ones (keptFrom: when the oldest ran).
- */
-async function withEarlierFigures<R extends { figures: Figure[]; details: Record<string, unknown>; allPass: boolean }>(report: R, file: string): Promise<R & { keptFrom?: string }> {
-  let earlier: { at?: string; keptFrom?: string; figures?: Figure[]; details?: Record<string, unknown> };
+/** The last full run's results (latest.json), to show beside this run's figures; undefined if there is none. */
+async function lastFullRun(file: string): Promise<{ at: string; figures: Figure[] } | undefined> {
   try {
-    earlier = JSON.parse(await readFile(file, 'utf8'));
+    const earlier = JSON.parse(await readFile(file, 'utf8')) as { at?: string; figures?: Figure[] };
+    return earlier.at && earlier.figures ? { at: earlier.at, figures: earlier.figures } : undefined;
   } catch {
-    return report;
+    return undefined;
   }
-  const fresh = new Set(report.figures.map((f) => f.id));
-  const figures = [...(earlier.figures ?? []).filter((f) => !fresh.has(f.id)), ...report.figures];
-  return {
-    ...report,
-    figures,
-    allPass: figures.every((f) => f.pass !== false),
-    details: { ...earlier.details, ...report.details },
-    ...(earlier.keptFrom || earlier.at ? { keptFrom: earlier.keptFrom ?? earlier.at } : {}),
-  };
 }
 
 // ---- the table ------------------------------------------------------------------------------------------
 
-function table(): string {
+/** This run's figures, each beside the same figure of the last full run (when there is one). */
+function table(last: { at: string; figures: Figure[] } | undefined): string {
+  const value = (f: Figure) => `${fmt(f.value, f.unit === 'orders/s' || f.unit === 'MB' ? 0 : f.unit === 's' || f.unit === 'x' ? 2 : 1)} ${f.unit}`;
+  const before = new Map((last?.figures ?? []).map((f) => [f.id, f]));
   const rows = figures.map((f) => [
     f.label,
-    `${fmt(f.value, f.unit === 'orders/s' || f.unit === 'MB' ? 0 : f.unit === 's' || f.unit === 'x' ? 2 : 1)} ${f.unit}`,
+    value(f),
+    before.has(f.id) ? value(before.get(f.id)!) : '',
     f.target ?? '',
     f.pass === undefined ? '' : f.pass ? 'pass' : 'FAIL',
   ]);
-  const head = ['figure', 'value', 'target', ''];
+  const head = ['figure', 'value', last ? `last full run (${last.at.slice(0, 16).replace('T', ' ')})` : 'last full run', 'target', ''];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ').trimEnd();
+  const line = (r: string[]) => r.map((c, i) => (i === 1 || i === 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ').trimEnd();
   const notes = figures.filter((f) => f.note).map((f) => `  ${f.label}: ${f.note}`);
   return [line(head), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line), '', 'notes:', ...notes].join('\n');
 }
@@ -878,8 +926,8 @@ async function main(): Promise<void> {
       const backlog = await b.backlog(o.orders, o.cards);
       extra.publish = { orders: o.orders, ordersPerSecond: backlog.rate };
       const brokerLimit = o.only.has('broker') ? await phaseBroker(b, o, backlog.firstSeq, backlog.lastSeq) : undefined;
-      if (o.only.has('floor')) await phaseFloor(b, o, workDir, brokerLimit, backlog);
-      if (o.only.has('e2e')) await phaseE2e(b, o, ledger, brokerLimit, backlog);
+      const floor = o.only.has('floor') ? await phaseFloor(b, o, workDir, brokerLimit, backlog) : undefined;
+      if (o.only.has('e2e')) await phaseE2e(b, o, ledger, { broker: brokerLimit, floor }, backlog);
       else {
         // the arms need the backlog consumed first
         const w = b.processor(ledger, {});
@@ -913,14 +961,20 @@ async function main(): Promise<void> {
   const resultsDir = path.join(here, 'results');
   await mkdir(resultsDir, { recursive: true });
   const latest = path.join(resultsDir, 'latest.json');
-  const kept = o.only.size < PHASES.length ? await withEarlierFigures(report, latest) : report;
-  await writeFile(latest, `${JSON.stringify(kept, null, 2)}\n`);
+  const last = await lastFullRun(latest);
+  // only a full run replaces the tracked results; a quick or partial one goes beside them, untracked
+  const fullRun = !o.quick && o.only.size === PHASES.length;
+  const written = fullRun ? latest : path.join(resultsDir, PARTIAL_RESULTS_FILE);
+  await writeFile(written, `${JSON.stringify(report, null, 2)}\n`);
+  const writtenNote = fullRun
+    ? 'written to test/bench/results/latest.json'
+    : `written to test/bench/results/${PARTIAL_RESULTS_FILE} (a ${o.quick ? 'quick' : 'partial'} run: latest.json keeps the last full run)`;
   if (jsonOnly) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else {
     process.stdout.write(
       `\npaystream bench: ${machine.cpus} x ${machine.cpuModel}, ${machine.memoryMB} MB, node ${machine.node}, ${machine.natsServer}\n` +
         `load average ${machine.loadAverageAtStart.join(' ')} at start, ${report.machine.loadAverageAtEnd.join(' ')} at end; ${totalSeconds.toFixed(0)} s\n\n` +
-        `${table()}\n\nwritten to test/bench/results/latest.json\n`,
+        `${table(last)}\n\n${writtenNote}\n`,
     );
   }
 }

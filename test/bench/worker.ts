@@ -1,7 +1,7 @@
 // A bench worker in its own process (forked by bench.ts): the broker-limit consumer, the storage limit, the
 // processor under load, the risk micro-bench. Talks to the parent over IPC; wall-clock time is what it measures.
-import { readdirSync, readFileSync } from 'node:fs';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
 import { PassThrough, Writable } from 'node:stream';
 import { ClassicLevel } from 'classic-level';
 import { AckPolicy, DeliverPolicy, type JsMsg, nanos } from 'nats';
@@ -382,17 +382,20 @@ async function processor(a: ProcessorArgs): Promise<void> {
   timeWrites(runtime.store, (_ops, ms) => {
     if (writeMs.length < 100_000) writeMs.push(ms);
   });
+  const gc = new GcPauses();
   const stalls = () => {
     const sorted = writeMs.sort((a, b) => a - b);
     const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
     const out = {
       eventLoopMs: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
       writes: { count: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: sorted[sorted.length - 1] ?? 0 },
+      gc: gc.take(),
     };
     loopDelay.reset();
     writeMs = [];
     return out;
   };
+  const allocations = await startAllocationProfile(process.env.BENCH_ALLOC_PROFILE);
   await send({ type: 'ready', startupMs, atMs: Date.now(), cpuMs: cpuMs(), threadsCpuMs: threadsCpuMs() });
   // the bench asks how much CPU the processor has used when its backlog is drained
   void (async () => {
@@ -402,6 +405,8 @@ async function processor(a: ProcessorArgs): Promise<void> {
     }
   })();
   await receive('stop');
+  await allocations?.();
+  gc.stop();
   dashboard?.unmount();
   await runtime.stop();
   clearInterval(sampler);
@@ -416,6 +421,89 @@ async function processor(a: ProcessorArgs): Promise<void> {
     risk: runtime.risk?.stats(),
     dashboard: terminal ? { bytes: terminal.bytes, writes: terminal.writes } : undefined,
   });
+}
+
+/**
+ * BENCH_ALLOC_PROFILE=FILE: V8's sampling heap profiler over everything the processor allocates from
+ * `ready` to `stop`, the objects collected since included (what the scavenger has to sweep), written to FILE
+ * (a .heapprofile: Chrome DevTools' Memory tab, or summarised by profile-summary.ts --alloc). Returns the stop.
+ */
+async function startAllocationProfile(file: string | undefined): Promise<(() => Promise<void>) | undefined> {
+  if (!file) return undefined;
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 32 * 1024,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  } as never);
+  return async () => {
+    const { profile } = (await session.post('HeapProfiler.stopSampling')) as { profile: unknown };
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
+/** What the collector stopped the main thread for, by kind, since the last `take` (perf_hooks GC entries). */
+export interface GcPauseSummary {
+  count: number;
+  totalMs: number;
+  maxPauseMs: number;
+  /** pauses longer than 20 ms (the latency target's budget for one) */
+  over20Ms: number;
+  byKind: Record<string, { count: number; totalMs: number; maxMs: number }>;
+}
+
+const GC_KINDS: Record<number, string> = {
+  [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge',
+  [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'mark-compact',
+  [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental marking',
+  [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks',
+};
+
+/**
+ * Node reports each collection's pause on the main thread as a 'gc' performance entry: a scavenge, the
+ * atomic pause that ends a mark-compact, an incremental-marking step it runs at an allocation. Concurrent
+ * marking on helper threads is not a pause and is not reported (it shows as those threads' CPU).
+ */
+class GcPauses {
+  private summary = GcPauses.empty();
+  private readonly observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) this.add((entry as unknown as { detail?: { kind?: number } }).detail?.kind, entry.duration);
+  });
+
+  constructor() {
+    this.observer.observe({ entryTypes: ['gc'] });
+  }
+
+  private static empty(): GcPauseSummary {
+    return { count: 0, totalMs: 0, maxPauseMs: 0, over20Ms: 0, byKind: {} };
+  }
+
+  private add(kind: number | undefined, ms: number): void {
+    const s = this.summary;
+    s.count++;
+    s.totalMs += ms;
+    s.maxPauseMs = Math.max(s.maxPauseMs, ms);
+    if (ms > 20) s.over20Ms++;
+    const name = GC_KINDS[kind ?? -1] ?? `kind ${kind}`;
+    s.byKind[name] ??= { count: 0, totalMs: 0, maxMs: 0 };
+    const k = s.byKind[name];
+    k.count++;
+    k.totalMs += ms;
+    k.maxMs = Math.max(k.maxMs, ms);
+  }
+
+  take(): GcPauseSummary {
+    const out = this.summary;
+    this.summary = GcPauses.empty();
+    return out;
+  }
+
+  stop(): void {
+    this.observer.disconnect();
+  }
 }
 
 // ---- 7. the risk engine micro-bench --------------------------------------------------------------------
