@@ -500,8 +500,13 @@ function pansInGroups(groups: Group[], out: PanRun[], anyIssuer: boolean): void 
  * 2026'). A run of exactly 64 ASCII hex characters is a card token and skipped whole.
  */
 export function findPanRuns(text: string, anyIssuer = false): PanRun[] {
+  return mayHoldPan(text) ? scanPanRuns(text, anyIssuer) : [];
+}
+
+// Apart from findPanRuns so that text failing mayHoldPan costs no allocation: this function's closure context
+// is created on entry.
+function scanPanRuns(text: string, anyIssuer: boolean): PanRun[] {
   const out: PanRun[] = [];
-  if (!mayHoldPan(text)) return out;
   const groups: Group[] = [];
   let group: Group | undefined;
   const flush = () => {
@@ -575,14 +580,15 @@ function mayHoldPan(text: string): boolean {
   return false;
 }
 
-/** Whether `text` holds a PAN anywhere (see findPanRuns, which starts with the cheap mayHoldPan test). */
+/** Whether `text` holds a PAN anywhere (see findPanRuns); most text fails the cheap mayHoldPan test, allocating nothing. */
 export function containsPan(text: string): boolean {
-  return findPanRuns(text).length > 0;
+  return mayHoldPan(text) && scanPanRuns(text, false).length > 0;
 }
 
 /** `text` with every PAN (see findPanRuns) replaced by what `replace` makes of it. */
 export function replacePanRuns(text: string, replace: (run: PanRun) => string): string {
-  const runs = findPanRuns(text);
+  if (!mayHoldPan(text)) return text;
+  const runs = scanPanRuns(text, false);
   if (runs.length === 0) return text;
   let out = '';
   let copied = 0;
