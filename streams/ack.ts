@@ -51,8 +51,8 @@ export interface FloorAckerOptions {
  */
 export class FloorAcker {
   private readonly watermark: AckWatermark;
-  /** stream sequence -> ack, one per applied buffer not yet under the floor */
-  private readonly acks = new Map<number, () => void>();
+  /** stream sequence -> the message to ack, one per applied buffer not yet under the floor */
+  private readonly acks = new Map<number, InboundMessage>();
   private gapSinceMs: number | undefined;
   /** how old a gap must be before the next lookup: doubles while lookups find the messages still there */
   private gapWaitMs: number;
@@ -88,15 +88,16 @@ export class FloorAcker {
    */
   applied(items: readonly Item[]): void {
     const seqs: number[] = [];
-    let top: { seq: number; ack: () => void } | undefined;
+    let top: InboundMessage | undefined;
     for (const item of items) {
-      const { streamSeq, ack } = item.msg;
+      const msg = item.msg;
+      const streamSeq = msg.streamSeq;
       if (streamSeq === undefined) continue;
       seqs.push(streamSeq);
       if (this.refilling.size > 0) this.refilling.delete(streamSeq);
-      if (ack !== undefined && (top === undefined || streamSeq > top.seq)) top = { seq: streamSeq, ack };
+      if (msg.ack !== undefined && (top === undefined || streamSeq > top.streamSeq!)) top = msg;
     }
-    if (top !== undefined && top.seq > this.watermark.floorSeq) this.acks.set(top.seq, top.ack);
+    if (top !== undefined && top.streamSeq! > this.watermark.floorSeq) this.acks.set(top.streamSeq!, top);
     const floor = this.watermark.markDone(seqs);
     if (floor !== undefined) this.ackUpTo(floor);
     this.noteGap();
@@ -161,13 +162,13 @@ export class FloorAcker {
 
   private ackUpTo(floor: number): void {
     this.options.onFloor?.(floor);
-    let best: { seq: number; ack: () => void } | undefined;
-    for (const [seq, ack] of this.acks) {
+    let best: InboundMessage | undefined;
+    for (const [seq, msg] of this.acks) {
       if (seq > floor) continue;
-      if (best === undefined || seq > best.seq) best = { seq, ack };
+      if (best === undefined || seq > best.streamSeq!) best = msg;
       this.acks.delete(seq);
     }
-    best?.ack();
+    best?.ack?.();
   }
 }
 

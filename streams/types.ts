@@ -14,8 +14,13 @@ export interface InboundMessage {
   redelivered?: boolean;
   /** consumer lag after this message, when the source knows it */
   pending?: number;
-  /** acknowledges this message and, with AckPolicy.All, every earlier one */
-  ack?: () => void;
+  /**
+   * acknowledges this message and, with AckPolicy.All, every earlier one; called as its method (`msg.ack()`), so
+   * that one function serves every message of the source
+   */
+  ack?: (this: InboundMessage) => void;
+  /** the broker's message that the source's shared `ack` acknowledges */
+  jsMsg?: { ack(): void };
 }
 
 export type Item =
