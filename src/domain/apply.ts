@@ -2,7 +2,7 @@
 // Everything works on a WorkingSet (plain maps prefetched by the store); no I/O, no clock.
 
 import type { Account, Card, Order, OrderResult, ResultStatus, Transfer, TransferKind } from './types.ts';
-import { isExpired } from './cards.ts';
+import { parseExpiry } from './cards.ts';
 import { samePayload } from './fingerprint.ts';
 import { formatAmount } from './money.ts';
 import type { DeclineReason, RejectReason } from './reasons.ts';
@@ -77,8 +77,18 @@ export class WorkingSet {
   readonly staleExpiries: { orderId: string; atMs: number }[] = [];
   /** orders the risk engine observed, and when: indexed so its state can be rebuilt after a restart */
   readonly riskObserved: { orderId: string; atMs: number }[] = [];
-  /** what each change since the last mark() replaced, to undo them; absent until the first mark */
-  private journal: JournalEntry[] | undefined;
+  /**
+   * What each change since the last mark() replaced, to undo them: JOURNAL_SLOTS slots a change (the key, the
+   * value before, JournalFlags), overwritten from one mark to the next, so that keeping it allocates nothing
+   * once warm. Absent until the first mark or checkpoint.
+   */
+  private journal: unknown[] | undefined;
+  /** slots of `journal` in use */
+  private journalLength = 0;
+  /** counts marks: a checkpoint is only rolled back within the mark it was taken in */
+  private marks = 0;
+  /** the one mark, updated by each mark(): marks do not nest */
+  private readonly lastMark: WorkingSetMark = { transfers: 0, published: 0, staleExpiries: 0, riskObserved: 0 };
 
   account(id: string): Account | undefined {
     return this.accounts.get(id);
@@ -92,25 +102,56 @@ export class WorkingSet {
 
   /** Stores a changed account; one not in the working set yet is a new account. */
   putAccount(account: Account): void {
-    this.journal?.push({
-      kind: 'account',
-      id: account.id,
-      before: this.accounts.get(account.id),
-      dirty: this.dirtyAccounts.has(account.id),
-      created: this.createdAccounts.has(account.id),
-    });
-    if (!this.accounts.has(account.id)) this.createdAccounts.add(account.id);
-    this.accounts.set(account.id, account);
-    this.dirtyAccounts.add(account.id);
+    const id = account.id;
+    const before = this.accounts.get(id);
+    const dirty = this.dirtyAccounts.has(id);
+    const created = this.createdAccounts.has(id);
+    if (this.journal) this.journalPush(id, before, (dirty ? JournalFlags.dirty : 0) | (created ? JournalFlags.created : 0));
+    if (before === undefined) {
+      if (!created) this.createdAccounts.add(id);
+    }
+    this.accounts.set(id, account);
+    if (!dirty) this.dirtyAccounts.add(id);
   }
   putOrder(record: OrderRecord): void {
-    this.journal?.push({ kind: 'order', id: record.order.id, before: this.orders.get(record.order.id), dirty: this.dirtyOrders.has(record.order.id) });
-    const before = this.orders.get(record.order.id)?.holdExpiresAtMs;
+    const id = record.order.id;
+    const prior = this.orders.get(id);
+    const dirty = this.dirtyOrders.has(id);
+    if (this.journal) this.journalPush(id, prior, JournalFlags.order | (dirty ? JournalFlags.dirty : 0));
+    const before = prior?.holdExpiresAtMs;
     if (before !== undefined && before !== record.holdExpiresAtMs) {
-      this.staleExpiries.push({ orderId: record.order.id, atMs: before });
+      this.staleExpiries.push({ orderId: id, atMs: before });
     }
-    this.orders.set(record.order.id, record);
-    this.dirtyOrders.add(record.order.id);
+    this.orders.set(id, record);
+    if (!dirty) this.dirtyOrders.add(id);
+  }
+
+  private journalPush(id: string, before: Account | OrderRecord | undefined, flags: number): void {
+    const journal = this.journal!;
+    const at = this.journalLength;
+    journal[at] = id;
+    journal[at + 1] = before;
+    journal[at + 2] = flags;
+    this.journalLength = at + JOURNAL_SLOTS;
+  }
+
+  /** Puts back, newest first, every change journaled from slot `from` on, and forgets them. */
+  private journalUndo(from: number): void {
+    const journal = this.journal;
+    if (!journal) return;
+    for (let at = this.journalLength - JOURNAL_SLOTS; at >= from; at -= JOURNAL_SLOTS) {
+      const id = journal[at] as string;
+      const flags = journal[at + 2] as number;
+      if (flags & JournalFlags.order) {
+        restoreEntry(this.orders, id, journal[at + 1] as OrderRecord | undefined);
+        restoreMember(this.dirtyOrders, id, (flags & JournalFlags.dirty) !== 0);
+      } else {
+        restoreEntry(this.accounts, id, journal[at + 1] as Account | undefined);
+        restoreMember(this.dirtyAccounts, id, (flags & JournalFlags.dirty) !== 0);
+        restoreMember(this.createdAccounts, id, (flags & JournalFlags.created) !== 0);
+      }
+    }
+    this.journalLength = from;
   }
 
   /** Moves money: the only way balances change. */
@@ -131,26 +172,26 @@ export class WorkingSet {
     this.transfers.push(t);
   }
 
-  /** A point to roll back to (atomic batches): records are immutable, so shallow copies suffice. */
+  /**
+   * A point to roll back to (atomic batches): a place in the journal, which it starts if no mark has. Records are
+   * immutable, so what a change replaced is all a rollback needs; copying every map cost each atomic batch a
+   * pass over the whole working set.
+   */
   checkpoint(): WorkingSetCheckpoint {
+    this.journal ??= [];
     return {
-      accounts: new Map(this.accounts),
-      orders: new Map(this.orders),
-      dirtyAccounts: new Set(this.dirtyAccounts),
-      createdAccounts: new Set(this.createdAccounts),
-      dirtyOrders: new Set(this.dirtyOrders),
+      journalAt: this.journalLength,
+      marks: this.marks,
       transfers: this.transfers.length,
       published: this.published.length,
       staleExpiries: this.staleExpiries.length,
     };
   }
 
+  /** Back to `cp`: it must have been taken since the latest mark() (a mark forgets the journal before it). */
   rollback(cp: WorkingSetCheckpoint): void {
-    replace(this.accounts, cp.accounts);
-    replace(this.orders, cp.orders);
-    replace(this.dirtyAccounts, cp.dirtyAccounts);
-    replace(this.createdAccounts, cp.createdAccounts);
-    replace(this.dirtyOrders, cp.dirtyOrders);
+    if (cp.marks !== this.marks || cp.journalAt > this.journalLength) invariantFailed('rollback to a checkpoint taken before the latest mark');
+    this.journalUndo(cp.journalAt);
     this.transfers.length = cp.transfers;
     this.published.length = cp.published;
     this.staleExpiries.length = cp.staleExpiries;
@@ -158,35 +199,25 @@ export class WorkingSet {
 
   /**
    * Starts a journal of the changes that follow, so the per-message guard (streams/guard.ts) can undo what a
-   * message that failed half-way had changed: a few entries a message, where a checkpoint copies every map.
-   * Marks do not nest: each one starts a new journal. Checkpoints and rollbacks may happen in between.
+   * message that failed half-way had changed: a few entries a message. Marks do not nest: each one starts a new
+   * journal, and the mark it returns is the working set's one mark, valid until the next mark(). Checkpoints and
+   * their rollbacks may happen in between.
    */
   mark(): WorkingSetMark {
-    if (this.journal) this.journal.length = 0;
-    else this.journal = [];
-    return {
-      transfers: this.transfers.length,
-      published: this.published.length,
-      staleExpiries: this.staleExpiries.length,
-      riskObserved: this.riskObserved.length,
-    };
+    this.journal ??= [];
+    this.journalLength = 0;
+    this.marks++;
+    const mark = this.lastMark;
+    mark.transfers = this.transfers.length;
+    mark.published = this.published.length;
+    mark.staleExpiries = this.staleExpiries.length;
+    mark.riskObserved = this.riskObserved.length;
+    return mark;
   }
 
   /** Puts back every account and order as it was at `mark` (newest change first), and drops what was added since. */
   undo(mark: WorkingSetMark): void {
-    const journal = this.journal ?? [];
-    for (let i = journal.length - 1; i >= 0; i--) {
-      const e = journal[i]!;
-      if (e.kind === 'account') {
-        restoreEntry(this.accounts, e.id, e.before);
-        restoreMember(this.dirtyAccounts, e.id, e.dirty);
-        restoreMember(this.createdAccounts, e.id, e.created);
-      } else {
-        restoreEntry(this.orders, e.id, e.before);
-        restoreMember(this.dirtyOrders, e.id, e.dirty);
-      }
-    }
-    journal.length = 0;
+    this.journalUndo(0);
     this.transfers.length = Math.min(this.transfers.length, mark.transfers);
     this.published.length = Math.min(this.published.length, mark.published);
     this.staleExpiries.length = Math.min(this.staleExpiries.length, mark.staleExpiries);
@@ -203,11 +234,10 @@ export class WorkingSet {
 }
 
 export interface WorkingSetCheckpoint {
-  accounts: Map<string, Account>;
-  orders: Map<string, OrderRecord>;
-  dirtyAccounts: Set<string>;
-  createdAccounts: Set<string>;
-  dirtyOrders: Set<string>;
+  /** the journal's length when it was taken */
+  journalAt: number;
+  /** WorkingSet.marks then */
+  marks: number;
   transfers: number;
   published: number;
   staleExpiries: number;
@@ -221,9 +251,16 @@ export interface WorkingSetMark {
   riskObserved: number;
 }
 
-type JournalEntry =
-  | { kind: 'account'; id: string; before: Account | undefined; dirty: boolean; created: boolean }
-  | { kind: 'order'; id: string; before: OrderRecord | undefined; dirty: boolean };
+/** A journaled change: its key, the value it replaced (undefined: none) and these flags. */
+const JOURNAL_SLOTS = 3;
+const JournalFlags = {
+  /** an order record (else an account) */
+  order: 1,
+  /** the key was dirty before the change */
+  dirty: 2,
+  /** the account was one opened in this working set before the change */
+  created: 4,
+} as const;
 
 function restoreEntry<V>(map: Map<string, V>, key: string, before: V | undefined): void {
   if (before === undefined) map.delete(key);
@@ -233,12 +270,6 @@ function restoreEntry<V>(map: Map<string, V>, key: string, before: V | undefined
 function restoreMember(set: Set<string>, key: string, member: boolean): void {
   if (member) set.add(key);
   else set.delete(key);
-}
-
-function replace<K, V>(target: Map<K, V> | Set<K>, source: Map<K, V> | Set<K>): void {
-  target.clear();
-  if (target instanceof Map && source instanceof Map) for (const [k, v] of source) target.set(k, v);
-  else if (target instanceof Set && source instanceof Set) for (const k of source) target.add(k);
 }
 
 export class InvariantError extends Error {
@@ -306,18 +337,25 @@ export function resultOf(
   return result;
 }
 
+/**
+ * resultOf(order, status, ctx, { transferId, available }) (either left out when undefined), as one literal:
+ * the results of the orders that move or hold money, without an `extra` object to spread.
+ */
+function resultWith(order: Pick<Order, 'id' | 'batchId'>, status: ResultStatus, ctx: ApplyContext, transferId: string | undefined, available: string): OrderResult {
+  const processedAt = isoTime(ctx.nowMs);
+  const latencyMs = Math.max(0, ctx.nowMs - ctx.receivedAtMs);
+  const result: OrderResult =
+    transferId === undefined
+      ? { orderId: order.id, status, available, processedAt, latencyMs }
+      : { orderId: order.id, status, transferId, available, processedAt, latencyMs };
+  if (order.batchId !== undefined) result.batchId = order.batchId;
+  return result;
+}
+
 export function newRecord(order: Order, result: OrderResult, accountId?: string): OrderRecord {
-  const record: OrderRecord = {
-    order,
-    result,
-    holdMinor: 0n,
-    open: false,
-    paidMinor: 0n,
-    refundedMinor: 0n,
-    capturedMinor: 0n,
-  };
-  if (accountId !== undefined) record.accountId = accountId;
-  return record;
+  // one literal either way (a property added afterwards costs the record a second allocation)
+  if (accountId === undefined) return { order, result, holdMinor: 0n, open: false, paidMinor: 0n, refundedMinor: 0n, capturedMinor: 0n };
+  return { order, result, holdMinor: 0n, open: false, paidMinor: 0n, refundedMinor: 0n, capturedMinor: 0n, accountId };
 }
 
 export function finish(ws: WorkingSet, record: OrderRecord): OrderResult {
@@ -326,8 +364,10 @@ export function finish(ws: WorkingSet, record: OrderRecord): OrderResult {
   return record.result;
 }
 
+const NO_GROUPING = { grouping: false } as const;
+
 function availableString(account: Account): string {
-  return formatAmount(available(account), account.currency, { grouping: false });
+  return formatAmount(available(account), account.currency, NO_GROUPING);
 }
 
 /**
@@ -378,20 +418,39 @@ export function answerKnownId(
 export const isIdConflict = (result: OrderResult): boolean =>
   result.status === 'rejected' && result.reason === 'id_conflict' && result.duplicate === undefined;
 
-type CardCheck = { ok: true; card: Card; account: Account } | { ok: false; reason: DeclineReason };
+/** Most expiry texts whose first expired instant is remembered; at the bound the memory starts over. */
+const EXPIRY_TEXTS_MAX = 4096;
+/** expiry text -> the first instant the card is expired at, NaN when the text does not parse */
+const expiredFromMs = new Map<string, number>();
 
-function checkCard(ws: WorkingSet, order: Order, ctx: ApplyContext): CardCheck {
-  const card = order.cardToken === undefined ? undefined : ws.card(order.cardToken);
-  if (!card) return { ok: false, reason: 'unknown_card' };
-  if (card.status === 'frozen') return { ok: false, reason: 'card_frozen' };
-  if (card.status === 'closed') return { ok: false, reason: 'card_closed' };
-  if (isExpired(card.expiry, ctx.nowMs)) return { ok: false, reason: 'card_expired' };
-  const account = ws.account(card.accountId);
-  if (!account) return { ok: false, reason: 'unknown_account' };
-  if (order.currency !== undefined && account.currency !== order.currency) {
-    return { ok: false, reason: 'currency_mismatch' };
+/**
+ * cards.ts isExpired, without parsing the text again on every order (a RegExp match and two objects each time):
+ * a ledger holds a few hundred distinct expiries, each parsed once here.
+ */
+export function isCardExpired(expiry: string, nowMs: number): boolean {
+  let fromMs = expiredFromMs.get(expiry);
+  if (fromMs === undefined) {
+    const parsed = parseExpiry(expiry);
+    // Date.UTC months are 0-based, so `month` (1-based) is the first instant of the following month
+    fromMs = parsed.ok ? Date.UTC(parsed.year, parsed.month, 1) : Number.NaN;
+    if (expiredFromMs.size >= EXPIRY_TEXTS_MAX) expiredFromMs.clear();
+    expiredFromMs.set(expiry, fromMs);
   }
-  return { ok: true, card, account };
+  // an expiry that does not parse counts as expired (fail closed)
+  return Number.isNaN(fromMs) || nowMs >= fromMs;
+}
+
+/** The order's card, usable and in its currency, or why not; its account is then in the working set. */
+function checkCard(ws: WorkingSet, order: Order, ctx: ApplyContext): Card | DeclineReason {
+  const card = order.cardToken === undefined ? undefined : ws.card(order.cardToken);
+  if (!card) return 'unknown_card';
+  if (card.status === 'frozen') return 'card_frozen';
+  if (card.status === 'closed') return 'card_closed';
+  if (isCardExpired(card.expiry, ctx.nowMs)) return 'card_expired';
+  const account = ws.account(card.accountId);
+  if (!account) return 'unknown_account';
+  if (order.currency !== undefined && account.currency !== order.currency) return 'currency_mismatch';
+  return card;
 }
 
 function merchantAccount(
@@ -476,51 +535,52 @@ export function applyOrder(ws: WorkingSet, order: Order, risk: RiskDecision, ctx
 
 function applyDebit(ws: WorkingSet, order: Order, risk: RiskDecision, ctx: ApplyContext): OrderResult {
   const amount = order.amountMinor!;
-  const checked = checkCard(ws, order, ctx);
-  if (!checked.ok) return decline(ws, order, checked.reason, ctx);
+  const card = checkCard(ws, order, ctx);
+  if (typeof card === 'string') return decline(ws, order, card, ctx);
+  const accountId = ws.account(card.accountId)!.id;
   if (risk.outcome === 'block') {
-    return decline(ws, order, 'risk_blocked', ctx, { rule: risk.ruleId }, checked.account.id);
+    return decline(ws, order, 'risk_blocked', ctx, { rule: risk.ruleId }, accountId);
   }
   const merchant = merchantAccount(ws, order.merchant!, order.currency!, ctx);
-  if ('reason' in merchant) return decline(ws, order, merchant.reason, ctx, {}, checked.account.id);
-  const account = ws.account(checked.account.id)!;
+  if ('reason' in merchant) return decline(ws, order, merchant.reason, ctx, {}, accountId);
+  const account = ws.account(accountId)!;
   if (available(account) < amount) {
     return decline(ws, order, 'insufficient_funds', ctx, { available: availableString(account) }, account.id);
   }
-
-  if (risk.outcome === 'review' || order.type === 'authorize') {
-    ws.adjustHold(account.id, amount);
-    const held = risk.outcome === 'review';
-    const status: ResultStatus = held ? 'held' : 'authorized';
-    const extra: Partial<OrderResult> = { available: availableString(ws.account(account.id)!) };
-    if (held) {
-      extra.rule = risk.ruleId;
-      extra.reason = risk.reason;
-    }
-    const record = newRecord(order, resultOf(order, status, ctx, extra), account.id);
-    record.holdMinor = amount;
-    record.open = true;
-    record.holdExpiresAtMs = ctx.nowMs + (held ? ctx.options.reviewTimeoutMs : ctx.options.authorizationHoldMs);
-    if (held) record.reviewRule = risk.ruleId;
-    return finish(ws, record);
-  }
-
+  if (risk.outcome === 'review' || order.type === 'authorize') return holdDebit(ws, order, risk, account.id, amount, ctx);
   const t = makeTransfer(order, 'payment', account.id, order.merchant!, amount, ctx);
   ws.transfer(t);
-  const record = newRecord(
-    order,
-    resultOf(order, 'approved', ctx, { transferId: t.id, available: availableString(ws.account(account.id)!) }),
-    account.id,
-  );
+  const result = resultWith(order, 'approved', ctx, t.id, availableString(ws.account(account.id)!));
+  const record = newRecord(order, result, account.id);
   record.paidMinor = amount;
   return finish(ws, record);
 }
 
+/** A payment held for review, or an authorization: the amount held on the card's account. */
+function holdDebit(ws: WorkingSet, order: Order, risk: RiskDecision, accountId: string, amount: bigint, ctx: ApplyContext): OrderResult {
+  ws.adjustHold(accountId, amount);
+  const available = availableString(ws.account(accountId)!);
+  if (risk.outcome !== 'review') {
+    const result = resultWith(order, 'authorized', ctx, undefined, available);
+    return finish(ws, heldRecord(order, result, accountId, amount, ctx.nowMs + ctx.options.authorizationHoldMs));
+  }
+  const result = resultOf(order, 'held', ctx, { available, rule: risk.ruleId, reason: risk.reason });
+  const record = heldRecord(order, result, accountId, amount, ctx.nowMs + ctx.options.reviewTimeoutMs);
+  record.reviewRule = risk.ruleId;
+  return finish(ws, record);
+}
+
+/** newRecord's record of an open hold, its fields in the same order, as one literal. */
+function heldRecord(order: Order, result: OrderResult, accountId: string, holdMinor: bigint, holdExpiresAtMs: number): OrderRecord {
+  return { order, result, holdMinor, open: true, paidMinor: 0n, refundedMinor: 0n, capturedMinor: 0n, accountId, holdExpiresAtMs };
+}
+
 function applyPayout(ws: WorkingSet, order: Order, risk: RiskDecision, ctx: ApplyContext): OrderResult {
   const amount = order.amountMinor!;
-  const checked = checkCard(ws, order, ctx);
-  if (!checked.ok) return decline(ws, order, checked.reason, ctx);
-  if (risk.outcome === 'block') return decline(ws, order, 'risk_blocked', ctx, { rule: risk.ruleId }, checked.account.id);
+  const card = checkCard(ws, order, ctx);
+  if (typeof card === 'string') return decline(ws, order, card, ctx);
+  const accountId = ws.account(card.accountId)!.id;
+  if (risk.outcome === 'block') return decline(ws, order, 'risk_blocked', ctx, { rule: risk.ruleId }, accountId);
   // only a merchant pays out: a system account (funding) would mint money for whoever names it
   const merchant = ws.account(order.merchant!);
   if (merchant?.owner.kind !== 'merchant') return decline(ws, order, 'merchant_unknown', ctx);
@@ -534,9 +594,9 @@ function applyPayout(ws: WorkingSet, order: Order, risk: RiskDecision, ctx: Appl
       resultOf(order, 'held', ctx, {
         rule: risk.ruleId,
         reason: risk.reason,
-        available: availableString(ws.account(checked.account.id)!),
+        available: availableString(ws.account(accountId)!),
       }),
-      checked.account.id,
+      accountId,
     );
     record.holdAccountId = merchant.id;
     record.holdMinor = amount;
@@ -545,14 +605,9 @@ function applyPayout(ws: WorkingSet, order: Order, risk: RiskDecision, ctx: Appl
     record.reviewRule = risk.ruleId;
     return finish(ws, record);
   }
-  const t = makeTransfer(order, 'payout', merchant.id, checked.account.id, amount, ctx);
+  const t = makeTransfer(order, 'payout', merchant.id, accountId, amount, ctx);
   ws.transfer(t);
-  const record = newRecord(
-    order,
-    resultOf(order, 'approved', ctx, { transferId: t.id, available: availableString(ws.account(checked.account.id)!) }),
-    checked.account.id,
-  );
-  return finish(ws, record);
+  return finish(ws, newRecord(order, resultWith(order, 'approved', ctx, t.id, availableString(ws.account(accountId)!)), accountId));
 }
 
 /** Looks up the order a capture/void/refund/cancel/modify acts on. */
@@ -601,7 +656,7 @@ function applyCapture(ws: WorkingSet, order: Order, ctx: ApplyContext): OrderRes
   ws.putOrder({ ...closed, capturedMinor: amount });
   const record = newRecord(
     captureOrder,
-    resultOf(order, 'captured', ctx, { transferId: t.id, available: availableString(ws.account(ref.accountId!)!) }),
+    resultWith(order, 'captured', ctx, t.id, availableString(ws.account(ref.accountId!)!)),
     ref.accountId,
   );
   record.paidMinor = amount;
@@ -650,7 +705,7 @@ function applyRefund(ws: WorkingSet, order: Order, ctx: ApplyContext): OrderResu
     ws,
     newRecord(
       refundOrder,
-      resultOf(order, 'refunded', ctx, { transferId: t.id, available: availableString(ws.account(ref.accountId!)!) }),
+      resultWith(order, 'refunded', ctx, t.id, availableString(ws.account(ref.accountId!)!)),
       ref.accountId,
     ),
   );
@@ -666,7 +721,7 @@ function applyModify(ws: WorkingSet, order: Order, risk: RiskDecision, ctx: Appl
   if (risk.outcome === 'block') return decline(ws, order, 'risk_blocked', ctx, { rule: risk.ruleId });
   // re-run the card checks with the new amount
   const checked = checkCard(ws, { ...ref.order }, ctx);
-  if (!checked.ok) return decline(ws, order, checked.reason, ctx);
+  if (typeof checked === 'string') return decline(ws, order, checked, ctx);
   const newAmount = order.amountMinor!;
   // the payer's account: the card's, or the merchant's for a held payout
   const payer = ws.account(ref.holdAccountId ?? ref.accountId!)!;
