@@ -76,19 +76,21 @@ class CountedResults {
   }
 }
 
+/** One literal an event (the record stage reads absent and undefined fields alike): no property added afterwards. */
 function counted(ws: WorkingSet, result: OrderResult, receivedAtMs: number): ProcessedEvent {
-  const event: ProcessedEvent = { result, receivedAtMs };
   // a rejected order was not applied: its record is a stub of the id, or (an id conflict) another order
   const order = result.status === 'rejected' ? undefined : ws.order(result.orderId)?.order;
-  if (order === undefined) return event;
-  event.type = order.type;
-  event.createdAtMs = order.createdAtMs;
-  if (order.amountMinor !== undefined) event.amountMinor = order.amountMinor;
-  if (order.currency !== undefined) event.currency = order.currency;
-  if (order.merchant !== undefined) event.merchant = order.merchant;
-  const card = order.cardToken === undefined ? undefined : ws.card(order.cardToken);
-  if (card !== undefined) event.card = card;
-  return event;
+  if (order === undefined) return { result, receivedAtMs };
+  return {
+    result,
+    receivedAtMs,
+    type: order.type,
+    createdAtMs: order.createdAtMs,
+    amountMinor: order.amountMinor,
+    currency: order.currency,
+    merchant: order.merchant,
+    card: order.cardToken === undefined ? undefined : ws.card(order.cardToken),
+  };
 }
 
 /**
@@ -98,8 +100,11 @@ function counted(ws: WorkingSet, result: OrderResult, receivedAtMs: number): Pro
  */
 function decideBuffer(deps: ApplyDeps, ws: WorkingSet, items: Item[], bufferNowMs: number, counts: CountedResults): DeadLetter[] {
   const deadLetters: DeadLetter[] = [];
+  // one context for the buffer, its times set for each item: the decisions read it and keep none of it
+  const ctx: ApplyContext = { nowMs: bufferNowMs, receivedAtMs: 0, options: deps.options };
   for (const item of items) {
-    const ctx = contextFor(deps, item, bufferNowMs);
+    ctx.nowMs = deps.virtualTime ? item.msg.receivedAtMs : bufferNowMs;
+    ctx.receivedAtMs = item.msg.receivedAtMs;
     const mark = ws.mark();
     const lettersBefore = deadLetters.length;
     try {

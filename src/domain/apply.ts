@@ -163,11 +163,10 @@ export class WorkingSet {
     if (t.amountMinor <= 0n) invariantFailed(`transfer ${t.id}: amount must be positive`);
     if (from.currency !== t.currency || to.currency !== t.currency) invariantFailed(`transfer ${t.id}: currency`);
     if (from.id === to.id) invariantFailed(`transfer ${t.id}: debit and credit are the same account`);
-    const after = withBalance(from, from.balanceMinor - t.amountMinor);
-    if (!after.overdraftAllowed && after.balanceMinor - after.holdsMinor < 0n) {
-      invariantFailed(`transfer ${t.id}: would overdraw ${t.debit}`);
-    }
-    this.putAccount(after);
+    const balanceMinor = from.balanceMinor - t.amountMinor;
+    // available (balance - holds) below zero, compared without computing it
+    if (!from.overdraftAllowed && balanceMinor < from.holdsMinor) invariantFailed(`transfer ${t.id}: would overdraw ${t.debit}`);
+    this.putAccount(withBalance(from, balanceMinor));
     this.putAccount(withBalance(to, to.balanceMinor + t.amountMinor));
     this.transfers.push(t);
   }
