@@ -58,10 +58,66 @@ export function natsPublisher(nc: NatsConnection, subjects: PublishSubjects): Pu
   };
 }
 
+/**
+ * A buffer's results as they go on the wire, encoded once: each result's subject and JSON payload one after the
+ * other in one byte array (`ends` holds where each subject and each payload ends). The resend window keeps this
+ * rather than the result objects, which would otherwise live through its seconds and be promoted.
+ */
+interface EncodedResults {
+  bytes: Buffer;
+  /** for result i: its subject's end at 2i, its payload's at 2i + 1 */
+  ends: Uint32Array;
+}
+
+/** Writes `text` at `at` as UTF-8, growing `out.bytes` when it might not fit; returns where it ends. */
+function writeText(out: { bytes: Buffer }, text: string, at: number): number {
+  const room = out.bytes.length - at;
+  if (room < text.length * 3) {
+    const needed = Buffer.byteLength(text);
+    if (room < needed) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(out.bytes.length * 2, at + needed));
+      out.bytes.copy(grown, 0, 0, at);
+      out.bytes = grown;
+    }
+  }
+  return at + out.bytes.write(text, at);
+}
+
+/** A result's subject in two parts: the results prefix with its status (one string per status), and its order id. */
+type SubjectPrefix = (result: OrderResult) => string;
+
+/** A buffer's results encoded (EncodedResults) and, for the first send, their subjects as strings. */
+function encodeResults(prefixOf: SubjectPrefix, results: AppliedBuffer['results']): EncodedResults & { subjects: string[] } {
+  const count = results.length;
+  const subjects = new Array<string>(count);
+  const payloads = new Array<string>(count);
+  let chars = 0;
+  for (let i = 0; i < count; i++) {
+    const result = results[i]!.result;
+    subjects[i] = prefixOf(result) + result.orderId;
+    payloads[i] = JSON.stringify(result);
+    chars += subjects[i]!.length + payloads[i]!.length;
+  }
+  // ASCII, the usual case, fits exactly; anything else grows the array
+  const out = { bytes: Buffer.allocUnsafeSlow(chars) };
+  const ends = new Uint32Array(count * 2);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    // the subject in its two parts: writing the joined string would flatten it into a copy
+    const result = results[i]!.result;
+    at = writeText(out, result.orderId, writeText(out, prefixOf(result), at));
+    ends[i * 2] = at;
+    at = writeText(out, payloads[i]!, at);
+    ends[i * 2 + 1] = at;
+  }
+  return { bytes: out.bytes, ends, subjects };
+}
+
 /** One buffer's results and reports as they went out, kept for a resend after a reconnect. */
 interface Sent {
   atMs: number;
-  results: AppliedBuffer['results'];
+  results: EncodedResults | undefined;
+  resultCount: number;
   reports: AppliedBuffer['reports'];
 }
 
@@ -75,6 +131,7 @@ export class NatsResultPublisher implements BufferPublisher {
   private readonly wire: Publisher;
   private readonly sent: Sent[] = [];
   private sentResults = 0;
+  private readonly prefixOf: SubjectPrefix;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -83,6 +140,15 @@ export class NatsResultPublisher implements BufferPublisher {
     private readonly retryMs = FLUSH_RETRY_MS,
   ) {
     this.wire = natsPublisher(nc, subjects);
+    const prefixes = new Map<string, string>();
+    this.prefixOf = (result) => {
+      let prefix = prefixes.get(result.status);
+      if (prefix === undefined) {
+        prefix = `${subjects.results}.${result.status}.`;
+        prefixes.set(result.status, prefix);
+      }
+      return prefix;
+    };
     this.resendAfterReconnects().catch(() => undefined);
   }
 
@@ -98,9 +164,31 @@ export class NatsResultPublisher implements BufferPublisher {
     this.wire.deadLetter(letter);
   }
 
+  /** Sends results, then batch reports, then dead letters, as publishApplied does, the results encoded once. */
   publish(applied: AppliedBuffer): void {
-    publishApplied(this.wire, applied);
-    this.remember(applied);
+    let encoded: EncodedResults | undefined;
+    if (applied.results.length > 0) {
+      const withSubjects = encodeResults(this.prefixOf, applied.results);
+      this.sendEncoded(withSubjects, withSubjects.subjects);
+      encoded = { bytes: withSubjects.bytes, ends: withSubjects.ends };
+    }
+    for (const { batchId, report } of applied.reports) this.wire.report(batchId, report);
+    for (const letter of applied.deadLetters) this.wire.deadLetter(letter);
+    this.remember(encoded, applied.results.length, applied.reports);
+  }
+
+  /** Publishes encoded results: each payload a view of the one array (nats.js copies it out at its flush). */
+  private sendEncoded(encoded: EncodedResults, subjects?: string[]): void {
+    const { bytes, ends } = encoded;
+    const count = ends.length / 2;
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      const subjectEnd = ends[i * 2]!;
+      const payloadEnd = ends[i * 2 + 1]!;
+      const subject = subjects ? subjects[i]! : bytes.toString('utf8', at, subjectEnd);
+      this.nc.publish(subject, new Uint8Array(bytes.buffer, bytes.byteOffset + subjectEnd, payloadEnd - subjectEnd));
+      at = payloadEnd;
+    }
   }
 
   /**
@@ -125,14 +213,14 @@ export class NatsResultPublisher implements BufferPublisher {
     }
   }
 
-  private remember(applied: AppliedBuffer): void {
-    if (applied.results.length === 0 && applied.reports.length === 0) return;
+  private remember(results: EncodedResults | undefined, resultCount: number, reports: AppliedBuffer['reports']): void {
+    if (resultCount === 0 && reports.length === 0) return;
     const nowMs = this.clock();
-    this.sent.push({ atMs: nowMs, results: applied.results, reports: applied.reports });
-    this.sentResults += applied.results.length;
+    this.sent.push({ atMs: nowMs, results, resultCount, reports });
+    this.sentResults += resultCount;
     const horizonMs = nowMs - RESEND_WINDOW_MS;
     while (this.sent.length > 1 && (this.sent[0]!.atMs < horizonMs || this.sentResults > RESEND_RESULTS_MAX)) {
-      this.sentResults -= this.sent.shift()!.results.length;
+      this.sentResults -= this.sent.shift()!.resultCount;
     }
   }
 
@@ -148,9 +236,9 @@ export class NatsResultPublisher implements BufferPublisher {
     let resent = 0;
     for (const entry of this.sent) {
       if (entry.atMs < nowMs - RESEND_WINDOW_MS) continue;
-      for (const { result } of entry.results) this.wire.result(result);
+      if (entry.results) this.sendEncoded(entry.results);
       for (const { batchId, report } of entry.reports) this.wire.report(batchId, report);
-      resent += entry.results.length;
+      resent += entry.resultCount;
     }
     return resent;
   }
