@@ -1,9 +1,10 @@
 // Order fingerprints: keyed, stable across spellings of the same order, different on any field that matters.
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalOrder, orderFingerprint, payloadFingerprint, samePayload } from '../../src/domain/fingerprint.ts';
 import { validateOrder } from '../../src/domain/order.ts';
-import type { Order } from '../../src/domain/types.ts';
+import { ORDER_TYPES, type Order } from '../../src/domain/types.ts';
 import { TEST_CARD_TOKEN, TEST_PANS, TEST_TOKEN_KEY, aValidateContext, aWireOrder, anOrder } from './builders.ts';
 
 const KEY = TEST_TOKEN_KEY;
@@ -128,6 +129,66 @@ describe('orderFingerprint and payloadFingerprint, known answers', () => {
 
   it('digests a rejected payload as its bytes, under the payload label', () => {
     expect(payloadFingerprint(encoder.encode('{"id":"o-1","amount":"bad"}'), KEY)).toBe('l3PRj47XzCvNOVxgNEvsvA');
+  });
+});
+
+// orderFingerprint writes the canonical form's bytes itself for plain orders: it must digest exactly what
+// canonicalOrder spells, and fall back to it for whatever that writer declines.
+describe('orderFingerprint is the HMAC of canonicalOrder, whatever the fields hold', () => {
+  const byDefinition = (order: Order): string =>
+    createHmac('sha256', KEY)
+      .update('paystream order fingerprint v1\n')
+      .update(canonicalOrder(order))
+      .digest()
+      .subarray(0, 16)
+      .toString('base64url');
+  const text = fc.oneof(
+    fc.string({ maxLength: 30 }),
+    fc.string({ unit: fc.constantFrom('a', '"', '\\', '\u0000', '\u001f', '\u007f', 'é', '😀', '\ud800', '/'), maxLength: 10 }),
+  );
+  const optional = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
+  const order = fc.record({
+    id: fc.constant('o-1'),
+    type: fc.oneof(fc.constantFrom(...ORDER_TYPES), text) as fc.Arbitrary<Order['type']>,
+    cardToken: optional(fc.oneof(fc.constant(TEST_CARD_TOKEN), text)),
+    merchant: optional(text),
+    amountMinor: optional(
+      fc.oneof(fc.bigInt({ min: 0n, max: 10n ** 15n }), fc.bigInt(), fc.constantFrom(0n, 2n ** 53n - 1n, 2n ** 53n, -1n, 10n ** 30n)),
+    ),
+    currency: optional(text),
+    ref: optional(text),
+    batchId: optional(text),
+    createdAtMs: fc.oneof(
+      fc.integer({ min: 0, max: 4_102_444_800_000 }),
+      fc.double(),
+      fc.constantFrom(0, -0, -1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER + 1, -Number.MAX_SAFE_INTEGER, 1e21, Number.NaN, Number.POSITIVE_INFINITY),
+    ),
+    mcc: optional(text),
+    country: optional(text),
+  });
+
+  it('for any order (property)', () => {
+    fc.assert(
+      fc.property(order, (o) => {
+        expect(orderFingerprint(o, KEY)).toBe(byDefinition(o));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('for fields too long to write into the hash buffer', () => {
+    const long = anOrder({ merchant: 'm'.repeat(20_000) });
+    expect(orderFingerprint(long, KEY)).toBe(byDefinition(long));
+    const nearLimit = anOrder({ merchant: 'm'.repeat(16 * 1024 - 200) });
+    expect(orderFingerprint(nearLimit, KEY)).toBe(byDefinition(nearLimit));
+  });
+
+  it('for fields a runtime caller set to null or to another type', () => {
+    const odd = [{ merchant: null }, { amountMinor: 1250 }, { mcc: 5411 }, { createdAtMs: '1' }] as unknown as Partial<Order>[];
+    for (const change of odd) {
+      const o = { ...anOrder(), ...change } as Order;
+      expect(orderFingerprint(o, KEY)).toBe(byDefinition(o));
+    }
   });
 });
 
