@@ -69,48 +69,168 @@ interface EncodedResults {
   ends: Uint32Array;
 }
 
-/** Writes `text` at `at` as UTF-8, growing `out.bytes` when it might not fit; returns where it ends. */
-function writeText(out: { bytes: Buffer }, text: string, at: number): number {
-  const room = out.bytes.length - at;
-  if (room < text.length * 3) {
-    const needed = Buffer.byteLength(text);
-    if (room < needed) {
-      const grown = Buffer.allocUnsafeSlow(Math.max(out.bytes.length * 2, at + needed));
-      out.bytes.copy(grown, 0, 0, at);
-      out.bytes = grown;
-    }
-  }
-  return at + out.bytes.write(text, at);
-}
-
 /** A result's subject in two parts: the results prefix with its status (one string per status), and its order id. */
 type SubjectPrefix = (result: OrderResult) => string;
 
-/** A buffer's results encoded (EncodedResults) and, for the first send, their subjects as strings. */
-function encodeResults(prefixOf: SubjectPrefix, results: AppliedBuffer['results']): EncodedResults & { subjects: string[] } {
-  const count = results.length;
-  const subjects = new Array<string>(count);
-  const payloads = new Array<string>(count);
-  let chars = 0;
-  for (let i = 0; i < count; i++) {
-    const result = results[i]!.result;
-    subjects[i] = prefixOf(result) + result.orderId;
-    payloads[i] = JSON.stringify(result);
-    chars += subjects[i]!.length + payloads[i]!.length;
+/** The escape JSON.stringify writes for a character below 0x20 that has a short one (\b \t \n \f \r), else 0. */
+const SHORT_ESCAPES = [0, 0, 0, 0, 0, 0, 0, 0, 98, 116, 110, 0, 102, 114];
+/** lowercase hexadecimal digits, as JSON.stringify writes \u escapes */
+const HEX = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102];
+
+/**
+ * Encodes a buffer's results (EncodedResults) into a scratch array kept from buffer to buffer, then copies them
+ * out at their exact size. A result's JSON is written straight as UTF-8 bytes, byte for byte what
+ * JSON.stringify and a TextEncoder give (no JSON string, no encoder buffer); a result holding anything but
+ * strings, numbers, booleans and undefined is left to JSON.stringify.
+ */
+class ResultEncoder {
+  private scratch = Buffer.allocUnsafeSlow(1 << 16);
+  private at = 0;
+
+  constructor(private readonly prefixOf: SubjectPrefix) {}
+
+  encode(results: AppliedBuffer['results']): EncodedResults & { subjects: string[] } {
+    const count = results.length;
+    const subjects = new Array<string>(count);
+    const ends = new Uint32Array(count * 2);
+    this.at = 0;
+    for (let i = 0; i < count; i++) {
+      const result = results[i]!.result;
+      const prefix = this.prefixOf(result);
+      subjects[i] = prefix + result.orderId;
+      // the subject in its two parts: writing the joined string would flatten it into a copy
+      this.text(prefix);
+      this.text(result.orderId);
+      const subjectEnd = this.at;
+      if (!this.json(result)) {
+        this.at = subjectEnd;
+        this.text(JSON.stringify(result));
+      }
+      ends[i * 2] = subjectEnd;
+      ends[i * 2 + 1] = this.at;
+    }
+    const bytes = Buffer.allocUnsafeSlow(this.at);
+    this.scratch.copy(bytes, 0, 0, this.at);
+    return { bytes, ends, subjects };
   }
-  // ASCII, the usual case, fits exactly; anything else grows the array
-  const out = { bytes: Buffer.allocUnsafeSlow(chars) };
-  const ends = new Uint32Array(count * 2);
-  let at = 0;
-  for (let i = 0; i < count; i++) {
-    // the subject in its two parts: writing the joined string would flatten it into a copy
-    const result = results[i]!.result;
-    at = writeText(out, result.orderId, writeText(out, prefixOf(result), at));
-    ends[i * 2] = at;
-    at = writeText(out, payloads[i]!, at);
-    ends[i * 2 + 1] = at;
+
+  /** Makes room for `bytes` more, keeping what is written. */
+  private room(bytes: number): void {
+    if (this.scratch.length - this.at >= bytes) return;
+    const grown = Buffer.allocUnsafeSlow(Math.max(this.scratch.length * 2, this.at + bytes));
+    this.scratch.copy(grown, 0, 0, this.at);
+    this.scratch = grown;
   }
-  return { bytes: out.bytes, ends, subjects };
+
+  /** `text` as a TextEncoder gives it. */
+  private text(text: string): void {
+    this.room(text.length * 3);
+    this.at += this.scratch.write(text, this.at);
+  }
+
+  /** False, with something written, when a value is not a string, number, boolean or undefined. */
+  private json(result: OrderResult): boolean {
+    const fields = result as unknown as Record<string, unknown>;
+    this.room(1);
+    this.scratch[this.at++] = 123;
+    let first = true;
+    for (const key in fields) {
+      const value = fields[key];
+      const type = typeof value;
+      if (type === 'undefined') continue;
+      if (type !== 'string' && type !== 'number' && type !== 'boolean') return false;
+      this.room(2);
+      if (!first) this.scratch[this.at++] = 44;
+      first = false;
+      this.quoted(key);
+      this.scratch[this.at++] = 58;
+      if (type === 'string') this.quoted(value as string);
+      else if (type === 'number') this.number(value as number);
+      else this.text(value ? 'true' : 'false');
+    }
+    this.room(1);
+    this.scratch[this.at++] = 125;
+    return true;
+  }
+
+  /** A number as JSON.stringify writes it: integers digit by digit, others through String. */
+  private number(n: number): void {
+    if (!Number.isInteger(n) || Math.abs(n) >= 1e15) {
+      this.text(Number.isFinite(n) ? String(n) : 'null');
+      return;
+    }
+    this.room(17);
+    const b = this.scratch;
+    let at = this.at;
+    let rest = n;
+    if (rest < 0) {
+      b[at++] = 45;
+      rest = -rest;
+    }
+    let unit = 1;
+    while (unit * 10 <= rest) unit *= 10;
+    for (; unit >= 1; unit /= 10) {
+      const digit = Math.floor(rest / unit);
+      b[at++] = 48 + digit;
+      rest -= digit * unit;
+    }
+    this.at = at;
+  }
+
+  /** A string as JSON.stringify quotes it, in UTF-8: a lone surrogate escaped, a pair as its code point. */
+  private quoted(s: string): void {
+    this.room(s.length * 6 + 2);
+    const b = this.scratch;
+    let at = this.at;
+    b[at++] = 34;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x20 && c < 0x80) {
+        if (c === 34 || c === 92) b[at++] = 92;
+        b[at++] = c;
+      } else if (c < 0x20) {
+        at = escaped(b, at, c);
+      } else if (c < 0x800) {
+        b[at++] = 0xc0 | (c >> 6);
+        b[at++] = 0x80 | (c & 0x3f);
+      } else if (c < 0xd800 || c > 0xdfff) {
+        b[at++] = 0xe0 | (c >> 12);
+        b[at++] = 0x80 | ((c >> 6) & 0x3f);
+        b[at++] = 0x80 | (c & 0x3f);
+      } else {
+        const next = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
+        if (c > 0xdbff || next < 0xdc00 || next > 0xdfff) {
+          at = escaped(b, at, c);
+          continue;
+        }
+        const point = ((c - 0xd800) << 10) + (next - 0xdc00) + 0x10000;
+        b[at++] = 0xf0 | (point >> 18);
+        b[at++] = 0x80 | ((point >> 12) & 0x3f);
+        b[at++] = 0x80 | ((point >> 6) & 0x3f);
+        b[at++] = 0x80 | (point & 0x3f);
+        i++;
+      }
+    }
+    b[at++] = 34;
+    this.at = at;
+  }
+}
+
+/** Writes JSON.stringify's escape of `c` (a control character or a lone surrogate) at `at`; returns its end. */
+function escaped(b: Buffer, at: number, c: number): number {
+  let i = at;
+  b[i++] = 92;
+  const short = c < SHORT_ESCAPES.length ? SHORT_ESCAPES[c]! : 0;
+  if (short !== 0) {
+    b[i++] = short;
+    return i;
+  }
+  b[i++] = 117;
+  b[i++] = HEX[(c >> 12) & 15]!;
+  b[i++] = HEX[(c >> 8) & 15]!;
+  b[i++] = HEX[(c >> 4) & 15]!;
+  b[i++] = HEX[c & 15]!;
+  return i;
 }
 
 /** One buffer's results and reports as they went out, kept for a resend after a reconnect. */
@@ -131,7 +251,7 @@ export class NatsResultPublisher implements BufferPublisher {
   private readonly wire: Publisher;
   private readonly sent: Sent[] = [];
   private sentResults = 0;
-  private readonly prefixOf: SubjectPrefix;
+  private readonly encoder: ResultEncoder;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -141,14 +261,14 @@ export class NatsResultPublisher implements BufferPublisher {
   ) {
     this.wire = natsPublisher(nc, subjects);
     const prefixes = new Map<string, string>();
-    this.prefixOf = (result) => {
+    this.encoder = new ResultEncoder((result) => {
       let prefix = prefixes.get(result.status);
       if (prefix === undefined) {
         prefix = `${subjects.results}.${result.status}.`;
         prefixes.set(result.status, prefix);
       }
       return prefix;
-    };
+    });
     this.resendAfterReconnects().catch(() => undefined);
   }
 
@@ -168,7 +288,7 @@ export class NatsResultPublisher implements BufferPublisher {
   publish(applied: AppliedBuffer): void {
     let encoded: EncodedResults | undefined;
     if (applied.results.length > 0) {
-      const withSubjects = encodeResults(this.prefixOf, applied.results);
+      const withSubjects = this.encoder.encode(applied.results);
       this.sendEncoded(withSubjects, withSubjects.subjects);
       encoded = { bytes: withSubjects.bytes, ends: withSubjects.ends };
     }

@@ -1,6 +1,7 @@
 // The processor's publisher encodes a buffer's results once, into one array: what reaches the wire (subjects,
 // payload bytes, order), first and after a reconnect, is what publishing each result on its own gives.
 
+import fc from 'fast-check';
 import { Events, type NatsConnection, type Status } from 'nats';
 import { describe, expect, it } from 'vitest';
 import type { OrderResult } from '../../src/domain/types.ts';
@@ -92,6 +93,35 @@ describe('NatsResultPublisher on the wire', () => {
       new NatsResultPublisher(connection.nc, SUBJECTS, () => T0).publish(aBuffer(results));
       expect(connection.wire).toEqual(oneByOne(aBuffer(results)));
     }
+  });
+
+  it('writes the JSON JSON.stringify writes, for any strings (controls, quotes, surrogates, astral), numbers and key order', () => {
+    const text = fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), fc.string({ unit: fc.integer({ min: 0, max: 0x40 }).map((c) => String.fromCharCode(c)) }));
+    const number = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(0, -0, 1e15, -1e15, 999_999_999_999_999, 2 ** 53, 1e21, 0.1, Number.NaN, Number.POSITIVE_INFINITY));
+    const value = fc.oneof(text, number, fc.boolean(), fc.constant(undefined));
+    const result = fc
+      .tuple(text, fc.dictionary(fc.oneof(text, fc.constantFrom('reason', 'latencyMs', 'duplicate')), value, { maxKeys: 8 }))
+      .map(([orderId, rest]) => ({ orderId, status: 'approved', ...rest, processedAt: at }) as unknown as OrderResult);
+    fc.assert(
+      fc.property(fc.array(result, { minLength: 1, maxLength: 20 }), (results) => {
+        const connection = aRecordingConnection();
+        new NatsResultPublisher(connection.nc, SUBJECTS, () => T0).publish(aBuffer(results));
+        expect(connection.wire).toEqual(oneByOne(aBuffer(results)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('leaves a result holding an object, null or a bigint to JSON.stringify (which refuses a bigint, as before)', () => {
+    const odd = [
+      { ...RESULTS[0]!, extra: { nested: ['a', 1, null] } },
+      { ...RESULTS[1]!, extra: null },
+    ] as unknown as OrderResult[];
+    const connection = aRecordingConnection();
+    new NatsResultPublisher(connection.nc, SUBJECTS, () => T0).publish(aBuffer(odd));
+    expect(connection.wire).toEqual(oneByOne(aBuffer(odd)));
+    const withBigint = [{ ...RESULTS[0]!, extra: 1n }] as unknown as OrderResult[];
+    expect(() => new NatsResultPublisher(connection.nc, SUBJECTS, () => T0).publish(aBuffer(withBigint))).toThrow(/BigInt/);
   });
 
   it('sends the same bytes again after a reconnect: the results, then the reports, no dead letters', async () => {
