@@ -269,30 +269,65 @@ function daysInMonth(year: number, month: number): number {
   return month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!;
 }
 
-/** Epoch ms of an ISO 8601 date-time with offset, or undefined if a field is out of its calendar range. */
+/** The value of the ASCII digits text[from, from + count), or -1 when one of them is not 0-9 (or is past the end). */
+function digitsAt(text: string, from: number, count: number): number {
+  let value = 0;
+  for (let i = from; i < from + count; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (!(digit >= 0 && digit <= 9)) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+/** Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil), for years 0-9999. */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  return era * 146_097 + yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear - 719_468;
+}
+
+/** Offset minutes of what follows the seconds at `at` ('Z', '+hh:mm', '-hh:mm' and the end), or undefined. */
+function offsetMinutesAt(text: string, at: number): number | undefined {
+  const c = text.charCodeAt(at);
+  if (c === 0x5a) return at + 1 === text.length ? 0 : undefined; // 'Z'
+  if ((c !== 0x2b && c !== 0x2d) || at + 6 !== text.length || text.charCodeAt(at + 3) !== 0x3a) return undefined;
+  const hours = digitsAt(text, at + 1, 2);
+  const minutes = digitsAt(text, at + 4, 2);
+  if (hours < 0 || minutes < 0 || hours > 23 || minutes > 59) return undefined;
+  return (c === 0x2d ? -1 : 1) * (hours * 60 + minutes);
+}
+
+/**
+ * Epoch ms of an ISO 8601 date-time with offset (CREATED_AT_RE's grammar, read by char code: no match array
+ * or substrings), or undefined if it does not match or a field is out of its calendar range.
+ */
 export function parseCreatedAt(text: string): number | undefined {
-  const m = CREATED_AT_RE.exec(text);
-  if (m === null) return undefined;
-  const year = Number(m[1]);
-  const month = Number(m[2]);
-  const day = Number(m[3]);
-  const hour = Number(m[4]);
-  const minute = Number(m[5]);
-  const second = Number(m[6]);
-  // Sub-millisecond digits are truncated, not rounded: rounding could move the instant into the next second.
-  const ms = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'));
+  if (text.length < 20) return undefined;
+  const year = digitsAt(text, 0, 4);
+  const month = digitsAt(text, 5, 2);
+  const day = digitsAt(text, 8, 2);
+  const hour = digitsAt(text, 11, 2);
+  const minute = digitsAt(text, 14, 2);
+  const second = digitsAt(text, 17, 2);
+  if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return undefined;
+  if (text.charCodeAt(4) !== 0x2d || text.charCodeAt(7) !== 0x2d || text.charCodeAt(10) !== 0x54) return undefined; // '-' '-' 'T'
+  if (text.charCodeAt(13) !== 0x3a || text.charCodeAt(16) !== 0x3a) return undefined; // ':' ':'
+  let at = 19;
+  let ms = 0;
+  if (text.charCodeAt(at) === 0x2e) {
+    // 1-9 fraction digits; sub-millisecond ones are truncated, not rounded: rounding could move the instant into the next second
+    let digits = 0;
+    for (at++; digitsAt(text, at, 1) >= 0; at++, digits++) if (digits < 3) ms = ms * 10 + digitsAt(text, at, 1);
+    if (digits === 0 || digits > 9) return undefined;
+    for (; digits < 3; digits++) ms *= 10;
+  }
+  const offsetMinutes = offsetMinutesAt(text, at);
+  if (offsetMinutes === undefined) return undefined;
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
   if (hour > 23 || minute > 59 || second > 59) return undefined;
-  let offsetMinutes = 0;
-  if (m[8] === undefined) {
-    const offsetHours = Number(m[10]);
-    const offsetMins = Number(m[11]);
-    if (offsetHours > 23 || offsetMins > 59) return undefined;
-    offsetMinutes = (m[9] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMins);
-  }
-  const utc = new Date(0);
-  // setUTCFullYear, not Date.UTC: Date.UTC maps years 0-99 to 1900-1999.
-  utc.setUTCFullYear(year, month - 1, day);
-  utc.setUTCHours(hour, minute, second, ms);
-  return utc.getTime() - offsetMinutes * 60_000;
+  const secondOfDay = hour * 3600 + minute * 60 + second;
+  return (daysFromCivil(year, month, day) * 86_400 + secondOfDay) * 1000 + ms - offsetMinutes * 60_000;
 }
