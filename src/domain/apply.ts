@@ -833,14 +833,27 @@ export function expireHold(ws: WorkingSet, orderId: string, ctx: ApplyContext): 
   return undefined;
 }
 
-/** What a buffer needs prefetched, first round: the orders (idempotency, refs) and cards. */
+/**
+ * What a buffer needs prefetched, first round: the orders (idempotency, refs) and cards, each key given to
+ * `orderId` or `cardToken` in the buffer's order, a key as often as the buffer names it.
+ */
+export function visitKeysNeeded(orders: readonly Order[], orderId: (id: string) => void, cardToken: (token: string) => void): void {
+  for (let i = 0; i < orders.length; i++) {
+    const o = orders[i]!;
+    orderId(o.id);
+    if (o.ref !== undefined) orderId(o.ref);
+    if (o.cardToken !== undefined) cardToken(o.cardToken);
+  }
+}
+
+/** visitKeysNeeded's keys as two sets. */
 export function keysNeeded(orders: readonly Order[]): { orderIds: Set<string>; cardTokens: Set<string> } {
   const orderIds = new Set<string>();
   const cardTokens = new Set<string>();
-  for (const o of orders) {
-    orderIds.add(o.id);
-    if (o.ref !== undefined) orderIds.add(o.ref);
-    if (o.cardToken !== undefined) cardTokens.add(o.cardToken);
-  }
+  visitKeysNeeded(
+    orders,
+    (id) => orderIds.add(id),
+    (token) => cardTokens.add(token),
+  );
   return { orderIds, cardTokens };
 }

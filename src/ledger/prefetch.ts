@@ -3,7 +3,7 @@
 
 import type { ClassicLevel } from 'classic-level';
 import type { LRUCache } from 'lru-cache';
-import { WorkingSet, keysNeeded } from '../domain/apply.ts';
+import { WorkingSet, visitKeysNeeded } from '../domain/apply.ts';
 import { resolvePanToken } from '../domain/keys.ts';
 import type { Order } from '../domain/types.ts';
 import type { RecordCache } from './cache.ts';
@@ -24,35 +24,45 @@ export interface PrefetchSource {
 }
 
 /**
- * Keys of `keys` found neither in `into`, nor staged, nor cached; those found are put into `into`.
- * Checked synchronously right before the read that fetches the rest: a staged record leaves `unwritten`
- * only once its write is in LevelDB, so the read (whose snapshot is taken when it is issued) sees it.
+ * The keys of one sublevel a round reads: each key asked for is looked up in the working set, then among the
+ * records staged for writing, then in the cache; one found is put into the working set, the rest are read.
+ * Asked synchronously right before the read that fetches the rest: a staged record leaves `unwritten` only
+ * once its write is in LevelDB, so the read (whose snapshot is taken when it is issued) sees it. A key missing
+ * twice is read twice (a capture and its authorization in one buffer): cheaper than a set of every key asked.
  */
-function missing<T extends {}>(keys: Iterable<string>, cache: LRUCache<string, T>, unwritten: Map<string, T> | undefined, into: Map<string, T>): string[] {
-  const out: string[] = [];
-  for (const key of keys) {
-    if (into.has(key)) continue;
-    const hit = unwritten?.get(key) ?? cache.get(key);
-    if (hit !== undefined) into.set(key, hit);
-    else out.push(key);
-  }
-  return out;
-}
+/**
+ * lru-cache's get() makes an options object when given none, and writes its `status` into whichever it has:
+ * one shared object, its status cleared before each call, spares an allocation a lookup and behaves the same.
+ */
+const GET_OPTIONS: LRUCache.GetOptions<string, object, unknown> = {};
 
-/** Decodes what a read found, caching each record and adding it to the working set's map. */
-function found<T extends {}>(
-  keys: string[],
-  texts: (string | undefined)[],
-  decode: (text: string, i: number) => T,
-  cache: LRUCache<string, T>,
-  into: Map<string, T>,
-): void {
-  for (let i = 0; i < keys.length; i++) {
-    const text = texts[i];
-    if (text === undefined) continue;
-    const value = decode(text, i);
-    cache.set(keys[i]!, value);
-    into.set(keys[i]!, value);
+class Wanted<T extends {}> {
+  readonly missing: string[] = [];
+
+  constructor(
+    private readonly cache: LRUCache<string, T>,
+    private readonly unwritten: Map<string, T> | undefined,
+    readonly into: Map<string, T>,
+  ) {}
+
+  want(key: string): void {
+    if (this.into.has(key)) return;
+    GET_OPTIONS.status = undefined;
+    const hit = this.unwritten?.get(key) ?? this.cache.get(key, GET_OPTIONS as LRUCache.GetOptions<string, T, unknown>);
+    if (hit !== undefined) this.into.set(key, hit);
+    else this.missing.push(key);
+  }
+
+  /** Decodes what a read found for the missing keys (from `at` in `texts`), caching each record. */
+  found(texts: (string | undefined)[], at: number, decode: (text: string, i: number) => T): void {
+    const keys = this.missing;
+    for (let i = 0; i < keys.length; i++) {
+      const text = texts[at + i];
+      if (text === undefined) continue;
+      const value = decode(text, i);
+      this.cache.set(keys[i]!, value);
+      this.into.set(keys[i]!, value);
+    }
   }
 }
 
@@ -60,38 +70,33 @@ function found<T extends {}>(
  * Keys of several sublevels in one getMany on the root database: each read is a call into LevelDB that takes
  * its lock and queues work on the libuv pool from the main thread, which waits there on a busy machine, so a
  * buffer's prefetch makes one call a round, not one a sublevel. A large round is split to be read on several
- * libuv threads at once. Values come back in the order asked, by group.
+ * libuv threads at once. Values come back in the order asked, group after group.
  */
-async function readRound(db: ClassicLevel<string, string>, ...groups: [sub: Sub, keys: string[]][]): Promise<(string | undefined)[][]> {
+async function readRound(db: ClassicLevel<string, string>, ...groups: [sub: Sub, keys: string[]][]): Promise<(string | undefined)[]> {
   const keys: string[] = [];
-  for (const [sub, subKeys] of groups) for (const key of subKeys) keys.push(sub.prefix + key);
-  if (keys.length === 0) return groups.map(() => []);
+  for (const [sub, subKeys] of groups) for (let i = 0; i < subKeys.length; i++) keys.push(sub.prefix + subKeys[i]!);
+  if (keys.length === 0) return keys;
   const parts = Math.min(READ_PARTS_MAX, Math.ceil(keys.length / READ_PART_KEYS_MIN));
+  if (parts === 1) return db.getMany(keys);
   const size = Math.ceil(keys.length / parts);
-  const values =
-    parts === 1
-      ? await db.getMany(keys)
-      : (await Promise.all(Array.from({ length: parts }, (_, i) => db.getMany(keys.slice(i * size, (i + 1) * size))))).flat();
-  const out: (string | undefined)[][] = [];
-  let at = 0;
-  for (const [, subKeys] of groups) {
-    out.push(values.slice(at, at + subKeys.length));
-    at += subKeys.length;
-  }
-  return out;
+  return (await Promise.all(Array.from({ length: parts }, (_, i) => db.getMany(keys.slice(i * size, (i + 1) * size))))).flat();
 }
 
 /** Reads everything a buffer of orders needs: two rounds, one LevelDB read each. */
 export async function prefetch(source: PrefetchSource, orders: readonly Order[], extraOrderIds: Iterable<string>): Promise<WorkingSet> {
   const { db, rooms, cache } = source;
   const ws = new WorkingSet();
-  const { orderIds, cardTokens } = keysNeeded(orders);
-  for (const id of extraOrderIds) orderIds.add(id);
-  const ordersMissing = missing(orderIds, cache.orders, cache.unwritten.orders, ws.orders);
-  const cardsMissing = missing(cardTokens, cache.cards, undefined, ws.cards);
-  const [orderTexts, cardTexts] = await readRound(db, [rooms.orders, ordersMissing], [rooms.cards, cardsMissing]);
-  found(ordersMissing, orderTexts!, decodeOrderRecord, cache.orders, ws.orders);
-  found(cardsMissing, cardTexts!, decodeCard, cache.cards, ws.cards);
+  const orderRecords = new Wanted(cache.orders, cache.unwritten.orders, ws.orders);
+  const cards = new Wanted(cache.cards, undefined, ws.cards);
+  visitKeysNeeded(
+    orders,
+    (id) => orderRecords.want(id),
+    (token) => cards.want(token),
+  );
+  for (const id of extraOrderIds) orderRecords.want(id);
+  const texts = await readRound(db, [rooms.orders, orderRecords.missing], [rooms.cards, cards.missing]);
+  orderRecords.found(texts, 0, decodeOrderRecord);
+  cards.found(texts, orderRecords.missing.length, decodeCard);
   await resolvePanTokens(source, orders, ws);
   await readNamedRecords(source, orders, ws);
   return ws;
@@ -99,26 +104,24 @@ export async function prefetch(source: PrefetchSource, orders: readonly Order[],
 
 /** The second round: what the first one's records name (the cards' and merchants' accounts, the cards of earlier orders). */
 async function readNamedRecords({ db, rooms, cache }: PrefetchSource, orders: readonly Order[], ws: WorkingSet): Promise<void> {
-  const accountIds = new Set<string>();
-  const moreCards = new Set<string>();
-  for (const card of ws.cards.values()) accountIds.add(card.accountId);
-  for (const o of orders) if (o.merchant !== undefined) accountIds.add(o.merchant);
-  for (const r of ws.orders.values()) {
-    if (r.accountId !== undefined) accountIds.add(r.accountId);
-    if (r.holdAccountId !== undefined) accountIds.add(r.holdAccountId);
-    if (r.order.merchant !== undefined) accountIds.add(r.order.merchant);
-    if (r.order.cardToken !== undefined && !ws.cards.has(r.order.cardToken)) moreCards.add(r.order.cardToken);
+  const accounts = new Wanted(cache.accounts, cache.unwritten.accounts, ws.accounts);
+  for (const card of ws.cards.values()) accounts.want(card.accountId);
+  for (let i = 0; i < orders.length; i++) {
+    const merchant = orders[i]!.merchant;
+    if (merchant !== undefined) accounts.want(merchant);
   }
-  const accountsMissing = missing(accountIds, cache.accounts, cache.unwritten.accounts, ws.accounts);
-  const moreCardsMissing = missing(moreCards, cache.cards, undefined, ws.cards);
-  const [accountTexts, balanceTexts, moreCardTexts] = await readRound(
-    db,
-    [rooms.accounts, accountsMissing],
-    [rooms.balances, accountsMissing],
-    [rooms.cards, moreCardsMissing],
-  );
-  found(accountsMissing, accountTexts!, (text, i) => decodeAccountWithBalance(text, balanceTexts![i]), cache.accounts, ws.accounts);
-  found(moreCardsMissing, moreCardTexts!, decodeCard, cache.cards, ws.cards);
+  // the cards of earlier orders are put into ws.cards only after the loop above: their accounts are not read
+  const moreCards = new Wanted(cache.cards, undefined, ws.cards);
+  for (const r of ws.orders.values()) {
+    if (r.accountId !== undefined) accounts.want(r.accountId);
+    if (r.holdAccountId !== undefined) accounts.want(r.holdAccountId);
+    if (r.order.merchant !== undefined) accounts.want(r.order.merchant);
+    if (r.order.cardToken !== undefined) moreCards.want(r.order.cardToken);
+  }
+  const ids = accounts.missing;
+  const texts = await readRound(db, [rooms.accounts, ids], [rooms.balances, ids], [rooms.cards, moreCards.missing]);
+  accounts.found(texts, 0, (text, i) => decodeAccountWithBalance(text, texts[ids.length + i]));
+  moreCards.found(texts, 2 * ids.length, decodeCard);
 }
 
 /**
@@ -133,8 +136,8 @@ async function resolvePanTokens({ db, rooms, cache, fingerprintKey }: PrefetchSo
     for (const token of o.panTokens) older.add(token);
   }
   if (older.size === 0) return;
-  const keys = missing(older, cache.cards, undefined, ws.cards);
-  const [texts] = await readRound(db, [rooms.cards, keys]);
-  found(keys, texts!, decodeCard, cache.cards, ws.cards);
+  const cards = new Wanted(cache.cards, undefined, ws.cards);
+  for (const token of older) cards.want(token);
+  cards.found(await readRound(db, [rooms.cards, cards.missing]), 0, decodeCard);
   for (const o of orders) resolvePanToken(o, (token) => ws.cards.has(token), fingerprintKey);
 }
