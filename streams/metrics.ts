@@ -67,8 +67,8 @@ function recordApplied(target: RecordTarget, applied: AppliedBuffer): void {
   counts.buffers++;
   const pending = applied.lastMessage?.pending;
   if (pending !== undefined) aggregator.recordPending(pending, nowMs);
+  aggregator.recordResults(applied.results, nowMs);
   for (const event of applied.results) {
-    aggregator.recordResult(event, nowMs);
     const { rule, duplicate } = event.result;
     if (duplicate) continue;
     if (rule !== undefined) aggregator.recordRuleHit(rule, nowMs);
