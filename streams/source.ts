@@ -103,23 +103,32 @@ export function storedToInbound(m: StoredMsg, isApplied?: (seq: number) => boole
   return { subject: m.subject, data: m.data, receivedAtMs: m.time.getTime(), streamSeq: m.seq, redelivered: isApplied ? isApplied(m.seq) : true };
 }
 
-/** Emits messages until unsubscribed; `stop` on unsubscribe leaves unacked messages to be redelivered. */
+/**
+ * Emits messages until unsubscribed; `stop` on unsubscribe leaves unacked messages to be redelivered. Messages come
+ * through the consumer's callback, as the client reads them: its async iterator would add a generator step, a
+ * promise and a queue entry to each.
+ */
 export function jetStreamSource(nc: NatsConnection, options: JetStreamSourceOptions): Observable<InboundMessage> {
   return new Observable<InboundMessage>((subscriber) => {
     let messages: ConsumerMessages | undefined;
     let stopped = false;
     (async () => {
       const consumer = await nc.jetstream().consumers.get(options.stream, options.durable);
-      messages = await consumer.consume({ max_messages: options.pullBatch });
+      messages = await consumer.consume({
+        max_messages: options.pullBatch,
+        callback: (m) => {
+          if (!stopped) subscriber.next(toInbound(m, options.isApplied));
+        },
+      });
       if (stopped) {
         messages.stop();
         return;
       }
-      for await (const m of messages) {
-        if (stopped) break;
-        subscriber.next(toInbound(m, options.isApplied));
-      }
-      subscriber.complete();
+      // the client ends the consumer with the error a callback threw, or one of its own
+      const error = await messages.closed();
+      if (stopped) return;
+      if (error) subscriber.error(error);
+      else subscriber.complete();
     })().catch((error: unknown) => {
       if (!stopped) subscriber.error(error);
     });
