@@ -143,6 +143,7 @@ class ResultEncoder {
       if (!first) this.scratch[this.at++] = 44;
       first = false;
       this.quoted(key);
+      this.room(1);
       this.scratch[this.at++] = 58;
       if (type === 'string') this.quoted(value as string);
       else if (type === 'number') this.number(value as number);

@@ -112,6 +112,16 @@ describe('NatsResultPublisher on the wire', () => {
     );
   });
 
+  it('grows its scratch array past 64 KB: within one result, and across a buffer of many', () => {
+    const huge = { ...RESULTS[2]!, field: `f${'\u00e9"\n'.repeat(30_000)}`, latencyMs: -12 };
+    const many = Array.from({ length: 1000 }, (_, i) => ({ ...RESULTS[i % 5]!, orderId: `ord-${i}-${'x'.repeat(100)}` }));
+    for (const results of [[huge], [...many, huge, ...many], [{ ...RESULTS[0]!, '': '' }]]) {
+      const connection = aRecordingConnection();
+      new NatsResultPublisher(connection.nc, SUBJECTS, () => T0).publish(aBuffer(results));
+      expect(connection.wire).toEqual(oneByOne(aBuffer(results)));
+    }
+  });
+
   it('leaves a result holding an object, null or a bigint to JSON.stringify (which refuses a bigint, as before)', () => {
     const odd = [
       { ...RESULTS[0]!, extra: { nested: ['a', 1, null] } },
