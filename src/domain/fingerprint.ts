@@ -55,14 +55,15 @@ function writeQuoted(out: Uint8Array, at: number, text: string): number {
   return at + text.length + 2;
 }
 
-/** A non-negative safe integer's decimal digits at `at`. */
+/** A non-negative safe integer's decimal digits at `at` (floor division, exact below 2^53: % of a double is a slow call). */
 function writeDigits(out: Uint8Array, at: number, n: number): number {
   let length = 1;
-  for (let rest = n; rest >= 10; rest = (rest - (rest % 10)) / 10) length++;
+  for (let power = 10; power <= n; power *= 10) length++;
   let rest = n;
   for (let i = at + length - 1; i >= at; i--) {
-    out[i] = 0x30 + (rest % 10);
-    rest = (rest - (rest % 10)) / 10;
+    const quotient = Math.floor(rest / 10);
+    out[i] = 0x30 + (rest - quotient * 10);
+    rest = quotient;
   }
   return at + length;
 }

@@ -183,6 +183,17 @@ describe('orderFingerprint is the HMAC of canonicalOrder, whatever the fields ho
     expect(orderFingerprint(nearLimit, KEY)).toBe(byDefinition(nearLimit));
   });
 
+  it('for amounts and times at the edges of the digit writer', () => {
+    const amounts = [0n, 9n, 10n, 99n, 100n, 10n ** 15n, 2n ** 53n - 1n, 2n ** 53n];
+    const times = [0, -0, 9, 10, -1, -10, 1_795_600_800_000, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER];
+    for (const amountMinor of amounts) {
+      for (const createdAtMs of times) {
+        const o = anOrder({ amountMinor, createdAtMs });
+        expect(orderFingerprint(o, KEY), `${amountMinor} ${createdAtMs}`).toBe(byDefinition(o));
+      }
+    }
+  });
+
   it('for fields a runtime caller set to null or to another type', () => {
     const odd = [{ merchant: null }, { amountMinor: 1250 }, { mcc: 5411 }, { createdAtMs: '1' }] as unknown as Partial<Order>[];
     for (const change of odd) {
