@@ -283,13 +283,16 @@ const TOKEN_RE = /^[0-9a-fA-F]{64}$/;
 export function looksLikeTrackData(text: string): boolean {
   // cheap first: every track layout needs a '^' or a '=' (or a 'D' separator in the chip equivalent)
   if (text.length < 17) return false;
+  const caret = text.indexOf('^') !== -1;
+  const separator = text.indexOf('=') !== -1 || text.indexOf('D') !== -1;
+  if (!caret && !separator) return false;
   // a card token (64 hex characters, 'D' among them when uppercase) is never track data
   if (text.length === 64 && TOKEN_RE.test(text)) return false;
-  if (text.indexOf('^') !== -1) {
+  if (caret) {
     const m = TRACK1_RE.exec(text);
     if (m !== null && luhnValid(m[1]!)) return true;
   }
-  if (text.indexOf('=') !== -1 || text.indexOf('D') !== -1) {
+  if (separator) {
     const m = TRACK2_RE.exec(text);
     if (m !== null && luhnValid(m[1]!)) return true;
   }
@@ -314,6 +317,15 @@ interface WalkFrame {
   step: string;
 }
 
+function pushed(stack: WalkFrame[] | undefined, frame: WalkFrame): WalkFrame[] {
+  if (stack === undefined) return [frame];
+  stack.push(frame);
+  return stack;
+}
+
+/** The root's frame: its step is never part of a path (pathOf stops at the frame without a parent). */
+const ROOT_FRAME: WalkFrame = { value: undefined, parent: undefined, step: '' };
+
 function pathOf(frame: WalkFrame | undefined, last: string): string {
   const steps = [last];
   for (let f = frame; f !== undefined && f.parent !== undefined; f = f.parent) steps.push(f.step);
@@ -336,37 +348,41 @@ function pathOf(frame: WalkFrame | undefined, last: string): string {
 export function findSensitiveAuthData(root: unknown): SadFinding | undefined {
   if (typeof root === 'string') return looksLikeTrackData(root) ? { kind: 'sad', path: '' } : undefined;
   if (typeof root !== 'object' || root === null) return undefined;
-  const stack: WalkFrame[] = [{ value: root, parent: undefined, step: '' }];
-  while (stack.length > 0) {
-    const frame = stack.pop()!;
-    const value = frame.value;
+  // the root is walked without a frame, and the stack made only once a nested value is met: a flat order allocates nothing
+  let stack: WalkFrame[] | undefined;
+  let frame = ROOT_FRAME;
+  let value: unknown = root;
+  for (;;) {
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
         const item = value[i];
         if (typeof item === 'string') {
           if (looksLikeTrackData(item)) return { kind: 'sad', path: pathOf(frame, `[${i}]`) };
         } else if (typeof item === 'object' && item !== null) {
-          stack.push({ value: item, parent: frame, step: `[${i}]` });
+          stack = pushed(stack, { value: item, parent: frame, step: `[${i}]` });
         }
       }
-      continue;
-    }
-    const record = value as Record<string, unknown>;
-    for (const key in record) {
-      if (!Object.hasOwn(record, key)) continue;
-      if (!KNOWN_FIELDS.has(key)) {
-        const kind = isSadKey(key) ?? (looksLikeTrackData(key) ? 'sad' : undefined);
-        if (kind !== undefined) return { kind, path: pathOf(frame, key) };
+    } else {
+      const record = value as Record<string, unknown>;
+      for (const key in record) {
+        if (!Object.hasOwn(record, key)) continue;
+        if (!KNOWN_FIELDS.has(key)) {
+          const kind = isSadKey(key) ?? (looksLikeTrackData(key) ? 'sad' : undefined);
+          if (kind !== undefined) return { kind, path: pathOf(frame, key) };
+        }
+        const inner = record[key];
+        if (typeof inner === 'string') {
+          if (looksLikeTrackData(inner)) return { kind: 'sad', path: pathOf(frame, key) };
+        } else if (typeof inner === 'object' && inner !== null) {
+          stack = pushed(stack, { value: inner, parent: frame, step: key });
+        }
       }
-      const inner = record[key];
-      if (typeof inner === 'string') {
-        if (looksLikeTrackData(inner)) return { kind: 'sad', path: pathOf(frame, key) };
-      } else if (typeof inner === 'object' && inner !== null) {
-        stack.push({ value: inner, parent: frame, step: key });
-      }
     }
+    const next = stack?.pop();
+    if (next === undefined) return undefined;
+    frame = next;
+    value = next.value;
   }
-  return undefined;
 }
 
 /** How an order or a batch header carrying sensitive authentication data is refused: its reason and message. */
