@@ -92,15 +92,25 @@ function counted(ws: WorkingSet, result: OrderResult, receivedAtMs: number): Pro
 }
 
 /**
- * Decides every item of a buffer against the working set, in order. Synchronous: no awaits between decisions.
- * Each item under the per-message guard: one that throws is taken back (WorkingSet.undo) and becomes its own
- * internal_error outcome, and the items after it are decided as if it had not been there.
+ * Decides the items of a buffer from `from` to before `to` against the working set, in order, and adds their dead
+ * letters to `deadLetters`. Synchronous: no awaits between decisions. Each item under the per-message guard:
+ * one that throws is taken back (WorkingSet.undo) and becomes its own internal_error outcome, and the items
+ * after it are decided as if it had not been there.
  */
-function decideBuffer(deps: ApplyDeps, ws: WorkingSet, items: Item[], bufferNowMs: number, counts: CountedResults): DeadLetter[] {
-  const deadLetters: DeadLetter[] = [];
+function decideBuffer(
+  deps: ApplyDeps,
+  ws: WorkingSet,
+  items: readonly Item[],
+  bufferNowMs: number,
+  counts: CountedResults,
+  from = 0,
+  to = items.length,
+  deadLetters: DeadLetter[] = [],
+): DeadLetter[] {
   // one context for the buffer, its times set for each item: the decisions read it and keep none of it
   const ctx: ApplyContext = { nowMs: bufferNowMs, receivedAtMs: 0, options: deps.options };
-  for (const item of items) {
+  for (let i = from; i < to; i++) {
+    const item = items[i]!;
     ctx.nowMs = deps.virtualTime ? item.msg.receivedAtMs : bufferNowMs;
     ctx.receivedAtMs = item.msg.receivedAtMs;
     const mark = ws.mark();
@@ -402,11 +412,11 @@ function decideWithBatches(
   const deadLetters: DeadLetter[] = [];
   let from = 0;
   for (const cut of cuts) {
-    deadLetters.push(...decideBuffer(deps, ws, plan.direct.slice(from, cut), bufferNowMs, counts));
+    decideBuffer(deps, ws, plan.direct, bufferNowMs, counts, from, cut, deadLetters);
     deadLetters.push(...settleGuarded(deps, tracker, plan, ws, bufferNowMs, cut, counts));
     from = cut;
   }
-  deadLetters.push(...decideBuffer(deps, ws, plan.direct.slice(from), bufferNowMs, counts));
+  decideBuffer(deps, ws, plan.direct, bufferNowMs, counts, from, plan.direct.length, deadLetters);
   deadLetters.push(...plan.deadLetters.map((l) => headerLetter(deps, l)));
   return deadLetters;
 }
