@@ -89,14 +89,16 @@ const CLOSE_OBJECT = 0x7d;
  */
 export function nestsDeeperThan(data: Uint8Array, levelsMax: number): boolean {
   let depth = 0;
-  let inString = false;
-  for (let i = 0; i < data.length; i++) {
+  const length = data.length;
+  for (let i = 0; i < length; i++) {
     const b = data[i]!;
-    if (inString) {
-      if (b === BACKSLASH) i++;
-      else if (b === QUOTE) inString = false;
-    } else if (b === QUOTE) {
-      inString = true;
+    if (b === QUOTE) {
+      // a string, most of a payload's bytes: run to its closing quote in a loop of its own
+      for (i++; i < length; i++) {
+        const c = data[i]!;
+        if (c === QUOTE) break;
+        if (c === BACKSLASH) i++;
+      }
     } else if (b === OPEN_ARRAY || b === OPEN_OBJECT) {
       if (++depth > levelsMax) return true;
     } else if ((b === CLOSE_ARRAY || b === CLOSE_OBJECT) && depth > 0) {

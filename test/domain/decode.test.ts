@@ -226,6 +226,32 @@ describe('decodePayload: nesting depth', () => {
     expectDeadLetter(decode(text), 'too_deep');
   });
 
+  it('agrees with the one-byte-at-a-time scan it replaced, for any bytes (property)', () => {
+    const byState = (data: Uint8Array, levelsMax: number): boolean => {
+      let depth = 0;
+      let inString = false;
+      for (let i = 0; i < data.length; i++) {
+        const b = data[i]!;
+        if (inString) {
+          if (b === 0x5c) i++;
+          else if (b === 0x22) inString = false;
+        } else if (b === 0x22) inString = true;
+        else if (b === 0x5b || b === 0x7b) {
+          if (++depth > levelsMax) return true;
+        } else if ((b === 0x5d || b === 0x7d) && depth > 0) depth--;
+      }
+      return false;
+    };
+    const unit = fc.constantFrom(...'"\\[]{}a:,'.split('').map((c) => c.charCodeAt(0)), 0xff);
+    fc.assert(
+      fc.property(fc.array(unit, { maxLength: 60 }), fc.integer({ min: 0, max: 6 }), (codes, levelsMax) => {
+        const data = Uint8Array.from(codes);
+        expect(nestsDeeperThan(data, levelsMax)).toBe(byState(data, levelsMax));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
   it('does not let stray closing brackets lower the count below zero', () => {
     expect(nestsDeeperThan(bytes(`${']}'.repeat(50)}${'['.repeat(33)}`), 32)).toBe(true);
   });
