@@ -73,13 +73,33 @@ class Wanted<T extends {}> {
  * libuv threads at once. Values come back in the order asked, group after group.
  */
 async function readRound(db: ClassicLevel<string, string>, ...groups: [sub: Sub, keys: string[]][]): Promise<(string | undefined)[]> {
-  const keys: string[] = [];
-  for (const [sub, subKeys] of groups) for (let i = 0; i < subKeys.length; i++) keys.push(sub.prefix + subKeys[i]!);
-  if (keys.length === 0) return keys;
-  const parts = Math.min(READ_PARTS_MAX, Math.ceil(keys.length / READ_PART_KEYS_MIN));
-  if (parts === 1) return db.getMany(keys);
-  const size = Math.ceil(keys.length / parts);
-  return (await Promise.all(Array.from({ length: parts }, (_, i) => db.getMany(keys.slice(i * size, (i + 1) * size))))).flat();
+  let count = 0;
+  for (let g = 0; g < groups.length; g++) count += groups[g]![1].length;
+  if (count === 0) return [];
+  const size = Math.ceil(count / Math.min(READ_PARTS_MAX, Math.ceil(count / READ_PART_KEYS_MIN)));
+  // the keys go straight into their parts: no array of them all to slice
+  const parts: string[][] = [];
+  let part: string[] = [];
+  for (let g = 0; g < groups.length; g++) {
+    const [sub, subKeys] = groups[g]!;
+    for (let i = 0; i < subKeys.length; i++) {
+      part.push(sub.prefix + subKeys[i]!);
+      if (part.length === size) {
+        parts.push(part);
+        part = [];
+      }
+    }
+  }
+  if (part.length > 0) parts.push(part);
+  if (parts.length === 1) return db.getMany(parts[0]!);
+  const read = await Promise.all(parts.map((keys) => db.getMany(keys)));
+  const values = new Array<string | undefined>(count);
+  let at = 0;
+  for (let p = 0; p < read.length; p++) {
+    const partValues = read[p]!;
+    for (let i = 0; i < partValues.length; i++) values[at++] = partValues[i];
+  }
+  return values;
 }
 
 /** Reads everything a buffer of orders needs: two rounds, one LevelDB read each. */
@@ -93,7 +113,8 @@ export async function prefetch(source: PrefetchSource, orders: readonly Order[],
     (id) => orderRecords.want(id),
     (token) => cards.want(token),
   );
-  for (const id of extraOrderIds) orderRecords.want(id);
+  if (Array.isArray(extraOrderIds)) for (let i = 0; i < extraOrderIds.length; i++) orderRecords.want(extraOrderIds[i]);
+  else for (const id of extraOrderIds) orderRecords.want(id);
   const texts = await readRound(db, [rooms.orders, orderRecords.missing], [rooms.cards, cards.missing]);
   orderRecords.found(texts, 0, decodeOrderRecord);
   cards.found(texts, orderRecords.missing.length, decodeCard);
@@ -105,19 +126,22 @@ export async function prefetch(source: PrefetchSource, orders: readonly Order[],
 /** The second round: what the first one's records name (the cards' and merchants' accounts, the cards of earlier orders). */
 async function readNamedRecords({ db, rooms, cache }: PrefetchSource, orders: readonly Order[], ws: WorkingSet): Promise<void> {
   const accounts = new Wanted(cache.accounts, cache.unwritten.accounts, ws.accounts);
-  for (const card of ws.cards.values()) accounts.want(card.accountId);
+  // forEach, not for...of: no iterator result a record in code V8 has not optimized (a loop run once a buffer)
+  ws.cards.forEach((card) => {
+    accounts.want(card.accountId);
+  });
   for (let i = 0; i < orders.length; i++) {
     const merchant = orders[i]!.merchant;
     if (merchant !== undefined) accounts.want(merchant);
   }
   // the cards of earlier orders are put into ws.cards only after the loop above: their accounts are not read
   const moreCards = new Wanted(cache.cards, undefined, ws.cards);
-  for (const r of ws.orders.values()) {
+  ws.orders.forEach((r) => {
     if (r.accountId !== undefined) accounts.want(r.accountId);
     if (r.holdAccountId !== undefined) accounts.want(r.holdAccountId);
     if (r.order.merchant !== undefined) accounts.want(r.order.merchant);
     if (r.order.cardToken !== undefined) moreCards.want(r.order.cardToken);
-  }
+  });
   const ids = accounts.missing;
   const texts = await readRound(db, [rooms.accounts, ids], [rooms.balances, ids], [rooms.cards, moreCards.missing]);
   accounts.found(texts, 0, (text, i) => decodeAccountWithBalance(text, texts[ids.length + i]));
@@ -131,7 +155,8 @@ async function readNamedRecords({ db, rooms, cache }: PrefetchSource, orders: re
  */
 async function resolvePanTokens({ db, rooms, cache, fingerprintKey }: PrefetchSource, orders: readonly Order[], ws: WorkingSet): Promise<void> {
   const older = new Set<string>();
-  for (const o of orders) {
+  for (let i = 0; i < orders.length; i++) {
+    const o = orders[i]!;
     if (o.panTokens === undefined || o.cardToken === undefined || ws.cards.has(o.cardToken)) continue;
     for (const token of o.panTokens) older.add(token);
   }
