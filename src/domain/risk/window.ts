@@ -3,7 +3,6 @@
 
 import { ORDER_TYPES, type OrderType } from '../types.ts';
 import { ATTEMPT_TYPES, type AttemptType } from './rules.ts';
-import { EXACT_SLOTS_MAX } from './state.ts';
 
 /** Counts wrap here so they stay small integers; differences within a window (< its capacity) stay exact. */
 const COUNT_WRAP = 2 ** 30;
@@ -36,6 +35,16 @@ const AMOUNT = 0;
 const CURRENCY = 1;
 const MERCHANT = 2;
 const ORDER_ID = 3;
+/**
+ * Rows are added one at a time up to this many (a card seen once or twice holds exactly its rows), then
+ * doubled: each growth copies every row, so exact growth to 8 copied 36 rows' worth, where doubling copies
+ * 15, for at most a row of room per card more (cards with 3, 5, 6 or 7 attempts).
+ */
+const EXACT_ROWS_MAX = 2;
+/** A row of filler, as literals so their arrays are packed (NaN: an array of doubles, not small integers). */
+const NUM_ROW: readonly number[] = [Number.NaN, Number.NaN, Number.NaN, Number.NaN, Number.NaN];
+const REF_ROW: readonly (bigint | string)[] = ['', '', '', ''];
+if (NUM_ROW.length !== NUMS || REF_ROW.length !== REFS) throw new Error('a filler row has one slot a field');
 
 /** Bit of an attempt type in a mask of types (ATTEMPT_TYPES order); 0 for a type that is not an attempt. */
 export function typeBit(type: OrderType): number {
@@ -51,7 +60,7 @@ export const typeMask = (types: Iterable<OrderType>): number => {
 
 /**
  * The last `capacity` attempts, oldest overwritten first; room grows with the attempts (exactly up to
- * EXACT_SLOTS_MAX, then doubling), so a card seen once costs one row. Each row carries running counts per
+ * EXACT_ROWS_MAX, then doubling), so a card seen once costs one row. Each row carries running counts per
  * type, so "attempts of these types newer than `sinceMs`" is one binary search and a subtraction instead of
  * a scan of the window, which at a busy merchant walks tens of entries an order. The search needs rows in
  * time order; pushes out of order (a replay's virtual time going back) turn it off for this window, and
@@ -122,16 +131,22 @@ export class AttemptWindow {
     return this.nums[this.row(i) * NUMS + COUNTS + t]!;
   }
 
-  /** Room for one more row while below the capacity: exact sizes first, then doubling. */
+  /**
+   * Room for one more row while below the capacity: exact sizes first, then doubling. By concat: one
+   * allocation of the exact size, copied in bulk, and packed (a new Array(n) is holey: reads check for
+   * holes). Rows past `count` hold copies of older rows (or NUM_ROW, REF_ROW), never read: push overwrites
+   * them.
+   */
   private grow(): void {
     const rows = this.nums.length / NUMS;
-    const next = rows < EXACT_SLOTS_MAX ? rows + 1 : Math.min(this.capacity, rows * 2);
-    const nums = new Array<number>(next * NUMS).fill(0);
-    for (let k = 0; k < this.nums.length; k++) nums[k] = this.nums[k]!;
-    this.nums = nums;
-    const refs = new Array<bigint | string>(next * REFS);
-    for (let k = 0; k < this.refs.length; k++) refs[k] = this.refs[k]!;
-    this.refs = refs;
+    if (rows < EXACT_ROWS_MAX) {
+      this.nums = this.nums.concat(NUM_ROW);
+      this.refs = this.refs.concat(REF_ROW);
+      return;
+    }
+    const added = Math.min(this.capacity, rows * 2) - rows;
+    this.nums = this.nums.concat(added === rows ? this.nums : this.nums.slice(0, added * NUMS));
+    this.refs = this.refs.concat(added === rows ? this.refs : this.refs.slice(0, added * REFS));
   }
 
   push(
