@@ -8,7 +8,7 @@ import type { AppliedLog, AppliedStep } from './applied.ts';
 import type { RecordCache } from './cache.ts';
 import { CHAIN_KEYS_FROM, chainKey, chainSeq, encodeAccount, encodeBalance, encodeOrderRecord, encodeTransfer, timeKey } from './codec.ts';
 import { LedgerError } from './errors.ts';
-import { type BatchOp, type LevelBatch, type Sub, type Sublevels, putOps } from './sublevels.ts';
+import { type BatchOp, type LevelBatch, type Sub, type Sublevels, levelBatch, putOps } from './sublevels.ts';
 
 /** The sequence number of the newest chained transfer staged (codec.ts, transfer chains). */
 export class TransferChain {
@@ -48,7 +48,7 @@ export interface CommitDeps {
  */
 export function stageCommit(deps: CommitDeps, ws: WorkingSet, extraOps: BatchOp[], applied: AppliedStep | undefined): Promise<void> {
   // puts go straight into LevelDB's batch, keys prefixed here
-  const batch = deps.db.batch();
+  const batch = levelBatch(deps.db);
   let touchesReview: boolean;
   try {
     touchesReview = fillBatch(batch, ws, extraOps, deps.rooms, deps.chain);

@@ -1,10 +1,21 @@
 // The ledger's sublevels (what each room of the database holds), and operations on them written as one batch.
 
-import type { ClassicLevel } from 'classic-level';
+import type { ChainedBatchWriteOptions, ClassicLevel } from 'classic-level';
 
 const openSub = (db: ClassicLevel<string, string>, name: string) => db.sublevel<string, string>(name, { valueEncoding: 'utf8' });
 export type Sub = ReturnType<typeof openSub>;
-export type LevelBatch = ReturnType<ClassicLevel<string, string>['batch']>;
+type ChainedBatch = ReturnType<ClassicLevel<string, string>['batch']>;
+
+/** What the ledger's writes use of a LevelDB chained batch: abstract-level's, or the direct one below. */
+export interface LevelBatch {
+  /** the operations added */
+  readonly length: number;
+  put(key: string, value: string): unknown;
+  del(key: string): unknown;
+  /** writes the operations atomically; with none, closes the batch and writes nothing */
+  write(options?: ChainedBatchWriteOptions): Promise<void>;
+  close(): Promise<void>;
+}
 export type BatchOp = { type: 'put'; sublevel: Sub; key: string; value: string } | { type: 'del'; sublevel: Sub; key: string };
 
 export interface Sublevels {
@@ -54,4 +65,80 @@ export function putOps(batch: LevelBatch, ops: readonly BatchOp[]): void {
     if (op.type === 'put') batch.put(op.sublevel.prefix + op.key, op.value);
     else batch.del(op.sublevel.prefix + op.key);
   }
+}
+
+/**
+ * abstract-level's private API of a chained batch, documented for implementations and implemented by
+ * classic-level: an operation's key and value, encoded, with the encodings' formats as its options.
+ */
+interface EncodedOperations {
+  _put(key: string, value: string, options: typeof UTF8_PUT): void;
+  _del(key: string, options: typeof UTF8_DEL): void;
+}
+const UTF8_PUT = Object.freeze({ keyEncoding: 'utf8', valueEncoding: 'utf8' });
+const UTF8_DEL = Object.freeze({ keyEncoding: 'utf8' });
+
+/**
+ * A chained batch of the root database whose operations skip abstract-level's per-operation work (an
+ * operation object spread from the options, the encodings looked up, the asserts): on the root database
+ * with utf8 keys and values that work hands the key and value on unchanged, so the direct call adds
+ * the same bytes. The first operation goes the public way, because the chained batch writes only when its
+ * own count is not zero; `length` counts them all. Once written or closed, operations go the public way
+ * again, which refuses them.
+ */
+export class DirectBatch implements LevelBatch {
+  private count = 0;
+  private open = true;
+
+  constructor(private readonly batch: ChainedBatch & EncodedOperations) {}
+
+  get length(): number {
+    return this.count;
+  }
+
+  put(key: string, value: string): void {
+    if (this.count === 0 || !this.open) this.batch.put(key, value);
+    else this.batch._put(key, value, UTF8_PUT);
+    this.count++;
+  }
+
+  del(key: string): void {
+    if (this.count === 0 || !this.open) this.batch.del(key);
+    else this.batch._del(key, UTF8_DEL);
+    this.count++;
+  }
+
+  write(options?: ChainedBatchWriteOptions): Promise<void> {
+    this.open = false;
+    return options === undefined ? this.batch.write() : this.batch.write(options);
+  }
+
+  close(): Promise<void> {
+    this.open = false;
+    return this.batch.close();
+  }
+}
+
+/**
+ * A chained batch on the root database, direct when nothing would see the difference: the keys and values
+ * are utf8; classic-level implements the private operations and leaves the public ones to abstract-level
+ * (nothing, not even a wrapper around one batch, replaced them); and no prewrite hook or 'write' listener
+ * is there to be given the operation objects the direct way does not make. Otherwise abstract-level's own.
+ */
+export function levelBatch(db: ClassicLevel<string, string>): LevelBatch {
+  const batch = db.batch();
+  const own = Object.getPrototypeOf(batch) as Partial<EncodedOperations & LevelBatch>;
+  const base = Object.getPrototypeOf(own) as Partial<LevelBatch>;
+  const direct =
+    (db.hooks.prewrite as { noop?: boolean }).noop === true &&
+    db.listenerCount('write') === 0 &&
+    db.keyEncoding().name === 'utf8' &&
+    db.valueEncoding().name === 'utf8' &&
+    Object.hasOwn(own, '_put') &&
+    Object.hasOwn(own, '_del') &&
+    Object.hasOwn(base, 'put') &&
+    Object.hasOwn(base, 'del') &&
+    batch.put === base.put &&
+    batch.del === base.del;
+  return direct ? new DirectBatch(batch as ChainedBatch & EncodedOperations) : batch;
 }

@@ -21,7 +21,7 @@ export class WriteQueue {
 
   /** Writes a batch behind every earlier one; after a failed write none of the later ones run. */
   write(batch: LevelBatch): Promise<void> {
-    const run = this.writes.then(() => batch.write({ sync: this.sync } as never));
+    const run = this.writes.then(() => batch.write({ sync: this.sync }));
     this.writes = run;
     return run;
   }
