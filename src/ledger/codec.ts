@@ -43,10 +43,149 @@ const bigintOf = (text: string, what: string): bigint => {
   return BigInt(text);
 };
 
-// The encoders build each stored form as one explicit literal rather than spreading the record: one hidden
-// class per record kind and no intermediate copies, on a path every order takes.
-// JSON.stringify leaves out fields that are undefined, so the stored text is what a spread would give,
-// with the keys in the order written here.
+// ---- the JSON text of the records every order writes ----
+
+/** longer text goes the general way: the writer's buffer never grows */
+const TEXT_BYTES_MAX = 16 * 1024;
+
+/**
+ * Writes JSON into one reused buffer and reads it out as one flat string. JSON.stringify builds its text in
+ * parts, which LevelDB's binding copies into one string again before it reads the bytes; here the text
+ * itself is the only allocation, and no stored-form object is made first. It writes only what it writes
+ * exactly as JSON.stringify does: strings of characters up to U+00FF that JSON leaves as they are, finite
+ * numbers, booleans. Anything else makes `text()` answer undefined, and the caller writes that record with
+ * JSON.stringify. One at a time: begin, write, text, with nothing in between.
+ */
+class TextWriter {
+  private readonly bytes = Buffer.allocUnsafe(TEXT_BYTES_MAX);
+  private at = 0;
+  /** false once something was met that this writer would not write as the general way does */
+  private exact = true;
+  /** the object being written has no member yet */
+  private first = true;
+
+  begin(): this {
+    this.at = 0;
+    this.exact = true;
+    this.first = true;
+    return this;
+  }
+
+  /** the text written, or undefined when only the general way writes it exactly */
+  text(): string | undefined {
+    return this.exact ? this.bytes.toString('latin1', 0, this.at) : undefined;
+  }
+
+  open(): this {
+    this.byte(0x7b); // {
+    this.first = true;
+    return this;
+  }
+
+  close(): this {
+    this.byte(0x7d); // }
+    this.first = false;
+    return this;
+  }
+
+  /** `"name":` in the object being written */
+  key(name: string): this {
+    if (!this.first) this.byte(0x2c); // ,
+    this.first = false;
+    this.quoted(name);
+    this.byte(0x3a); // :
+    return this;
+  }
+
+  /** a member as JSON.stringify writes it: left out when undefined */
+  member(name: string, value: unknown): this {
+    if (value === undefined) return this;
+    this.key(name);
+    if (typeof value === 'string') this.quoted(value);
+    else if (typeof value === 'number') this.number(value);
+    else if (typeof value === 'boolean') this.chars(value ? 'true' : 'false');
+    else this.exact = false;
+    return this;
+  }
+
+  /** an amount in minor units, as a decimal string (bigint's toString) */
+  amount(name: string, value: bigint): this {
+    this.key(name);
+    this.byte(0x22);
+    if (typeof value !== 'bigint') this.exact = false;
+    else {
+      // exact when safe: a bigint beyond 2^53 - 1 converts to a number at or beyond 2^53
+      const safe = Number(value);
+      if (Number.isSafeInteger(safe)) this.digits(safe);
+      else this.chars(value.toString());
+    }
+    this.byte(0x22);
+    return this;
+  }
+
+  private number(n: number): void {
+    if (Number.isSafeInteger(n)) this.digits(n);
+    // JSON.stringify writes any other finite number as String does; not a finite one
+    else if (Number.isFinite(n)) this.chars(String(n));
+    else this.exact = false;
+  }
+
+  private quoted(s: string): void {
+    this.byte(0x22);
+    this.chars(s);
+    this.byte(0x22);
+  }
+
+  /** stops at what JSON.stringify escapes (controls, quote, backslash) and at what one byte cannot hold */
+  private chars(s: string): void {
+    const length = s.length;
+    if (!this.exact || this.at + length > TEXT_BYTES_MAX) {
+      this.exact = false;
+      return;
+    }
+    const bytes = this.bytes;
+    let at = this.at;
+    for (let i = 0; i < length; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0xff || c < 0x20 || c === 0x22 || c === 0x5c) {
+        this.exact = false;
+        return;
+      }
+      bytes[at++] = c;
+    }
+    this.at = at;
+  }
+
+  /** a safe integer's digits */
+  private digits(n: number): void {
+    let rest = n < 0 ? -n : n;
+    let count = 1;
+    for (let p = 10; p <= rest; p *= 10) count++;
+    if (this.at + count + 1 > TEXT_BYTES_MAX) {
+      this.exact = false;
+      return;
+    }
+    if (n < 0) this.bytes[this.at++] = 0x2d; // -
+    // floor division, not %: % of a number beyond 2^31 (every time in ms) is a call out of V8's fast code
+    for (let i = this.at + count - 1; i >= this.at; i--) {
+      const tenth = Math.floor(rest / 10);
+      this.bytes[i] = 0x30 + (rest - tenth * 10);
+      rest = tenth;
+    }
+    this.at += count;
+  }
+
+  private byte(b: number): void {
+    if (this.at < TEXT_BYTES_MAX) this.bytes[this.at++] = b;
+    else this.exact = false;
+  }
+}
+
+const text = new TextWriter();
+
+// The general way, for what the writer leaves: each stored form as one explicit literal, one hidden class
+// per record kind. JSON.stringify leaves out fields that are undefined, so the stored text is what a spread
+// would give, with the keys in the order written here (and in the writer's).
 
 export function encodeAccount(a: Account): string {
   const stored: AllKeys<StoredAccount> = {
@@ -140,6 +279,12 @@ export interface TransferLinks {
 }
 
 export function encodeTransfer(t: Transfer, links: TransferLinks = {}): string {
+  text.begin().open().member('id', t.id).member('debit', t.debit).member('credit', t.credit).amount('amountMinor', t.amountMinor);
+  text.member('currency', t.currency).member('kind', t.kind).member('orderId', t.orderId).member('atMs', t.atMs);
+  text.member('prevDebit', links.prevDebit).member('prevCredit', links.prevCredit).close();
+  return text.text() ?? transferText(t, links);
+}
+function transferText(t: Transfer, links: TransferLinks): string {
   const stored: AllKeys<StoredTransfer & TransferLinks> = {
     id: t.id,
     debit: t.debit,
@@ -210,6 +355,38 @@ function storeResult(result: OrderResult, orderId: string): StoredOrderRecord['r
 }
 
 export function encodeOrderRecord(r: OrderRecord): string {
+  text.begin().open().key('order');
+  writeOrder(r.order);
+  text.key('result').open();
+  writeResult(r.result, r.order.id);
+  text.close().member('accountId', r.accountId).member('holdAccountId', r.holdAccountId);
+  if (r.holdMinor !== 0n) text.amount('holdMinor', r.holdMinor);
+  if (r.open) text.member('open', true);
+  text.member('closedBy', r.closedBy);
+  if (r.paidMinor !== 0n) text.amount('paidMinor', r.paidMinor);
+  if (r.refundedMinor !== 0n) text.amount('refundedMinor', r.refundedMinor);
+  if (r.capturedMinor !== 0n) text.amount('capturedMinor', r.capturedMinor);
+  text.member('holdExpiresAtMs', r.holdExpiresAtMs).member('reviewRule', r.reviewRule).close();
+  return text.text() ?? orderRecordText(r);
+}
+
+/** storeOrder's members, in its order */
+function writeOrder(o: Order): void {
+  text.open().member('id', o.id).member('type', o.type).member('cardToken', o.cardToken).member('merchant', o.merchant);
+  if (o.amountMinor !== undefined && o.amountMinor !== null) text.amount('amountMinor', o.amountMinor);
+  text.member('currency', o.currency).member('ref', o.ref).member('batchId', o.batchId).member('createdAtMs', o.createdAtMs);
+  text.member('mcc', o.mcc).member('country', o.country).member('fingerprint', o.fingerprint).close();
+}
+
+/** storeResult's members: the result's own, in their order, without the orderId that is the order's */
+function writeResult(result: OrderResult, orderId: string): void {
+  for (const name in result) {
+    if (name === 'orderId' && result.orderId === orderId) continue;
+    if (Object.hasOwn(result, name)) text.member(name, result[name as keyof OrderResult]);
+  }
+}
+
+function orderRecordText(r: OrderRecord): string {
   const stored: AllKeys<StoredOrderRecord> = {
     order: storeOrder(r.order),
     result: storeResult(r.result, r.order.id),
@@ -243,6 +420,13 @@ export function decodeOrderRecord(text: string): OrderRecord {
 
 export const encodeCard = (c: Card): string => JSON.stringify(c);
 export const decodeCard = (text: string): Card => JSON.parse(text) as Card;
+
+/** An open hold's record (authorizations and orders held for review). */
+export function encodeHold(accountId: string, amountMinor: bigint, expiresAtMs: number, status: string): string {
+  text.begin().open().member('accountId', accountId).amount('amountMinor', amountMinor);
+  text.member('expiresAtMs', expiresAtMs).member('status', status).close();
+  return text.text() ?? JSON.stringify({ accountId, amountMinor: amountMinor.toString(), expiresAtMs, status });
+}
 
 /** Sorts newest first under a plain forward iteration. */
 export const newestFirstKey = (atMs: number): string => (9_999_999_999_999 - atMs).toString().padStart(13, '0');

@@ -6,7 +6,17 @@ import { type WorkingSet, available, invariantFailed } from '../domain/apply.ts'
 import type { Transfer } from '../domain/types.ts';
 import type { AppliedLog, AppliedStep } from './applied.ts';
 import type { RecordCache } from './cache.ts';
-import { CHAIN_KEYS_FROM, chainKey, chainSeq, encodeAccount, encodeBalance, encodeOrderRecord, encodeTransfer, timeKey } from './codec.ts';
+import {
+  CHAIN_KEYS_FROM,
+  chainKey,
+  chainSeq,
+  encodeAccount,
+  encodeBalance,
+  encodeHold,
+  encodeOrderRecord,
+  encodeTransfer,
+  timeKey,
+} from './codec.ts';
 import { LedgerError } from './errors.ts';
 import { type BatchOp, type LevelBatch, type Sub, type Sublevels, levelBatch, putOps } from './sublevels.ts';
 
@@ -126,8 +136,7 @@ function putOrders(batch: LevelBatch, ws: WorkingSet, rooms: Sublevels): boolean
       else batch.del(expKey);
       const holdAccount = r.holdAccountId ?? r.accountId;
       if (r.open && r.holdMinor > 0n && holdAccount !== undefined) {
-        const hold = { accountId: holdAccount, amountMinor: r.holdMinor.toString(), expiresAtMs: r.holdExpiresAtMs, status: r.result.status };
-        batch.put(holds + id, JSON.stringify(hold));
+        batch.put(holds + id, encodeHold(holdAccount, r.holdMinor, r.holdExpiresAtMs, r.result.status));
       } else batch.del(holds + id);
     }
   }
