@@ -42,6 +42,8 @@ const CLOSE_BRACKET = 0x5d;
 const COMMA = 0x2c;
 const QUOTE = 0x22;
 const NULL_BYTES = [0x6e, 0x75, 0x6c, 0x6c];
+/** the largest amount written as digits of a number (exact below 2^53) */
+const MAX_SAFE_AMOUNT = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** `text` as a JSON string at `at`, or -1 unless every character is printable ASCII needing no escape. */
 function writeQuoted(out: Uint8Array, at: number, text: string): number {
@@ -92,7 +94,7 @@ function writeCanonicalOrder(out: Uint8Array, at: number, order: Order): number 
   p = writeField(out, p, order.merchant);
   const amount = order.amountMinor;
   if (amount === undefined || amount === null) p = writeField(out, p, undefined);
-  else if (p !== -1 && typeof amount === 'bigint' && amount >= 0n && amount <= BigInt(Number.MAX_SAFE_INTEGER)) {
+  else if (p !== -1 && typeof amount === 'bigint' && amount >= 0n && amount <= MAX_SAFE_AMOUNT) {
     out[p++] = COMMA;
     out[p++] = QUOTE;
     p = writeDigits(out, p, Number(amount));
