@@ -88,22 +88,31 @@ export class RecordCache {
    * held as unwritten); returns what to call once their write is in LevelDB, which lets go of them.
    */
   stage(ws: WorkingSet): () => void {
-    const staged: [Map<string, Account | OrderRecord>, string, Account | OrderRecord][] = [];
+    // id, record, id, record, ...: the accounts first, then the orders (one array a write, no pair objects)
+    const staged: (string | Account | OrderRecord)[] = new Array(2 * (ws.dirtyAccounts.size + ws.dirtyOrders.size));
+    let at = 0;
     for (const id of ws.dirtyAccounts) {
       const a = ws.accounts.get(id)!;
       this.accounts.set(id, a);
       this.unwritten.accounts.set(id, a);
-      staged.push([this.unwritten.accounts, id, a]);
+      staged[at++] = id;
+      staged[at++] = a;
     }
+    const accountsEnd = at;
     for (const id of ws.dirtyOrders) {
       const r = ws.orders.get(id)!;
       this.orders.set(id, r);
       this.unwritten.orders.set(id, r);
-      staged.push([this.unwritten.orders, id, r]);
+      staged[at++] = id;
+      staged[at++] = r;
     }
     // a later write of the same record has replaced it in the map: that one stays until its own write lands
     return () => {
-      for (const [map, key, value] of staged) if (map.get(key) === value) map.delete(key);
+      for (let i = 0; i < staged.length; i += 2) {
+        const map: Map<string, unknown> = i < accountsEnd ? this.unwritten.accounts : this.unwritten.orders;
+        const id = staged[i] as string;
+        if (map.get(id) === staged[i + 1]) map.delete(id);
+      }
     };
   }
 }

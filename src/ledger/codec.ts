@@ -430,4 +430,6 @@ export function encodeHold(accountId: string, amountMinor: bigint, expiresAtMs: 
 
 /** Sorts newest first under a plain forward iteration. */
 export const newestFirstKey = (atMs: number): string => (9_999_999_999_999 - atMs).toString().padStart(13, '0');
-export const timeKey = (atMs: number): string => atMs.toString().padStart(15, '0');
+/** 15 digits, zeros in front; a time in ms from 2001 to 2286 has 13 (padStart makes a filler and a copy to add two) */
+export const timeKey = (atMs: number): string =>
+  Number.isInteger(atMs) && atMs >= 1e12 && atMs < 1e13 ? `00${atMs}` : atMs.toString().padStart(15, '0');

@@ -15,6 +15,7 @@ import {
   encodeBalance,
   encodeOrderRecord,
   encodeTransfer,
+  timeKey,
 } from '../../src/ledger/codec.ts';
 
 const account: Account = {
@@ -122,5 +123,21 @@ describe('transfer chains', () => {
     expect(decodeTransferWithLinks(encodeTransfer(t, links))).toEqual({ transfer: t, links });
     expect(decodeTransfer(encodeTransfer(t, links))).toEqual(t);
     expect(decodeTransferWithLinks(encodeTransfer(t))).toEqual({ transfer: t, links: {} });
+  });
+});
+
+describe('time keys', () => {
+  it('are the time in 15 digits, zeros in front, for any number padStart pads', () => {
+    const times = fc.oneof(
+      fc.integer({ min: 1e12 - 1000, max: 1e13 + 1000 }),
+      fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+      fc.constantFrom(0, -0, -1, 999_999_999_999, 1e12, 1e13 - 1, 1e13, 1e15, 1.5e12, 1e12 + 0.5, -1e12, Number.NaN),
+    );
+    fc.assert(
+      fc.property(times, (atMs) => {
+        expect(timeKey(atMs)).toBe(atMs.toString().padStart(15, '0'));
+      }),
+    );
+    expect(timeKey(1_796_116_000_000)).toBe('001796116000000');
   });
 });
