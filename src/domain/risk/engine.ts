@@ -38,6 +38,7 @@ import {
   type MerchantState,
   noSpend,
   type OrderEntry,
+  plus,
   shiftDay,
 } from './tracked.ts';
 import { AttemptWindow } from './window.ts';
@@ -449,7 +450,7 @@ export class RiskEngine {
   }
 
   private shiftSpend(entry: OrderEntry, deltaMinor: bigint): void {
-    entry.countedMinor += deltaMinor;
+    entry.countedMinor = plus(entry.countedMinor, deltaMinor);
     if (entry.currency === undefined) return;
     if (entry.cardToken !== undefined)
       shiftDay(this.cardState(entry.cardToken), entry.day, entry.currency, deltaMinor);
@@ -507,6 +508,8 @@ export class RiskEngine {
     if (card.avgCurrency !== entry.currency) return;
     card.avgCount++;
     const n = Math.min(card.avgCount, this.options.averageOrders);
-    card.avgMinor += (entry.amountMinor - card.avgMinor) / this.divisors[n]!;
+    // the mean of one amount is that amount: no new bigints for a card's first (or, N = 1, every) approval
+    if (n === 1) card.avgMinor = entry.amountMinor;
+    else card.avgMinor += (entry.amountMinor - card.avgMinor) / this.divisors[n]!;
   }
 }

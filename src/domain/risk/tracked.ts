@@ -85,12 +85,18 @@ export function shiftDay(state: DaySpend, day: number, currency: string, deltaMi
   }
   if (state.sumCurrency === undefined) state.sumCurrency = currency;
   if (state.sumCurrency === currency) {
-    state.sumMinor += deltaMinor;
+    state.sumMinor = plus(state.sumMinor, deltaMinor);
     return;
   }
   state.otherSums ??= new Map();
-  state.otherSums.set(currency, (state.otherSums.get(currency) ?? 0n) + deltaMinor);
+  state.otherSums.set(currency, plus(state.otherSums.get(currency) ?? 0n, deltaMinor));
 }
+
+/**
+ * a + b, without a new bigint when a is 0 (a card's first spend of the day, an order's first count): each
+ * bigint a sum makes is a heap object.
+ */
+export const plus = (a: bigint, b: bigint): bigint => (a === 0n ? b : a + b);
 
 export const noSpend = (): DaySpend => ({
   day: 0,

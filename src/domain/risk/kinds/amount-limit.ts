@@ -2,7 +2,7 @@
 import type { CompiledBase, Finding, OrderFacts, RuleKindModule, RuleReader } from '../kind.ts';
 import { findingBase, limitMap } from '../kind.ts';
 import type { MoneyLimit, RuleBase, RuleOutcome } from '../rules.ts';
-import { spentToday } from '../tracked.ts';
+import { plus, spentToday } from '../tracked.ts';
 
 const PERIODS = ['order', 'day'] as const;
 
@@ -69,6 +69,8 @@ export const amountLimit: RuleKindModule<AmountLimitRule, CompiledAmountLimit> =
     if (rule.period === 'order') return amount > limit ? rule.decision : undefined;
     const spent = spentBefore(rule, facts, currency);
     if (spent === undefined) return undefined;
-    return spent - facts.replacedMinor + amount > limit ? rule.decision : undefined;
+    // a redelivery or modify replaces an amount rarely: no bigint for a subtraction of 0 (nor a sum with 0)
+    const before = facts.replacedMinor === 0n ? spent : spent - facts.replacedMinor;
+    return plus(before, amount) > limit ? rule.decision : undefined;
   },
 };

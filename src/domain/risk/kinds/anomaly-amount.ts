@@ -19,7 +19,26 @@ interface CompiledAnomalyAmount extends CompiledBase {
   decision: Finding;
   /** the multiple in hundredths, so the comparison stays in integers */
   multipleHundredths: bigint;
+  /** the same, as a number */
+  multipleNumber: number;
   minOrders: number;
+}
+
+/**
+ * Amounts below this compare in doubles, exactly (the products stay under 2^53 with a multiple up to
+ * MULTIPLE_MAX), and allocate no bigints; larger ones in bigints.
+ */
+const EXACT_IN_DOUBLES = 2n ** 30n;
+if (EXACT_IN_DOUBLES * BigInt(MULTIPLE_MAX * 100) >= 2n ** 53n) throw new Error('EXACT_IN_DOUBLES too large');
+
+const small = (v: bigint): boolean => v < EXACT_IN_DOUBLES && v > -EXACT_IN_DOUBLES;
+
+/** amount > avgMinor x the rule's multiple, in integers. */
+function above(amount: bigint, avgMinor: bigint, rule: CompiledAnomalyAmount): boolean {
+  if (small(amount) && small(avgMinor)) {
+    return Number(amount) * 100 > Number(avgMinor) * rule.multipleNumber;
+  }
+  return amount * 100n > avgMinor * rule.multipleHundredths;
 }
 
 export const anomalyAmount: RuleKindModule<AnomalyAmountRule, CompiledAnomalyAmount> = {
@@ -47,11 +66,12 @@ export const anomalyAmount: RuleKindModule<AnomalyAmountRule, CompiledAnomalyAmo
   compile: (rule) => ({
     ...findingBase(rule, 'amount_anomaly'),
     multipleHundredths: BigInt(Math.round(rule.multiple * 100)),
+    multipleNumber: Math.round(rule.multiple * 100),
     minOrders: Math.max(1, rule.minOrders),
   }),
   check: (rule, { card, amount, currency }) => {
     if (card === undefined || amount === undefined || card.avgCount < rule.minOrders) return undefined;
     if (card.avgCurrency !== currency) return undefined;
-    return amount * 100n > card.avgMinor * rule.multipleHundredths ? rule.decision : undefined;
+    return above(amount, card.avgMinor, rule) ? rule.decision : undefined;
   },
 };
