@@ -1,5 +1,5 @@
 // Card numbers without keeping them: Luhn, brand and length rules, tokens, masks, expiry and CVV detection.
-import { createHmac } from 'node:crypto';
+import { hmacSha256 } from './hmac.ts';
 import type { RejectReason } from './reasons.ts';
 import { type Card, type CardBrand, WIRE_BATCH_HEADER_FIELDS, WIRE_ORDER_FIELDS } from './types.ts';
 
@@ -142,7 +142,7 @@ function describeLengths(lengths: readonly number[]): string {
  */
 export function tokenizePan(pan: string, key: Uint8Array): string {
   if (key.length === 0) throw new RangeError('tokenizePan needs a non-empty key');
-  return createHmac('sha256', key).update(normalizePan(pan), 'utf8').digest('hex');
+  return hmacSha256(key, '', normalizePan(pan), 'hex');
 }
 
 /** '411111******1111': always six stars, whatever the real length, so the mask leaks nothing. */
