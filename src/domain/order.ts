@@ -66,6 +66,9 @@ const ORDER_SCHEMA = {
 } as const;
 
 const checkShape = new Ajv({ allErrors: false, strict: true }).compile(ORDER_SCHEMA);
+// Called as checkShape(raw), ajv's validate makes its default context object every time; ORDER_SCHEMA has no
+// $ref, so one shared context serves every call (ajv defaults rootData to the data, and reads no more of it).
+const SHAPE_CONTEXT = { instancePath: '' } as NonNullable<Parameters<typeof checkShape>[1]>;
 
 type Need = 'required' | 'optional';
 interface TypeRules {
@@ -157,7 +160,7 @@ export function validateOrder(raw: Record<string, unknown>, ctx: ValidateContext
     const { reason, message } = sadRefusal(sad);
     return reject(raw, new Rejection(reason, sad.path, message));
   }
-  if (!checkShape(raw)) return reject(raw, shapeRejection(checkShape.errors![0]!));
+  if (!checkShape(raw, SHAPE_CONTEXT)) return reject(raw, shapeRejection(checkShape.errors![0]!));
   const panField = fieldHoldingPan(raw);
   if (panField !== undefined) {
     return reject(raw, new Rejection('invalid_field', panField, `${panField} must not contain a card number`));
