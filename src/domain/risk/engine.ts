@@ -29,7 +29,7 @@ import { type CompiledBase, type Finding, type OrderFacts, RANK } from './kind.t
 import { kindOf } from './kinds.ts';
 import { parseRiskOptions, type RiskOptions } from './options.ts';
 import type { RuleSet } from './rules.ts';
-import { LruMap, Ring } from './state.ts';
+import { LruRecords, Ring } from './state.ts';
 import {
   type CardState,
   type DaySpend,
@@ -110,10 +110,10 @@ const SPENDING: ReadonlySet<ResultStatus> = new Set<ResultStatus>(['approved', '
 export class RiskEngine {
   readonly options: RiskOptions;
   private rules: CompiledRules;
-  private readonly cards: LruMap<string, CardState>;
-  private readonly merchants: LruMap<string, MerchantState>;
-  private readonly accounts: LruMap<string, DaySpend>;
-  private readonly orders: LruMap<string, OrderEntry>;
+  private readonly cards: LruRecords<string, CardState>;
+  private readonly merchants: LruRecords<string, MerchantState>;
+  private readonly accounts: LruRecords<string, DaySpend>;
+  private readonly orders: LruRecords<string, OrderEntry>;
   private readonly hits = new Map<string, number>();
   private readonly decisions: Record<RiskDecision['outcome'], number> = {
     allow: 0,
@@ -132,10 +132,10 @@ export class RiskEngine {
   constructor(rules: RuleSet, options?: Partial<RiskOptions>) {
     this.options = parseRiskOptions(options);
     this.rules = compileRules(rules, this.options);
-    this.cards = new LruMap(this.options.cardsMax);
-    this.merchants = new LruMap(this.options.merchantsMax);
-    this.accounts = new LruMap(this.options.accountsMax);
-    this.orders = new LruMap(this.options.ordersMax);
+    this.cards = new LruRecords(this.options.cardsMax);
+    this.merchants = new LruRecords(this.options.merchantsMax);
+    this.accounts = new LruRecords(this.options.accountsMax);
+    this.orders = new LruRecords(this.options.ordersMax);
     this.divisors = Array.from({ length: this.options.averageOrders + 1 }, (_, n) => BigInt(Math.max(1, n)));
     this.facts = {
       input: { order: { id: '', type: 'payment', createdAtMs: 0 }, nowMs: 0 },
@@ -191,8 +191,9 @@ export class RiskEngine {
     this.gatherFacts(facts);
     const best = this.strongest(facts);
     if (ATTEMPTS.has(order.type) && !facts.recordedBefore) {
-      const { cardToken, accountId, currency, amount, nowMs } = facts;
-      this.record(order, cardToken, accountId, currency, amount ?? 0n, nowMs, best.outcome !== 'block');
+      const { cardToken, accountId, currency, amount, nowMs, card } = facts;
+      // the card state gatherFacts read is still the one held: the rules only read
+      this.record(order, cardToken, accountId, currency, amount ?? 0n, nowMs, best.outcome !== 'block', card);
     }
     this.decisions[best.outcome]++;
     return best;
@@ -288,6 +289,7 @@ export class RiskEngine {
           order.amountMinor ?? 0n,
           atMs,
           false,
+          undefined,
         );
       }
       this.observe(order, result, atMs, accountId);
@@ -371,10 +373,13 @@ export class RiskEngine {
 
   // ---- state ----
 
-  private cardState(token: string): CardState {
+  /** The card's state, marked as written; `held`: the state `cards.get(token)` gave, not looked up again. */
+  private cardState(token: string, held?: CardState): CardState {
+    if (held !== undefined) return this.cards.touchHeld(token, held);
     return (
       this.cards.touch(token) ??
       this.cards.insert(token, {
+        movedAt: 0,
         attempts: new AttemptWindow(this.options.windowsMax),
         declines: undefined,
         day: 0,
@@ -402,6 +407,7 @@ export class RiskEngine {
     atMs: number,
   ): OrderEntry {
     const entry: OrderEntry = {
+      movedAt: 0,
       cardToken,
       accountId,
       currency: order.currency,
@@ -426,6 +432,7 @@ export class RiskEngine {
     amountMinor: bigint,
     atMs: number,
     pending: boolean,
+    heldCard: CardState | undefined,
   ): void {
     const entry = this.newEntry(cardToken, accountId, order, atMs);
     entry.currency = currency;
@@ -436,24 +443,26 @@ export class RiskEngine {
         ? undefined
         : (this.merchants.touch(order.merchant) ??
           this.merchants.insert(order.merchant, {
+            movedAt: 0,
             attempts: new AttemptWindow(this.options.windowsMax),
             name: order.merchant,
           }));
     const merchant = state?.name ?? '';
-    if (cardToken !== undefined) {
-      const card = this.cardState(cardToken);
+    const card = cardToken === undefined ? undefined : this.cardState(cardToken, heldCard);
+    if (card !== undefined) {
       if (accountId !== undefined) card.accountId = accountId;
       card.attempts.push(atMs, amountMinor, cur, merchant, order.id, order.type, pending);
     }
     state?.attempts.push(atMs, amountMinor, cur, merchant, order.id, order.type, pending);
-    if (pending && amountMinor > 0n) this.shiftSpend(entry, amountMinor);
+    if (pending && amountMinor > 0n) this.shiftSpend(entry, amountMinor, card);
   }
 
-  private shiftSpend(entry: OrderEntry, deltaMinor: bigint): void {
+  /** `heldCard`: the state of entry's card when the caller has it at hand (see cardState). */
+  private shiftSpend(entry: OrderEntry, deltaMinor: bigint, heldCard?: CardState): void {
     entry.countedMinor = plus(entry.countedMinor, deltaMinor);
     if (entry.currency === undefined) return;
     if (entry.cardToken !== undefined)
-      shiftDay(this.cardState(entry.cardToken), entry.day, entry.currency, deltaMinor);
+      shiftDay(this.cardState(entry.cardToken, heldCard), entry.day, entry.currency, deltaMinor);
     if (entry.accountId !== undefined) {
       const account =
         this.accounts.touch(entry.accountId) ?? this.accounts.insert(entry.accountId, noSpend());

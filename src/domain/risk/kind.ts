@@ -3,7 +3,7 @@ import type { Order } from '../types.ts';
 import type { FindingReason, RiskDecision, RiskInput } from './decision.ts';
 import type { RiskOptions } from './options.ts';
 import type { MoneyLimit, RuleBase, RuleOutcome, RuleScope } from './rules.ts';
-import type { LruMap } from './state.ts';
+import type { LruRecords } from './state.ts';
 import type { CardState, DaySpend, MerchantState } from './tracked.ts';
 
 /**
@@ -68,8 +68,8 @@ export interface OrderFacts {
   replacedMinor: bigint;
   /** this order id was evaluated before: its attempt may be in the windows already */
   recordedBefore: boolean;
-  readonly merchants: LruMap<string, MerchantState>;
-  readonly accounts: LruMap<string, DaySpend>;
+  readonly merchants: LruRecords<string, MerchantState>;
+  readonly accounts: LruRecords<string, DaySpend>;
 }
 
 /**

@@ -1,13 +1,19 @@
 // Bounded containers for risk state: an LRU map of keys and a fixed-capacity ring of recent entries.
 
+/** A value that keeps its own place in an LruRecords: no node object beside each value. */
+export interface Aged {
+  /** the LruRecords' write count when this value was last moved to the young end; set by it */
+  movedAt: number;
+}
+
 /**
  * A Map with at most `max` keys, evicting the least recently written first. `touch` marks a key as
  * written; to keep the hot path cheap a key is moved to the young end only when it has aged by more
  * than a quarter of `max` writes since its last move, so eviction is LRU to within max/4 writes.
- * Reads with `get` do not reorder.
+ * Reads with `get` do not reorder. The values carry their age (`Aged`), each held under one key only.
  */
-export class LruMap<K, V> {
-  private readonly map = new Map<K, { value: V; movedAt: number }>();
+export class LruRecords<K, V extends Aged> {
+  private readonly map = new Map<K, V>();
   private writes = 0;
   private readonly slack: number;
   /** keys evicted since creation */
@@ -25,7 +31,7 @@ export class LruMap<K, V> {
   }
 
   get(key: K): V | undefined {
-    return this.map.get(key)?.value;
+    return this.map.get(key);
   }
 
   has(key: K): boolean {
@@ -34,26 +40,32 @@ export class LruMap<K, V> {
 
   /** The value for `key` marked as just written, or undefined (then `insert` it). */
   touch(key: K): V | undefined {
-    const node = this.map.get(key);
-    if (node === undefined) return undefined;
-    const now = ++this.writes;
-    if (now - node.movedAt > this.slack) {
-      // Re-inserting moves the key to the end of the Map's insertion order: the young end.
-      this.map.delete(key);
-      this.map.set(key, node);
-      node.movedAt = now;
-    }
-    return node.value;
+    const value = this.map.get(key);
+    return value === undefined ? undefined : this.touchHeld(key, value);
   }
 
-  /** Adds a key that is not present (or replaces its value), evicting the oldest key beyond `max`. */
+  /** `touch` of a value known to be held under `key` (from a `get` since which nothing was inserted). */
+  touchHeld(key: K, value: V): V {
+    const now = ++this.writes;
+    if (now - value.movedAt > this.slack) {
+      // Re-inserting moves the key to the end of the Map's insertion order: the young end.
+      this.map.delete(key);
+      this.map.set(key, value);
+      value.movedAt = now;
+    }
+    return value;
+  }
+
+  /** Adds a key that is not present (or replaces its value in its place), evicting the oldest beyond `max`. */
   insert(key: K, value: V): V {
-    const node = this.map.get(key);
-    if (node !== undefined) {
-      node.value = value;
+    const held = this.map.get(key);
+    if (held !== undefined) {
+      value.movedAt = held.movedAt;
+      this.map.set(key, value);
       return value;
     }
-    this.map.set(key, { value, movedAt: ++this.writes });
+    value.movedAt = ++this.writes;
+    this.map.set(key, value);
     // Evict in chunks with one iterator: asking a Map for its first key after many deletions at its front
     // walks over the deleted slots each time (V8), which makes one-at-a-time eviction quadratic. So the map
     // may hold up to max + max/8 keys between two evictions.
@@ -71,6 +83,49 @@ export class LruMap<K, V> {
   clear(): void {
     this.map.clear();
     this.evictions = 0;
+  }
+}
+
+/** An LruRecords of any values: each held in a node that carries its age. */
+export class LruMap<K, V> {
+  private readonly records: LruRecords<K, { value: V; movedAt: number }>;
+
+  constructor(readonly max: number) {
+    this.records = new LruRecords(max);
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  /** keys evicted since creation */
+  get evictions(): number {
+    return this.records.evictions;
+  }
+
+  get(key: K): V | undefined {
+    return this.records.get(key)?.value;
+  }
+
+  has(key: K): boolean {
+    return this.records.has(key);
+  }
+
+  /** The value for `key` marked as just written, or undefined (then `insert` it). */
+  touch(key: K): V | undefined {
+    return this.records.touch(key)?.value;
+  }
+
+  /** Adds a key that is not present (or replaces its value), evicting the oldest key beyond `max`. */
+  insert(key: K, value: V): V {
+    const node = this.records.get(key);
+    if (node !== undefined) node.value = value;
+    else this.records.insert(key, { value, movedAt: 0 });
+    return value;
+  }
+
+  clear(): void {
+    this.records.clear();
   }
 }
 

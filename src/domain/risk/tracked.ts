@@ -1,7 +1,7 @@
 // What the risk engine remembers between orders: per card, merchant, account and recent order, and the
 // day's spend that amount limits read.
 
-import type { Ring } from './state.ts';
+import type { Aged, Ring } from './state.ts';
 import type { AttemptWindow } from './window.ts';
 
 export interface Decline {
@@ -13,7 +13,7 @@ export interface Decline {
  * is kept in two fields and only further currencies in a Map (a Map costs ~200 bytes even with one entry,
  * and there are up to cardsMax + accountsMax of these).
  */
-export interface DaySpend {
+export interface DaySpend extends Aged {
   /** UTC day index (epoch ms / 86 400 000) the sums belong to */
   day: number;
   /** the first currency spent in that day, and its sum */
@@ -39,7 +39,7 @@ export interface CardState extends DaySpend {
   countries: string[] | undefined;
 }
 
-export interface MerchantState {
+export interface MerchantState extends Aged {
   attempts: AttemptWindow;
   /**
    * The merchant id as first seen: every attempt at this merchant (on its window and on the cards') refers
@@ -49,7 +49,7 @@ export interface MerchantState {
   name: string;
 }
 
-export interface OrderEntry {
+export interface OrderEntry extends Aged {
   cardToken: string | undefined;
   accountId: string | undefined;
   currency: string | undefined;
@@ -99,6 +99,7 @@ export function shiftDay(state: DaySpend, day: number, currency: string, deltaMi
 export const plus = (a: bigint, b: bigint): bigint => (a === 0n ? b : a + b);
 
 export const noSpend = (): DaySpend => ({
+  movedAt: 0,
   day: 0,
   sumCurrency: undefined,
   sumMinor: 0n,
