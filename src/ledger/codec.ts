@@ -63,17 +63,26 @@ class TextWriter {
   private exact = true;
   /** the object being written has no member yet */
   private first = true;
+  /** a character beyond ASCII was written: the bytes are latin1, not the UTF-8 LevelDB stores */
+  private wide = false;
 
   begin(): this {
     this.at = 0;
     this.exact = true;
     this.first = true;
+    this.wide = false;
     return this;
   }
 
   /** the text written, or undefined when only the general way writes it exactly */
   text(): string | undefined {
     return this.exact ? this.bytes.toString('latin1', 0, this.at) : undefined;
+  }
+
+  /** the text as UTF-8 in the writer's own buffer (valid until the next begin); else the text, as `text()` */
+  value(): Uint8Array | string | undefined {
+    if (this.exact && !this.wide) return new Uint8Array(this.bytes.buffer, this.bytes.byteOffset, this.at);
+    return this.text();
   }
 
   open(): this {
@@ -151,6 +160,7 @@ class TextWriter {
         this.exact = false;
         return;
       }
+      if (c > 0x7f) this.wide = true;
       bytes[at++] = c;
     }
     this.at = at;
@@ -279,10 +289,18 @@ export interface TransferLinks {
 }
 
 export function encodeTransfer(t: Transfer, links: TransferLinks = {}): string {
+  writeTransfer(t, links);
+  return text.text() ?? transferText(t, links);
+}
+/** encodeTransfer's text for a LevelDB batch: as UTF-8 bytes valid until the next encode (see TextWriter.value) */
+export function transferValue(t: Transfer, links: TransferLinks): Uint8Array | string {
+  writeTransfer(t, links);
+  return text.value() ?? transferText(t, links);
+}
+function writeTransfer(t: Transfer, links: TransferLinks): void {
   text.begin().open().member('id', t.id).member('debit', t.debit).member('credit', t.credit).amount('amountMinor', t.amountMinor);
   text.member('currency', t.currency).member('kind', t.kind).member('orderId', t.orderId).member('atMs', t.atMs);
   text.member('prevDebit', links.prevDebit).member('prevCredit', links.prevCredit).close();
-  return text.text() ?? transferText(t, links);
 }
 function transferText(t: Transfer, links: TransferLinks): string {
   const stored: AllKeys<StoredTransfer & TransferLinks> = {
@@ -355,6 +373,15 @@ function storeResult(result: OrderResult, orderId: string): StoredOrderRecord['r
 }
 
 export function encodeOrderRecord(r: OrderRecord): string {
+  writeOrderRecord(r);
+  return text.text() ?? orderRecordText(r);
+}
+/** encodeOrderRecord's text for a LevelDB batch: as UTF-8 bytes valid until the next encode (see TextWriter.value) */
+export function orderRecordValue(r: OrderRecord): Uint8Array | string {
+  writeOrderRecord(r);
+  return text.value() ?? orderRecordText(r);
+}
+function writeOrderRecord(r: OrderRecord): void {
   text.begin().open().key('order');
   writeOrder(r.order);
   text.key('result').open();
@@ -367,7 +394,6 @@ export function encodeOrderRecord(r: OrderRecord): string {
   if (r.refundedMinor !== 0n) text.amount('refundedMinor', r.refundedMinor);
   if (r.capturedMinor !== 0n) text.amount('capturedMinor', r.capturedMinor);
   text.member('holdExpiresAtMs', r.holdExpiresAtMs).member('reviewRule', r.reviewRule).close();
-  return text.text() ?? orderRecordText(r);
 }
 
 /** storeOrder's members, in its order */

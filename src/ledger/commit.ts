@@ -13,12 +13,12 @@ import {
   encodeAccount,
   encodeBalance,
   encodeHold,
-  encodeOrderRecord,
-  encodeTransfer,
+  orderRecordValue,
   timeKey,
+  transferValue,
 } from './codec.ts';
 import { LedgerError } from './errors.ts';
-import { type BatchOp, type LevelBatch, type Sub, type Sublevels, levelBatch, putOps } from './sublevels.ts';
+import { type BatchOp, type LevelBatch, type Sub, type Sublevels, levelBatch, putOps, putValue } from './sublevels.ts';
 
 /** The sequence number of the newest chained transfer staged (codec.ts, transfer chains). */
 export class TransferChain {
@@ -122,7 +122,7 @@ function putOrders(batch: LevelBatch, ws: WorkingSet, rooms: Sublevels): boolean
   let touchesReview = false;
   for (const id of ws.dirtyOrders) {
     const r = ws.orders.get(id)!;
-    batch.put(orders + id, encodeOrderRecord(r));
+    putValue(batch, orders + id, orderRecordValue(r));
     // only an order that was held for review has a review entry to add or remove
     if (r.reviewRule !== undefined || r.result.status === 'held') {
       const reviewKey = `${index}review!${id}`;
@@ -156,7 +156,7 @@ function putTransfer(batch: LevelBatch, t: Transfer, ws: WorkingSet, transfers: 
     invariantFailed(`transfer ${t.id}: its accounts must be changed in the working set`);
   }
   const key = chain.nextKey();
-  batch.put(transfers.prefix + key, encodeTransfer(t, { prevDebit: debit.historyHead, prevCredit: credit.historyHead }));
+  putValue(batch, transfers.prefix + key, transferValue(t, { prevDebit: debit.historyHead, prevCredit: credit.historyHead }));
   debit.historyHead = key;
   credit.historyHead = key;
 }

@@ -72,11 +72,14 @@ export function putOps(batch: LevelBatch, ops: readonly BatchOp[]): void {
  * classic-level: an operation's key and value, encoded, with the encodings' formats as its options.
  */
 interface EncodedOperations {
-  _put(key: string, value: string, options: typeof UTF8_PUT): void;
+  _put(key: string, value: string | Uint8Array, options: typeof UTF8_PUT | typeof UTF8_VIEW_PUT): void;
   _del(key: string, options: typeof UTF8_DEL): void;
 }
 const UTF8_PUT = Object.freeze({ keyEncoding: 'utf8', valueEncoding: 'utf8' });
+/** a value already UTF-8 bytes: classic-level's own 'view' format */
+const UTF8_VIEW_PUT = Object.freeze({ keyEncoding: 'utf8', valueEncoding: 'view' });
 const UTF8_DEL = Object.freeze({ keyEncoding: 'utf8' });
+const utf8 = new TextDecoder();
 
 /**
  * A chained batch of the root database whose operations skip abstract-level's per-operation work (an
@@ -99,6 +102,13 @@ export class DirectBatch implements LevelBatch {
   put(key: string, value: string): void {
     if (this.count === 0 || !this.open) this.batch.put(key, value);
     else this.batch._put(key, value, UTF8_PUT);
+    this.count++;
+  }
+
+  /** a value given as its UTF-8 bytes, which LevelDB's binding copies before this returns */
+  putBytes(key: string, value: Uint8Array): void {
+    if (this.count === 0 || !this.open) this.batch.put(key, utf8.decode(value));
+    else this.batch._put(key, value, UTF8_VIEW_PUT);
     this.count++;
   }
 
@@ -141,4 +151,14 @@ export function levelBatch(db: ClassicLevel<string, string>): LevelBatch {
     batch.put === base.put &&
     batch.del === base.del;
   return direct ? new DirectBatch(batch as ChainedBatch & EncodedOperations) : batch;
+}
+
+/**
+ * A put whose value may be UTF-8 bytes only lent (a reused buffer's, codec.ts TextWriter.value): the direct
+ * batch hands them to LevelDB's binding, which copies them at once; any other batch gets them as a string.
+ */
+export function putValue(batch: LevelBatch, key: string, value: Uint8Array | string): void {
+  if (typeof value === 'string') batch.put(key, value);
+  else if (batch instanceof DirectBatch) batch.putBytes(key, value);
+  else batch.put(key, utf8.decode(value));
 }

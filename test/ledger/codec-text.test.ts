@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { OrderRecord } from '../../src/domain/apply.ts';
 import type { Order, OrderResult, Transfer } from '../../src/domain/types.ts';
-import { type TransferLinks, encodeHold, encodeOrderRecord, encodeTransfer } from '../../src/ledger/codec.ts';
+import { type TransferLinks, encodeHold, encodeOrderRecord, encodeTransfer, orderRecordValue, transferValue } from '../../src/ledger/codec.ts';
 
 // ---- the encoders as they were before the writer: the reference ----
 
@@ -66,6 +66,9 @@ const referenceTransfer = (t: Transfer, links: TransferLinks = {}): string =>
 
 const referenceHold = (accountId: string, amountMinor: bigint, expiresAtMs: number, status: string): string =>
   JSON.stringify({ accountId, amountMinor: amountMinor.toString(), expiresAtMs, status });
+
+/** The text a batch value stands for: bytes are UTF-8, read before the next encode. */
+const asText = (value: Uint8Array | string): string => (typeof value === 'string' ? value : new TextDecoder().decode(value));
 
 /** Both give the same text, or both throw the same error. */
 function same(actual: () => string, reference: () => string): void {
@@ -160,7 +163,10 @@ const record = fc
 describe('order records written by hand', () => {
   it('are JSON.stringify of the stored form, character for character, for any record', () => {
     fc.assert(
-      fc.property(record, (r) => same(() => encodeOrderRecord(r), () => referenceRecord(r))),
+      fc.property(record, (r) => {
+        same(() => encodeOrderRecord(r), () => referenceRecord(r));
+        same(() => asText(orderRecordValue(r)), () => referenceRecord(r));
+      }),
       { numRuns: 3000 },
     );
   });
@@ -208,6 +214,16 @@ describe('order records written by hand', () => {
       { ...r, order: { ...r.order, id: 'x'.repeat(20_000) } },
     ];
     for (const v of variants) expect(encodeOrderRecord(v)).toBe(referenceRecord(v));
+    for (const v of variants) expect(asText(orderRecordValue(v))).toBe(referenceRecord(v));
+  });
+
+  it('are lent to a batch as UTF-8 bytes when ASCII, and as the text when a character is wider', () => {
+    const r: OrderRecord = { order: { id: 'o', type: 'payment', merchant: 'plain', createdAtMs: 1 }, result: { orderId: 'o', status: 'approved', processedAt: 't', latencyMs: 1 }, holdMinor: 0n, open: false, paidMinor: 0n, refundedMinor: 0n, capturedMinor: 0n };
+    const ascii = orderRecordValue(r);
+    expect(ascii).toBeInstanceOf(Uint8Array);
+    expect(asText(ascii)).toBe(referenceRecord(r));
+    const wide = { ...r, order: { ...r.order, merchant: 'caf\u00e9' } };
+    expect(orderRecordValue(wide)).toBe(referenceRecord(wide));
   });
 
   it('throw what JSON.stringify of the stored form throws', () => {
@@ -240,7 +256,10 @@ describe('transfers and holds written by hand', () => {
 
   it('are JSON.stringify of the stored form, with or without links', () => {
     fc.assert(
-      fc.property(transfer, fc.option(links, { nil: undefined }), (t, l) => same(() => encodeTransfer(t, l), () => referenceTransfer(t, l))),
+      fc.property(transfer, fc.option(links, { nil: undefined }), (t, l) => {
+        same(() => encodeTransfer(t, l), () => referenceTransfer(t, l));
+        same(() => asText(transferValue(t, l ?? {})), () => referenceTransfer(t, l));
+      }),
       { numRuns: 3000 },
     );
   });

@@ -3,7 +3,7 @@
 // pinned here, so a classic-level or abstract-level that changes it fails this file rather than the ledger.
 import { ClassicLevel } from 'classic-level';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DirectBatch, type LevelBatch, levelBatch } from '../../src/ledger/sublevels.ts';
+import { DirectBatch, type LevelBatch, levelBatch, putValue } from '../../src/ledger/sublevels.ts';
 import { aDataDir, removeDataDir } from './builders.ts';
 
 let dirs: string[] = [];
@@ -73,6 +73,20 @@ describe('the direct batch', () => {
     expect(await env.db.get('!orders!caf\u00e9')).toBe('Caf\u00e9 \u20ac \ud83d\ude00');
     expect(await env.db.get('!holds!o1')).toBeUndefined();
     expect(await env.db.get('!index!exp!001796116900000!o2')).toBe('');
+  });
+
+  it('takes a value as UTF-8 bytes lent for the call, first or later, and stores what the string would', async () => {
+    const scratch = new Uint8Array(64);
+    const lend = (text: string) => scratch.subarray(0, new TextEncoder().encodeInto(text, scratch).written);
+    const values: [string, string][] = [['!orders!b1', '{"a":1}'], ['!orders!b2', 'caf\u00e9 \u20ac'], ['!orders!b3', '']];
+    const direct = levelBatch(env.db);
+    for (const [k, v] of values) putValue(direct, k, lend(v));
+    expect(direct.length).toBe(3);
+    await direct.write();
+    const chained = env.db.batch();
+    putValue(chained, '!orders!b4', lend('{"b":2}'));
+    await chained.write();
+    for (const [k, v] of [...values, ['!orders!b4', '{"b":2}']]) expect(await env.db.get(k!)).toBe(v);
   });
 
   it('counts every operation, and one without any writes nothing', async () => {
@@ -148,6 +162,9 @@ describe('the contract the direct batch leans on (classic-level, abstract-level)
     expect(put).toHaveBeenCalledWith('!orders!caf\u00e9', 'v \u20ac', expect.objectContaining({ keyEncoding: 'utf8', valueEncoding: 'utf8' }));
     expect(del).toHaveBeenCalledWith('!holds!x', expect.objectContaining({ keyEncoding: 'utf8' }));
     expect(put.mock.calls[0]![0]).toBe('!orders!caf\u00e9');
+    const bytes = new Uint8Array([0x7b, 0x7d]);
+    batch.put('!orders!v', bytes as unknown as string, { valueEncoding: 'view' });
+    expect(put).toHaveBeenLastCalledWith('!orders!v', bytes, expect.objectContaining({ keyEncoding: 'utf8', valueEncoding: 'view' }));
     void batch.close();
   });
 
