@@ -335,6 +335,21 @@ function memorySample(atMs: number): MemorySample {
   return [atMs, mb(m.rss), mb(m.heapUsed), mb(m.heapTotal), mb(m.external), Math.round(anonKb / 1024), Math.round(fileKb / 1024)];
 }
 
+/** The dashboard drawn into a fake 120x40 terminal that counts what it is sent. */
+function dashboardOn(runtime: Runtime): { terminal: FakeTerminal; dashboard: ReturnType<typeof renderDashboard> } {
+  const terminal = new FakeTerminal();
+  const dashboard = renderDashboard(
+    { snapshots: toSnapshots(runtime.processor.metrics, Date.now, DASHBOARD_FRAME_MS), actions: { ...runtime.actions, quit: () => undefined } },
+    {
+      stdout: terminal as unknown as NodeJS.WriteStream,
+      stderr: terminal as unknown as NodeJS.WriteStream,
+      stdin: fakeStdin(),
+      patchConsole: false,
+    },
+  );
+  return { terminal, dashboard };
+}
+
 async function processor(a: ProcessorArgs): Promise<void> {
   const samples: MemorySample[] = [];
   const t0 = performance.now();
@@ -356,20 +371,7 @@ async function processor(a: ProcessorArgs): Promise<void> {
     results++;
     statuses[r.status] = (statuses[r.status] ?? 0) + 1;
   });
-  let terminal: FakeTerminal | undefined;
-  let dashboard: ReturnType<typeof renderDashboard> | undefined;
-  if (a.dashboard) {
-    terminal = new FakeTerminal();
-    dashboard = renderDashboard(
-      { snapshots: toSnapshots(runtime.processor.metrics, Date.now, DASHBOARD_FRAME_MS), actions: { ...runtime.actions, quit: () => undefined } },
-      {
-        stdout: terminal as unknown as NodeJS.WriteStream,
-        stderr: terminal as unknown as NodeJS.WriteStream,
-        stdin: fakeStdin(),
-        patchConsole: false,
-      },
-    );
-  }
+  const { terminal, dashboard } = a.dashboard ? dashboardOn(runtime) : {};
   const cpuMs = () => {
     const c = process.cpuUsage();
     return (c.user + c.system) / 1000;
