@@ -236,27 +236,29 @@ export class RiskEngine {
   ): void {
     const spending = SPENDING.has(status);
     let entry = this.orders.get(order.id);
+    // the state of the entry's card once marked: held until the end (the card is touched, never evicted)
+    let card: CardState | undefined;
     if (entry === undefined) {
       // Not evaluated here, or forgotten since (a review decided long after): a decline may still have an
       // attempt to release in the card's window. Rejected and expired orders never reached the windows.
-      if (status === 'declined') this.markAttempt(order.cardToken, order.id, false, undefined);
+      if (status === 'declined') card = this.markAttempt(order.cardToken, order.id, false, undefined);
       if (!spending && status !== 'declined') return;
       const cardToken = order.cardToken;
       entry = this.newEntry(cardToken, accountId ?? this.accountOf(cardToken), order, nowMs);
     } else {
-      this.markAttempt(entry.cardToken, order.id, spending, entry.atMs);
+      card = this.markAttempt(entry.cardToken, order.id, spending, entry.atMs);
     }
     entry.accountId ??= accountId;
     if (spending) {
-      if (entry.countedMinor === 0n) this.shiftSpend(entry, entry.amountMinor);
+      if (entry.countedMinor === 0n) this.shiftSpend(entry, entry.amountMinor, card);
     } else if (entry.countedMinor !== 0n) {
-      this.shiftSpend(entry, -entry.countedMinor);
+      this.shiftSpend(entry, -entry.countedMinor, card);
     }
-    if (status === 'declined') this.recordDecline(entry.cardToken, entry.atMs);
+    if (status === 'declined') this.recordDecline(entry.cardToken, entry.atMs, card);
     // a card's habits (countries, usual amount) are what it buys: a payout to it (a salary) teaches neither
     if ((status === 'approved' || status === 'authorized') && !entry.learned && order.type !== 'payout') {
       entry.learned = true;
-      this.learn(entry, order.country);
+      this.learn(entry, order.country, card);
     }
   }
 
@@ -472,21 +474,24 @@ export class RiskEngine {
 
   /**
    * Marks an attempt in its card's window as one that charges or does not (what the duplicate rule counts).
-   * `atMs`, when it was recorded, bounds the search; undefined searches the whole window.
+   * `atMs`, when it was recorded, bounds the search; undefined searches the whole window. Gives the card's
+   * state, if held.
    */
   private markAttempt(
     cardToken: string | undefined,
     orderId: string,
     charges: boolean,
     atMs: number | undefined,
-  ): void {
-    if (cardToken === undefined) return;
-    this.cards.get(cardToken)?.attempts.settle(orderId, charges, atMs);
+  ): CardState | undefined {
+    if (cardToken === undefined) return undefined;
+    const card = this.cards.get(cardToken);
+    card?.attempts.settle(orderId, charges, atMs);
+    return card;
   }
 
-  private recordDecline(cardToken: string | undefined, atMs: number): void {
+  private recordDecline(cardToken: string | undefined, atMs: number, heldCard?: CardState): void {
     if (cardToken === undefined) return;
-    const card = this.cardState(cardToken);
+    const card = this.cardState(cardToken, heldCard);
     card.declines ??= new Ring<Decline>(this.options.windowsMax);
     const ring = card.declines;
     const slot = ring.recycle();
@@ -501,9 +506,9 @@ export class RiskEngine {
     }
   }
 
-  private learn(entry: OrderEntry, country: string | undefined): void {
+  private learn(entry: OrderEntry, country: string | undefined, heldCard: CardState | undefined): void {
     if (entry.cardToken === undefined) return;
-    const card = this.cardState(entry.cardToken);
+    const card = this.cardState(entry.cardToken, heldCard);
     if (country !== undefined) card.approvedWithCountry++;
     if (country !== undefined && !card.countries?.includes(country)) {
       // a new array of the exact size (rare: a country new to the card); a push would grow it by 16 slots
