@@ -76,16 +76,26 @@ async function durableConsumer(a: BrokerArgs, name: string) {
 async function broker(a: BrokerArgs): Promise<void> {
   const { nc, jsm, consumer } = await durableConsumer(a, 'bench-broker');
   const started = performance.now();
-  const messages = await consumer.consume({ max_messages: a.pullBatch });
   let count = 0;
   let last: JsMsg | undefined;
-  for await (const m of messages) {
-    count++;
-    if (a.ack === 'explicit') m.ack();
-    else if (count % a.ackEvery === 0) m.ack();
-    last = m;
-    if (count >= a.expected) break;
-  }
+  let allReceived!: () => void;
+  const received = new Promise<void>((resolve) => {
+    allReceived = resolve;
+  });
+  // the consumer's callback: the cheapest way nats.js hands over messages (the processor's source reads so too)
+  const messages = await consumer.consume({
+    max_messages: a.pullBatch,
+    callback: (m) => {
+      if (count >= a.expected) return;
+      count++;
+      if (a.ack === 'explicit') m.ack();
+      else if (count % a.ackEvery === 0) m.ack();
+      last = m;
+      if (count >= a.expected) allReceived();
+    },
+  });
+  await received;
+  messages.stop();
   if (a.ack === 'all') last?.ack();
   await nc.flush();
   const seconds = (performance.now() - started) / 1000;
@@ -103,10 +113,10 @@ export interface FloorArgs extends BrokerArgs {
 }
 
 /**
- * Consume (as the broker limit does), then for each order what no design can leave out: decode the payload
- * and parse its JSON, one LevelDB put (the order as received, in a batch of `bufferItems`, written while the
- * next batch fills, at most two in flight), one result published to the results stream, one ack a batch,
- * after its write. No validation, risk, reads, ledger arithmetic or second encoding: paystream's own work
+ * Consume (through the consumer's callback, as the processor does), then for each order what no design can
+ * leave out: decode the payload and parse its JSON, one LevelDB put (the order as received, in a batch of
+ * `bufferItems`, written while the next batch fills, writes one after the other, what is in flight bounded by
+ * max_ack_pending), one result published to the results stream, one ack a batch, after its write. No validation, risk, reads, ledger arithmetic or second encoding: paystream's own work
  * is what the end-to-end figure adds to this.
  */
 async function floor(a: FloorArgs): Promise<void> {
@@ -117,7 +127,6 @@ async function floor(a: FloorArgs): Promise<void> {
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
   const started = performance.now();
-  const messages = await consumer.consume({ max_messages: a.pullBatch });
   let count = 0;
   let batch = db.batch();
   let ids: string[] = [];
@@ -139,24 +148,33 @@ async function floor(a: FloorArgs): Promise<void> {
       }),
     );
   };
-  for await (const m of messages) {
-    count++;
-    const text = decoder.decode(m.data);
-    let id = `seq-${m.seq}`;
-    try {
-      const order = JSON.parse(text) as { id?: unknown };
-      if (typeof order.id === 'string') id = order.id;
-    } catch {
-      // the bench traffic's malformed payloads: kept under their stream sequence, as a dead letter would be
-    }
-    batch.put(`o!${id}`, text);
-    ids.push(id);
-    if (ids.length >= a.bufferItems || count >= a.expected) {
-      flush(m);
-      if (inFlight.length >= 2) await inFlight[0];
-    }
-    if (count >= a.expected) break;
-  }
+  let allReceived!: () => void;
+  const received = new Promise<void>((resolve) => {
+    allReceived = resolve;
+  });
+  // through the consumer's callback, as the processor's source reads (streams/source.ts); the broker's
+  // max_ack_pending bounds what is in flight, as it does for the processor
+  const messages = await consumer.consume({
+    max_messages: a.pullBatch,
+    callback: (m) => {
+      if (count >= a.expected) return;
+      count++;
+      const text = decoder.decode(m.data);
+      let id = `seq-${m.seq}`;
+      try {
+        const order = JSON.parse(text) as { id?: unknown };
+        if (typeof order.id === 'string') id = order.id;
+      } catch {
+        // the bench traffic's malformed payloads: kept under their stream sequence, as a dead letter would be
+      }
+      batch.put(`o!${id}`, text);
+      ids.push(id);
+      if (ids.length >= a.bufferItems || count >= a.expected) flush(m);
+      if (count >= a.expected) allReceived();
+    },
+  });
+  await received;
+  messages.stop();
   await Promise.all(inFlight);
   await nc.flush();
   const seconds = (performance.now() - started) / 1000;
