@@ -90,7 +90,7 @@ export async function summarize(file: string, top = 30, orders?: number): Promis
 
 /** An order's path, stage by stage, as the functions that run each (streams/pipeline.ts). */
 const STAGES: [string, RegExp][] = [
-  ['nats client: socket parse, message objects', /^(parse|processMsg|processHeaderMsgArgs)$/],
+  ['nats client (its own code only: the source callback runs inside it)', /^dep:nats$/],
   ['source: JsMsg -> InboundMessage', /^toInbound$/],
   ['decode', /^decodeOne$/],
   ['validate (tokenize, fingerprint, checks)', /^validateOne$/],
@@ -98,7 +98,7 @@ const STAGES: [string, RegExp][] = [
   ['apply: decide (with risk)', /^decideBuffer$/],
   ['  of it, risk evaluate', /^evaluate src\/domain\/risk\/engine\.ts$/],
   ['apply: commit (encode + LevelDB batch)', /^stageCommit$/],
-  ['publish results', /^publishApplied$/],
+  ['publish results', /^(publishApplied|publish src\/nats\/results\.ts)$/],
   ['dashboard/metrics record', /^recordApplied$/],
   ['garbage collector', /^\(garbage collector\)$/],
 ];
@@ -107,7 +107,10 @@ function stageRows(p: CpuProfile, byId: Map<number, ProfileNode>, selfUs: Map<nu
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const inStage = STAGES.map(() => 0);
+  const ownArea = STAGES.findIndex(([, re]) => re.source.startsWith('^dep:'));
   for (const [id, us] of selfUs) {
+    const self = byId.get(id)!.callFrame;
+    if (ownArea >= 0 && STAGES[ownArea]![1].test(area(self.url, self.functionName))) inStage[ownArea]! += us;
     const seen = new Set<number>();
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const f = byId.get(cur)!.callFrame;
