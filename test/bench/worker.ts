@@ -76,32 +76,44 @@ async function durableConsumer(a: BrokerArgs, name: string) {
 async function broker(a: BrokerArgs): Promise<void> {
   const { nc, jsm, consumer } = await durableConsumer(a, 'bench-broker');
   const started = performance.now();
-  let count = 0;
   let last: JsMsg | undefined;
-  let allReceived!: () => void;
-  const received = new Promise<void>((resolve) => {
-    allReceived = resolve;
+  const count = await consumeExpected(consumer, a, (m, n) => {
+    if (a.ack === 'explicit') m.ack();
+    else if (n % a.ackEvery === 0) m.ack();
+    last = m;
   });
-  // the consumer's callback: the cheapest way nats.js hands over messages (the processor's source reads so too)
-  const messages = await consumer.consume({
-    max_messages: a.pullBatch,
-    callback: (m) => {
-      if (count >= a.expected) return;
-      count++;
-      if (a.ack === 'explicit') m.ack();
-      else if (count % a.ackEvery === 0) m.ack();
-      last = m;
-      if (count >= a.expected) allReceived();
-    },
-  });
-  await received;
-  messages.stop();
-  if (a.ack === 'all') last?.ack();
+  if (a.ack === 'all') (last as JsMsg | undefined)?.ack();
   await nc.flush();
   const seconds = (performance.now() - started) / 1000;
   const info = await jsm.consumers.info(a.stream, a.durable);
   await send({ type: 'done', count, seconds, ackFloor: info.ack_floor.stream_seq, maxRssMB: process.resourceUsage().maxRSS / 1024 });
   await nc.close();
+}
+
+type Consumer = Awaited<ReturnType<typeof durableConsumer>>['consumer'];
+
+/**
+ * Hands the first `expected` messages to `onMessage` (with their count so far) through the consumer's
+ * callback, the cheapest way nats.js hands over messages (the processor's source reads so too); resolves with
+ * the count once they have all come.
+ */
+async function consumeExpected(consumer: Consumer, a: BrokerArgs, onMessage: (m: JsMsg, count: number) => void): Promise<number> {
+  let count = 0;
+  let allReceived!: () => void;
+  const received = new Promise<void>((resolve) => {
+    allReceived = resolve;
+  });
+  const messages = await consumer.consume({
+    max_messages: a.pullBatch,
+    callback: (m) => {
+      if (count >= a.expected) return;
+      onMessage(m, ++count);
+      if (count >= a.expected) allReceived();
+    },
+  });
+  await received;
+  messages.stop();
+  return count;
 }
 
 // ---- 1b. the stack's floor: the least any design on these parts does for an order ----------------------
@@ -148,33 +160,21 @@ async function floor(a: FloorArgs): Promise<void> {
       }),
     );
   };
-  let allReceived!: () => void;
-  const received = new Promise<void>((resolve) => {
-    allReceived = resolve;
-  });
   // through the consumer's callback, as the processor's source reads (streams/source.ts); the broker's
   // max_ack_pending bounds what is in flight, as it does for the processor
-  const messages = await consumer.consume({
-    max_messages: a.pullBatch,
-    callback: (m) => {
-      if (count >= a.expected) return;
-      count++;
-      const text = decoder.decode(m.data);
-      let id = `seq-${m.seq}`;
-      try {
-        const order = JSON.parse(text) as { id?: unknown };
-        if (typeof order.id === 'string') id = order.id;
-      } catch {
-        // the bench traffic's malformed payloads: kept under their stream sequence, as a dead letter would be
-      }
-      batch.put(`o!${id}`, text);
-      ids.push(id);
-      if (ids.length >= a.bufferItems || count >= a.expected) flush(m);
-      if (count >= a.expected) allReceived();
-    },
+  count = await consumeExpected(consumer, a, (m, n) => {
+    const text = decoder.decode(m.data);
+    let id = `seq-${m.seq}`;
+    try {
+      const order = JSON.parse(text) as { id?: unknown };
+      if (typeof order.id === 'string') id = order.id;
+    } catch {
+      // the bench traffic's malformed payloads: kept under their stream sequence, as a dead letter would be
+    }
+    batch.put(`o!${id}`, text);
+    ids.push(id);
+    if (ids.length >= a.bufferItems || n >= a.expected) flush(m);
   });
-  await received;
-  messages.stop();
   await Promise.all(inFlight);
   await nc.flush();
   const seconds = (performance.now() - started) / 1000;
