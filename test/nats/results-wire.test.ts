@@ -2,11 +2,12 @@
 // payload bytes, order), first and after a reconnect, is what publishing each result on its own gives.
 
 import fc from 'fast-check';
-import { Events, type NatsConnection, type Status } from 'nats';
+import { Events, type NatsConnection } from 'nats';
 import { describe, expect, it } from 'vitest';
 import type { OrderResult } from '../../src/domain/types.ts';
 import { NatsResultPublisher, natsPublisher } from '../../src/nats/results.ts';
 import type { AppliedBuffer } from '../../streams/types.ts';
+import { statusFeed } from './status-feed.ts';
 
 const T0 = Date.UTC(2026, 10, 25, 10, 0, 0);
 const SUBJECTS = { results: 'pay.results', reports: 'pay.reports', dlq: 'pay.dlq' };
@@ -14,32 +15,18 @@ const SUBJECTS = { results: 'pay.results', reports: 'pay.reports', dlq: 'pay.dlq
 /** A connection that records each publish as the bytes nats.js writes of subject and payload (hex), and the header reason. */
 function aRecordingConnection() {
   const wire: string[] = [];
-  const events: Status[] = [];
-  let wake: (() => void) | undefined;
+  const feed = statusFeed();
   const nc = {
     publish: (subject: string, data: Uint8Array, options?: { headers?: { get(k: string): string } }) =>
       wire.push(`${Buffer.from(subject).toString('hex')} ${Buffer.from(data).toString('hex')} ${options?.headers?.get('Paystream-Reason') ?? ''}`),
     flush: () => Promise.resolve(),
     isClosed: () => false,
-    status: () => ({
-      async *[Symbol.asyncIterator]() {
-        for (;;) {
-          while (events.length > 0) yield events.shift()!;
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-          });
-        }
-      },
-    }),
+    status: feed.status,
   };
   return {
     nc: nc as unknown as NatsConnection,
     wire,
-    async reconnect(): Promise<void> {
-      events.push({ type: Events.Reconnect, data: 'nats://127.0.0.1:4222' } as Status);
-      wake?.();
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    },
+    reconnect: () => feed.emit(Events.Reconnect),
   };
 }
 

@@ -2,11 +2,12 @@
 // published and whose flushes and status events the test drives: the ack's flush waits out a broker restart
 // and sends the buffer again after it, and a reconnect sends the results of the last seconds again.
 
-import { Events, type NatsConnection, type Status } from 'nats';
+import { Events, type NatsConnection } from 'nats';
 import { describe, expect, it } from 'vitest';
 import type { OrderResult } from '../../src/domain/types.ts';
 import { NatsResultPublisher, RESEND_RESULTS_MAX, RESEND_WINDOW_MS } from '../../src/nats/results.ts';
 import type { AppliedBuffer } from '../../streams/types.ts';
+import { statusFeed } from './status-feed.ts';
 
 const T0 = Date.UTC(2026, 10, 25, 10, 0, 0);
 const SUBJECTS = { results: 'pay.results', reports: 'pay.reports', dlq: 'pay.dlq' };
@@ -14,23 +15,13 @@ const SUBJECTS = { results: 'pay.results', reports: 'pay.reports', dlq: 'pay.dlq
 /** A connection that records publishes; `flushes` says how each flush ends; `status` feeds status events. */
 function aConnection(flushes: ('ok' | 'fail')[] = []) {
   const sent: string[] = [];
-  const events: Status[] = [];
-  let wake: (() => void) | undefined;
+  const feed = statusFeed();
   let closed = false;
   const nc = {
     publish: (subject: string) => sent.push(subject),
     flush: () => (flushes.shift() === 'fail' ? Promise.reject(new Error('disconnected')) : Promise.resolve()),
     isClosed: () => closed,
-    status: () => ({
-      async *[Symbol.asyncIterator]() {
-        for (;;) {
-          while (events.length > 0) yield events.shift()!;
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-          });
-        }
-      },
-    }),
+    status: feed.status,
   };
   return {
     nc: nc as unknown as NatsConnection,
@@ -39,11 +30,7 @@ function aConnection(flushes: ('ok' | 'fail')[] = []) {
       closed = true;
     },
     /** a status event, and time for the publisher to act on it */
-    async status(type: Events): Promise<void> {
-      events.push({ type, data: 'nats://127.0.0.1:4222' } as Status);
-      wake?.();
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    },
+    status: (type: Events) => feed.emit(type),
   };
 }
 
