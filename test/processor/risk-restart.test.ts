@@ -4,15 +4,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { from } from 'rxjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { demoCardCurrency, demoCardPans, demoMerchants, merchantAccountFor } from '../../src/domain/generate.ts';
 import type { OrderResult } from '../../src/domain/types.ts';
 import { seedLedger } from '../../src/ledger/seed.ts';
 import { LedgerStore } from '../../src/ledger/store.ts';
-import { startRuntime } from '../../src/processor/launch.ts';
 import type { InboundMessage } from '../../streams/types.ts';
-import { parseRuntimeConfig } from '../../src/processor/launch.ts';
+import { runToEnd } from './run-to-end.ts';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -72,34 +70,18 @@ function stream(tokens: string[], startMs: number): InboundMessage[] {
   });
 }
 
-async function run(dir: string, messages: InboundMessage[]): Promise<OrderResult[]> {
-  const results: OrderResult[] = [];
-  const runtime = await startRuntime(
-    parseRuntimeConfig({
-      dataDir: path.join(dir, 'ledger'),
-      rulesPath: path.join(dir, 'rules.yaml'),
-      source: from(messages),
-      publisher: { result: (r) => results.push(r), report: () => undefined, deadLetter: () => undefined },
-      virtualTime: true,
-    }),
-  );
-  await runtime.processor.done;
-  await runtime.stop();
-  return results;
-}
-
 const decisions = (rs: OrderResult[]) => rs.map((r) => `${r.orderId}:${r.status}:${r.rule ?? ''}`);
 
 describe('risk state across a restart', () => {
   it('decides the second half of a stream the same with or without a restart in the middle', async () => {
     const startMs = Date.now() - 60_000;
     const once = await freshLedger();
-    const all = await run(once.dir, stream(once.tokens, startMs));
+    const all = await runToEnd(once.dir, stream(once.tokens, startMs), path.join(once.dir, 'rules.yaml'));
 
     const split = await freshLedger();
     const messages = stream(split.tokens, startMs);
-    const first = await run(split.dir, messages.slice(0, 12));
-    const second = await run(split.dir, messages.slice(12));
+    const first = await runToEnd(split.dir, messages.slice(0, 12), path.join(split.dir, 'rules.yaml'));
+    const second = await runToEnd(split.dir, messages.slice(12), path.join(split.dir, 'rules.yaml'));
 
     expect(decisions([...first, ...second])).toEqual(decisions(all));
     // the rules did fire after the restart, so the test shows something

@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { from, Subject } from 'rxjs';
+import { Subject } from 'rxjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { localActor } from '../../src/domain/actor.ts';
 import { demoCardPans, demoMerchants } from '../../src/domain/generate.ts';
@@ -18,6 +18,7 @@ import { LedgerStore } from '../../src/ledger/store.ts';
 import { parseRuntimeConfig, type Runtime, startRuntime } from '../../src/processor/launch.ts';
 import { makeOps } from '../../src/processor/operations.ts';
 import type { InboundMessage } from '../../streams/types.ts';
+import { runToEnd } from './run-to-end.ts';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -80,22 +81,6 @@ function batchMessages(
   ];
 }
 
-/** Runs the processor over `messages` to the end and stops it. */
-async function run(dir: string, messages: InboundMessage[]): Promise<OrderResult[]> {
-  const results: OrderResult[] = [];
-  const runtime = await startRuntime(
-    parseRuntimeConfig({
-      dataDir: path.join(dir, 'ledger'),
-      source: from(messages),
-      publisher: { result: (r) => results.push(r), report: () => undefined, deadLetter: () => undefined },
-      virtualTime: true,
-    }),
-  );
-  await runtime.processor.done;
-  await runtime.stop();
-  return results;
-}
-
 const outcomes = (rs: OrderResult[]) =>
   rs.map((r) => `${r.orderId} ${r.status} ${r.reason ?? ''} ${r.rule ?? ''}`.trim());
 
@@ -122,15 +107,15 @@ describe('a retry of a declined atomic batch, through the processor', () => {
   it('approves the payments sent again as an independent batch, and blocks them sent a third time', async () => {
     const { dir, tokens } = await freshLedger();
     const { declined, retry, third } = sendings(tokens, Date.now() - 60_000);
-    const results = await run(dir, [...declined, ...retry, ...third]);
+    const results = await runToEnd(dir, [...declined, ...retry, ...third]);
     expect(outcomes(results).sort()).toEqual(EXPECTED);
   });
 
   it('decides the same with a restart between the declined batch and its retry', async () => {
     const { dir, tokens } = await freshLedger();
     const { declined, retry, third } = sendings(tokens, Date.now() - 60_000);
-    const first = await run(dir, declined);
-    const afterRestart = await run(dir, [...retry, ...third]);
+    const first = await runToEnd(dir, declined);
+    const afterRestart = await runToEnd(dir, [...retry, ...third]);
     expect(outcomes([...first, ...afterRestart]).sort()).toEqual(EXPECTED);
   });
 });
