@@ -4,6 +4,7 @@
 // says nothing about the card or amount to whoever reads the ledger without the secret: no unkeyed hash
 // of card data is ever stored.
 
+import { writeDigits } from './digits.ts';
 import { hmacSha256, hmacSha256Written } from './hmac.ts';
 import type { Order } from './types.ts';
 
@@ -55,19 +56,6 @@ function writeQuoted(out: Uint8Array, at: number, text: string): number {
   }
   out[at + 1 + text.length] = QUOTE;
   return at + text.length + 2;
-}
-
-/** A non-negative safe integer's decimal digits at `at` (floor division, exact below 2^53: % of a double is a slow call). */
-function writeDigits(out: Uint8Array, at: number, n: number): number {
-  let length = 1;
-  for (let power = 10; power <= n; power *= 10) length++;
-  let rest = n;
-  for (let i = at + length - 1; i >= at; i--) {
-    const quotient = Math.floor(rest / 10);
-    out[i] = 0x30 + (rest - quotient * 10);
-    rest = quotient;
-  }
-  return at + length;
 }
 
 /** A comma (unless first), then `value` as canonicalOrder writes it: a JSON string, or null when absent. */

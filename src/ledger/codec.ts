@@ -1,6 +1,7 @@
 // Stored forms of ledger records: plain JSON, bigints as decimal strings of minor units.
 
 import type { OrderRecord } from '../domain/apply.ts';
+import { decimalLength, writeDigits } from '../domain/digits.ts';
 import type { Account, Card, Order, OrderResult, Transfer } from '../domain/types.ts';
 import { invariant } from '../domain/apply.ts';
 
@@ -168,21 +169,13 @@ class TextWriter {
 
   /** a safe integer's digits */
   private digits(n: number): void {
-    let rest = n < 0 ? -n : n;
-    let count = 1;
-    for (let p = 10; p <= rest; p *= 10) count++;
-    if (this.at + count + 1 > TEXT_BYTES_MAX) {
+    const magnitude = n < 0 ? -n : n;
+    if (this.at + decimalLength(magnitude) + 1 > TEXT_BYTES_MAX) {
       this.exact = false;
       return;
     }
     if (n < 0) this.bytes[this.at++] = 0x2d; // -
-    // floor division, not %: % of a number beyond 2^31 (every time in ms) is a call out of V8's fast code
-    for (let i = this.at + count - 1; i >= this.at; i--) {
-      const tenth = Math.floor(rest / 10);
-      this.bytes[i] = 0x30 + (rest - tenth * 10);
-      rest = tenth;
-    }
-    this.at += count;
+    this.at = writeDigits(this.bytes, this.at, magnitude);
   }
 
   private byte(b: number): void {

@@ -2,6 +2,7 @@
 // flush before its ack waits out a broker restart, and the results of the last seconds go again after a reconnect.
 
 import { headers, type NatsConnection } from 'nats';
+import { writeDigits } from '../domain/digits.ts';
 import { bigintReplacer } from '../domain/json.ts';
 import type { OrderResult } from '../domain/types.ts';
 import { log } from '../log.ts';
@@ -161,21 +162,8 @@ class ResultEncoder {
       return;
     }
     this.room(17);
-    const b = this.scratch;
-    let at = this.at;
-    let rest = n;
-    if (rest < 0) {
-      b[at++] = 45;
-      rest = -rest;
-    }
-    let unit = 1;
-    while (unit * 10 <= rest) unit *= 10;
-    for (; unit >= 1; unit /= 10) {
-      const digit = Math.floor(rest / unit);
-      b[at++] = 48 + digit;
-      rest -= digit * unit;
-    }
-    this.at = at;
+    if (n < 0) this.scratch[this.at++] = 45;
+    this.at = writeDigits(this.scratch, this.at, n < 0 ? -n : n);
   }
 
   /** A string as JSON.stringify quotes it, in UTF-8: a lone surrogate escaped, a pair as its code point. */
