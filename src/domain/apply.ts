@@ -846,14 +846,3 @@ export function visitKeysNeeded(orders: readonly Order[], orderId: (id: string) 
   }
 }
 
-/** visitKeysNeeded's keys as two sets. */
-export function keysNeeded(orders: readonly Order[]): { orderIds: Set<string>; cardTokens: Set<string> } {
-  const orderIds = new Set<string>();
-  const cardTokens = new Set<string>();
-  visitKeysNeeded(
-    orders,
-    (id) => orderIds.add(id),
-    (token) => cardTokens.add(token),
-  );
-  return { orderIds, cardTokens };
-}

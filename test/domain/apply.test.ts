@@ -1,7 +1,7 @@
 // The ledger's pure decisions over a hand-built working set: every order type, every decline, the invariants.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type ApplyContext, type OrderRecord, type WorkingSet, applyOrder, applyRejection, available, decideReview, expireHold, keysNeeded } from '../../src/domain/apply.ts';
+import { type ApplyContext, type OrderRecord, type WorkingSet, applyOrder, applyRejection, available, decideReview, expireHold, visitKeysNeeded } from '../../src/domain/apply.ts';
 import { ORDER_TYPES, type Order, type OrderResult } from '../../src/domain/types.ts';
 import {
   BOB_TOKEN,
@@ -906,11 +906,18 @@ describe('checkpoint and rollback', () => {
   });
 });
 
-describe('keysNeeded', () => {
+describe('visitKeysNeeded', () => {
   it('names every order id, ref and card token a buffer touches', () => {
     const a = anOrder();
     const b = anOrder(onRef('capture', 'ord_auth'));
-    expect(keysNeeded([a, b])).toEqual({
+    const orderIds = new Set<string>();
+    const cardTokens = new Set<string>();
+    visitKeysNeeded(
+      [a, b],
+      (id) => orderIds.add(id),
+      (token) => cardTokens.add(token),
+    );
+    expect({ orderIds, cardTokens }).toEqual({
       orderIds: new Set([a.id, b.id, 'ord_auth']),
       cardTokens: new Set([TEST_CARD_TOKEN]),
     });
